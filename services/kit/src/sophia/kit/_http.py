@@ -1,0 +1,54 @@
+"""The HTTP face of a capability server: MCP at /mcp plus /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from sophia.kit._tracing import TraceContextMiddleware
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+    from sophia.kit._service import Service
+    from sophia.kit._settings import ServiceSettings
+
+
+def transport_security(allowed_hosts: list[str]) -> TransportSecuritySettings:
+    if "*" in allowed_hosts:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    origins = [f"http://{host}" for host in allowed_hosts] + [f"https://{host}" for host in allowed_hosts]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=allowed_hosts, allowed_origins=origins
+    )
+
+
+def build_http_app(service: Service, settings: ServiceSettings) -> ASGIApp:
+    """One Starlette app; MCP runs stateless so any replica can answer any request."""
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "service": service.name})
+
+    async def readyz(request: Request) -> Response:
+        ready = await service.is_ready()
+        return JSONResponse({"ready": ready, "service": service.name}, status_code=200 if ready else 503)
+
+    async def metrics(request: Request) -> Response:
+        body, content_type = service.metrics.render()
+        return Response(body, media_type=content_type)
+
+    app: Starlette = service.mcp.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        max_request_body_size=settings.max_body_bytes,
+        transport_security=transport_security(settings.allowed_hosts),
+        host=settings.host,
+    )
+    app.add_route("/healthz", healthz, methods=["GET"])
+    app.add_route("/readyz", readyz, methods=["GET"])
+    app.add_route("/metrics", metrics, methods=["GET"])
+    return TraceContextMiddleware(app)

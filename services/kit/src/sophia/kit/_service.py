@@ -1,0 +1,220 @@
+"""`Service`: declare tools once, get an MCP server, the gRPC control plane, health, metrics and tracing."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar, overload
+
+import anyio.to_thread
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+from opentelemetry import trace
+
+from sophia.kit._metrics import ToolMetrics
+from sophia.kit._settings import ServiceSettings
+from sophia.kit._tools import Dependencies, Depends, Risk, ToolSpec, split_dependencies
+from sophia.v1 import capabilities_pb2 as pb
+
+SERVICE_NAME = re.compile(r"^[a-z][a-z0-9]{0,30}$")
+TOOL_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,40}$")
+
+logger = logging.getLogger("sophia.kit")
+tracer = trace.get_tracer("sophia.kit")
+
+F = TypeVar("F", bound=Callable[..., Any])
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+class Service:
+    """A capability server.
+
+    ```python
+    service = Service("memory", settings=MemorySettings)
+
+    @service.tool(risk=Risk.LOW, tags={"memory"}, read_only=True)
+    async def recall(query: str, k: int = 5, store: Store = Depends(open_store)) -> RecallResult:
+        \"\"\"Return the k stored memories closest in meaning to query.\"\"\"
+    ```
+
+    `python -m sophia.<name>` calls `service.run()`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        version: str = "0.1.0",
+        settings: type[ServiceSettings] = ServiceSettings,
+        instructions: str | None = None,
+    ) -> None:
+        if not SERVICE_NAME.match(name):
+            raise ValueError(f"service name {name!r} must be lower-case letters and digits (no underscore)")
+        self.name = name
+        self.version = version
+        self.settings_type = settings
+        self.mcp: MCPServer[Any] = MCPServer(name, version=version, instructions=instructions)
+        self.metrics = ToolMetrics(name)
+        self.dependencies = Dependencies()
+        self._specs: dict[str, ToolSpec] = {}
+        self._factories: list[Callable[..., Any]] = []
+        self._readiness: list[ReadinessCheck] = []
+        self.started = False
+
+    @property
+    def tools(self) -> list[ToolSpec]:
+        return list(self._specs.values())
+
+    def load_settings(self, **overrides: Any) -> ServiceSettings:
+        """Settings from the environment (prefix ``SOPHIA_<NAME>_``), then `overrides`."""
+        return self.settings_type(_env_prefix=f"SOPHIA_{self.name.upper()}_", **overrides)
+
+    @overload
+    def tool(self, fn: F, /) -> F: ...
+    @overload
+    def tool(
+        self,
+        *,
+        name: str | None = None,
+        risk: Risk | str = Risk.LOW,
+        tags: Iterable[str] = (),
+        read_only: bool = False,
+        destructive: bool = False,
+        idempotent: bool = False,
+        consumes: Iterable[str] = (),
+        produces: Iterable[str] = (),
+    ) -> Callable[[F], F]: ...
+    def tool(
+        self,
+        fn: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        risk: Risk | str = Risk.LOW,
+        tags: Iterable[str] = (),
+        read_only: bool = False,
+        destructive: bool = False,
+        idempotent: bool = False,
+        consumes: Iterable[str] = (),
+        produces: Iterable[str] = (),
+    ) -> F | Callable[[F], F]:
+        """Register a tool. Type hints are its schema and the docstring its description."""
+
+        def register(fn: F) -> F:
+            tool_name = name or fn.__name__
+            if not TOOL_NAME.match(tool_name):
+                raise ValueError(f"tool name {tool_name!r} must match {TOOL_NAME.pattern}")
+            if tool_name in self._specs:
+                raise ValueError(f"tool {tool_name!r} is already registered on {self.name}")
+            spec = ToolSpec(
+                name=tool_name,
+                description=inspect.cleandoc(fn.__doc__ or ""),
+                risk=Risk(risk),
+                tags=frozenset(tags),
+                read_only=read_only,
+                destructive=destructive,
+                idempotent=idempotent or read_only,
+                consumes=tuple(consumes),
+                produces=tuple(produces),
+            )
+            if not spec.description:
+                raise ValueError(f"tool {tool_name!r} needs a docstring: it is what the model reads")
+            self._specs[tool_name] = spec
+            self.mcp.add_tool(
+                self._instrument(fn, spec),
+                name=tool_name,
+                description=spec.description,
+                annotations=ToolAnnotations(
+                    read_only_hint=spec.read_only,
+                    destructive_hint=spec.destructive,
+                    idempotent_hint=spec.idempotent,
+                    open_world_hint=False,
+                ),
+                meta={"sophia/risk": spec.risk.value, "sophia/tags": sorted(spec.tags)},
+            )
+            return fn
+
+        return register(fn) if fn is not None else register
+
+    def readiness(self, check: ReadinessCheck) -> ReadinessCheck:
+        """Register an async check that must return True before `/readyz` and gRPC health say serving."""
+        self._readiness.append(check)
+        return check
+
+    async def is_ready(self) -> bool:
+        if not self.started:
+            return False
+        for check in self._readiness:
+            try:
+                if not await check():
+                    return False
+            except Exception:
+                logger.warning("readiness check %s failed", check.__name__, exc_info=True)
+                return False
+        return True
+
+    def describe(self, settings: ServiceSettings) -> pb.DescribeResponse:
+        return pb.DescribeResponse(
+            name=self.name,
+            version=self.version,
+            mcp_endpoint=f"{settings.base_url}/mcp",
+            tools=[spec.to_proto() for spec in self._specs.values()],
+        )
+
+    async def start(self, settings: ServiceSettings) -> None:
+        """Build every injected dependency; the server answers calls only after this."""
+        await self.dependencies.build(self._factories, settings)
+        self.started = True
+
+    async def stop(self) -> None:
+        self.started = False
+        await self.dependencies.aclose()
+
+    def _instrument(self, fn: Callable[..., Any], spec: ToolSpec) -> Callable[..., Any]:
+        """Wrap a tool with its dependencies, a span, metrics and error masking."""
+        visible, injected = split_dependencies(fn)
+        self._factories.extend(dep.factory for dep in injected.values())
+        is_async = inspect.iscoroutinefunction(fn)
+        labels = {"service": self.name, "tool": spec.name}
+        calls = self.metrics.calls.labels(**labels)
+        latency = self.metrics.latency.labels(**labels)
+        errors = self.metrics.errors
+
+        @functools.wraps(fn)
+        async def call(**kwargs: Any) -> Any:
+            for param, dependency in injected.items():
+                kwargs[param] = self.dependencies.get(dependency)
+            started = time.perf_counter()
+            with tracer.start_as_current_span(f"tool {spec.name}", attributes={"sophia.tool": spec.name}):
+                try:
+                    if is_async:
+                        return await fn(**kwargs)
+                    # Sync tools (GitPython, file I/O) block: keep them off the event loop.
+                    return await anyio.to_thread.run_sync(functools.partial(fn, **kwargs))
+                except ToolError:
+                    errors.labels(kind="tool", **labels).inc()
+                    raise
+                except Exception as exc:
+                    # Only ToolError messages are meant for the caller; anything else may leak internals.
+                    errors.labels(kind="internal", **labels).inc()
+                    logger.exception("tool %s raised %s", spec.name, type(exc).__name__)
+                    raise ToolError(f"{spec.name} failed with an internal error") from None
+                finally:
+                    calls.inc()
+                    latency.observe(time.perf_counter() - started)
+
+        call.__signature__ = visible  # type: ignore[attr-defined]
+        call.__annotations__ = {p.name: p.annotation for p in visible.parameters.values()}
+        call.__annotations__["return"] = visible.return_annotation
+        return call
+
+    def run(self, **overrides: Any) -> None:
+        """Serve until SIGINT/SIGTERM: the entry point of ``python -m sophia.<name>``."""
+        from sophia.kit._runner import run
+
+        run(self, self.load_settings(**overrides))

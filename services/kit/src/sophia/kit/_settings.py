@@ -1,0 +1,45 @@
+"""Settings every capability server shares; a service subclasses this once."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+
+
+class ServiceSettings(BaseSettings):
+    """Process settings of a capability server.
+
+    The kit reads them from the environment with the prefix ``SOPHIA_<SERVICE>_`` (for example
+    ``SOPHIA_MEMORY_HTTP_PORT``); a service adds its own fields in a subclass.
+    """
+
+    model_config = SettingsConfigDict(extra="forbid", validate_default=True)
+
+    host: str = Field("127.0.0.1", description="Interface the HTTP and gRPC servers bind to.")
+    http_port: int = Field(8000, ge=0, le=65535, description="Port of the HTTP server (MCP, health, metrics).")
+    grpc_port: int = Field(50051, ge=0, le=65535, description="Port of the gRPC control plane (Health, Describe).")
+    public_url: str | None = Field(
+        None,
+        description="Base URL other processes use to reach this server's HTTP port; advertised by Describe. "
+        "Defaults to http://<host>:<http_port>.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: list(LOOPBACK_HOSTS),
+        description="Host header values the MCP endpoint accepts (DNS-rebinding protection); `host:*` matches "
+        "any port and a lone `*` turns the check off, for use behind the gateway in a cluster.",
+    )
+    max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Largest accepted request body; larger is 413.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Root log level.")
+    log_format: Literal["json", "text"] = Field("json", description="json for machines, text for a terminal.")
+    otel_exporter: Literal["none", "otlp", "console"] = Field(
+        "none", description="Where spans go. `otlp` sends to OTEL_EXPORTER_OTLP_ENDPOINT."
+    )
+    shutdown_grace_s: float = Field(5.0, ge=0, description="Seconds in-flight calls get to finish on SIGTERM.")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.http_port}").rstrip("/")

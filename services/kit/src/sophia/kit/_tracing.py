@@ -1,0 +1,66 @@
+"""OpenTelemetry setup and W3C trace-context propagation for HTTP requests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+Exporter = Literal["none", "otlp", "console"]
+
+
+def configure_tracing(service: str, exporter: Exporter) -> None:
+    """Install a tracer provider for this process unless one is already installed (tests do that)."""
+    if isinstance(trace.get_tracer_provider(), TracerProvider):
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": f"sophia-{service}"}))
+    if exporter == "otlp":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    elif exporter == "console":
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    trace.set_tracer_provider(provider)
+
+
+def context_from_headers(headers: Mapping[str, str]) -> Context:
+    """The trace context the caller sent (``traceparent``/``tracestate``), or an empty one."""
+    return propagate.extract(headers)
+
+
+def inject_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Add the current trace context to outgoing headers and return them."""
+    propagate.inject(headers)
+    return headers
+
+
+class TraceContextMiddleware:
+    """Make the caller's trace context current for the whole request, so tool spans join it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _TRACE_HEADERS}
+        if not headers:
+            await self.app(scope, receive, send)
+            return
+        from opentelemetry import context as otel_context
+
+        token = otel_context.attach(context_from_headers(headers))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            otel_context.detach(token)
+
+
+_TRACE_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})

@@ -1,0 +1,1 @@
+"""Generated control-plane code; run `make proto`."""
