@@ -4,27 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from sophia.kit._tracing import TraceContextMiddleware
+from sophia.kit.security import transport_security
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
     from sophia.kit._service import Service
     from sophia.kit._settings import ServiceSettings
-
-
-def transport_security(allowed_hosts: list[str]) -> TransportSecuritySettings:
-    if "*" in allowed_hosts:
-        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    origins = [f"http://{host}" for host in allowed_hosts] + [f"https://{host}" for host in allowed_hosts]
-    return TransportSecuritySettings(
-        enable_dns_rebinding_protection=True, allowed_hosts=allowed_hosts, allowed_origins=origins
-    )
 
 
 def build_http_app(service: Service, settings: ServiceSettings) -> ASGIApp:

@@ -48,3 +48,4 @@ def configure_logging(service: str, level: str, fmt: str) -> None:
     root.setLevel(level)
     # Access logs repeat what metrics and traces already hold, at a line per call.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from typing import TYPE_CHECKING
 
 import uvicorn
+import uvloop
 
 from sophia.kit._grpc import ControlPlane
 from sophia.kit._http import build_http_app
@@ -24,7 +24,9 @@ logger = logging.getLogger("sophia.kit")
 def bind(host: str, port: int) -> socket.socket:
     """Bind before serving so port 0 resolves to a real port that Describe can advertise."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and without it
+    # every response waits ~40 ms on the peer's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)
@@ -63,4 +65,4 @@ async def serve(service: Service, settings: ServiceSettings) -> None:
 def run(service: Service, settings: ServiceSettings) -> None:
     configure_logging(service.name, settings.log_level, settings.log_format)
     configure_tracing(service.name, settings.otel_exporter)
-    asyncio.run(serve(service, settings))
+    uvloop.run(serve(service, settings))

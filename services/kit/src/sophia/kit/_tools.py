@@ -58,6 +58,20 @@ class ToolSpec:
             # A destructive tool declared low-risk would slip past approvals: refuse it at import time.
             raise ValueError(f"destructive tool {self.name!r} must have risk high or critical")
 
+    @classmethod
+    def from_proto(cls, tool: pb.Tool) -> ToolSpec:
+        return cls(
+            name=tool.name,
+            description=tool.description,
+            risk=Risk.from_proto(tool.risk),
+            tags=frozenset(tool.tags),
+            read_only=tool.read_only,
+            destructive=tool.destructive,
+            idempotent=tool.idempotent,
+            consumes=tuple(tool.consumes),
+            produces=tuple(tool.produces),
+        )
+
     def to_proto(self) -> pb.Tool:
         return pb.Tool(
             name=self.name,

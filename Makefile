@@ -1,0 +1,41 @@
+# Sophia: `make up` runs the fleet, `make test` installs everything and runs the tests.
+# Needs only Python 3.11 (and `redis-server`, optional): uv is bootstrapped into .bin/ when missing.
+
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.bin/uv)
+RUN := $(UV) run --frozen
+
+.PHONY: up test bench proto proto-check lint fmt sync clean
+
+$(CURDIR)/.bin/uv:
+	python3 -m venv .bin/venv
+	.bin/venv/bin/pip install --quiet "uv==$(UV_VERSION)"
+	ln -sf $(CURDIR)/.bin/venv/bin/uv .bin/uv
+
+sync: $(UV)
+	$(UV) sync --frozen --all-packages
+
+up: sync  ## run the gateway and every service with embedded defaults
+	$(RUN) sophia up
+
+test: sync  ## install everything and run the whole test suite
+	$(RUN) pytest
+
+bench: sync  ## benchmarks: printed as a table, written to bench/results/*.json
+	$(RUN) python -m bench
+
+proto: sync  ## regenerate the control-plane code from protos/
+	$(RUN) python scripts/gen_proto.py
+
+lint: sync
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy services/kit/src gateway/src
+
+fmt: sync
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+clean:
+	rm -rf .venv .bin .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,27 @@
+"""`python -m sophia.gateway`: serve the gateway until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from sophia.gateway.app import create_app
+from sophia.gateway.settings import GatewaySettings
+from sophia.kit.observability import configure_logging, configure_tracing
+
+
+def main() -> None:
+    settings = GatewaySettings()
+    configure_logging("gateway", settings.log_level, settings.log_format)
+    configure_tracing("gateway", settings.otel_exporter)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_keep_alive=75,
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

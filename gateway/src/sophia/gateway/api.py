@@ -1,0 +1,129 @@
+"""The gateway's HTTP API (FastAPI; OpenAPI at /openapi.json)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from sophia.gateway.errors import GatewayError, UpstreamRejected
+
+if TYPE_CHECKING:
+    from sophia.gateway.app import Gateway
+
+
+def current_gateway(request: Request) -> Gateway:
+    return request.app.state.gateway  # type: ignore[no-any-return]
+
+
+GatewayDep = Annotated["Gateway", Depends(current_gateway)]
+
+
+class ToolInfo(BaseModel):
+    name: str = Field(description="Exposed name, <service>_<tool>.")
+    service: str
+    description: str
+    risk: str = Field(description="low | medium | high | critical")
+    tags: list[str]
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    consumes: list[str]
+    produces: list[str]
+    input_schema: dict[str, Any]
+
+
+class ServerInfo(BaseModel):
+    name: str
+    kind: str = Field(description="kit (gRPC-described), url or stdio (external MCP servers)")
+    address: str
+    status: str = Field(description="starting | serving | down")
+    version: str
+    mcp_endpoint: str
+    error: str | None
+    tools: list[str]
+
+
+class Capabilities(BaseModel):
+    servers: list[ServerInfo]
+    tools: list[ToolInfo]
+
+
+class ErrorBody(BaseModel):
+    error: dict[str, Any] = Field(description="{type, message} and, for a server's own error, its JSON-RPC error")
+
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["operations"])
+async def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["operations"], responses={503: {"description": "still starting"}})
+async def readyz(gateway: GatewayDep) -> JSONResponse:
+    """Readiness: started and discovery has made its first pass. One down server does not make the
+    gateway unready; its tools are simply absent."""
+    servers = {s.name: s.status for s in gateway.catalog.servers()}
+    return JSONResponse({"ready": gateway.ready, "servers": servers}, status_code=200 if gateway.ready else 503)
+
+
+@router.get("/metrics", tags=["operations"], response_class=Response)
+async def metrics(gateway: GatewayDep) -> Response:
+    """Prometheus metrics."""
+    gateway.refresh_gauges()
+    return Response(generate_latest(gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/capabilities", tags=["capabilities"])
+async def capabilities(gateway: GatewayDep) -> Capabilities:
+    """Every known server with its health, and every tool the gateway exposes."""
+    servers = [
+        ServerInfo(
+            name=s.name, kind=s.kind, address=s.address, status=s.status, version=s.version,
+            mcp_endpoint=s.mcp_endpoint, error=s.error, tools=sorted(s.routes),
+        )
+        for s in gateway.catalog.servers()
+    ]
+    tools = [
+        ToolInfo(
+            name=r.name, service=r.service, description=r.spec.description, risk=r.spec.risk.value,
+            tags=sorted(r.spec.tags), read_only=r.spec.read_only, destructive=r.spec.destructive,
+            idempotent=r.spec.idempotent, consumes=list(r.spec.consumes), produces=list(r.spec.produces),
+            input_schema=r.input_schema,
+        )
+        for r in gateway.catalog.routes()
+    ]
+    return Capabilities(servers=servers, tools=tools)
+
+
+@router.post(
+    "/v1/tools/{name}",
+    tags=["tools"],
+    responses={
+        400: {"model": ErrorBody, "description": "the server rejected the arguments"},
+        404: {"model": ErrorBody, "description": "no such tool"},
+        502: {"model": ErrorBody, "description": "the server answered something that is not MCP"},
+        503: {"model": ErrorBody, "description": "the server is down"},
+        504: {"model": ErrorBody, "description": "the server did not answer in time"},
+    },
+)
+async def call_tool(
+    name: str,
+    gateway: GatewayDep,
+    arguments: Annotated[dict[str, Any], Body(description="The tool's arguments as a JSON object.")] = {},  # noqa: B006
+) -> dict[str, Any]:
+    """Call one tool directly. Answers its MCP `CallToolResult` (`content`, `structuredContent`,
+    `isError`); a tool that reports its own failure answers 200 with `isError: true`."""
+    try:
+        return await gateway.caller.call(name, arguments)
+    except GatewayError as exc:
+        error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+        if isinstance(exc, UpstreamRejected):
+            error["jsonrpc"] = exc.error
+        return JSONResponse({"error": error}, status_code=exc.http_status)  # type: ignore[return-value]

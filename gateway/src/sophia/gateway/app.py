@@ -1,0 +1,95 @@
+"""Assemble the gateway: catalog, discovery, the MCP endpoint and the HTTP API in one ASGI app."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from fastapi import FastAPI
+from mcp.server.subscriptions import InMemorySubscriptionBus
+from mcp.server.transport_security import RequestBodyLimitMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sophia.gateway import api
+from sophia.gateway.calls import ToolCaller
+from sophia.gateway.catalog import Catalog
+from sophia.gateway.fleet import Fleet
+from sophia.gateway.mcp_endpoint import FederatedMCP
+from sophia.gateway.metrics import GatewayMetrics
+from sophia.gateway.settings import GatewaySettings
+from sophia.kit.observability import TraceContextMiddleware
+
+logger = logging.getLogger("sophia.gateway")
+
+
+class Gateway:
+    """Everything one gateway process holds; built once, shared by every request."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.bus = InMemorySubscriptionBus()
+        self.catalog = Catalog(self.bus)
+        self.metrics = GatewayMetrics()
+        self.fleet: Fleet | None = None
+        self.caller = ToolCaller(self.catalog, self.metrics, settings.call_timeout_s)
+        self.mcp = FederatedMCP(
+            self.catalog, self.caller, self.bus, settings.allowed_hosts, settings.max_body_bytes
+        )
+        self.ready = False
+
+    def refresh_gauges(self) -> None:
+        counts: dict[str, int] = {"starting": 0, "serving": 0, "down": 0}
+        for server in self.catalog.servers():
+            counts[server.status] += 1
+        for status, count in counts.items():
+            self.metrics.servers.labels(status=status).set(count)
+        self.metrics.tools.set(len(self.catalog.routes()))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        # One pooled client for every upstream: connections are kept alive and reused across calls.
+        connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=60)
+        timeout = aiohttp.ClientTimeout(total=self.settings.call_timeout_s, sock_connect=self.settings.connect_timeout_s)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http, self.mcp.sessions.run():
+            self.fleet = Fleet(self.settings, self.catalog, http)
+            self.fleet.start()
+            self.ready = True
+            logger.info("gateway ready", extra={"url": self.settings.url, "servers": len(self.fleet.watches)})
+            try:
+                yield
+            finally:
+                self.ready = False
+                await self.fleet.stop()
+
+
+class _Dispatch:
+    """Send /mcp straight to the MCP endpoint (no router in the hot path), the rest to FastAPI."""
+
+    def __init__(self, mcp: ASGIApp, api: ASGIApp) -> None:
+        self.mcp = mcp
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in ("/mcp", "/mcp/"):
+            await self.mcp(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+
+def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
+    settings = settings or GatewaySettings()
+    gateway = Gateway(settings)
+    fastapi = FastAPI(
+        title="Sophia gateway",
+        version="0.1.0",
+        summary="One MCP endpoint and HTTP API over the Sophia capability servers.",
+        lifespan=gateway.lifespan,
+    )
+    fastapi.state.gateway = gateway
+    fastapi.include_router(api.router)
+    app = _Dispatch(gateway.mcp, fastapi)
+    app_with_limits = RequestBodyLimitMiddleware(TraceContextMiddleware(app), settings.max_body_bytes)
+    app_with_limits.gateway = gateway  # type: ignore[attr-defined]
+    return app_with_limits

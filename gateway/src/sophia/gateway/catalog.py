@@ -1,0 +1,153 @@
+"""The federated catalog: which servers exist, their health, and the tools the gateway exposes.
+
+A tool `t` of server `s` is exposed as `s_t`. Only tools of servers that are serving appear; when
+that set changes, listeners (MCP clients holding a `subscriptions/listen` stream) hear
+`tools/list_changed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mcp.server.subscriptions import SubscriptionBus, ToolsListChanged
+
+from sophia.gateway.errors import UnknownTool
+from sophia.gateway.upstream import Upstream
+from sophia.kit import ToolSpec
+
+logger = logging.getLogger("sophia.gateway.catalog")
+
+Status = Literal["starting", "serving", "down"]
+Kind = Literal["kit", "url", "stdio"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One exposed tool and the server that owns it."""
+
+    name: str
+    service: str
+    spec: ToolSpec
+    definition: dict[str, Any]
+    upstream: Upstream
+
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        schema = self.definition.get("inputSchema")
+        return schema if isinstance(schema, dict) else {"type": "object"}
+
+
+@dataclass
+class ServerState:
+    name: str
+    kind: Kind
+    address: str
+    status: Status = "starting"
+    version: str = ""
+    mcp_endpoint: str = ""
+    error: str | None = None
+    since: float = field(default_factory=time.time)
+    routes: dict[str, Route] = field(default_factory=dict)
+
+
+def exposed_name(service: str, tool: str) -> str:
+    return f"{service}_{tool}"
+
+
+class Catalog:
+    def __init__(self, bus: SubscriptionBus) -> None:
+        self._bus = bus
+        self._servers: dict[str, ServerState] = {}
+        self._routes: dict[str, Route] = {}
+        self._listing: list[dict[str, Any]] = []
+        self.changed = asyncio.Event()
+        self.version = 0
+
+    # -- reads (hot path: plain dict lookups) --------------------------------------------------
+
+    def route(self, name: str) -> Route:
+        try:
+            return self._routes[name]
+        except KeyError:
+            raise UnknownTool(name) from None
+
+    def routes(self) -> list[Route]:
+        return list(self._routes.values())
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Tool definitions as MCP clients see them, rebuilt only when the catalog changes."""
+        return self._listing
+
+    def input_schema(self, name: str) -> dict[str, Any] | None:
+        route = self._routes.get(name)
+        return None if route is None else route.input_schema
+
+    def servers(self) -> list[ServerState]:
+        return list(self._servers.values())
+
+    def server(self, name: str) -> ServerState | None:
+        return self._servers.get(name)
+
+    # -- writes (discovery) -------------------------------------------------------------------
+
+    def register(self, name: str, kind: Kind, address: str) -> ServerState:
+        if name in self._servers:
+            raise ValueError(f"two servers are named {name!r}: {self._servers[name].address} and {address}")
+        state = self._servers[name] = ServerState(name=name, kind=kind, address=address)
+        return state
+
+    def rename(self, old: str, new: str) -> ServerState:
+        """A kit server is registered under its address until Describe tells its name."""
+        if new in self._servers and new != old:
+            raise ValueError(f"two servers are named {new!r}")
+        state = self._servers.pop(old)
+        state.name = new
+        self._servers[new] = state
+        return state
+
+    async def serving(
+        self, name: str, *, version: str, endpoint: str, upstream: Upstream,
+        tools: list[dict[str, Any]], specs: dict[str, ToolSpec],
+    ) -> None:
+        state = self._servers[name]
+        routes: dict[str, Route] = {}
+        for tool in tools:
+            tool_name = tool.get("name")
+            if not isinstance(tool_name, str) or not tool_name:
+                continue
+            exposed = exposed_name(name, tool_name)
+            spec = specs.get(tool_name) or ToolSpec(name=tool_name, description=tool.get("description") or "")
+            routes[exposed] = Route(exposed, name, spec, {**tool, "name": exposed}, upstream)
+        state.status, state.version, state.mcp_endpoint, state.error = "serving", version, endpoint, None
+        state.since = time.time()
+        state.routes = routes
+        logger.info("server serving", extra={"server": name, "tools": len(routes)})
+        await self._rebuild()
+
+    async def down(self, name: str, error: str) -> None:
+        state = self._servers.get(name)
+        if state is None:
+            return
+        was_serving = state.status == "serving"
+        state.status, state.error, state.routes = "down", error, {}
+        if was_serving:
+            state.since = time.time()
+            logger.warning("server down", extra={"server": name, "error": error})
+            await self._rebuild()
+
+    async def _rebuild(self) -> None:
+        routes = {n: r for s in self._servers.values() if s.status == "serving" for n, r in s.routes.items()}
+        changed = routes.keys() != self._routes.keys() or any(
+            routes[n].definition != self._routes[n].definition for n in routes
+        )
+        self._routes = routes
+        self._listing = [r.definition for r in routes.values()]
+        if changed:
+            self.version += 1
+            self.changed.set()
+            self.changed = asyncio.Event()
+            await self._bus.publish(ToolsListChanged())

@@ -1,0 +1,177 @@
+"""Discovery: find servers from configuration, learn their tools, follow their health.
+
+Kit servers are found by gRPC address: `Capabilities.Describe` says what they are and where their
+MCP endpoint is, and a `grpc.health.v1.Health/Watch` stream says when they stop serving. External
+MCP servers (a URL, or a stdio command the gateway supervises) are followed by a periodic ping.
+Each server has its own task; one that cannot be reached is retried with capped backoff and never
+affects the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import grpc
+import aiohttp
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from mcp.client import Client
+from mcp.client.stdio import StdioServerParameters
+
+from sophia.gateway.catalog import Catalog
+from sophia.gateway.settings import ExternalServer, GatewaySettings
+from sophia.gateway.upstream import HttpUpstream, SessionUpstream
+from sophia.kit import Risk, ToolSpec
+from sophia.v1 import capabilities_pb2 as pb
+from sophia.v1 import capabilities_pb2_grpc as pb_grpc
+
+logger = logging.getLogger("sophia.gateway.fleet")
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+EXTERNAL_PING_INTERVAL_S = 5.0
+
+
+class Backoff:
+    def __init__(self, cap: float) -> None:
+        self.cap = cap
+        self.delay = 0.1
+
+    async def wait(self) -> None:
+        await asyncio.sleep(self.delay)
+        self.delay = min(self.cap, self.delay * 2)
+
+    def reset(self) -> None:
+        self.delay = 0.1
+
+
+class KitServerWatch:
+    """Follow one kit server at a gRPC address for the life of the gateway."""
+
+    def __init__(self, address: str, catalog: Catalog, http: aiohttp.ClientSession, settings: GatewaySettings) -> None:
+        self.address = address
+        self.catalog = catalog
+        self.http = http
+        self.settings = settings
+        self.name = address  # until Describe answers
+        self.state = catalog.register(address, "kit", address)
+
+    async def run(self) -> None:
+        backoff = Backoff(self.settings.reconnect_max_s)
+        async with grpc.aio.insecure_channel(self.address) as channel:
+            describe = pb_grpc.CapabilitiesStub(channel).Describe
+            watch = health_pb2_grpc.HealthStub(channel).Watch
+            while True:
+                try:
+                    info: pb.DescribeResponse = await describe(
+                        pb.DescribeRequest(), timeout=self.settings.connect_timeout_s
+                    )
+                    if info.name != self.name:
+                        self.catalog.rename(self.name, info.name)
+                        self.name = info.name
+                    async for status in watch(health_pb2.HealthCheckRequest(service="")):
+                        if status.status == SERVING:
+                            await self._serve(info)
+                            backoff.reset()
+                        else:
+                            await self.catalog.down(self.name, "not serving")
+                    await self.catalog.down(self.name, "health stream ended")
+                except asyncio.CancelledError:
+                    raise
+                except grpc.aio.AioRpcError as exc:
+                    await self.catalog.down(self.name, f"unreachable: {exc.code().name}")
+                except Exception as exc:
+                    logger.warning("discovery of %s failed", self.address, exc_info=True)
+                    await self.catalog.down(self.name, f"{type(exc).__name__}: {exc}")
+                await backoff.wait()
+
+    async def _serve(self, info: pb.DescribeResponse) -> None:
+        upstream = HttpUpstream(info.name, info.mcp_endpoint, self.http)
+        tools = await upstream.list_tools()
+        specs = {t.name: ToolSpec.from_proto(t) for t in info.tools}
+        await self.catalog.serving(
+            info.name, version=info.version, endpoint=info.mcp_endpoint, upstream=upstream, tools=tools, specs=specs
+        )
+
+
+def external_spec(tool: dict[str, Any], default_risk: str) -> ToolSpec:
+    """Risk of a tool we did not build, from its MCP annotations."""
+    hints = tool.get("annotations") or {}
+    read_only = bool(hints.get("readOnlyHint"))
+    destructive = bool(hints.get("destructiveHint")) and not read_only
+    risk = Risk.LOW if read_only else Risk(default_risk)
+    if destructive and risk in (Risk.LOW, Risk.MEDIUM):
+        risk = Risk.HIGH
+    return ToolSpec(
+        name=tool["name"],
+        description=tool.get("description") or "",
+        risk=risk,
+        read_only=read_only,
+        destructive=destructive,
+        idempotent=bool(hints.get("idempotentHint")) or read_only,
+    )
+
+
+class ExternalServerWatch:
+    """Keep one SDK session open to an external server; restart it (and its process) when it breaks."""
+
+    def __init__(self, config: ExternalServer, catalog: Catalog, settings: GatewaySettings) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.settings = settings
+        kind = "url" if config.url else "stdio"
+        catalog.register(config.name, kind, config.url or " ".join(config.command or []))
+
+    def _target(self) -> str | StdioServerParameters:
+        if self.config.url:
+            return self.config.url
+        command = self.config.command or []
+        return StdioServerParameters(command=command[0], args=command[1:], env=self.config.env or None)
+
+    async def run(self) -> None:
+        backoff = Backoff(self.settings.reconnect_max_s)
+        while True:
+            try:
+                async with Client(self._target(), read_timeout_seconds=self.settings.call_timeout_s) as client:
+                    upstream = SessionUpstream(self.config.name, client)
+                    tools = await upstream.list_tools()
+                    specs = {t["name"]: external_spec(t, self.config.risk) for t in tools}
+                    await self.catalog.serving(
+                        self.config.name, version="", endpoint=self.catalog_address, upstream=upstream,
+                        tools=tools, specs=specs,
+                    )
+                    backoff.reset()
+                    while True:
+                        await asyncio.sleep(EXTERNAL_PING_INTERVAL_S)
+                        await asyncio.wait_for(upstream.ping(), self.settings.connect_timeout_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("external server %s failed: %s", self.config.name, exc)
+                await self.catalog.down(self.config.name, f"{type(exc).__name__}: {exc}")
+            await backoff.wait()
+
+    @property
+    def catalog_address(self) -> str:
+        return self.config.url or "stdio"
+
+
+class Fleet:
+    """All watches; started and stopped with the gateway."""
+
+    def __init__(self, settings: GatewaySettings, catalog: Catalog, http: aiohttp.ClientSession) -> None:
+        self.watches: list[KitServerWatch | ExternalServerWatch] = [
+            KitServerWatch(address, catalog, http, settings) for address in settings.servers
+        ] + [ExternalServerWatch(config, catalog, settings) for config in settings.external]
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(w.run(), name=f"watch {type(w).__name__}") for w in self.watches]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,201 @@
+"""The federated MCP endpoint (Streamable HTTP at /mcp).
+
+Everything MCP defines (initialize for 2025-11-25 clients, server/discover, tools/list,
+subscriptions/listen, ping, error ladders) is served by the SDK's low-level server in stateless
+mode, so no replica holds session state another would need. `tools/call` — the hot path — is
+answered here directly: it is validated with the SDK's own inbound ladder (routing headers,
+envelope, Host check), forwarded on a pooled connection, and its result written back, without
+building the SDK's per-request connection machinery. That keeps the added latency under a
+millisecond.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import mcp_types
+import orjson
+from mcp.server import Server
+from mcp.server.context import ServerRequestContext
+from mcp.server.streamable_http import check_accept_headers
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.subscriptions import ListenHandler, SubscriptionBus
+from mcp.server.transport_security import TransportSecurityMiddleware
+from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import (
+    ERROR_CODE_HTTP_STATUS,
+    InboundLadderRejection,
+    classify_inbound_request,
+    find_duplicated_routing_header,
+)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS
+from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
+
+from sophia.gateway.calls import ToolCaller, error_result
+from sophia.gateway.catalog import Catalog
+from sophia.gateway.errors import GatewayError, UnknownTool, UpstreamRejected
+from sophia.kit.security import transport_security
+
+logger = logging.getLogger("sophia.gateway.mcp")
+
+SERVER_INFO = {"name": "sophia", "version": "0.1.0"}
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class FederatedMCP:
+    """ASGI app for /mcp."""
+
+    def __init__(
+        self, catalog: Catalog, caller: ToolCaller, bus: SubscriptionBus, allowed_hosts: list[str], max_body: int
+    ) -> None:
+        self.catalog = catalog
+        self.caller = caller
+        self._listed: tuple[int, list[mcp_types.Tool]] = (-1, [])
+        self.server: Server[Any] = Server(
+            SERVER_INFO["name"],
+            version=SERVER_INFO["version"],
+            instructions="Sophia federates capability servers; tools are named <service>_<tool>.",
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+            on_subscriptions_listen=ListenHandler(bus),
+            get_tool_input_schema=catalog.input_schema,
+        )
+        security = transport_security(allowed_hosts)
+        self.sessions = StreamableHTTPSessionManager(
+            self.server, stateless=True, security_settings=security, max_request_body_size=max_body
+        )
+        self._security = TransportSecurityMiddleware(security)
+
+    # -- SDK handlers -----------------------------------------------------------------------
+
+    async def _list_tools(
+        self, ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
+    ) -> mcp_types.ListToolsResult:
+        version, tools = self._listed
+        if version != self.catalog.version:
+            tools = [mcp_types.Tool.model_validate(d) for d in self.catalog.listing()]
+            self._listed = (self.catalog.version, tools)
+        return mcp_types.ListToolsResult(tools=tools)
+
+    async def _call_tool(
+        self, ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
+    ) -> mcp_types.CallToolResult:
+        try:
+            result = await self.caller.call(params.name, params.arguments)
+        except (UnknownTool, UpstreamRejected) as exc:
+            raise MCPError(exc.code, str(exc), getattr(exc, "error", {}).get("data")) from exc
+        except GatewayError as exc:
+            result = error_result(str(exc))
+        return mcp_types.CallToolResult.model_validate(result)
+
+    # -- ASGI -------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.sessions.handle_request(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        replay = _replay(body, receive)
+        try:
+            message = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            message = None
+        if not (isinstance(message, dict) and message.get("method") == "tools/call" and "id" in message):
+            await self.sessions.handle_request(scope, replay, send)
+            return
+        request = Request(scope, replay)
+        version = request.headers.get("mcp-protocol-version")
+        has_json, _ = check_accept_headers(request)
+        if version not in SUPPORTED_PROTOCOL_VERSIONS or not has_json:
+            await self.sessions.handle_request(scope, replay, send)  # the SDK says what is wrong
+            return
+        rejected = await self._security.validate_request(request, is_post=True)
+        if rejected is not None:
+            await rejected(scope, replay, send)
+            return
+        modern = version in MODERN_PROTOCOL_VERSIONS
+        if modern:
+            verdict = _modern_rejection(message, request)
+            if verdict is not None:
+                await _reply(send, message.get("id"), error=verdict, modern=True)
+                return
+        await self._forward(message, send, modern)
+
+    async def _forward(self, message: dict[str, Any], send: Send, modern: bool) -> None:
+        request_id = message["id"]
+        params = message.get("params")
+        name = params.get("name") if isinstance(params, dict) else None
+        arguments = params.get("arguments") if isinstance(params, dict) else None
+        if not isinstance(name, str) or not (arguments is None or isinstance(arguments, dict)):
+            error = {"code": mcp_types.INVALID_PARAMS, "message": "tools/call needs a string name and object arguments"}
+            await _reply(send, request_id, error=error, modern=modern)
+            return
+        try:
+            result = await self.caller.call(name, arguments)
+        except UpstreamRejected as exc:
+            await _reply(send, request_id, error=exc.error, modern=modern)
+            return
+        except UnknownTool as exc:
+            await _reply(send, request_id, error={"code": exc.code, "message": str(exc)}, modern=modern)
+            return
+        except GatewayError as exc:
+            result = error_result(str(exc))
+        except Exception:
+            logger.exception("tools/call %s failed inside the gateway", name)
+            result = error_result(f"{name} failed inside the gateway")
+        if modern:
+            result["_meta"] = {**(result.get("_meta") or {}), mcp_types.SERVER_INFO_META_KEY: SERVER_INFO}
+        await _reply(send, request_id, result=result, modern=modern)
+
+
+def _modern_rejection(message: dict[str, Any], request: Request) -> dict[str, Any] | None:
+    """Run the SDK's 2026-07-28 inbound ladder: routing headers must agree with the body."""
+    duplicated = find_duplicated_routing_header(request.headers.items())
+    if duplicated is not None:
+        return {"code": mcp_types.HEADER_MISMATCH, "message": f"{duplicated} header appears more than once"}
+    verdict = classify_inbound_request(message, headers=dict(request.headers))
+    if isinstance(verdict, InboundLadderRejection):
+        error: dict[str, Any] = {"code": verdict.code, "message": verdict.message}
+        if verdict.data is not None:
+            error["data"] = verdict.data
+        return error
+    return None
+
+
+async def _reply(
+    send: Send, request_id: Any, *, result: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None, modern: bool,
+) -> None:
+    if error is not None:
+        payload: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "error": error}
+        status = ERROR_CODE_HTTP_STATUS.get(int(error.get("code", 0)), 200) if modern else 200
+    else:
+        payload, status = {"jsonrpc": "2.0", "id": request_id, "result": result}, 200
+    body = orjson.dumps(payload)
+    await send({"type": "http.response.start", "status": status, "headers": _JSON_HEADERS})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that yields the already-read body once, then defers to the real one."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,105 @@
+"""Gateway settings: one pydantic model, read from ``SOPHIA_GATEWAY_*`` and an optional YAML file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
+
+SERVICE_NAME = re.compile(r"^[a-z][a-z0-9]{0,30}$")
+
+
+class ExternalServer(BaseModel):
+    """An MCP server not built with the kit, federated like our own.
+
+    Give either `url` (Streamable HTTP) or `command` (a stdio server the gateway starts,
+    supervises and restarts).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Tool prefix; lower-case letters and digits, no underscore.")
+    url: str | None = Field(None, description="Streamable HTTP endpoint of the server.")
+    command: list[str] | None = Field(None, min_length=1, description="argv of a stdio server.")
+    env: dict[str, str] = Field(default_factory=dict, description="Extra environment for `command`.")
+    risk: Literal["low", "medium", "high", "critical"] = Field(
+        "medium", description="Risk of its tools that do not say they are read-only (read-only ones are low)."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not SERVICE_NAME.match(value):
+            raise ValueError("must be lower-case letters and digits, starting with a letter, no underscore")
+        return value
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> ExternalServer:
+        if (self.url is None) == (self.command is None):
+            raise ValueError("give exactly one of `url` or `command`")
+        return self
+
+
+class GatewaySettings(BaseSettings):
+    """Settings of the gateway process."""
+
+    model_config = SettingsConfigDict(env_prefix="SOPHIA_GATEWAY_", extra="forbid", validate_default=True)
+
+    host: str = Field("127.0.0.1", description="Interface the gateway binds to.")
+    port: int = Field(8080, ge=0, le=65535, description="Port of the HTTP API and the MCP endpoint.")
+    config_file: Path | None = Field(
+        None, description="YAML file with any of these settings; environment variables win over it."
+    )
+    servers: list[str] = Field(
+        default_factory=list,
+        description="gRPC addresses (host:port) of kit capability servers; in Kubernetes, service DNS names.",
+    )
+    external: list[ExternalServer] = Field(default_factory=list, description="Other MCP servers to federate.")
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1:*", "localhost:*", "[::1]:*"],
+        description="Host header values /mcp accepts (DNS-rebinding protection); a lone `*` turns it off.",
+    )
+    max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Largest accepted request body; larger is 413.")
+    call_timeout_s: float = Field(60.0, gt=0, description="Longest a forwarded tool call may take.")
+    connect_timeout_s: float = Field(3.0, gt=0, description="Timeout to open a connection to a server.")
+    reconnect_max_s: float = Field(5.0, gt=0, description="Longest wait between attempts to reach a down server.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Root log level.")
+    log_format: Literal["json", "text"] = Field("json", description="json for machines, text for a terminal.")
+    otel_exporter: Literal["none", "otlp", "console"] = Field("none", description="Where spans go.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlFromSetting(settings_cls, init_settings, env_settings))
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class _YamlFromSetting(PydanticBaseSettingsSource):
+    """Read the YAML file named by `config_file` (given in code or in the environment)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], *sources: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._sources = sources
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = next((s().get("config_file") for s in self._sources if s().get("config_file")), None)
+        if not path:
+            return {}
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"gateway config file {path} does not exist")
+        return YamlConfigSettingsSource(self.settings_cls, yaml_file=path)()
