@@ -146,6 +146,7 @@ class FederatedMCP:
             logger.exception("tools/call %s failed inside the gateway", name)
             result = error_result(f"{name} failed inside the gateway")
         if modern:
+            result.setdefault("resultType", "complete")  # required at 2026-07-28; our own error results lack it
             result["_meta"] = {**(result.get("_meta") or {}), mcp_types.SERVER_INFO_META_KEY: SERVER_INFO}
         await _reply(send, request_id, result=result, modern=modern)
 

@@ -59,7 +59,7 @@ class Upstream(Protocol):
 
 def _parse_sse(body: bytes, request_id: int) -> dict[str, Any]:
     """The JSON-RPC reply to `request_id` inside an SSE body (progress notifications come before it)."""
-    for block in body.split(b"\n\n"):
+    for block in body.replace(b"\r\n", b"\n").split(b"\n\n"):
         data = b"".join(line[5:].strip() for line in block.splitlines() if line.startswith(b"data:"))
         if data:
             message = orjson.loads(data)

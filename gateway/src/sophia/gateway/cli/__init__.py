@@ -1,0 +1,113 @@
+"""The `sophia` command: run the fleet on this machine and talk to its gateway.
+
+    sophia up       start the gateway and every capability service; Ctrl-C stops them all
+    sophia status   the servers the gateway federates and their health
+    sophia tools    the tools the gateway exposes
+    sophia call     call one tool with JSON arguments
+    sophia mcp      a stdio MCP server bridging to the gateway (for Claude Desktop)
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from sophia.gateway.cli.commands import CommandError, default_url
+from sophia.gateway.cli.output import fail
+
+__all__ = ["main"]
+
+_UP_EPILOG = """\
+Services are the installed packages that declare an entry point in the group `sophia.services`
+(name = module, run as `python -m <module>`). To add a service under development, set
+SOPHIA_UP_EXTRA_SERVICES to a JSON object mapping its name to its argv, e.g.
+  SOPHIA_UP_EXTRA_SERVICES='{"sample": ["python", "tests/support/sample_service.py"]}' sophia up
+("python" means the interpreter running sophia). Each service gets free HTTP and gRPC ports through
+SOPHIA_<NAME>_HTTP_PORT / _GRPC_PORT, plus REDIS_URL and SOPHIA_DATA_DIR; logs go to
+<data-dir>/logs/<name>.log. Redis: REDIS_URL if set, else a private redis-server (data under
+<data-dir>/redis), else none, with a warning that state is not durable.
+"""
+
+
+def _up(args: argparse.Namespace) -> int:
+    from sophia.gateway.cli import up  # imported per command: `sophia mcp` should start fast
+
+    return up.run(args.host, args.port, args.data_dir)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from sophia.gateway.cli import commands
+
+    return commands.status(args.url, args.json)
+
+
+def _tools(args: argparse.Namespace) -> int:
+    from sophia.gateway.cli import commands
+
+    return commands.tools(args.url, args.json)
+
+
+def _call(args: argparse.Namespace) -> int:
+    from sophia.gateway.cli import commands
+
+    return commands.call(args.url, args.tool, args.arguments, args.timeout)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    from sophia.gateway.cli import bridge
+
+    try:
+        bridge.run(args.url)
+    except bridge.GatewayUnreachable as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sophia", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser("up", help="run the gateway and every capability service until Ctrl-C",
+                             description="Run the gateway and every capability service with embedded defaults; "
+                             "Ctrl-C or SIGTERM stops them all.", epilog=_UP_EPILOG,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    up.add_argument("--port", type=int, help="gateway port (default: SOPHIA_GATEWAY_PORT, else 8080)")
+    up.add_argument("--host", help="gateway interface (default: SOPHIA_GATEWAY_HOST, else 127.0.0.1)")
+    up.add_argument("--data-dir", type=Path, help="logs, Redis and Qdrant data (default: SOPHIA_DATA_DIR, else .sophia)")
+    up.set_defaults(handler=_up)
+
+    url_help = "gateway base URL (default: http://127.0.0.1:$SOPHIA_GATEWAY_PORT, else port 8080)"
+    status = commands.add_parser("status", help="servers the gateway federates and their health")
+    status.add_argument("--url", default=default_url(), help=url_help)
+    status.add_argument("--json", action="store_true", help="print the servers as JSON")
+    status.set_defaults(handler=_status)
+
+    tools = commands.add_parser("tools", help="tools the gateway exposes")
+    tools.add_argument("--url", default=default_url(), help=url_help)
+    tools.add_argument("--json", action="store_true", help="print the tools (with their schemas) as JSON")
+    tools.set_defaults(handler=_tools)
+
+    call = commands.add_parser("call", help="call one tool, e.g. sophia call sample_echo '{\"text\": \"hi\"}'")
+    call.add_argument("tool", help="exposed tool name, <service>_<tool>")
+    call.add_argument("arguments", nargs="?", default="{}", help="JSON object of arguments; - reads stdin")
+    call.add_argument("--url", default=default_url(), help=url_help)
+    call.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the result")
+    call.set_defaults(handler=_call)
+
+    mcp = commands.add_parser("mcp", help="stdio MCP server bridging to the gateway (for Claude Desktop)")
+    mcp.add_argument("--url", default=f"{default_url()}/mcp", help="the gateway's MCP endpoint")
+    mcp.set_defaults(handler=_mcp)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `sophia` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except CommandError as exc:
+        return fail(str(exc), exc.code)

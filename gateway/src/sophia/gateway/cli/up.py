@@ -1,0 +1,271 @@
+"""`sophia up`: the gateway and every capability service on this machine, as one supervised fleet.
+
+Start order: shared state (Redis), then the services in parallel, then the gateway once they answer,
+so its first discovery pass already finds them. Stop order is the reverse: the gateway first (no new
+calls are routed), the services, Redis last (services may flush state on the way out). A service that
+dies is reported and left dead; the gateway routes around it. A gateway that dies ends the fleet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from sophia.gateway.cli.output import console, fail
+from sophia.gateway.cli.processes import Child, free_ports, port_in_use, stop_all
+from sophia.gateway.cli.services import ServiceConfigError, discover
+from sophia.gateway.cli.state import RedisStartError, SharedState, provide
+
+GRACE_S = 10.0  # per stop phase; the kit and the gateway finish in-flight calls within 5 s
+START_TIMEOUT_S = 30.0
+DISCOVERY_TIMEOUT_S = 10.0
+LOOPBACK = "127.0.0.1"
+
+
+def _url_host(host: str) -> str:
+    """The host to put in a URL we connect to: a wildcard bind is reached on loopback."""
+    host = LOOPBACK if host in ("", "0.0.0.0", "::") else host
+    return f"[{host}]" if ":" in host else host
+
+
+def _shown(path: Path) -> str:
+    relative = os.path.relpath(path)
+    return path.as_posix() if relative.startswith("..") else relative
+
+
+@dataclass
+class Member:
+    """A capability service of the fleet."""
+
+    name: str
+    child: Child
+    http_url: str
+    grpc_address: str
+
+
+class StopRequest:
+    """SIGINT (Ctrl-C), SIGTERM and SIGHUP only raise a flag: the supervisor stops at a point it chooses,
+    never half-way through starting a process it would then not know about."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.signal = signum
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None
+
+
+class Supervisor:
+    def __init__(self, host: str, port: int, data_dir: Path, services: dict[str, list[str]], out: Console) -> None:
+        self.host = host
+        self.port = port
+        self.data_dir = data_dir
+        self.logs = data_dir / "logs"
+        self.services = services
+        self.out = out
+        self.url = f"http://{_url_host(host)}:{port}"
+        # Children's own logs go to files; their format follows what a person would read here.
+        self.log_format = "text" if sys.stdout.isatty() else "json"
+        self.stop_request = StopRequest()
+        self.state = SharedState(None, None, "")
+        self.members: list[Member] = []
+        self.gateway: Child | None = None
+
+    def run(self) -> int:
+        self.stop_request.install()
+        try:
+            if not self._start():
+                return 0 if self.stop_request.requested else 1
+            self._print_fleet(self._discovered())
+            return self._watch()
+        finally:
+            self._stop()
+
+    # -- start ----------------------------------------------------------------------------
+
+    def _start(self) -> bool:
+        env = {**os.environ, "SOPHIA_DATA_DIR": str(self.data_dir)}
+        try:
+            self.state = provide(self.data_dir, env)
+        except RedisStartError as exc:
+            fail(str(exc))
+            return False
+        if self.state.redis_url:
+            env["REDIS_URL"] = self.state.redis_url
+        ports = free_ports(2 * len(self.services))
+        for (name, argv), http_port, grpc_port in zip(self.services.items(), ports[::2], ports[1::2], strict=True):
+            prefix = f"SOPHIA_{name.upper()}_"
+            service_env = {
+                **env,
+                # Loopback always: the services are private to this fleet; only the gateway faces callers.
+                f"{prefix}HOST": LOOPBACK,
+                f"{prefix}HTTP_PORT": str(http_port),
+                f"{prefix}GRPC_PORT": str(grpc_port),
+                f"{prefix}LOG_FORMAT": self.log_format,
+            }
+            http_url = f"http://{LOOPBACK}:{http_port}"
+            child = Child(name, argv, service_env, self.logs / f"{name}.log", f"{http_url}/healthz")
+            self.members.append(Member(name, child.start(), http_url, f"{LOOPBACK}:{grpc_port}"))
+        self._wait_for_services()
+        if self.stop_request.requested:
+            return False
+        return self._start_gateway(env)
+
+    def _wait_for_services(self) -> None:
+        pending = [m.child for m in self.members]
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while pending and not self.stop_request.requested and time.monotonic() < deadline:
+            for child in list(pending):
+                if child.poll() is not None:
+                    pending.remove(child)
+                    self._report_exit(child, "during startup")
+                elif child.healthy():
+                    pending.remove(child)
+            time.sleep(0.1)
+        for child in pending:
+            if not self.stop_request.requested:
+                self.out.print(f"[yellow]{child.name} is not healthy after {START_TIMEOUT_S:.0f} s; "
+                               f"left starting (log: {_shown(child.log_path)})[/]")
+
+    def _start_gateway(self, env: dict[str, str]) -> bool:
+        gateway_env = {
+            **env,
+            "SOPHIA_GATEWAY_HOST": self.host,
+            "SOPHIA_GATEWAY_PORT": str(self.port),
+            "SOPHIA_GATEWAY_SERVERS": json.dumps([m.grpc_address for m in self.members]),
+            "SOPHIA_GATEWAY_LOG_FORMAT": self.log_format,
+        }
+        argv = [sys.executable, "-m", "sophia.gateway"]
+        self.gateway = Child("gateway", argv, gateway_env, self.logs / "gateway.log", f"{self.url}/readyz").start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self.stop_request.requested:
+            if self.gateway.poll() is not None:
+                fail(f"the gateway exited with code {self.gateway.poll()} while starting; "
+                     f"last lines of {_shown(self.gateway.log_path)}:\n{self.gateway.tail()}")
+                return False
+            if self.gateway.healthy():
+                return True
+            if time.monotonic() > deadline:
+                fail(f"the gateway was not ready after {START_TIMEOUT_S:.0f} s; see {_shown(self.gateway.log_path)}")
+                return False
+            time.sleep(0.1)
+        return False
+
+    def _discovered(self) -> dict[str, Any]:
+        """The gateway's capabilities once it has tried every server (none left `starting`)."""
+        caps: dict[str, Any] = {}
+        deadline = time.monotonic() + DISCOVERY_TIMEOUT_S
+        while time.monotonic() < deadline and not self.stop_request.requested:
+            try:
+                caps = httpx.get(f"{self.url}/v1/capabilities", timeout=2).json()
+            except (httpx.HTTPError, ValueError):
+                caps = {}
+            if caps and all(s.get("status") != "starting" for s in caps.get("servers", [])):
+                break
+            time.sleep(0.1)
+        return caps
+
+    # -- report ---------------------------------------------------------------------------
+
+    def _print_fleet(self, caps: dict[str, Any]) -> None:
+        by_address = {s.get("address"): s for s in caps.get("servers", [])}
+        table = Table("service", "pid", "HTTP", "gRPC", "status", "log")
+        assert self.gateway is not None
+        table.add_row("gateway", str(self.gateway.pid), self.url, "", "ready", _shown(self.gateway.log_path))
+        for member in self.members:
+            code = member.child.poll()
+            server = by_address.get(member.grpc_address, {})
+            status = f"exited ({code})" if code is not None else server.get("status", "unknown")
+            if status == "serving":
+                status += f" ({len(server.get('tools', []))} tools)"
+            elif server.get("error"):
+                status += f": {server['error']}"
+            table.add_row(member.name, str(member.child.pid), member.http_url, member.grpc_address, escape(status),
+                          _shown(member.child.log_path))
+        redis = self.state.redis
+        if redis is not None:
+            table.add_row("redis", str(redis.pid), self.state.redis_url or "", "", "running", _shown(redis.log_path))
+        self.out.print(f"Sophia gateway: [bold]{self.url}[/]  (MCP endpoint: {self.url}/mcp)")
+        self.out.print(table)
+        if self.state.redis_url is None:
+            self.out.print(f"[yellow]warning: {escape(self.state.note)}[/]")
+        else:
+            self.out.print(f"Shared state: {escape(self.state.note)}")
+        if not self.members:
+            self.out.print("No capability services found: the gateway runs alone. Add one under development "
+                           "with SOPHIA_UP_EXTRA_SERVICES='{\"name\": [\"python\", \"path/to/server.py\"]}'.")
+        self.out.print(f"Data in {_shown(self.data_dir)}. Press Ctrl-C to stop everything.")
+
+    def _report_exit(self, child: Child, when: str) -> None:
+        child.reported = True
+        self.out.print(f"[red]{child.name} exited with code {child.poll()} {when}; the gateway routes around it. "
+                       f"Last lines of {_shown(child.log_path)}:[/]\n{escape(child.tail(5))}")
+
+    # -- run and stop ---------------------------------------------------------------------
+
+    def _watch(self) -> int:
+        assert self.gateway is not None
+        while not self.stop_request.requested:
+            code = self.gateway.poll()
+            if code is not None:
+                fail(f"the gateway exited with code {code}; stopping everything. "
+                     f"Last lines of {_shown(self.gateway.log_path)}:\n{self.gateway.tail()}")
+                return 1
+            for child in [m.child for m in self.members]:
+                if not child.reported and child.poll() is not None:
+                    self._report_exit(child, "unexpectedly")
+            redis = self.state.redis
+            if redis is not None and not redis.reported and redis.poll() is not None:
+                redis.reported = True
+                self.out.print(f"[red]redis-server exited with code {redis.poll()}; shared state is gone "
+                               f"(log: {_shown(redis.log_path)})[/]")
+            time.sleep(0.2)
+        return 0
+
+    def _stop(self) -> None:
+        phases = [[self.gateway], [m.child for m in self.members], [self.state.redis]]
+        if not any(c is not None and c.proc is not None for phase in phases for c in phase):
+            return
+        self.out.print("Stopping…")
+        for phase in phases:
+            stop_all([c for c in phase if c is not None], GRACE_S)
+        self.out.print("Stopped.")
+
+
+def run(host: str | None, port: int | None, data_dir: Path | None) -> int:
+    """Resolve the settings, refuse a busy port before starting anything, then supervise the fleet."""
+    host = host or os.environ.get("SOPHIA_GATEWAY_HOST") or LOOPBACK
+    try:
+        port = port if port is not None else int(os.environ.get("SOPHIA_GATEWAY_PORT") or 8080)
+    except ValueError:
+        return fail(f"SOPHIA_GATEWAY_PORT={os.environ['SOPHIA_GATEWAY_PORT']!r} is not a port number", 2)
+    if port == 0:  # the fleet must know the port to print it, so pick it here
+        (port,) = free_ports(1)
+    if port_in_use(host, port):
+        return fail(f"port {port} on {host} is already in use (another `sophia up`?); "
+                    "choose another with --port or SOPHIA_GATEWAY_PORT")
+    try:
+        services = discover()
+    except ServiceConfigError as exc:
+        return fail(str(exc), 2)
+    data_dir = (data_dir or Path(os.environ.get("SOPHIA_DATA_DIR") or ".sophia")).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return Supervisor(host, port, data_dir, services, console()).run()

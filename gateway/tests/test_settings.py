@@ -1,0 +1,58 @@
+"""Gateway configuration: environment, YAML file, and validation at the edge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from sophia.gateway.settings import ExternalServer, GatewaySettings
+
+
+def test_defaults_listen_on_loopback_8080(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SOPHIA_GATEWAY_PORT", "SOPHIA_GATEWAY_HOST", "SOPHIA_GATEWAY_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = GatewaySettings()
+    assert settings.url == "http://127.0.0.1:8080"
+
+
+def test_yaml_file_configures_and_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        "port: 9000\nservers: ['memory:50051']\n"
+        "external:\n  - name: files\n    command: [npx, server-filesystem, /data]\n"
+    )
+    monkeypatch.setenv("SOPHIA_GATEWAY_CONFIG_FILE", str(config))
+    monkeypatch.setenv("SOPHIA_GATEWAY_PORT", "9100")
+    settings = GatewaySettings()
+    assert settings.port == 9100
+    assert settings.servers == ["memory:50051"]
+    assert settings.external[0].command == ["npx", "server-filesystem", "/data"]
+
+
+def test_unknown_setting_in_yaml_is_rejected(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text("prot: 9000\n")
+    with pytest.raises(ValidationError, match="prot"):
+        GatewaySettings(config_file=config)
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        GatewaySettings(config_file=tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"name": "files"},  # neither url nor command
+        {"name": "files", "url": "http://x/mcp", "command": ["x"]},  # both
+        {"name": "my_files", "url": "http://x/mcp"},  # underscore would make tool names ambiguous
+        {"name": "Files", "url": "http://x/mcp"},
+        {"name": "files", "url": "http://x/mcp", "risk": "whatever"},
+    ],
+)
+def test_invalid_external_server_is_rejected(config: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        ExternalServer.model_validate(config)

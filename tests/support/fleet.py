@@ -1,0 +1,133 @@
+"""Start real fleet processes on free loopback ports for tests: kit servers and the gateway."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sophia.kit.testing import ManagedProcess, free_port, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_SERVICE = ROOT / "tests" / "support" / "sample_service.py"
+STDIO_SERVER = ROOT / "tests" / "support" / "stdio_server.py"
+
+
+@dataclass
+class ServerProcess:
+    """A kit capability server in its own process; ports stay fixed across restarts."""
+
+    argv: list[str]
+    env_prefix: str
+    log_dir: Path
+    http_port: int = field(default_factory=free_port)
+    grpc_port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: ManagedProcess | None = None
+
+    @property
+    def grpc_address(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def mcp_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}/mcp"
+
+    def start(self) -> ServerProcess:
+        env = {
+            f"{self.env_prefix}HTTP_PORT": str(self.http_port),
+            f"{self.env_prefix}GRPC_PORT": str(self.grpc_port),
+            f"{self.env_prefix}LOG_FORMAT": "text",
+            **self.extra_env,
+        }
+        self.process = ManagedProcess(
+            self.argv, env=env, log_path=self.log_dir / "server.log",
+            health_url=f"http://127.0.0.1:{self.http_port}/readyz", cwd=ROOT,
+        ).start()
+        return self
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+
+def sample_server(log_dir: Path, **extra_env: str) -> ServerProcess:
+    return ServerProcess([sys.executable, str(SAMPLE_SERVICE)], "SOPHIA_SAMPLE_", log_dir, extra_env=extra_env)
+
+
+@dataclass
+class GatewayProcess:
+    servers: list[str]
+    log_dir: Path
+    external: list[dict[str, Any]] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.url}/mcp"
+
+    def start(self) -> GatewayProcess:
+        env = {
+            "SOPHIA_GATEWAY_PORT": str(self.port),
+            "SOPHIA_GATEWAY_SERVERS": json.dumps(self.servers),
+            "SOPHIA_GATEWAY_EXTERNAL": json.dumps(self.external),
+            "SOPHIA_GATEWAY_LOG_FORMAT": "text",
+            "SOPHIA_GATEWAY_RECONNECT_MAX_S": "0.5",
+            **self.extra_env,
+        }
+        self.process = ManagedProcess(
+            [sys.executable, "-m", "sophia.gateway"], env=env, log_path=self.log_dir / "gateway.log",
+            health_url=f"{self.url}/readyz", cwd=ROOT,
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def capabilities(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/v1/capabilities", timeout=5).json()  # type: ignore[no-any-return]
+
+    def tool_names(self) -> set[str]:
+        return {tool["name"] for tool in self.capabilities()["tools"]}
+
+    def wait_for_tools(self, present: set[str] = frozenset(), absent: set[str] = frozenset(), timeout: float = 15) -> None:  # type: ignore[assignment]
+        def ready() -> bool:
+            names = self.tool_names()
+            return present <= names and not (absent & names)
+
+        wait_until(ready, timeout, f"tools present={sorted(present)} absent={sorted(absent)}")
+
+
+def mcp_headers(method: str, name: str | None = None, version: str = "2026-07-28") -> dict[str, str]:
+    headers = {
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": version,
+        "mcp-method": method,
+    }
+    if name is not None:
+        headers["mcp-name"] = name
+    return headers
+
+
+def mcp_body(method: str, params: dict[str, Any] | None = None, request_id: int = 1) -> dict[str, Any]:
+    envelope = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": {**(params or {}), "_meta": envelope}}

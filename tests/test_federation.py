@@ -1,0 +1,96 @@
+"""The fleet end to end: a kit server federated by the gateway, over real processes and loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from mcp.client import Client
+from mcp.shared.exceptions import MCPError
+
+from tests.support.fleet import GatewayProcess, sample_server
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_client_lists_and_calls_federated_tools(gateway: GatewayProcess, mode: str) -> None:
+    """An MCP client (2026-07-28 or 2025-11-25) sees `<service>_<tool>` names and calls them."""
+    async with Client(gateway.mcp_url, mode=mode) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert {"sample_echo", "sample_add", "sample_erase_note"} <= names
+        result = await client.call_tool("sample_add", {"a": 2, "b": 3})
+    assert not result.is_error
+    assert result.structured_content == {"total": 5.0}
+
+
+async def test_tool_error_comes_back_as_mcp_tool_error(gateway: GatewayProcess) -> None:
+    async with Client(gateway.mcp_url) as client:
+        result = await client.call_tool("sample_fail", {"message": "the disk is full"})
+    assert result.is_error
+    assert "the disk is full" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_unknown_tool_is_an_mcp_error_naming_it(gateway: GatewayProcess) -> None:
+    async with Client(gateway.mcp_url) as client:
+        with pytest.raises(MCPError, match="Unknown tool: sample_nope"):
+            await client.call_tool("sample_nope", {})
+
+
+async def test_invalid_arguments_return_the_servers_validation_error(gateway: GatewayProcess, sample) -> None:
+    async with Client(gateway.mcp_url) as via_gateway, Client(sample.mcp_url) as direct:
+        proxied = await via_gateway.call_tool("sample_add", {"a": "two", "b": 3})
+        original = await direct.call_tool("add", {"a": "two", "b": 3})
+    assert proxied.is_error
+    assert proxied.content == original.content
+
+
+async def test_trace_context_flows_client_to_gateway_to_server(gateway: GatewayProcess) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    headers = {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}
+    response = httpx.post(f"{gateway.url}/v1/tools/sample_trace_id", json={}, headers=headers, timeout=10)
+    assert response.status_code == 200
+    assert response.json()["structuredContent"] == {"result": trace_id}
+
+
+def test_server_killed_then_restarted_drops_and_restores_its_tools(tmp_path: Path) -> None:
+    """Kill a server: its tools leave tools/list and the gateway stays healthy. Restart: they return."""
+    server = sample_server(tmp_path / "sample").start()
+    gateway = GatewayProcess([server.grpc_address], tmp_path / "gateway").start()
+    try:
+        gateway.wait_for_tools({"sample_echo"})
+        server.kill()
+        gateway.wait_for_tools(absent={"sample_echo"})
+        assert httpx.get(f"{gateway.url}/healthz").status_code == 200
+        assert httpx.get(f"{gateway.url}/readyz").status_code == 200
+        down = httpx.post(f"{gateway.url}/v1/tools/sample_echo", json={"text": "x"})
+        assert down.status_code == 404
+        status = {s["name"]: s["status"] for s in gateway.capabilities()["servers"]}
+        assert status == {"sample": "down"}
+
+        server.start()
+        gateway.wait_for_tools({"sample_echo"})
+        again = httpx.post(f"{gateway.url}/v1/tools/sample_echo", json={"text": "back"})
+        assert again.json()["structuredContent"] == {"result": "back"}
+    finally:
+        gateway.stop()
+        server.stop()
+
+
+async def test_listening_client_hears_tools_list_changed_when_a_server_goes(tmp_path: Path) -> None:
+    """A 2026-07-28 client holding `subscriptions/listen` is told when the tool list changes."""
+    import anyio
+
+    server = sample_server(tmp_path / "sample").start()
+    gateway = GatewayProcess([server.grpc_address], tmp_path / "gateway").start()
+    try:
+        gateway.wait_for_tools({"sample_echo"})
+        async with Client(gateway.mcp_url) as client, client.listen(tools_list_changed=True) as subscription:
+            server.kill()
+            with anyio.fail_after(15):
+                event = await subscription.__anext__()
+            assert type(event).__name__ == "ToolsListChanged"
+            names = {tool.name for tool in (await client.list_tools()).tools}
+        assert "sample_echo" not in names
+    finally:
+        gateway.stop()
+        server.stop()
