@@ -23,8 +23,13 @@ def write(name: str, rows: list[dict[str, Any]], targets: dict[str, Any]) -> Pat
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
-    payload = {"benchmark": name, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine,
-               "targets": targets, "rows": rows}
+    payload = {
+        "benchmark": name,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine,
+        "targets": targets,
+        "rows": rows,
+    }
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
 

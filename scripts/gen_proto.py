@@ -56,10 +56,7 @@ def main() -> int:
             p.name
             for p in fresh
             if p.is_file()
-            and not (
-                (OUT / GENERATED / p.name).exists()
-                and filecmp.cmp(p, OUT / GENERATED / p.name, shallow=False)
-            )
+            and not ((OUT / GENERATED / p.name).exists() and filecmp.cmp(p, OUT / GENERATED / p.name, shallow=False))
         ]
     if stale:
         print(f"stale generated code: {', '.join(stale)}; run `make proto`", file=sys.stderr)

@@ -52,7 +52,9 @@ async def test_serving_server_exposes_prefixed_tools(catalog_events: tuple[Catal
     assert events == [ToolsListChanged()]
 
 
-async def test_down_server_tools_vanish_and_listeners_hear_it(catalog_events: tuple[Catalog, list[ServerEvent]]) -> None:
+async def test_down_server_tools_vanish_and_listeners_hear_it(
+    catalog_events: tuple[Catalog, list[ServerEvent]],
+) -> None:
     catalog, events = catalog_events
     catalog.register("mem", "kit", "mem:50051")
     await serve(catalog)

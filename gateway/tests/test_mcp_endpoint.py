@@ -103,7 +103,12 @@ def test_unsupported_protocol_version_is_refused(gateway: GatewayProcess) -> Non
 
 def test_legacy_tools_call_without_envelope_is_served(gateway: GatewayProcess) -> None:
     """2025-11-25 clients carry no per-request envelope; stateless, no session id needed."""
-    body = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "sample_echo", "arguments": {"text": "old"}}}
+    body = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": "sample_echo", "arguments": {"text": "old"}},
+    }
     response = post(gateway, body, {**mcp_headers("tools/call", version="2025-11-25")})
     assert response.status_code == 200
     assert response.json()["result"]["structuredContent"] == {"result": "old"}

@@ -12,7 +12,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from sophia.gateway.errors import UpstreamProtocolError, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from sophia.gateway.errors import (
+    UpstreamProtocolError,
+    UpstreamRejected,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from sophia.gateway.upstream import HttpUpstream
 from sophia.kit.testing import free_port
 
@@ -90,4 +95,3 @@ async def test_closed_port_is_unavailable() -> None:
         upstream = HttpUpstream("gone", f"http://127.0.0.1:{free_port()}/mcp", session)
         with pytest.raises(UpstreamUnavailable):
             await upstream.call_tool("x", {}, timeout=2)
-

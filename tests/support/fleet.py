@@ -45,8 +45,11 @@ class ServerProcess:
             **self.extra_env,
         }
         self.process = ManagedProcess(
-            self.argv, env=env, log_path=self.log_dir / "server.log",
-            health_url=f"http://127.0.0.1:{self.http_port}/readyz", cwd=ROOT,
+            self.argv,
+            env=env,
+            log_path=self.log_dir / "server.log",
+            health_url=f"http://127.0.0.1:{self.http_port}/readyz",
+            cwd=ROOT,
         ).start()
         return self
 
@@ -90,8 +93,11 @@ class GatewayProcess:
             **self.extra_env,
         }
         self.process = ManagedProcess(
-            [sys.executable, "-m", "sophia.gateway"], env=env, log_path=self.log_dir / "gateway.log",
-            health_url=f"{self.url}/readyz", cwd=ROOT,
+            [sys.executable, "-m", "sophia.gateway"],
+            env=env,
+            log_path=self.log_dir / "gateway.log",
+            health_url=f"{self.url}/readyz",
+            cwd=ROOT,
         ).start()
         return self
 
@@ -105,7 +111,9 @@ class GatewayProcess:
     def tool_names(self) -> set[str]:
         return {tool["name"] for tool in self.capabilities()["tools"]}
 
-    def wait_for_tools(self, present: set[str] = frozenset(), absent: set[str] = frozenset(), timeout: float = 15) -> None:  # type: ignore[assignment]
+    def wait_for_tools(
+        self, present: set[str] = frozenset(), absent: set[str] = frozenset(), timeout: float = 15
+    ) -> None:  # type: ignore[assignment]
         def ready() -> bool:
             names = self.tool_names()
             return present <= names and not (absent & names)

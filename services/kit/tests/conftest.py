@@ -20,7 +20,6 @@ from sophia.kit.testing import ManagedProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_SCRIPT = ROOT / "tests" / "support" / "sample_service.py"
-GATED_SCRIPT = Path(__file__).with_name("gated_service.py")
 SAMPLE_MAX_BODY_BYTES = 4096
 
 
@@ -32,6 +31,7 @@ class Server:
     process: ManagedProcess
     http_port: int
     grpc_port: int
+    settings: dict[str, str]
 
     @property
     def url(self) -> str:
@@ -63,17 +63,32 @@ def launch(script: Path, name: str, log_dir: Path, **settings: str) -> Server:
         cwd=ROOT,
     )
     process.start(timeout=30)
-    return Server(name, process, http_port, grpc_port)
+    return Server(name, process, http_port, grpc_port, settings)
 
 
 @pytest.fixture(scope="session")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def launch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
+    """`launch_server(script, name, **settings)`: a kit server process, killed at the end of the session."""
+    servers: list[Server] = []
+
+    def start(script: Path, name: str, **settings: str) -> Server:
+        servers.append(launch(script, name, tmp_path_factory.mktemp(name), **settings))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def sample_script() -> Path:
+    return SAMPLE_SCRIPT
+
+
+@pytest.fixture(scope="session")
+def sample_process(launch_server: Callable[..., Server]) -> Server:
     """The sample service (tests/support/sample_service.py) as a subprocess, shared by the session."""
-    server = launch(
-        SAMPLE_SCRIPT, "sample", tmp_path_factory.mktemp("sample"), max_body_bytes=str(SAMPLE_MAX_BODY_BYTES)
-    )
-    yield server
-    server.process.kill()
+    return launch_server(SAMPLE_SCRIPT, "sample", max_body_bytes=str(SAMPLE_MAX_BODY_BYTES))
 
 
 def _metric(service: Service, name: str, **labels: str) -> float:
@@ -122,16 +137,3 @@ def serve_http() -> Callable[..., contextlib.AbstractAsyncContextManager[str]]:
     """`async with serve_http(service, settings) as base_url`: the kit's HTTP app on a loopback port."""
     return _serve_http
 
-
-@pytest.fixture
-def launch_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """`launch_server(script, name, **settings)`: a kit server process, killed after the test."""
-    servers: list[Server] = []
-
-    def start(script: Path, name: str, **settings: str) -> Server:
-        servers.append(launch(script, name, tmp_path, **settings))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.process.kill()

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def current_gateway(request: Request) -> Gateway:
-    return request.app.state.gateway  # type: ignore[no-any-return]
+    return request.app.state.gateway
 
 
 GatewayDep = Annotated["Gateway", Depends(current_gateway)]
@@ -85,16 +85,29 @@ async def capabilities(gateway: GatewayDep) -> Capabilities:
     """Every known server with its health, and every tool the gateway exposes."""
     servers = [
         ServerInfo(
-            name=s.name, kind=s.kind, address=s.address, status=s.status, version=s.version,
-            mcp_endpoint=s.mcp_endpoint, error=s.error, tools=sorted(s.routes),
+            name=s.name,
+            kind=s.kind,
+            address=s.address,
+            status=s.status,
+            version=s.version,
+            mcp_endpoint=s.mcp_endpoint,
+            error=s.error,
+            tools=sorted(s.routes),
         )
         for s in gateway.catalog.servers()
     ]
     tools = [
         ToolInfo(
-            name=r.name, service=r.service, description=r.spec.description, risk=r.spec.risk.value,
-            tags=sorted(r.spec.tags), read_only=r.spec.read_only, destructive=r.spec.destructive,
-            idempotent=r.spec.idempotent, consumes=list(r.spec.consumes), produces=list(r.spec.produces),
+            name=r.name,
+            service=r.service,
+            description=r.spec.description,
+            risk=r.spec.risk.value,
+            tags=sorted(r.spec.tags),
+            read_only=r.spec.read_only,
+            destructive=r.spec.destructive,
+            idempotent=r.spec.idempotent,
+            consumes=list(r.spec.consumes),
+            produces=list(r.spec.produces),
             input_schema=r.input_schema,
         )
         for r in gateway.catalog.routes()

@@ -34,9 +34,7 @@ class Gateway:
         self.metrics = GatewayMetrics()
         self.fleet: Fleet | None = None
         self.caller = ToolCaller(self.catalog, self.metrics, settings.call_timeout_s)
-        self.mcp = FederatedMCP(
-            self.catalog, self.caller, self.bus, settings.allowed_hosts, settings.max_body_bytes
-        )
+        self.mcp = FederatedMCP(self.catalog, self.caller, self.bus, settings.allowed_hosts, settings.max_body_bytes)
         self.ready = False
 
     def refresh_gauges(self) -> None:
@@ -51,7 +49,9 @@ class Gateway:
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         # One pooled client for every upstream: connections are kept alive and reused across calls.
         connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=60)
-        timeout = aiohttp.ClientTimeout(total=self.settings.call_timeout_s, sock_connect=self.settings.connect_timeout_s)
+        timeout = aiohttp.ClientTimeout(
+            total=self.settings.call_timeout_s, sock_connect=self.settings.connect_timeout_s
+        )
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http, self.mcp.sessions.run():
             self.fleet = Fleet(self.settings, self.catalog, http)
             self.fleet.start()

@@ -110,8 +110,14 @@ class Catalog:
         return state
 
     async def serving(
-        self, name: str, *, version: str, endpoint: str, upstream: Upstream,
-        tools: list[dict[str, Any]], specs: dict[str, ToolSpec],
+        self,
+        name: str,
+        *,
+        version: str,
+        endpoint: str,
+        upstream: Upstream,
+        tools: list[dict[str, Any]],
+        specs: dict[str, ToolSpec],
     ) -> None:
         state = self._servers[name]
         routes: dict[str, Route] = {}

@@ -14,13 +14,13 @@ import contextlib
 import logging
 from typing import Any
 
-import grpc
 import aiohttp
+import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
-from sophia.gateway.catalog import Catalog
+from sophia.gateway.catalog import Catalog, Kind
 from sophia.gateway.settings import ExternalServer, GatewaySettings
 from sophia.gateway.upstream import HttpUpstream, SessionUpstream
 from sophia.kit import Risk, ToolSpec
@@ -120,7 +120,7 @@ class ExternalServerWatch:
         self.config = config
         self.catalog = catalog
         self.settings = settings
-        kind = "url" if config.url else "stdio"
+        kind: Kind = "url" if config.url else "stdio"
         catalog.register(config.name, kind, config.url or " ".join(config.command or []))
 
     def _target(self) -> str | StdioServerParameters:
@@ -138,8 +138,12 @@ class ExternalServerWatch:
                     tools = await upstream.list_tools()
                     specs = {t["name"]: external_spec(t, self.config.risk) for t in tools}
                     await self.catalog.serving(
-                        self.config.name, version="", endpoint=self.catalog_address, upstream=upstream,
-                        tools=tools, specs=specs,
+                        self.config.name,
+                        version="",
+                        endpoint=self.catalog_address,
+                        upstream=upstream,
+                        tools=tools,
+                        specs=specs,
                     )
                     backoff.reset()
                     while True:

@@ -166,8 +166,12 @@ def _modern_rejection(message: dict[str, Any], request: Request) -> dict[str, An
 
 
 async def _reply(
-    send: Send, request_id: Any, *, result: dict[str, Any] | None = None,
-    error: dict[str, Any] | None = None, modern: bool,
+    send: Send,
+    request_id: Any,
+    *,
+    result: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+    modern: bool,
 ) -> None:
     if error is not None:
         payload: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "error": error}

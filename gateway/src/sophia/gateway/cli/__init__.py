@@ -1,10 +1,10 @@
 """The `sophia` command: run the fleet on this machine and talk to its gateway.
 
-    sophia up       start the gateway and every capability service; Ctrl-C stops them all
-    sophia status   the servers the gateway federates and their health
-    sophia tools    the tools the gateway exposes
-    sophia call     call one tool with JSON arguments
-    sophia mcp      a stdio MCP server bridging to the gateway (for Claude Desktop)
+sophia up       start the gateway and every capability service; Ctrl-C stops them all
+sophia status   the servers the gateway federates and their health
+sophia tools    the tools the gateway exposes
+sophia call     call one tool with JSON arguments
+sophia mcp      a stdio MCP server bridging to the gateway (for Claude Desktop)
 """
 
 from __future__ import annotations
@@ -67,17 +67,24 @@ def _mcp(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sophia", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="sophia", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    up = commands.add_parser("up", help="run the gateway and every capability service until Ctrl-C",
-                             description="Run the gateway and every capability service with embedded defaults; "
-                             "Ctrl-C or SIGTERM stops them all.", epilog=_UP_EPILOG,
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    up = commands.add_parser(
+        "up",
+        help="run the gateway and every capability service until Ctrl-C",
+        description="Run the gateway and every capability service with embedded defaults; "
+        "Ctrl-C or SIGTERM stops them all.",
+        epilog=_UP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     up.add_argument("--port", type=int, help="gateway port (default: SOPHIA_GATEWAY_PORT, else 8080)")
     up.add_argument("--host", help="gateway interface (default: SOPHIA_GATEWAY_HOST, else 127.0.0.1)")
-    up.add_argument("--data-dir", type=Path, help="logs, Redis and Qdrant data (default: SOPHIA_DATA_DIR, else .sophia)")
+    up.add_argument(
+        "--data-dir", type=Path, help="logs, Redis and Qdrant data (default: SOPHIA_DATA_DIR, else .sophia)"
+    )
     up.set_defaults(handler=_up)
 
     url_help = "gateway base URL (default: http://127.0.0.1:$SOPHIA_GATEWAY_PORT, else port 8080)"
@@ -91,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     tools.add_argument("--json", action="store_true", help="print the tools (with their schemas) as JSON")
     tools.set_defaults(handler=_tools)
 
-    call = commands.add_parser("call", help="call one tool, e.g. sophia call sample_echo '{\"text\": \"hi\"}'")
+    call = commands.add_parser("call", help='call one tool, e.g. sophia call sample_echo \'{"text": "hi"}\'')
     call.add_argument("tool", help="exposed tool name, <service>_<tool>")
     call.add_argument("arguments", nargs="?", default="{}", help="JSON object of arguments; - reads stdin")
     call.add_argument("--url", default=default_url(), help=url_help)

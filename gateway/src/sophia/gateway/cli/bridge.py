@@ -47,7 +47,11 @@ def build_server(gateway: Client, url: str) -> Server[Any]:
             # Transport failures become a result the model can read, not a dead connection.
             logger.warning("forwarding %s to %s failed: %s", params.name, url, exc)
             return mcp_types.CallToolResult(
-                content=[mcp_types.TextContent(type="text", text=f"the Sophia gateway at {url} did not answer: {exc}")],
+                content=[
+                    mcp_types.TextContent(
+                        type="text", text=f"the Sophia gateway at {url} did not answer: {exc}"
+                    )
+                ],
                 is_error=True,
             )
 

@@ -35,15 +35,17 @@ def _request(method: str, url: str, timeout: httpx.Timeout | float, **kwargs: An
         return httpx.request(method, url, timeout=timeout, **kwargs)
     except httpx.HTTPError as exc:
         base = url.split("/v1/", 1)[0]
-        raise CommandError(f"the gateway at {base} did not answer ({type(exc).__name__}: {exc}); "
-                           "is `sophia up` running? (--url picks another gateway)") from exc
+        raise CommandError(
+            f"the gateway at {base} did not answer ({type(exc).__name__}: {exc}); "
+            "is `sophia up` running? (--url picks another gateway)"
+        ) from exc
 
 
 def _capabilities(url: str) -> dict[str, Any]:
     response = _request("GET", f"{url.rstrip('/')}/v1/capabilities", READ_TIMEOUT_S)
     if response.status_code != 200:
         raise CommandError(f"the gateway answered HTTP {response.status_code}: {response.text}")
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def status(url: str, as_json: bool = False) -> int:
@@ -61,8 +63,11 @@ def status(url: str, as_json: bool = False) -> int:
     for server in caps["servers"]:
         state = server["status"]
         table.add_row(
-            server["name"], f"[{colour.get(state, 'white')}]{escape(state)}[/]", str(len(server["tools"])),
-            escape(server["address"]), escape(server.get("error") or ""),
+            server["name"],
+            f"[{colour.get(state, 'white')}]{escape(state)}[/]",
+            str(len(server["tools"])),
+            escape(server["address"]),
+            escape(server.get("error") or ""),
         )
     out.print(table)
     return 0
@@ -93,8 +98,9 @@ def parse_arguments(raw: str) -> dict[str, Any]:
     try:
         arguments = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise CommandError(f"the arguments are not valid JSON ({exc}); pass an object like '{{\"text\": \"hi\"}}'",
-                           2) from exc
+        raise CommandError(
+            f'the arguments are not valid JSON ({exc}); pass an object like \'{{"text": "hi"}}\'', 2
+        ) from exc
     if not isinstance(arguments, dict):
         raise CommandError(f"the arguments must be a JSON object, not {type(arguments).__name__}", 2)
     return arguments

@@ -53,7 +53,12 @@ class Child:
     decides the order things stop in."""
 
     def __init__(
-        self, name: str, argv: Sequence[str], env: Mapping[str, str], log_path: Path, health_url: str | None = None
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        log_path: Path,
+        health_url: str | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -69,9 +74,14 @@ class Child:
             self.log_path.replace(self.log_path.with_name(self.log_path.name + ".1"))
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                self.argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                self.argv,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 # preexec_fn is unsafe only with threads running, and the supervisor runs none.
-                start_new_session=True, preexec_fn=_die_with_parent,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         return self
 

@@ -25,16 +25,14 @@ class ServiceConfigError(ValueError):
     """A service declaration that `sophia up` cannot start."""
 
 
-def discover(environ: dict[str, str] | None = None) -> dict[str, list[str]]:
+def discover() -> dict[str, list[str]]:
     """Map each service name to the argv that starts it, sorted by name."""
-    environ = os.environ if environ is None else environ
     found = {ep.name: [sys.executable, "-m", ep.value] for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    found.update(_extra(environ.get(EXTRA_ENV, "")))
+    found.update(_extra(os.environ.get(EXTRA_ENV, "")))
     for name in found:
         if not SERVICE_NAME.match(name) or name == "gateway":
-            raise ServiceConfigError(
-                f"service name {name!r} must be lower-case letters and digits (no underscore) and not 'gateway'"
-            )
+            rule = "lower-case letters and digits, no underscore, not 'gateway'"
+            raise ServiceConfigError(f"service name {name!r} must be {rule}")
     return dict(sorted(found.items()))
 
 
@@ -50,5 +48,7 @@ def _extra(raw: str) -> dict[str, list[str]]:
     ):
         raise ServiceConfigError(f"{EXTRA_ENV} must be a JSON object mapping a name to a non-empty argv list")
     # "python" means this interpreter: the one whose environment has sophia installed.
-    return {name: [sys.executable if argv[0] in ("python", "python3") else argv[0], *argv[1:]]
-            for name, argv in value.items()}
+    return {
+        name: [sys.executable if argv[0] in ("python", "python3") else argv[0], *argv[1:]]
+        for name, argv in value.items()
+    }

@@ -7,7 +7,6 @@ fakeredis, is not a dependency of Sophia, so it is not used.)
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import time
@@ -46,14 +45,25 @@ def provide(data_dir: Path, env: dict[str, str]) -> SharedState:
     binary = shutil.which("redis-server", path=env.get("PATH"))
     if binary is None:
         return SharedState(
-            None, None,
+            None,
+            None,
             "no REDIS_URL and no redis-server on PATH: running without Redis, so no state is durable "
             "(install redis-server or set REDIS_URL)",
         )
     (port,) = free_ports(1)
     redis_dir = data_dir / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(redis_dir), "--appendonly", "yes"]
+    argv = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(redis_dir),
+        "--appendonly",
+        "yes",
+    ]
     child = Child("redis", argv, env, data_dir / "logs" / "redis.log").start()
     deadline = time.monotonic() + START_TIMEOUT_S
     while not _answers_ping(port):

@@ -74,7 +74,9 @@ class StopRequest:
 
 
 class Supervisor:
-    def __init__(self, host: str, port: int, data_dir: Path, services: dict[str, list[str]], out: Console) -> None:
+    def __init__(
+        self, host: str, port: int, data_dir: Path, services: dict[str, list[str]], out: Console
+    ) -> None:
         self.host = host
         self.port = port
         self.data_dir = data_dir
@@ -111,7 +113,9 @@ class Supervisor:
         if self.state.redis_url:
             env["REDIS_URL"] = self.state.redis_url
         ports = free_ports(2 * len(self.services))
-        for (name, argv), http_port, grpc_port in zip(self.services.items(), ports[::2], ports[1::2], strict=True):
+        for (name, argv), http_port, grpc_port in zip(
+            self.services.items(), ports[::2], ports[1::2], strict=True
+        ):
             prefix = f"SOPHIA_{name.upper()}_"
             service_env = {
                 **env,
@@ -142,8 +146,10 @@ class Supervisor:
             time.sleep(0.1)
         for child in pending:
             if not self.stop_request.requested:
-                self.out.print(f"[yellow]{child.name} is not healthy after {START_TIMEOUT_S:.0f} s; "
-                               f"left starting (log: {_shown(child.log_path)})[/]")
+                self.out.print(
+                    f"[yellow]{child.name} is not healthy after {START_TIMEOUT_S:.0f} s; "
+                    f"left starting (log: {_shown(child.log_path)})[/]"
+                )
 
     def _start_gateway(self, env: dict[str, str]) -> bool:
         gateway_env = {
@@ -154,17 +160,22 @@ class Supervisor:
             "SOPHIA_GATEWAY_LOG_FORMAT": self.log_format,
         }
         argv = [sys.executable, "-m", "sophia.gateway"]
-        self.gateway = Child("gateway", argv, gateway_env, self.logs / "gateway.log", f"{self.url}/readyz").start()
+        self.gateway = Child(
+            "gateway", argv, gateway_env, self.logs / "gateway.log", f"{self.url}/readyz"
+        ).start()
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self.stop_request.requested:
             if self.gateway.poll() is not None:
-                fail(f"the gateway exited with code {self.gateway.poll()} while starting; "
-                     f"last lines of {_shown(self.gateway.log_path)}:\n{self.gateway.tail()}")
+                fail(
+                    f"the gateway exited with code {self.gateway.poll()} while starting; "
+                    f"last lines of {_shown(self.gateway.log_path)}:\n{self.gateway.tail()}"
+                )
                 return False
             if self.gateway.healthy():
                 return True
             if time.monotonic() > deadline:
-                fail(f"the gateway was not ready after {START_TIMEOUT_S:.0f} s; see {_shown(self.gateway.log_path)}")
+                log = _shown(self.gateway.log_path)
+                fail(f"the gateway was not ready after {START_TIMEOUT_S:.0f} s; see {log}")
                 return False
             time.sleep(0.1)
         return False
@@ -198,11 +209,19 @@ class Supervisor:
                 status += f" ({len(server.get('tools', []))} tools)"
             elif server.get("error"):
                 status += f": {server['error']}"
-            table.add_row(member.name, str(member.child.pid), member.http_url, member.grpc_address, escape(status),
-                          _shown(member.child.log_path))
+            table.add_row(
+                member.name,
+                str(member.child.pid),
+                member.http_url,
+                member.grpc_address,
+                escape(status),
+                _shown(member.child.log_path),
+            )
         redis = self.state.redis
         if redis is not None:
-            table.add_row("redis", str(redis.pid), self.state.redis_url or "", "", "running", _shown(redis.log_path))
+            table.add_row(
+                "redis", str(redis.pid), self.state.redis_url or "", "", "running", _shown(redis.log_path)
+            )
         self.out.print(f"Sophia gateway: [bold]{self.url}[/]  (MCP endpoint: {self.url}/mcp)")
         self.out.print(table)
         if self.state.redis_url is None:
@@ -210,14 +229,18 @@ class Supervisor:
         else:
             self.out.print(f"Shared state: {escape(self.state.note)}")
         if not self.members:
-            self.out.print("No capability services found: the gateway runs alone. Add one under development "
-                           "with SOPHIA_UP_EXTRA_SERVICES='{\"name\": [\"python\", \"path/to/server.py\"]}'.")
+            self.out.print(
+                "No capability services found: the gateway runs alone. Add one under development "
+                'with SOPHIA_UP_EXTRA_SERVICES=\'{"name": ["python", "path/to/server.py"]}\'.'
+            )
         self.out.print(f"Data in {_shown(self.data_dir)}. Press Ctrl-C to stop everything.")
 
     def _report_exit(self, child: Child, when: str) -> None:
         child.reported = True
-        self.out.print(f"[red]{child.name} exited with code {child.poll()} {when}; the gateway routes around it. "
-                       f"Last lines of {_shown(child.log_path)}:[/]\n{escape(child.tail(5))}")
+        self.out.print(
+            f"[red]{child.name} exited with code {child.poll()} {when}; the gateway routes around it. "
+            f"Last lines of {_shown(child.log_path)}:[/]\n{escape(child.tail(5))}"
+        )
 
     # -- run and stop ---------------------------------------------------------------------
 
@@ -226,8 +249,10 @@ class Supervisor:
         while not self.stop_request.requested:
             code = self.gateway.poll()
             if code is not None:
-                fail(f"the gateway exited with code {code}; stopping everything. "
-                     f"Last lines of {_shown(self.gateway.log_path)}:\n{self.gateway.tail()}")
+                fail(
+                    f"the gateway exited with code {code}; stopping everything. "
+                    f"Last lines of {_shown(self.gateway.log_path)}:\n{self.gateway.tail()}"
+                )
                 return 1
             for child in [m.child for m in self.members]:
                 if not child.reported and child.poll() is not None:
@@ -235,13 +260,19 @@ class Supervisor:
             redis = self.state.redis
             if redis is not None and not redis.reported and redis.poll() is not None:
                 redis.reported = True
-                self.out.print(f"[red]redis-server exited with code {redis.poll()}; shared state is gone "
-                               f"(log: {_shown(redis.log_path)})[/]")
+                self.out.print(
+                    f"[red]redis-server exited with code {redis.poll()}; shared state is gone "
+                    f"(log: {_shown(redis.log_path)})[/]"
+                )
             time.sleep(0.2)
         return 0
 
     def _stop(self) -> None:
-        phases = [[self.gateway], [m.child for m in self.members], [self.state.redis]]
+        phases: list[list[Child | None]] = [
+            [self.gateway],
+            [m.child for m in self.members],
+            [self.state.redis],
+        ]
         if not any(c is not None and c.proc is not None for phase in phases for c in phase):
             return
         self.out.print("Stopping…")
@@ -260,8 +291,10 @@ def run(host: str | None, port: int | None, data_dir: Path | None) -> int:
     if port == 0:  # the fleet must know the port to print it, so pick it here
         (port,) = free_ports(1)
     if port_in_use(host, port):
-        return fail(f"port {port} on {host} is already in use (another `sophia up`?); "
-                    "choose another with --port or SOPHIA_GATEWAY_PORT")
+        return fail(
+            f"port {port} on {host} is already in use (another `sophia up`?); "
+            "choose another with --port or SOPHIA_GATEWAY_PORT"
+        )
     try:
         services = discover()
     except ServiceConfigError as exc:

@@ -24,9 +24,7 @@ class CapabilitiesServicer(pb_grpc.CapabilitiesServicer):
         self._service = service
         self._settings = settings
 
-    async def Describe(  # noqa: N802 - the name is fixed by the proto
-        self, request: pb.DescribeRequest, context: grpc.aio.ServicerContext
-    ) -> pb.DescribeResponse:
+    async def Describe(self, request: pb.DescribeRequest, context: grpc.aio.ServicerContext) -> pb.DescribeResponse:
         return self._service.describe(self._settings)
 
 

@@ -14,16 +14,19 @@ class ToolMetrics:
 
     def __init__(self, service: str) -> None:
         self.registry = CollectorRegistry()
-        self.calls = Counter(
-            "sophia_tool_calls", "Tool calls served.", ["service", "tool"], registry=self.registry
-        )
+        self.calls = Counter("sophia_tool_calls", "Tool calls served.", ["service", "tool"], registry=self.registry)
         self.errors = Counter(
-            "sophia_tool_errors", "Tool calls that ended in an error.", ["service", "tool", "kind"],
+            "sophia_tool_errors",
+            "Tool calls that ended in an error.",
+            ["service", "tool", "kind"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "sophia_tool_latency_seconds", "Time spent in the tool.", ["service", "tool"],
-            buckets=LATENCY_BUCKETS, registry=self.registry,
+            "sophia_tool_latency_seconds",
+            "Time spent in the tool.",
+            ["service", "tool"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.service = service
 

@@ -18,7 +18,7 @@ from opentelemetry import trace
 
 from sophia.kit._metrics import ToolMetrics
 from sophia.kit._settings import ServiceSettings
-from sophia.kit._tools import Dependencies, Depends, Risk, ToolSpec, split_dependencies
+from sophia.kit._tools import Dependencies, Risk, ToolSpec, split_dependencies
 from sophia.v1 import capabilities_pb2 as pb
 
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9]{0,30}$")
@@ -52,12 +52,16 @@ class Service:
         version: str = "0.1.0",
         settings: type[ServiceSettings] = ServiceSettings,
         instructions: str | None = None,
+        stream_responses: bool = False,
     ) -> None:
+        """`stream_responses`: answer MCP calls as SSE so tools can send progress notifications
+        (`Context.report_progress`) before their result; off, answers are plain JSON."""
         if not SERVICE_NAME.match(name):
             raise ValueError(f"service name {name!r} must be lower-case letters and digits (no underscore)")
         self.name = name
         self.version = version
         self.settings_type = settings
+        self.stream_responses = stream_responses
         self.mcp: MCPServer[Any] = MCPServer(name, version=version, instructions=instructions)
         self.metrics = ToolMetrics(name)
         self.dependencies = Dependencies()
@@ -72,13 +76,16 @@ class Service:
 
     def load_settings(self, **overrides: Any) -> ServiceSettings:
         """Settings from the environment (prefix ``SOPHIA_<NAME>_``), then `overrides`."""
-        return self.settings_type(_env_prefix=f"SOPHIA_{self.name.upper()}_", **overrides)
+        prefix = f"SOPHIA_{self.name.upper()}_"
+        return self.settings_type(_env_prefix=prefix, **overrides)
 
     @overload
     def tool(self, fn: F, /) -> F: ...
     @overload
     def tool(
         self,
+        fn: None = None,
+        /,
         *,
         name: str | None = None,
         risk: Risk | str = Risk.LOW,
@@ -103,7 +110,11 @@ class Service:
         consumes: Iterable[str] = (),
         produces: Iterable[str] = (),
     ) -> F | Callable[[F], F]:
-        """Register a tool. Type hints are its schema and the docstring its description."""
+        """Register a tool (`@service.tool` or `@service.tool(risk=...)`).
+
+        Type hints are its schema and the docstring its description; `Depends` parameters are
+        injected and hidden from the schema.
+        """
 
         def register(fn: F) -> F:
             tool_name = name or fn.__name__

@@ -1,0 +1,23 @@
+# One image recipe for every workspace member: the gateway or any capability server.
+#   docker build --build-arg PACKAGE=sophia-gateway --build-arg MODULE=sophia.gateway -t sophia-gateway .
+#   docker build --build-arg PACKAGE=sophia-memory  --build-arg MODULE=sophia.memory  -t sophia-memory .
+# Each image installs only its own package's dependencies (`uv sync --package`).
+FROM python:3.11-slim AS build
+ARG PACKAGE=sophia-gateway
+COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
+WORKDIR /app
+COPY pyproject.toml uv.lock ./
+COPY services ./services
+COPY gateway ./gateway
+RUN uv sync --frozen --no-dev --no-editable --package "$PACKAGE"
+
+FROM python:3.11-slim
+ARG MODULE=sophia.gateway
+ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1 SOPHIA_MODULE=$MODULE
+RUN useradd --system --uid 10001 --home /app sophia
+COPY --from=build --chown=sophia /app/.venv /app/.venv
+USER 10001
+WORKDIR /app
+EXPOSE 8080 8000 50051
+CMD ["sh", "-c", "exec python -m \"$SOPHIA_MODULE\""]
