@@ -46,14 +46,14 @@ class Server:
         return f"127.0.0.1:{self.grpc_port}"
 
 
-def launch(script: Path, name: str, log_dir: Path, **settings: str) -> Server:
-    """Start `script` with SOPHIA_<NAME>_* settings on free ports; return once /healthz answers."""
+def launch(script: Path, name: str, log_dir: Path, env: dict[str, str] | None = None, **settings: str) -> Server:
+    """Start `script` with SOPHIA_<NAME>_* `settings` (plus `env`) on free ports; return once /healthz answers."""
     http_port = free_port()
     grpc_port = free_port()
     while grpc_port == http_port:
         grpc_port = free_port()
     prefix = f"SOPHIA_{name.upper()}_"
-    env = {f"{prefix}HTTP_PORT": str(http_port), f"{prefix}GRPC_PORT": str(grpc_port)}
+    env = {**(env or {}), f"{prefix}HTTP_PORT": str(http_port), f"{prefix}GRPC_PORT": str(grpc_port)}
     env |= {f"{prefix}{key.upper()}": value for key, value in settings.items()}
     process = ManagedProcess(
         [sys.executable, str(script)],
@@ -68,11 +68,11 @@ def launch(script: Path, name: str, log_dir: Path, **settings: str) -> Server:
 
 @pytest.fixture(scope="session")
 def launch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
-    """`launch_server(script, name, **settings)`: a kit server process, killed at the end of the session."""
+    """`launch_server(script, name, env=None, **settings)`: a kit server process, killed at the end of the session."""
     servers: list[Server] = []
 
-    def start(script: Path, name: str, **settings: str) -> Server:
-        servers.append(launch(script, name, tmp_path_factory.mktemp(name), **settings))
+    def start(script: Path, name: str, env: dict[str, str] | None = None, **settings: str) -> Server:
+        servers.append(launch(script, name, tmp_path_factory.mktemp(name), env, **settings))
         return servers[-1]
 
     yield start
@@ -88,10 +88,10 @@ def sample_script() -> Path:
 @pytest.fixture(scope="session")
 def sample_process(launch_server: Callable[..., Server]) -> Server:
     """The sample service (tests/support/sample_service.py) as a subprocess, shared by the session."""
-    return launch_server(SAMPLE_SCRIPT, "sample", max_body_bytes=str(SAMPLE_MAX_BODY_BYTES))
+    return launch_server(SAMPLE_SCRIPT, "sample", max_body_bytes=str(SAMPLE_MAX_BODY_BYTES), log_format="json")
 
 
-def _metric(service: Service, name: str, **labels: str) -> float:
+def _metric(service: Service, name: str, /, **labels: str) -> float:
     """The value of one sample in `service.metrics.render()` (0 when absent)."""
     text = service.metrics.render()[0].decode()
     for family in text_string_to_metric_families(text):
@@ -136,4 +136,3 @@ def metric() -> Callable[..., float]:
 def serve_http() -> Callable[..., contextlib.AbstractAsyncContextManager[str]]:
     """`async with serve_http(service, settings) as base_url`: the kit's HTTP app on a loopback port."""
     return _serve_http
-

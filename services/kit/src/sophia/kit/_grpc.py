@@ -47,7 +47,12 @@ class ControlPlane:
         for name in ("", self.service.name):
             await self.health.set(name, status)
 
-    async def stop(self, grace: float) -> None:
-        # NOT_SERVING first, so watchers (the gateway) drop our tools before connections close.
+    async def drain(self) -> None:
+        """NOT_SERVING for good, so watchers (the gateway) drop our tools before connections close."""
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+
+    async def stop(self, grace: float) -> None:
+        await self.drain()
+        # Health watches (the gateway holds one open) never end on their own: past a short grace they are
+        # cancelled, so shutdown does not wait the whole grace period for them.
+        await self.server.stop(min(grace, 1.0))

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 import socket
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -20,6 +26,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("sophia.kit")
 
+# How often gRPC health re-reads the readiness checks.
+READINESS_INTERVAL_S = 1.0
+
 
 def bind(host: str, port: int) -> socket.socket:
     """Bind before serving so port 0 resolves to a real port that Describe can advertise."""
@@ -33,6 +42,45 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server with the kit owning SIGINT/SIGTERM.
+
+    uvicorn re-raises a captured signal once it has served; with the default handler back in place
+    that kills the process (exit -15) before gRPC and the dependencies are closed. Here a signal
+    calls `on_signal` and starts uvicorn's drain, and `serve()` returns normally.
+    """
+
+    def __init__(self, config: uvicorn.Config, on_signal: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_signal = on_signal
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.should_exit:
+            self._on_signal()
+        super().handle_exit(sig, frame)
+
+
+async def _follow_readiness(service: Service, control: ControlPlane) -> None:
+    """Keep gRPC health in step with the readiness checks, so watchers see the server go unready and back."""
+    while True:
+        await asyncio.sleep(READINESS_INTERVAL_S)
+        await control.set_serving(await service.is_ready())
+
+
 async def serve(service: Service, settings: ServiceSettings) -> None:
     http_socket = bind(settings.host, settings.http_port)
     settings.http_port = http_socket.getsockname()[1]
@@ -41,6 +89,7 @@ async def serve(service: Service, settings: ServiceSettings) -> None:
     await service.start(settings)
     await control.start()
     await control.set_serving(await service.is_ready())
+    following = asyncio.create_task(_follow_readiness(service, control))
     config = uvicorn.Config(
         build_http_app(service, settings),
         log_config=None,
@@ -49,7 +98,9 @@ async def serve(service: Service, settings: ServiceSettings) -> None:
         # The server sits behind the gateway or a client that keeps connections; idle ones are cheap.
         timeout_keep_alive=75,
     )
-    server = uvicorn.Server(config)
+    # On a signal, NOT_SERVING goes out first so watchers (the gateway) drop our tools while HTTP drains.
+    draining: list[asyncio.Task[None]] = []
+    server = _Server(config, on_signal=lambda: draining.append(asyncio.create_task(control.drain())))
     logger.info(
         "serving",
         extra={"mcp": f"{settings.base_url}/mcp", "grpc_port": settings.grpc_port, "tools": len(service.tools)},
@@ -57,6 +108,7 @@ async def serve(service: Service, settings: ServiceSettings) -> None:
     try:
         await server.serve(sockets=[http_socket])
     finally:
+        following.cancel()
         await control.stop(settings.shutdown_grace_s)
         await service.stop()
         logger.info("stopped")

@@ -23,6 +23,8 @@ from sophia.v1 import capabilities_pb2 as pb
 
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9]{0,30}$")
 TOOL_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,40}$")
+# The gateway exposes `<service>_<tool>`, and clients accept names of at most 64 characters.
+GATEWAY_NAME_MAX = 64
 
 logger = logging.getLogger("sophia.kit")
 tracer = trace.get_tracer("sophia.kit")
@@ -120,6 +122,10 @@ class Service:
             tool_name = name or fn.__name__
             if not TOOL_NAME.match(tool_name):
                 raise ValueError(f"tool name {tool_name!r} must match {TOOL_NAME.pattern}")
+            if len(self.name) + 1 + len(tool_name) > GATEWAY_NAME_MAX:
+                raise ValueError(
+                    f"tool {tool_name!r}: its gateway name {self.name}_{tool_name} is longer than {GATEWAY_NAME_MAX}"
+                )
             if tool_name in self._specs:
                 raise ValueError(f"tool {tool_name!r} is already registered on {self.name}")
             spec = ToolSpec(

@@ -1,0 +1,37 @@
+"""The public surface is deliberate: a name is added to `__all__` on purpose, and this test with it."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [
+        (
+            "sophia.kit",
+            {
+                "Context",
+                "Depends",
+                "Risk",
+                "Service",
+                "ServiceSettings",
+                "ToolError",
+                "ToolSpec",
+                "context_from_headers",
+                "inject_headers",
+            },
+        ),
+        ("sophia.kit.testing", {"ManagedProcess", "RedisUnavailable", "free_port", "redis_server", "wait_until"}),
+        (
+            "sophia.kit.observability",
+            {"LATENCY_BUCKETS", "JsonFormatter", "TraceContextMiddleware", "configure_logging", "configure_tracing"},
+        ),
+    ],
+)
+def test_all_is_exactly_the_deliberate_list(module: str, names: set[str]) -> None:
+    imported = importlib.import_module(module)
+    assert set(imported.__all__) == names
+    assert all(hasattr(imported, name) for name in names)
