@@ -22,9 +22,6 @@ class NoUpstream:
     async def call_tool(self, tool: str, arguments: Mapping[str, Any] | None, timeout: float) -> dict[str, Any]:
         raise AssertionError("not called")
 
-    async def aclose(self) -> None:
-        pass
-
 
 TOOLS = [{"name": "recall", "description": "Recall.", "inputSchema": {"type": "object"}}, {"name": "forget"}]
 SPECS = {"forget": ToolSpec("forget", "Forget.", risk=Risk.HIGH, destructive=True)}

@@ -41,6 +41,7 @@ class ServerInfo(BaseModel):
     kind: str = Field(description="kit (gRPC-described), url or stdio (external MCP servers)")
     address: str
     status: str = Field(description="starting | serving | down")
+    status_since: float = Field(description="Unix time of the last status change")
     version: str
     mcp_endpoint: str
     error: str | None
@@ -89,6 +90,7 @@ async def capabilities(gateway: GatewayDep) -> Capabilities:
             kind=s.kind,
             address=s.address,
             status=s.status,
+            status_since=s.since,
             version=s.version,
             mcp_endpoint=s.mcp_endpoint,
             error=s.error,

@@ -7,7 +7,6 @@ that set changes, listeners (MCP clients holding a `subscriptions/listen` stream
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -64,7 +63,6 @@ class Catalog:
         self._servers: dict[str, ServerState] = {}
         self._routes: dict[str, Route] = {}
         self._listing: list[dict[str, Any]] = []
-        self.changed = asyncio.Event()
         self.version = 0
 
     # -- reads (hot path: plain dict lookups) --------------------------------------------------
@@ -154,6 +152,4 @@ class Catalog:
         self._listing = [r.definition for r in routes.values()]
         if changed:
             self.version += 1
-            self.changed.set()
-            self.changed = asyncio.Event()
             await self._bus.publish(ToolsListChanged())

@@ -52,8 +52,6 @@ class Upstream(Protocol):
 
     async def call_tool(self, tool: str, arguments: Mapping[str, Any] | None, timeout: float) -> dict[str, Any]: ...
 
-    async def aclose(self) -> None: ...
-
 
 def _parse_sse(body: bytes, request_id: int) -> dict[str, Any]:
     """The JSON-RPC reply to `request_id` inside an SSE body (progress notifications come before it)."""
@@ -121,9 +119,6 @@ class HttpUpstream:
         params = {"name": tool, "arguments": arguments or {}, "_meta": _ENVELOPE}
         return await self._rpc("tools/call", params, tool, timeout)
 
-    async def aclose(self) -> None:
-        """The pooled client is shared and closed by its owner."""
-
 
 class SessionUpstream:
     """An external server behind one SDK client session that stays open (URL or stdio)."""
@@ -151,6 +146,3 @@ class SessionUpstream:
 
     async def ping(self) -> None:
         await self._client.send_ping()
-
-    async def aclose(self) -> None:
-        """The supervisor owns the session's lifetime."""
