@@ -18,7 +18,8 @@ from typing import Any
 import aiohttp
 
 from bench._report import percentile, table, write
-from tests.support.fleet import GatewayProcess, mcp_body, mcp_headers, sample_server
+from sophia.kit.testing import mcp_body, mcp_headers
+from tests.support.fleet import GatewayProcess, sample_server
 
 CALLS = 2000
 CONCURRENCY = 32
@@ -78,7 +79,7 @@ async def measure(direct_url: str, gateway_url: str) -> list[dict[str, Any]]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sophia-bench-") as tmp:
-        server = sample_server(Path(tmp) / "sample", SOPHIA_SAMPLE_LOG_LEVEL="WARNING").start()
+        server = sample_server(Path(tmp) / "sample", log_level="WARNING").start()
         gateway = GatewayProcess(
             [server.grpc_address], Path(tmp) / "gateway", extra_env={"SOPHIA_GATEWAY_LOG_LEVEL": "WARNING"}
         ).start()

@@ -8,10 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.fleet import GatewayProcess, ServerProcess
+from sophia.kit.testing import KitServer
+from tests.support.fleet import GatewayProcess
 
 
-def test_capabilities_describe_servers_and_tools(gateway: GatewayProcess, sample: ServerProcess) -> None:
+def test_capabilities_describe_servers_and_tools(gateway: GatewayProcess, sample: KitServer) -> None:
     capabilities = gateway.capabilities()
     [server] = capabilities["servers"]
     assert server["name"] == "sample"
@@ -68,7 +69,7 @@ def test_metrics_count_forwarded_calls(gateway: GatewayProcess) -> None:
 
 
 @pytest.fixture
-def impatient_gateway(sample: ServerProcess, tmp_path: Path) -> Iterator[GatewayProcess]:
+def impatient_gateway(sample: KitServer, tmp_path: Path) -> Iterator[GatewayProcess]:
     gateway = GatewayProcess(
         [sample.grpc_address], tmp_path, extra_env={"SOPHIA_GATEWAY_CALL_TIMEOUT_S": "0.5"}
     ).start()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.fleet import STDIO_SERVER, GatewayProcess, ServerProcess
+from sophia.kit.testing import KitServer
+from tests.support.fleet import STDIO_SERVER, GatewayProcess
 
 
 def call(gateway: GatewayProcess, tool: str, arguments: dict[str, object]) -> dict[str, object]:
@@ -39,7 +40,7 @@ def test_stdio_server_is_federated_supervised_and_restarted(tmp_path: Path) -> N
         gateway.stop()
 
 
-def test_url_server_is_federated_over_streamable_http(sample: ServerProcess, tmp_path: Path) -> None:
+def test_url_server_is_federated_over_streamable_http(sample: KitServer, tmp_path: Path) -> None:
     external = [{"name": "remote", "url": sample.mcp_url, "risk": "high"}]
     gateway = GatewayProcess([], tmp_path, external=external).start()
     try:

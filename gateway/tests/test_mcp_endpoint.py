@@ -6,7 +6,8 @@ import httpx
 import pytest
 from mcp_types import HEADER_MISMATCH
 
-from tests.support.fleet import GatewayProcess, mcp_body, mcp_headers
+from sophia.kit.testing import mcp_body, mcp_headers
+from tests.support.fleet import GatewayProcess
 
 
 def post(gateway: GatewayProcess, body: object, headers: dict[str, str], **kwargs: object) -> httpx.Response:

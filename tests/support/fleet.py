@@ -10,60 +10,16 @@ from typing import Any
 
 import httpx
 
-from sophia.kit.testing import ManagedProcess, free_port, wait_until
+from sophia.kit.testing import KitServer, ManagedProcess, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_SERVICE = ROOT / "tests" / "support" / "sample_service.py"
 STDIO_SERVER = ROOT / "tests" / "support" / "stdio_server.py"
 
 
-@dataclass
-class ServerProcess:
-    """A kit capability server in its own process; ports stay fixed across restarts."""
-
-    argv: list[str]
-    env_prefix: str
-    log_dir: Path
-    http_port: int = field(default_factory=free_port)
-    grpc_port: int = field(default_factory=free_port)
-    extra_env: dict[str, str] = field(default_factory=dict)
-    process: ManagedProcess | None = None
-
-    @property
-    def grpc_address(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
-
-    @property
-    def mcp_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}/mcp"
-
-    def start(self) -> ServerProcess:
-        env = {
-            f"{self.env_prefix}HTTP_PORT": str(self.http_port),
-            f"{self.env_prefix}GRPC_PORT": str(self.grpc_port),
-            f"{self.env_prefix}LOG_FORMAT": "text",
-            **self.extra_env,
-        }
-        self.process = ManagedProcess(
-            self.argv,
-            env=env,
-            log_path=self.log_dir / "server.log",
-            health_url=f"http://127.0.0.1:{self.http_port}/readyz",
-            cwd=ROOT,
-        ).start()
-        return self
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-
-
-def sample_server(log_dir: Path, **extra_env: str) -> ServerProcess:
-    return ServerProcess([sys.executable, str(SAMPLE_SERVICE)], "SOPHIA_SAMPLE_", log_dir, extra_env=extra_env)
+def sample_server(log_dir: Path, **settings: str) -> KitServer:
+    """The sample kit server that the tests define (tests/support/sample_service.py)."""
+    return KitServer(SAMPLE_SERVICE, "sample", log_dir, settings={"log_format": "text", **settings})
 
 
 @dataclass
@@ -119,23 +75,3 @@ class GatewayProcess:
             return present <= names and not (absent & names)
 
         wait_until(ready, timeout, f"tools present={sorted(present)} absent={sorted(absent)}")
-
-
-def mcp_headers(method: str, name: str | None = None, version: str = "2026-07-28") -> dict[str, str]:
-    headers = {
-        "content-type": "application/json",
-        "accept": "application/json, text/event-stream",
-        "mcp-protocol-version": version,
-        "mcp-method": method,
-    }
-    if name is not None:
-        headers["mcp-name"] = name
-    return headers
-
-
-def mcp_body(method: str, params: dict[str, Any] | None = None, request_id: int = 1) -> dict[str, Any]:
-    envelope = {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {},
-    }
-    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": {**(params or {}), "_meta": envelope}}

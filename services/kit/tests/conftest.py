@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,68 +14,30 @@ from prometheus_client.parser import text_string_to_metric_families
 from sophia.kit import Service, ServiceSettings
 from sophia.kit._http import build_http_app
 from sophia.kit._runner import bind
-from sophia.kit.testing import ManagedProcess, free_port
+from sophia.kit.testing import KitServer
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_SCRIPT = ROOT / "tests" / "support" / "sample_service.py"
 SAMPLE_MAX_BODY_BYTES = 4096
 
 
-@dataclass
-class Server:
-    """A kit server running as its own process."""
-
-    name: str
-    process: ManagedProcess
-    http_port: int
-    grpc_port: int
-    settings: dict[str, str]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
-    def mcp_url(self) -> str:
-        return f"{self.url}/mcp"
-
-    @property
-    def grpc_target(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
-
-
-def launch(script: Path, name: str, log_dir: Path, env: dict[str, str] | None = None, **settings: str) -> Server:
+def launch(script: Path, name: str, log_dir: Path, env: dict[str, str] | None = None, **settings: str) -> KitServer:
     """Start `script` with SOPHIA_<NAME>_* `settings` (plus `env`) on free ports; return once /healthz answers."""
-    http_port = free_port()
-    grpc_port = free_port()
-    while grpc_port == http_port:
-        grpc_port = free_port()
-    prefix = f"SOPHIA_{name.upper()}_"
-    env = {**(env or {}), f"{prefix}HTTP_PORT": str(http_port), f"{prefix}GRPC_PORT": str(grpc_port)}
-    env |= {f"{prefix}{key.upper()}": value for key, value in settings.items()}
-    process = ManagedProcess(
-        [sys.executable, str(script)],
-        env=env,
-        log_path=log_dir / f"{name}.log",
-        health_url=f"http://127.0.0.1:{http_port}/healthz",
-        cwd=ROOT,
-    )
-    process.start(timeout=30)
-    return Server(name, process, http_port, grpc_port, settings)
+    return KitServer(script, name, log_dir, settings=settings, env=env or {}).start()
 
 
 @pytest.fixture(scope="session")
-def launch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
+def launch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., KitServer]]:
     """`launch_server(script, name, env=None, **settings)`: a kit server process, killed at the end of the session."""
-    servers: list[Server] = []
+    servers: list[KitServer] = []
 
-    def start(script: Path, name: str, env: dict[str, str] | None = None, **settings: str) -> Server:
+    def start(script: Path, name: str, env: dict[str, str] | None = None, **settings: str) -> KitServer:
         servers.append(launch(script, name, tmp_path_factory.mktemp(name), env, **settings))
         return servers[-1]
 
     yield start
     for server in servers:
-        server.process.kill()
+        server.kill()
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +46,7 @@ def sample_script() -> Path:
 
 
 @pytest.fixture(scope="session")
-def sample_process(launch_server: Callable[..., Server]) -> Server:
+def sample_process(launch_server: Callable[..., KitServer]) -> KitServer:
     """The sample service (tests/support/sample_service.py) as a subprocess, shared by the session."""
     return launch_server(SAMPLE_SCRIPT, "sample", max_body_bytes=str(SAMPLE_MAX_BODY_BYTES), log_format="json")
 

@@ -23,7 +23,7 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 @pytest.fixture(scope="module")
 def channel(sample_process: Any) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(sample_process.grpc_target) as channel:
+    with grpc.insecure_channel(sample_process.grpc_address) as channel:
         yield channel
 
 
@@ -93,14 +93,14 @@ def gated(launch_server: Callable[..., Any], tmp_path_factory: pytest.TempPathFa
 def test_health_is_not_serving_while_readiness_fails(gated: tuple[Any, Path]) -> None:
     server, _ = gated
     assert httpx.get(f"{server.url}/readyz").status_code == 503
-    with grpc.insecure_channel(server.grpc_target) as channel:
+    with grpc.insecure_channel(server.grpc_address) as channel:
         wait_until(lambda: health(channel, "gated") == NOT_SERVING, 3, "gated NOT_SERVING")
         assert health(channel, "") == NOT_SERVING
 
 
 def test_health_follows_readiness_after_start(gated: tuple[Any, Path]) -> None:
     server, ready_file = gated
-    with grpc.insecure_channel(server.grpc_target) as channel:
+    with grpc.insecure_channel(server.grpc_address) as channel:
         ready_file.touch()
         try:
             assert httpx.get(f"{server.url}/readyz").status_code == 200

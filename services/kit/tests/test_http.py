@@ -12,32 +12,9 @@ import pytest
 from mcp.client import Client
 
 from sophia.kit import Service
-
-MCP_VERSION = "2026-07-28"
+from sophia.kit.testing import mcp_body, mcp_headers
 
 ServeHttp = Callable[..., AbstractAsyncContextManager[str]]
-
-
-def mcp_headers(method: str, name: str | None = None) -> dict[str, str]:
-    """Headers of a stateless MCP 2026-07-28 POST."""
-    headers = {
-        "content-type": "application/json",
-        "accept": "application/json, text/event-stream",
-        "mcp-protocol-version": MCP_VERSION,
-        "mcp-method": method,
-    }
-    if name is not None:
-        headers["mcp-name"] = name
-    return headers
-
-
-def mcp_body(method: str, params: dict[str, Any] | None = None, **meta: Any) -> dict[str, Any]:
-    meta = {
-        "io.modelcontextprotocol/protocolVersion": MCP_VERSION,
-        "io.modelcontextprotocol/clientCapabilities": {},
-        **meta,
-    }
-    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": {**(params or {}), "_meta": meta}}
 
 
 def jsonrpc_result(response: httpx.Response) -> dict[str, Any]:
@@ -140,7 +117,7 @@ def test_allowed_host_with_any_port_is_accepted(sample_process: Any) -> None:
 
 async def test_2026_sdk_client_works(sample_process: Any) -> None:
     async with Client(sample_process.mcp_url) as client:
-        assert client.protocol_version == MCP_VERSION
+        assert client.protocol_version == "2026-07-28"
         result = await client.call_tool("echo", {"text": "modern"})
     assert result.structured_content == {"result": "modern"}
 

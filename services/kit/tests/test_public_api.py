@@ -24,7 +24,19 @@ import pytest
                 "inject_headers",
             },
         ),
-        ("sophia.kit.testing", {"ManagedProcess", "RedisUnavailable", "free_port", "redis_server", "wait_until"}),
+        (
+            "sophia.kit.testing",
+            {
+                "KitServer",
+                "ManagedProcess",
+                "RedisUnavailable",
+                "free_port",
+                "mcp_body",
+                "mcp_headers",
+                "redis_server",
+                "wait_until",
+            },
+        ),
         (
             "sophia.kit.observability",
             {"LATENCY_BUCKETS", "JsonFormatter", "TraceContextMiddleware", "configure_logging", "configure_tracing"},

@@ -31,7 +31,7 @@ class Termination:
 def terminated(launch_server: Callable[..., Any], sample_script: Path) -> Termination:
     """Start the sample service, watch its health, send SIGTERM and record what happened."""
     server = launch_server(sample_script, "sample", shutdown_grace_s="1")
-    with grpc.insecure_channel(server.grpc_target) as channel:
+    with grpc.insecure_channel(server.grpc_address) as channel:
         watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service="sample"), timeout=20)
         assert next(watch).status == SERVING
         started = time.monotonic()

@@ -1,10 +1,22 @@
-"""Test helpers for capability servers and the fleet: free ports, managed processes, throwaway Redis.
+"""Test helpers for capability servers and the fleet: free ports, managed processes, kit servers in
+their own process, raw MCP requests, throwaway Redis.
 
 Fixtures built on these are registered as a pytest plugin (`sophia.kit.testing.plugin`).
 """
 
+from sophia.kit.testing._kit_server import KitServer
+from sophia.kit.testing._mcp import mcp_body, mcp_headers
 from sophia.kit.testing._ports import free_port
 from sophia.kit.testing._process import ManagedProcess, wait_until
 from sophia.kit.testing._redis import RedisUnavailable, redis_server
 
-__all__ = ["ManagedProcess", "RedisUnavailable", "free_port", "redis_server", "wait_until"]
+__all__ = [
+    "KitServer",
+    "ManagedProcess",
+    "RedisUnavailable",
+    "free_port",
+    "mcp_body",
+    "mcp_headers",
+    "redis_server",
+    "wait_until",
+]
