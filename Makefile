@@ -19,7 +19,10 @@ sync: $(UV)
 up: sync  ## run the gateway and every service with embedded defaults
 	$(RUN) sophia up
 
-test: sync  ## install everything and run the whole test suite
+test: sync  ## install everything, lint, and run the whole test suite
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy services/kit/src gateway/src
 	$(RUN) pytest
 
 bench: sync  ## benchmarks: printed as a table, written to bench/results/*.json

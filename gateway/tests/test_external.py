@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from sophia.kit.testing import KitServer
-from tests.support.fleet import STDIO_SERVER, GatewayProcess
+from tests.support.fleet import STDIO_SERVER, GatewayProcess, sample_server
 
 
 def call(gateway: GatewayProcess, tool: str, arguments: dict[str, object]) -> dict[str, object]:
@@ -51,3 +51,23 @@ def test_url_server_is_federated_over_streamable_http(sample: KitServer, tmp_pat
         assert tools["remote_echo"]["risk"] == "low"
     finally:
         gateway.stop()
+
+
+def test_url_server_that_dies_is_dropped_and_returns_when_back(tmp_path: Path) -> None:
+    """A call to a dead external server is a tool error, and the gateway reconnects once it is back."""
+    server = sample_server(tmp_path / "remote").start()
+    gateway = GatewayProcess([], tmp_path, external=[{"name": "remote", "url": server.mcp_url}]).start()
+    try:
+        gateway.wait_for_tools({"remote_echo"})
+        server.kill()
+        response = httpx.post(f"{gateway.url}/v1/tools/remote_echo", json={"text": "anyone?"}, timeout=20)
+        assert response.status_code in (404, 503), response.text  # dropped already, or unavailable
+        gateway.wait_for_tools(absent={"remote_echo"}, timeout=20)
+        assert httpx.get(f"{gateway.url}/healthz").status_code == 200
+
+        server.start()
+        gateway.wait_for_tools({"remote_echo"}, timeout=20)
+        assert call(gateway, "remote_echo", {"text": "back"})["structuredContent"] == {"result": "back"}
+    finally:
+        gateway.stop()
+        server.stop()

@@ -135,6 +135,10 @@ class SessionUpstream:
         try:
             result = await self._client.call_tool(tool, dict(arguments or {}), read_timeout_seconds=timeout)
         except MCPError as exc:
+            if exc.error.code == mcp_types.CONNECTION_CLOSED:
+                raise UpstreamUnavailable(self.service, "server unavailable") from exc
+            if exc.error.code == mcp_types.REQUEST_TIMEOUT:
+                raise UpstreamTimeout(self.service, f"no answer within {timeout:g}s") from exc
             raise UpstreamRejected(self.service, exc.error.model_dump(mode="json", exclude_none=True)) from exc
         except TimeoutError as exc:
             raise UpstreamTimeout(self.service, f"no answer within {timeout:g}s") from exc

@@ -60,7 +60,7 @@ def _mcp(args: argparse.Namespace) -> int:
     try:
         bridge.run(args.url)
     except bridge.GatewayUnreachable as exc:
-        return fail(str(exc))
+        return fail(f"{exc}; is `sophia up` running?")
     except KeyboardInterrupt:
         pass
     return 0
@@ -118,3 +118,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except CommandError as exc:
         return fail(str(exc), exc.code)
+    except KeyboardInterrupt:
+        return 130  # the shell's code for "stopped by Ctrl-C", without a traceback

@@ -1,86 +1,158 @@
 """`sophia mcp`: a stdio MCP server that forwards to the gateway, for clients that only start local
 commands (Claude Desktop).
 
-One MCP client to the gateway is opened at start and kept for the bridge's lifetime: a new session
-per call would cost tens of milliseconds each. `tools/list` and `tools/call` are forwarded as they
-are; a tool's own failure stays a tool result with `isError`, a protocol error from the gateway stays
-a JSON-RPC error. Not built: forwarding `tools/list_changed`, resources and prompts (the gateway
-serves tools only).
+One MCP client to the gateway is kept for the bridge's lifetime: a new session per call would cost
+tens of milliseconds each. `tools/list` and `tools/call` are forwarded as they are; a tool's own
+failure stays a tool result with `isError`, a JSON-RPC error from the gateway stays a JSON-RPC error,
+and a gateway that cannot be reached becomes a tool error the model can read. Not built: forwarding
+`tools/list_changed`, resources and prompts (the gateway serves tools only).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import anyio
 import mcp_types
+from anyio.abc import TaskGroup, TaskStatus
 from mcp.client import Client
 from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
 logger = logging.getLogger("sophia.gateway.cli.bridge")
+T = TypeVar("T")
 
 
 class GatewayUnreachable(RuntimeError):
-    """The gateway did not answer when the bridge started."""
+    """The gateway could not be reached, or the connection to it broke."""
 
 
-def build_server(gateway: Client, url: str) -> Server[Any]:
+def _root_cause(exc: BaseException) -> BaseException:
+    """The first real error inside the task-group wrappers the SDK raises."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+class GatewayLink:
+    """The bridge's one client to the gateway.
+
+    The client lives in a task of its own: when its transport fails (a request sent while the gateway
+    is down), the SDK cancels the scope that opened the client, and that must not be the stdio
+    server's. A client that failed is replaced on the next request, so a restarted gateway is picked
+    up without restarting the bridge or its MCP client.
+    """
+
+    def __init__(self, url: str, tasks: TaskGroup) -> None:
+        self.url = url
+        self._tasks = tasks
+        self._lock = anyio.Lock()
+        self._client: Client | None = None
+        self._scope: anyio.CancelScope | None = None
+
+    async def request(self, send: Callable[[Client], Awaitable[T]]) -> T:
+        """Run `send` with the client, opening one first if needed; raise `GatewayUnreachable` when the
+        gateway cannot be reached."""
+        try:
+            client = await self.client()
+        except Exception as exc:
+            cause = _root_cause(exc)
+            raise GatewayUnreachable(
+                f"the Sophia gateway at {self.url} did not answer ({type(cause).__name__}: {cause})"
+            ) from exc
+        try:
+            return await send(client)
+        except MCPError as exc:
+            if exc.code != mcp_types.CONNECTION_CLOSED:
+                raise
+            self._discard(client)
+            raise GatewayUnreachable(f"the connection to the Sophia gateway at {self.url} was lost") from exc
+
+    async def client(self) -> Client:
+        async with self._lock:
+            if self._client is None:
+                await self._tasks.start(self._hold)
+            assert self._client is not None
+            return self._client
+
+    def _discard(self, client: Client) -> None:
+        if self._client is client and self._scope is not None:
+            self._client = None
+            self._scope.cancel()
+
+    async def _hold(self, *, task_status: TaskStatus[None]) -> None:
+        client = Client(self.url, cache=None)  # the client on the far side of the bridge keeps its own cache
+        started = False
+        with anyio.CancelScope() as scope:
+            try:
+                async with client:
+                    self._client, self._scope, started = client, scope, True
+                    task_status.started()
+                    await anyio.sleep_forever()
+            except Exception as exc:
+                if not started:
+                    raise  # to the caller of `client()`
+                logger.warning("connection to %s lost: %s", self.url, _root_cause(exc))
+            finally:
+                if self._client is client:
+                    self._client = None
+
+
+def _error_result(message: str) -> mcp_types.CallToolResult:
+    return mcp_types.CallToolResult(content=[mcp_types.TextContent(type="text", text=message)], is_error=True)
+
+
+def build_server(link: GatewayLink, instructions: str | None) -> Server[Any]:
     """A low-level MCP server whose tools are the gateway's."""
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
     ) -> mcp_types.ListToolsResult:
-        return await gateway.list_tools(cursor=params.cursor if params else None)
+        cursor = params.cursor if params else None
+        try:
+            return await link.request(lambda client: client.list_tools(cursor=cursor))
+        except GatewayUnreachable as exc:
+            raise MCPError(mcp_types.INTERNAL_ERROR, str(exc)) from exc
 
     async def call_tool(
         ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
     ) -> mcp_types.CallToolResult:
         try:
-            return await gateway.call_tool(params.name, params.arguments)
-        except MCPError:
-            raise  # the gateway's JSON-RPC error (unknown tool, bad arguments) reaches the client unchanged
-        except Exception as exc:
-            # Transport failures become a result the model can read, not a dead connection.
-            logger.warning("forwarding %s to %s failed: %s", params.name, url, exc)
-            return mcp_types.CallToolResult(
-                content=[
-                    mcp_types.TextContent(
-                        type="text", text=f"the Sophia gateway at {url} did not answer: {exc}"
-                    )
-                ],
-                is_error=True,
-            )
+            return await link.request(lambda client: client.call_tool(params.name, params.arguments))
+        except GatewayUnreachable as exc:
+            # Never retried: the call may have reached the gateway, and tools are not all idempotent.
+            logger.warning("%s not forwarded: %s", params.name, exc)
+            return _error_result(f"{params.name} was not run or its result was lost: {exc}")
 
     return Server(
-        "sophia",
-        version="0.1.0",
-        instructions=gateway.instructions,
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
+        "sophia", version="0.1.0", instructions=instructions, on_list_tools=list_tools, on_call_tool=call_tool
     )
 
 
 async def serve(url: str) -> None:
     """Bridge stdin/stdout to the gateway's MCP endpoint at `url` until stdin closes."""
-    async with contextlib.AsyncExitStack() as stack:
-        try:
-            # No response cache: the gateway's tool list changes as servers come and go, and the client
-            # on the other side of the bridge keeps its own.
-            gateway = await stack.enter_async_context(Client(url, cache=None))
-        except Exception as exc:
-            raise GatewayUnreachable(
-                f"the gateway at {url} did not answer ({type(exc).__name__}: {exc}); is `sophia up` running?"
-            ) from exc
-        server = build_server(gateway, url)
+    async with anyio.create_task_group() as tasks:
+        link = GatewayLink(url, tasks)
+        # Connect before serving: a bridge started with no gateway says so at once, where the MCP
+        # client's log shows it, instead of answering every request with an error.
+        instructions = await link.request(_instructions)
+        server = build_server(link, instructions)
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
+        tasks.cancel_scope.cancel()
+
+
+async def _instructions(client: Client) -> str | None:
+    return client.instructions
 
 
 def run(url: str) -> None:
     # stdout carries the protocol: logs go to stderr, where MCP clients collect them.
     logging.basicConfig(level=logging.WARNING, format="sophia mcp: %(levelname)s %(message)s")
-    anyio.run(serve, url)
+    try:
+        anyio.run(serve, url)
+    except* GatewayUnreachable as group:
+        raise group.exceptions[0] from None

@@ -74,9 +74,7 @@ class StopRequest:
 
 
 class Supervisor:
-    def __init__(
-        self, host: str, port: int, data_dir: Path, services: dict[str, list[str]], out: Console
-    ) -> None:
+    def __init__(self, host: str, port: int, data_dir: Path, services: dict[str, list[str]], out: Console) -> None:
         self.host = host
         self.port = port
         self.data_dir = data_dir
@@ -110,12 +108,12 @@ class Supervisor:
         except RedisStartError as exc:
             fail(str(exc))
             return False
+        if self.stop_request.requested:
+            return False
         if self.state.redis_url:
             env["REDIS_URL"] = self.state.redis_url
         ports = free_ports(2 * len(self.services))
-        for (name, argv), http_port, grpc_port in zip(
-            self.services.items(), ports[::2], ports[1::2], strict=True
-        ):
+        for (name, argv), http_port, grpc_port in zip(self.services.items(), ports[::2], ports[1::2], strict=True):
             prefix = f"SOPHIA_{name.upper()}_"
             service_env = {
                 **env,
@@ -160,9 +158,7 @@ class Supervisor:
             "SOPHIA_GATEWAY_LOG_FORMAT": self.log_format,
         }
         argv = [sys.executable, "-m", "sophia.gateway"]
-        self.gateway = Child(
-            "gateway", argv, gateway_env, self.logs / "gateway.log", f"{self.url}/readyz"
-        ).start()
+        self.gateway = Child("gateway", argv, gateway_env, self.logs / "gateway.log", f"{self.url}/readyz").start()
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self.stop_request.requested:
             if self.gateway.poll() is not None:
@@ -219,12 +215,10 @@ class Supervisor:
             )
         redis = self.state.redis
         if redis is not None:
-            table.add_row(
-                "redis", str(redis.pid), self.state.redis_url or "", "", "running", _shown(redis.log_path)
-            )
+            table.add_row(redis.name, str(redis.pid), self.state.redis_url or "", "", "running", _shown(redis.log_path))
         self.out.print(f"Sophia gateway: [bold]{self.url}[/]  (MCP endpoint: {self.url}/mcp)")
         self.out.print(table)
-        if self.state.redis_url is None:
+        if not self.state.durable:
             self.out.print(f"[yellow]warning: {escape(self.state.note)}[/]")
         else:
             self.out.print(f"Shared state: {escape(self.state.note)}")
@@ -261,7 +255,7 @@ class Supervisor:
             if redis is not None and not redis.reported and redis.poll() is not None:
                 redis.reported = True
                 self.out.print(
-                    f"[red]redis-server exited with code {redis.poll()}; shared state is gone "
+                    f"[red]{redis.name} exited with code {redis.poll()}; shared state is gone "
                     f"(log: {_shown(redis.log_path)})[/]"
                 )
             time.sleep(0.2)

@@ -1,0 +1,311 @@
+"""`sophia up`, `status`, `tools` and `call`, run for real: `sophia up` is a child process on free
+loopback ports, supervising the real gateway, the sample kit service and (when installed) redis-server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sophia.gateway.cli import main
+from sophia.kit.testing import free_port, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = {"sample": ["python", "tests/support/sample_service.py"]}
+READY_LINE = "Press Ctrl-C to stop everything."
+needs_redis = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+
+
+def children_of(pid: int) -> list[int]:
+    """Every descendant of `pid`, from /proc (the kernel here has no /proc/<pid>/task/*/children)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # The command name may hold spaces and parentheses: the fields after the last ')' are fixed.
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        kids = [child for child, ppid in parents.items() if ppid == parent]
+        found += kids
+        frontier += kids
+    return found
+
+
+def is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def cmdline(pid: int) -> str:
+    return (Path(f"/proc/{pid}/cmdline").read_bytes()).replace(b"\0", b" ").decode()
+
+
+def environment(pid: int) -> dict[str, str]:
+    items = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    return dict(item.split("=", 1) for item in items if "=" in item)
+
+
+class Up:
+    """A running `sophia up`, its output in a file."""
+
+    def __init__(self, tmp_path: Path, services: dict[str, list[str]] | None = None, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = tmp_path / "data"
+        self.out_path = tmp_path / "up.out"
+        full_env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SOPHIA_GATEWAY_SERVERS")}
+        full_env |= {"SOPHIA_UP_EXTRA_SERVICES": json.dumps(services or {}), **env}
+        argv = [sys.executable, "-m", "sophia.gateway.cli", "up", "--port", str(self.port)]
+        with self.out_path.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [*argv, "--data-dir", str(self.data_dir)], cwd=REPO, env=full_env, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def output(self) -> str:
+        return self.out_path.read_text()
+
+    def wait_ready(self, timeout: float = 40) -> Up:
+        def ready() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"sophia up exited with {self.proc.returncode}:\n{self.output()}")
+            return READY_LINE in self.output()
+
+        wait_until(ready, timeout, "sophia up to print its table")
+        return self
+
+    def child(self, marker: str) -> int:
+        """The pid of the child whose command line contains `marker`."""
+        return next(pid for pid in children_of(self.proc.pid) if marker in cmdline(pid))
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    """One `sophia up` with the sample service, shared by the tests that only read from it."""
+    up = Up(tmp_path_factory.mktemp("fleet"), SAMPLE)
+    try:
+        yield up.wait_ready()
+    finally:
+        up.close()
+
+
+@pytest.fixture
+def start_up(tmp_path: Path) -> Iterator[Callable[..., Up]]:
+    """Start a `sophia up` of the test's own; whatever the test leaves running is stopped after it."""
+    started: list[Up] = []
+
+    def start(services: dict[str, list[str]] | None = None, **env: str) -> Up:
+        started.append(Up(tmp_path, services, **env))
+        return started[-1].wait_ready()
+
+    yield start
+    for up in started:
+        up.close()
+
+
+def sophia(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI in this process through its real entry point; stdout and stderr are pipes, not TTYs."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# -- sophia up --------------------------------------------------------------------------------
+
+
+def test_up_serves_an_extra_service_through_the_gateway(fleet: Up) -> None:
+    caps = httpx.get(f"{fleet.url}/v1/capabilities", timeout=5).json()
+    assert [(s["name"], s["status"]) for s in caps["servers"]] == [("sample", "serving")]
+    assert "sample_echo" in {t["name"] for t in caps["tools"]}
+
+
+def test_up_prints_the_gateway_url_and_a_table_of_children_with_their_logs(fleet: Up) -> None:
+    out = fleet.output()
+    assert f"Sophia gateway: {fleet.url}" in out
+    sample_row = next(line for line in out.splitlines() if " sample " in line)
+    assert str(fleet.child("sample_service.py")) in sample_row
+    assert "serving (8 tools)" in sample_row
+    assert str(fleet.data_dir / "logs" / "sample.log") in sample_row
+    assert (fleet.data_dir / "logs" / "gateway.log").stat().st_size > 0
+
+
+def test_up_gives_each_service_its_ports_shared_state_and_data_dir(fleet: Up) -> None:
+    env = environment(fleet.child("sample_service.py"))
+    http_port = int(env["SOPHIA_SAMPLE_HTTP_PORT"])
+    assert httpx.get(f"http://127.0.0.1:{http_port}/healthz", timeout=5).json()["service"] == "sample"
+    assert int(env["SOPHIA_SAMPLE_GRPC_PORT"]) != http_port
+    assert env["SOPHIA_SAMPLE_LOG_FORMAT"] == "json"  # stdout of `sophia up` is a file, not a terminal
+    assert env["SOPHIA_DATA_DIR"] == str(fleet.data_dir)
+    if shutil.which("redis-server"):
+        assert env["REDIS_URL"].startswith("redis://127.0.0.1:")
+
+
+@needs_redis
+def test_up_starts_a_private_append_only_redis_under_the_data_dir(fleet: Up) -> None:
+    port = int(environment(fleet.child("sample_service.py"))["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.sendall(b"CONFIG GET appendonly\r\n")
+        assert b"yes" in sock.recv(100)
+    assert any((fleet.data_dir / "redis").iterdir())
+
+
+def test_up_stops_every_child_on_sigterm_and_exits_0(start_up: Callable[..., Up]) -> None:
+    up = start_up(SAMPLE)
+    children = children_of(up.proc.pid)
+    assert len(children) == 3  # gateway, sample, redis-server (or fakeredis)
+    up.proc.send_signal(signal.SIGTERM)
+    assert up.proc.wait(30) == 0
+    assert all(is_gone(pid) for pid in children), [cmdline(p) for p in children if not is_gone(p)]
+    assert up.output().rstrip().endswith("Stopped.")
+
+
+def test_up_with_no_services_and_no_redis_server_uses_fakeredis_until_ctrl_c(start_up: Callable[..., Up]) -> None:
+    """No REDIS_URL and no redis-server: fakeredis's TCP server, with a warning that nothing is durable."""
+    import redis
+
+    up = start_up(PATH=str(Path(sys.executable).parent))  # a PATH with no redis-server
+    assert "no state is durable" in up.output()
+    assert httpx.get(f"{up.url}/v1/capabilities", timeout=5).json()["servers"] == []
+    gateway = up.child("-m sophia.gateway ")
+    fake = up.child("fake_redis")
+    redis_url = environment(gateway)["REDIS_URL"]
+    assert redis.Redis.from_url(redis_url).ping()
+    up.proc.send_signal(signal.SIGINT)
+    assert up.proc.wait(30) == 0
+    assert is_gone(gateway) and is_gone(fake)
+
+
+def test_up_survives_a_dead_service_but_stops_everything_when_the_gateway_dies(
+    start_up: Callable[..., Up],
+) -> None:
+    up = start_up(SAMPLE)
+    sample, gateway = up.child("sample_service.py"), up.child("-m sophia.gateway ")
+    others = [pid for pid in children_of(up.proc.pid) if pid not in (sample, gateway)]
+    os.kill(sample, signal.SIGKILL)
+    wait_until(lambda: "sample exited with code -9" in up.output(), 10, "sophia up to report the dead service")
+    assert up.proc.poll() is None
+    assert httpx.get(f"{up.url}/healthz", timeout=5).status_code == 200
+
+    os.kill(gateway, signal.SIGKILL)
+    assert up.proc.wait(30) == 1
+    assert "the gateway exited with code -9" in up.output()
+    assert all(is_gone(pid) for pid in [sample, gateway, *others])
+
+
+def test_up_refuses_a_busy_port_from_the_environment_before_starting_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        monkeypatch.setenv("SOPHIA_GATEWAY_PORT", str(port))
+        code, _, err = sophia(capsys, "up", "--data-dir", str(tmp_path / "data"))
+    assert code == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in err
+    assert not (tmp_path / "data").exists()
+
+
+def test_up_rejects_malformed_extra_services_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SOPHIA_UP_EXTRA_SERVICES", '{"sample": "python x.py"}')
+    code, _, err = sophia(capsys, "up", "--port", str(free_port()), "--data-dir", str(tmp_path / "data"))
+    assert code == 2
+    assert "SOPHIA_UP_EXTRA_SERVICES must be a JSON object mapping a name to a non-empty argv list" in err
+    assert not (tmp_path / "data").exists()
+
+
+# -- sophia call / status / tools ---------------------------------------------------------------
+
+
+def test_call_script_prints_the_tool_result_as_json(fleet: Up) -> None:
+    script = Path(sys.executable).with_name("sophia")
+    done = subprocess.run(
+        [str(script), "call", "sample_echo", '{"text":"hi"}', "--url", fleet.url],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["structuredContent"] == {"result": "hi"}
+
+
+def test_call_with_invalid_json_exits_2_without_calling(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = sophia(capsys, "call", "sample_echo", '{"text": ', "--url", fleet.url)
+    assert (code, out) == (2, "")
+    assert "not valid JSON" in err
+
+
+def test_call_with_a_json_array_exits_2(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = sophia(capsys, "call", "sample_echo", '["hi"]', "--url", fleet.url)
+    assert code == 2
+    assert "must be a JSON object" in err
+
+
+def test_call_of_a_failing_tool_prints_its_result_and_exits_1(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = sophia(capsys, "call", "sample_fail", '{"message": "boom"}', "--url", fleet.url)
+    assert code == 1
+    result = json.loads(out)
+    assert result["isError"] is True
+    assert "boom" in result["content"][0]["text"]
+
+
+def test_call_of_an_unknown_tool_prints_the_error_body_and_exits_1(
+    fleet: Up, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = sophia(capsys, "call", "sample_nope", "{}", "--url", fleet.url)
+    assert (code, out) == (1, "")
+    assert "HTTP 404" in err
+    assert "Unknown tool: sample_nope" in err
+
+
+def test_status_shows_each_server_with_health_and_tool_count(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = sophia(capsys, "status", "--url", fleet.url)
+    assert code == 0
+    row = next(line for line in out.splitlines() if "sample" in line)
+    assert [cell.strip() for cell in row.split("│")[1:4]] == ["sample", "serving", "8"]
+
+
+def test_status_json_lists_the_servers(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = sophia(capsys, "status", "--json", "--url", fleet.url)
+    assert code == 0
+    assert [(s["name"], len(s["tools"])) for s in json.loads(out)] == [("sample", 8)]
+
+
+def test_tools_lists_name_risk_and_first_line_of_description(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = sophia(capsys, "tools", "--url", fleet.url)
+    assert code == 0
+    rows = {
+        cells[1].strip(): [c.strip() for c in cells[2:4]]
+        for cells in (line.split("│") for line in out.splitlines() if line.startswith("│"))
+    }
+    assert rows["sample_echo"] == ["low", "Return `text` unchanged."]
+    assert rows["sample_erase_note"] == ["high", "Erase the note stored under `key`."]
+
+
+def test_status_exits_1_with_a_clear_message_when_no_gateway_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    code, _, err = sophia(capsys, "status", "--url", url)
+    assert code == 1
+    assert f"the gateway at {url} did not answer" in err
