@@ -52,7 +52,9 @@ class Gateway:
         timeout = aiohttp.ClientTimeout(
             total=self.settings.call_timeout_s, sock_connect=self.settings.connect_timeout_s
         )
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http, self.mcp.sessions.run():
+        # No cookie jar: servers set none, and the jar costs time on every response.
+        session = aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar())
+        async with session as http, self.mcp.sessions.run():
             self.fleet = Fleet(self.settings, self.catalog, http)
             self.fleet.start()
             self.ready = True

@@ -179,7 +179,9 @@ async def _reply(
     else:
         payload, status = {"jsonrpc": "2.0", "id": request_id, "result": result}, 200
     body = orjson.dumps(payload)
-    await send({"type": "http.response.start", "status": status, "headers": _JSON_HEADERS})
+    # A Content-Length spares the client a chunked decode.
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

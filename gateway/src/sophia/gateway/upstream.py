@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import aiohttp
 import mcp_types
 import orjson
+import yarl
 from mcp.client import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import LATEST_MODERN_VERSION
@@ -70,6 +71,7 @@ class HttpUpstream:
     def __init__(self, service: str, endpoint: str, client: aiohttp.ClientSession) -> None:
         self.service = service
         self.endpoint = endpoint
+        self._url = yarl.URL(endpoint)  # parsed once, not on every call
         self._client = client
         self._ids = itertools.count(1)
 
@@ -82,7 +84,7 @@ class HttpUpstream:
         body = orjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
         try:
             async with self._client.post(
-                self.endpoint, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
+                self._url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
             ) as response:
                 status, content = response.status, await response.read()
                 is_sse = response.content_type == "text/event-stream"
