@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -68,3 +69,16 @@ def test_compose_file_is_valid_for_docker_compose() -> None:
         pytest.skip("docker compose plugin not installed")
     result = subprocess.run(["docker", "compose", "config", "--quiet"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_client_examples_point_at_the_default_gateway() -> None:
+    """The client configs people copy name the gateway's default address and the bridge command."""
+    cursor = json.loads((ROOT / "examples" / "cursor" / ".cursor" / "mcp.json").read_text())
+    default_mcp = f"http://127.0.0.1:{GatewaySettings.model_fields['port'].default}/mcp"
+    assert cursor["mcpServers"]["sophia"]["url"] == default_mcp
+    claude = json.loads((ROOT / "examples" / "claude-desktop" / "claude_desktop_config.json").read_text())
+    assert claude["mcpServers"]["sophia"]["args"][:1] == ["mcp"]
+    from sophia.gateway.cli import build_parser
+
+    args = build_parser().parse_args(claude["mcpServers"]["sophia"]["args"])
+    assert args.url == default_mcp
