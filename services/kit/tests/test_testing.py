@@ -137,3 +137,12 @@ def test_free_port_can_be_bound() -> None:
 def test_wait_until_names_what_it_waited_for() -> None:
     with pytest.raises(TimeoutError, match="the moon"):
         wait_until(lambda: False, 0.1, "the moon")
+
+
+def test_entering_a_started_process_does_not_start_another(tmp_path: Path) -> None:
+    process = ManagedProcess([sys.executable, "-c", "import time; time.sleep(30)"], log_path=tmp_path / "p.log")
+    process.start()
+    first = process.proc
+    with process as entered:
+        assert entered.proc is first
+    assert first is not None and first.poll() is not None

@@ -10,6 +10,8 @@ sophia mcp      a stdio MCP server bridging to the gateway (for Claude Desktop)
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -120,3 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc), exc.code)
     except KeyboardInterrupt:
         return 130  # the shell's code for "stopped by Ctrl-C", without a traceback
+    except BrokenPipeError:
+        # The reader went away (`sophia tools | head`); say nothing more, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

@@ -83,7 +83,8 @@ class ManagedProcess:
             self.proc.wait(10)
 
     def __enter__(self) -> ManagedProcess:
-        return self.start()
+        # Entering an already started process must not start a second one that would orphan it.
+        return self if self.returncode is None and self.proc is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
