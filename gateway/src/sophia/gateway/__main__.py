@@ -20,6 +20,10 @@ def main() -> None:
         log_config=None,
         timeout_keep_alive=75,
         timeout_graceful_shutdown=5,
+        # The gateway faces callers directly; trusting X-Forwarded-* is a deployment decision
+        # (an ingress sets it), and parsing it costs time on every call.
+        proxy_headers=False,
+        server_header=False,
     )
 
 

@@ -67,7 +67,8 @@ class Gateway:
 
 
 class _Dispatch:
-    """Send /mcp straight to the MCP endpoint (no router in the hot path), the rest to FastAPI."""
+    """Send /mcp straight to the MCP endpoint (no router in the hot path; it enforces its own body
+    limit while reading), the rest to FastAPI behind the shared body limit."""
 
     def __init__(self, mcp: ASGIApp, api: ASGIApp) -> None:
         self.mcp = mcp
@@ -91,7 +92,6 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     )
     fastapi.state.gateway = gateway
     fastapi.include_router(api.router)
-    app = _Dispatch(gateway.mcp, fastapi)
-    app_with_limits = RequestBodyLimitMiddleware(TraceContextMiddleware(app), settings.max_body_bytes)
-    app_with_limits.gateway = gateway  # type: ignore[attr-defined]
-    return app_with_limits
+    app = TraceContextMiddleware(_Dispatch(gateway.mcp, RequestBodyLimitMiddleware(fastapi, settings.max_body_bytes)))
+    app.gateway = gateway  # type: ignore[attr-defined]
+    return app

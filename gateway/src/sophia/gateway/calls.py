@@ -45,8 +45,7 @@ class ToolCaller:
                 outcome = "rejected"
                 raise
             finally:
-                self.metrics.calls.labels(tool=name, outcome=outcome).inc()
-                self.metrics.latency.labels(tool=name).observe(time.perf_counter() - started)
+                self.metrics.record(name, outcome, time.perf_counter() - started)
 
 
 def error_result(message: str) -> dict[str, Any]:

@@ -67,6 +67,7 @@ class FederatedMCP:
             self.server, stateless=True, security_settings=security, max_request_body_size=max_body
         )
         self._security = TransportSecurityMiddleware(security)
+        self._max_body = max_body
 
     # -- SDK handlers -----------------------------------------------------------------------
 
@@ -96,7 +97,10 @@ class FederatedMCP:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.sessions.handle_request(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await _read_body(receive, self._max_body)
+        if body is None:
+            await _too_large(send)
+            return
         replay = _replay(body, receive)
         try:
             message = orjson.loads(body)
@@ -185,13 +189,27 @@ async def _reply(
     await send({"type": "http.response.body", "body": body})
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None once it grows past `limit` (checked as it streams in, so a huge
+    body is never held in memory)."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+async def _too_large(send: Send) -> None:
+    body = b"Request body too large"
+    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

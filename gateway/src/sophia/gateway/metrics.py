@@ -27,3 +27,13 @@ class GatewayMetrics:
             "sophia_gateway_servers", "Servers known to the gateway, by status.", ["status"], registry=self.registry
         )
         self.tools = Gauge("sophia_gateway_tools", "Tools exposed to clients.", registry=self.registry)
+        # labels() takes a lock and builds a key on every call; the children are few and reusable.
+        self._children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+
+    def record(self, tool: str, outcome: str, seconds: float) -> None:
+        children = self._children.get((tool, outcome))
+        if children is None:
+            children = self.calls.labels(tool=tool, outcome=outcome), self.latency.labels(tool=tool)
+            self._children[(tool, outcome)] = children
+        children[0].inc()
+        children[1].observe(seconds)
