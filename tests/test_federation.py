@@ -94,3 +94,37 @@ async def test_listening_client_hears_tools_list_changed_when_a_server_goes(tmp_
     finally:
         gateway.stop()
         server.stop()
+
+
+def test_a_client_is_not_pinned_to_one_gateway_replica(sample, tmp_path: Path) -> None:
+    """Two replicas, no shared session: a 2025-11-25 client initializes on one and calls the other."""
+    replicas = [GatewayProcess([sample.grpc_address], tmp_path / name).start() for name in ("a", "b")]
+    try:
+        for replica in replicas:
+            replica.wait_for_tools({"sample_echo"})
+        a, b = replicas
+        legacy = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+        initialize = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        }
+        hello = httpx.post(a.mcp_url, json=initialize, headers=legacy, timeout=10)
+        assert hello.status_code == 200
+        assert "mcp-session-id" not in hello.headers
+        call = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "sample_echo", "arguments": {"text": "b"}},
+        }
+        answer = httpx.post(b.mcp_url, json=call, headers={**legacy, "mcp-protocol-version": "2025-11-25"}, timeout=10)
+        assert answer.json()["result"]["structuredContent"] == {"result": "b"}
+    finally:
+        for replica in replicas:
+            replica.stop()
