@@ -96,3 +96,15 @@ def metric() -> Callable[..., float]:
 def serve_http() -> Callable[..., contextlib.AbstractAsyncContextManager[str]]:
     """`async with serve_http(service, settings) as base_url`: the kit's HTTP app on a loopback port."""
     return _serve_http
+
+
+def build_ping_service(name: str = "ping") -> Service:
+    """A one-tool service for tests that need a fresh server of their own."""
+    service = Service(name)
+
+    @service.tool(read_only=True)
+    async def ping() -> str:
+        """Answer pong."""
+        return "pong"
+
+    return service

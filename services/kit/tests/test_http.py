@@ -11,8 +11,9 @@ import httpx
 import pytest
 from mcp.client import Client
 
-from sophia.kit import Service
 from sophia.kit.testing import mcp_body, mcp_headers
+
+from .conftest import build_ping_service
 
 ServeHttp = Callable[..., AbstractAsyncContextManager[str]]
 
@@ -39,17 +40,6 @@ async def acall_tool(url: str, name: str, arguments: dict[str, Any], **headers: 
     body = mcp_body("tools/call", {"name": name, "arguments": arguments})
     async with httpx.AsyncClient() as http:
         return await http.post(f"{url}/mcp", json=body, headers={**mcp_headers("tools/call", name), **headers})
-
-
-def build_ping_service() -> Service:
-    service = Service("ping")
-
-    @service.tool(read_only=True)
-    async def ping() -> str:
-        """Answer pong."""
-        return "pong"
-
-    return service
 
 
 # -- the sample service as a real process ----------------------------------------------------------

@@ -11,36 +11,19 @@ from mcp.client import Client
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from sophia.kit import Service, context_from_headers, inject_headers
+from sophia.kit import context_from_headers, inject_headers
+from sophia.kit.testing import mcp_body, mcp_headers
+
+from .conftest import build_ping_service
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 PARENT_SPAN_ID = "b7ad6b7169203331"
 TRACEPARENT = f"00-{TRACE_ID}-{PARENT_SPAN_ID}-01"
-META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
 
 
 def post_call(name: str, **headers: str) -> tuple[dict[str, Any], dict[str, str]]:
     """Body and headers of a stateless tools/call."""
-    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": {}, "_meta": META}}
-    return body, {
-        "content-type": "application/json",
-        "accept": "application/json, text/event-stream",
-        "mcp-protocol-version": "2026-07-28",
-        "mcp-method": "tools/call",
-        "mcp-name": name,
-        **headers,
-    }
-
-
-def build_traced_service() -> Service:
-    service = Service("traced")
-
-    @service.tool(read_only=True)
-    async def ping() -> str:
-        """Answer pong."""
-        return "pong"
-
-    return service
+    return mcp_body("tools/call", {"name": name, "arguments": {}}), {**mcp_headers("tools/call", name), **headers}
 
 
 def test_traceparent_header_continues_the_trace(sample_process: Any) -> None:
@@ -60,7 +43,7 @@ def test_call_without_traceparent_runs_in_a_new_trace(sample_process: Any) -> No
 async def test_tool_span_descends_from_the_callers_span(
     serve_http: Callable[..., AbstractAsyncContextManager[str]], spans: InMemorySpanExporter
 ) -> None:
-    service = build_traced_service()
+    service = build_ping_service("traced")
     body, headers = post_call("ping", traceparent=TRACEPARENT)
     async with serve_http(service) as url, httpx.AsyncClient() as http:
         response = await http.post(f"{url}/mcp", json=body, headers=headers)
@@ -76,7 +59,7 @@ async def test_tool_span_descends_from_the_callers_span(
 
 
 async def test_tool_call_records_a_span_named_after_the_tool(spans: InMemorySpanExporter) -> None:
-    service = build_traced_service()
+    service = build_ping_service("traced")
     async with Client(service.mcp) as client:
         await client.call_tool("ping", {})
     assert [s.name for s in spans.get_finished_spans() if s.name.startswith("tool ")] == ["tool ping"]
