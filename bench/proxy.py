@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -47,7 +48,14 @@ async def run(session: aiohttp.ClientSession, url: str, tool: str, concurrency: 
     return sorted(latencies), time.perf_counter() - started
 
 
-async def measure(direct_url: str, gateway_url: str) -> list[dict[str, Any]]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): a steadier cost than wall time on a
+    shared machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(direct_url: str, gateway_url: str, gateway_pid: int) -> list[dict[str, Any]]:
     rows = []
     connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -56,10 +64,12 @@ async def measure(direct_url: str, gateway_url: str) -> list[dict[str, Any]]:
         for concurrency in (1, CONCURRENCY):
             direct: list[float] = []
             proxied: list[float] = []
-            direct_time = proxied_time = 0.0
+            direct_time = proxied_time = gateway_cpu = 0.0
             for _ in range(ROUNDS):
                 d, dt = await run(session, direct_url, "echo", concurrency)
+                cpu_before = cpu_seconds(gateway_pid)
                 p, pt = await run(session, gateway_url, "sample_echo", concurrency)
+                gateway_cpu += cpu_seconds(gateway_pid) - cpu_before
                 direct += d
                 proxied += p
                 direct_time += dt
@@ -73,6 +83,7 @@ async def measure(direct_url: str, gateway_url: str) -> list[dict[str, Any]]:
                 row[f"added_p{q}_ms"] = row[f"gateway_p{q}_ms"] - row[f"direct_p{q}_ms"]
             row["direct_calls_per_s"] = CALLS * ROUNDS / direct_time
             row["proxied_calls_per_s"] = CALLS * ROUNDS / proxied_time
+            row["gateway_cpu_ms_per_call"] = gateway_cpu / (CALLS * ROUNDS) * 1e3
             rows.append(row)
     return rows
 
@@ -85,12 +96,13 @@ def main() -> None:
         ).start()
         try:
             gateway.wait_for_tools({"sample_echo"})
-            rows = asyncio.run(measure(server.mcp_url, gateway.mcp_url))
+            assert gateway.process is not None and gateway.process.proc is not None
+            rows = asyncio.run(measure(server.mcp_url, gateway.mcp_url, gateway.process.proc.pid))
         finally:
             gateway.stop()
             server.stop()
     print(f"\nproxy: {CALLS} trivial tools/call x {ROUNDS} rounds, direct vs through the gateway")
-    for key in ("p50", "p95", "p99", "calls"):
+    for key in ("p50", "p95", "p99", "calls", "cpu"):
         cols = [k for k in rows[0] if key in k]
         print(table([{"mode": r["mode"], **{c: r[c] for c in cols}} for r in rows]), end="\n\n")
     print(f"wrote {write('proxy', rows, TARGETS)}")
