@@ -70,7 +70,8 @@ class Up:
         self.data_dir = tmp_path / "data"
         self.out_path = tmp_path / "up.out"
         full_env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SOPHIA_GATEWAY_SERVERS")}
-        full_env |= {"SOPHIA_UP_EXTRA_SERVICES": json.dumps(services or {}), **env}
+        # Only the services a test names: installed ones (memory, …) would change what it sees.
+        full_env |= {"SOPHIA_UP_SERVICES": "", "SOPHIA_UP_EXTRA_SERVICES": json.dumps(services or {}), **env}
         argv = [sys.executable, "-m", "sophia.gateway.cli", "up", "--port", str(self.port)]
         with self.out_path.open("wb") as out:
             self.proc = subprocess.Popen(
@@ -309,3 +310,12 @@ def test_status_exits_1_with_a_clear_message_when_no_gateway_answers(capsys: pyt
     code, _, err = sophia(capsys, "status", "--url", url)
     assert code == 1
     assert f"the gateway at {url} did not answer" in err
+
+
+def test_up_refuses_to_select_a_service_that_is_not_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SOPHIA_UP_SERVICES", "nosuchservice")
+    code, _, err = sophia(capsys, "up", "--port", str(free_port()), "--data-dir", str(tmp_path / "data"))
+    assert code == 2
+    assert "SOPHIA_UP_SERVICES names services that are not installed: ['nosuchservice']" in err

@@ -5,6 +5,7 @@ Installed services declare themselves as Python entry points, group ``sophia.ser
 installed yet, is added with ``SOPHIA_UP_EXTRA_SERVICES``: a JSON object mapping its name to its argv,
 for example ``{"sample": ["python", "tests/support/sample_service.py"]}``. An extra service replaces
 an installed one of the same name, so a working copy can stand in for the released one.
+``SOPHIA_UP_SERVICES`` (comma-separated names) starts only those installed services; empty, none.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from importlib.metadata import entry_points
 
 ENTRY_POINT_GROUP = "sophia.services"
 EXTRA_ENV = "SOPHIA_UP_EXTRA_SERVICES"
+ONLY_ENV = "SOPHIA_UP_SERVICES"
 # The name becomes the SOPHIA_<NAME>_ prefix and the gateway's tool prefix: same rule as the kit's.
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9]{0,30}$")
 
@@ -28,6 +30,11 @@ class ServiceConfigError(ValueError):
 def discover() -> dict[str, list[str]]:
     """Map each service name to the argv that starts it, sorted by name."""
     found = {ep.name: [sys.executable, "-m", ep.value] for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    if ONLY_ENV in os.environ:
+        wanted = {name.strip() for name in os.environ[ONLY_ENV].split(",") if name.strip()}
+        if unknown := wanted - found.keys():
+            raise ServiceConfigError(f"{ONLY_ENV} names services that are not installed: {sorted(unknown)}")
+        found = {name: argv for name, argv in found.items() if name in wanted}
     found.update(_extra(os.environ.get(EXTRA_ENV, "")))
     for name in found:
         if not SERVICE_NAME.match(name) or name == "gateway":
