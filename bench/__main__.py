@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["proxy"]
+BENCHMARKS = ["proxy", "memory"]
 
 
 def main() -> None:

@@ -87,18 +87,24 @@ class ToolSpec:
 
 
 @dataclass(frozen=True, eq=False)
-class Depends:
-    """Mark a tool parameter as injected: built once per process by `factory`, hidden from the schema.
-
-    `factory` takes no argument or the service's settings. It may be async, and may be a
-    generator (sync or async) that yields the value and cleans up after the yield at shutdown.
-    """
+class Dependency:
+    """The marker `Depends` puts in a parameter's default."""
 
     factory: Callable[..., Any]
     _id: object = field(default_factory=object, repr=False)
 
 
-def split_dependencies(fn: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Depends]]:
+def Depends(factory: Callable[..., Any]) -> Any:
+    """Mark a tool parameter as injected: built once per process by `factory`, hidden from the schema.
+
+    `factory` takes no argument or the service's settings. It may be async, and may be a
+    generator (sync or async) that yields the value and cleans up after the yield at shutdown.
+    Typed `Any` (as FastAPI's is) so `store: Store = Depends(open_store)` type-checks.
+    """
+    return Dependency(factory)
+
+
+def split_dependencies(fn: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Dependency]]:
     """The signature a client sees (without injected parameters) and the injected ones by name."""
     # Resolve string annotations here: the wrapper that carries this signature lives in another module.
     hints = typing.get_type_hints(fn, include_extras=True)
@@ -108,7 +114,7 @@ def split_dependencies(fn: Callable[..., Any]) -> tuple[inspect.Signature, dict[
         return_annotation=hints.get("return", signature.return_annotation),
     )
     injected = {
-        name: param.default for name, param in signature.parameters.items() if isinstance(param.default, Depends)
+        name: param.default for name, param in signature.parameters.items() if isinstance(param.default, Dependency)
     }
     visible = [p for name, p in signature.parameters.items() if name not in injected]
     return signature.replace(parameters=visible), injected
@@ -136,7 +142,7 @@ class Dependencies:
                     value = await value
             self._values[factory] = value
 
-    def get(self, dependency: Depends) -> Any:
+    def get(self, dependency: Dependency) -> Any:
         try:
             return self._values[dependency.factory]
         except KeyError:

