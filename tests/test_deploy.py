@@ -12,8 +12,10 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+from pydantic_settings import BaseSettings
 
 from sophia.gateway.settings import GatewaySettings
+from sophia.memory.settings import MemorySettings
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = sorted((ROOT / "kubernetes").rglob("*.yaml"))
@@ -52,11 +54,13 @@ def test_example_gateway_config_loads(source, tmp_path: Path, monkeypatch: pytes
     GatewaySettings(config_file=config)
 
 
-def test_compose_gateway_environment_names_real_settings() -> None:
+@pytest.mark.parametrize(("service", "settings"), [("gateway", GatewaySettings), ("memory", MemorySettings)])
+def test_compose_environment_names_real_settings(service: str, settings: type[BaseSettings]) -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    environment = compose["services"]["gateway"]["environment"]
-    fields = {f"SOPHIA_GATEWAY_{name.upper()}" for name in GatewaySettings.model_fields}
-    unknown = {k for k in environment if k.startswith("SOPHIA_GATEWAY_")} - fields
+    environment = compose["services"][service]["environment"]
+    prefix = f"SOPHIA_{service.upper()}_"
+    fields = {f"{prefix}{name.upper()}" for name in settings.model_fields}
+    unknown = {k for k in environment if k.startswith(prefix)} - fields
     assert not unknown, f"compose sets settings that do not exist: {unknown}"
 
 
