@@ -1,16 +1,20 @@
 """An upstream that answers something other than MCP is a typed error, never a crash.
 
-The "servers" here are local aiohttp stand-ins that answer broken HTTP on purpose.
+The "servers" here are local stand-ins (Starlette on loopback) that answer broken HTTP on purpose.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
-from aiohttp import web
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
 
 from sophia.gateway.errors import (
     UpstreamProtocolError,
@@ -19,53 +23,46 @@ from sophia.gateway.errors import (
     UpstreamUnavailable,
 )
 from sophia.gateway.upstream import HttpUpstream
-from sophia.kit.testing import free_port
+from sophia.kit.testing import free_port, serve_asgi
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 @pytest.fixture
-async def stand_in() -> AsyncIterator[Callable[[Handler], Awaitable[HttpUpstream]]]:
-    runners: list[web.AppRunner] = []
-    session = aiohttp.ClientSession()
+async def stand_in() -> AsyncIterator[Callable[[Handler | Callable[[], Response]], Awaitable[HttpUpstream]]]:
+    """`await stand_in(handler)`: an upstream whose /mcp answers with `handler` (or a fixed response)."""
+    async with contextlib.AsyncExitStack() as stack:
+        session = await stack.enter_async_context(aiohttp.ClientSession())
 
-    async def start(handler: Handler | Callable[[], web.StreamResponse]) -> HttpUpstream:
-        if not asyncio.iscoroutinefunction(handler):
-            answer = handler
+        async def start(handler: Handler | Callable[[], Response]) -> HttpUpstream:
+            if not asyncio.iscoroutinefunction(handler):
+                answer = handler
 
-            async def handler(request: web.Request) -> web.StreamResponse:
-                return answer()  # type: ignore[call-arg]
+                async def handler(request: Request) -> Response:
+                    return answer()  # type: ignore[call-arg]
 
-        app = web.Application()
-        app.router.add_post("/mcp", handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        runners.append(runner)
-        return HttpUpstream("odd", f"http://127.0.0.1:{port}/mcp", session)
+            app = Starlette(routes=[Route("/mcp", handler, methods=["POST"])])
+            url = await stack.enter_async_context(serve_asgi(app, lifespan=False))
+            return HttpUpstream("odd", f"{url}/mcp", session)
 
-    yield start
-    await session.close()
-    for runner in runners:
-        await runner.cleanup()
+        yield start
 
 
 async def test_html_answer_is_a_protocol_error(stand_in) -> None:
-    upstream = await stand_in(lambda: web.Response(text="<html>oops</html>", status=500))
+    upstream = await stand_in(lambda: HTMLResponse("<html>oops</html>", status_code=500))
     with pytest.raises(UpstreamProtocolError, match="invalid MCP response"):
         await upstream.call_tool("x", {}, timeout=5)
 
 
 async def test_json_without_result_is_a_protocol_error(stand_in) -> None:
-    upstream = await stand_in(lambda: web.json_response({"jsonrpc": "2.0", "id": 1}))
+    upstream = await stand_in(lambda: JSONResponse({"jsonrpc": "2.0", "id": 1}))
     with pytest.raises(UpstreamProtocolError, match="without a result"):
         await upstream.call_tool("x", {}, timeout=5)
 
 
 async def test_json_rpc_error_is_passed_on_unchanged(stand_in) -> None:
     error = {"code": -32602, "message": "bad arguments", "data": {"field": "a"}}
-    upstream = await stand_in(lambda: web.json_response({"jsonrpc": "2.0", "id": 1, "error": error}))
+    upstream = await stand_in(lambda: JSONResponse({"jsonrpc": "2.0", "id": 1, "error": error}))
     with pytest.raises(UpstreamRejected) as caught:
         await upstream.call_tool("x", {}, timeout=5)
     assert caught.value.error == error
@@ -76,14 +73,14 @@ async def test_sse_answer_yields_the_reply_after_progress_events(stand_in) -> No
         'event: message\r\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{}}\r\n\r\n'
         'event: message\r\ndata: {"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":false}}\r\n\r\n'
     )
-    upstream = await stand_in(lambda: web.Response(text=body, content_type="text/event-stream"))
+    upstream = await stand_in(lambda: Response(body, media_type="text/event-stream"))
     assert await upstream.call_tool("x", {}, timeout=5) == {"content": [], "isError": False}
 
 
 async def test_slow_answer_is_a_timeout(stand_in) -> None:
-    async def slow(request: web.Request) -> web.Response:
+    async def slow(request: Request) -> Response:
         await asyncio.sleep(2)
-        return web.json_response({})
+        return JSONResponse({})
 
     upstream = await stand_in(slow)
     with pytest.raises(UpstreamTimeout):

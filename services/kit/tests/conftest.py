@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
 from sophia.kit import Service, ServiceSettings
 from sophia.kit._http import build_http_app
-from sophia.kit._runner import bind
-from sophia.kit.testing import KitServer
+from sophia.kit.testing import KitServer, serve_asgi
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_SCRIPT = ROOT / "tests" / "support" / "sample_service.py"
@@ -63,27 +60,12 @@ def _metric(service: Service, name: str, /, **labels: str) -> float:
 
 @contextlib.asynccontextmanager
 async def _serve_http(service: Service, settings: ServiceSettings | None = None) -> AsyncIterator[str]:
-    """Serve the kit's HTTP app for `service` with uvicorn in this process on a free loopback port.
+    """Serve the kit's HTTP app for `service` in this process on a free loopback port; yield the base URL.
 
-    Yields the base URL. Dependencies are not started here: tests that need them call `service.start`.
+    Dependencies are not started here: tests that need them call `service.start`.
     """
-    settings = settings or service.load_settings()
-    sock = bind("127.0.0.1", 0)
-    settings.http_port = sock.getsockname()[1]
-    config = uvicorn.Config(build_http_app(service, settings), log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{settings.http_port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve_asgi(build_http_app(service, settings or service.load_settings())) as url:
+        yield url
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ import pytest
                 "mcp_body",
                 "mcp_headers",
                 "redis_server",
+                "serve_asgi",
                 "wait_until",
             },
         ),

@@ -6,9 +6,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from aiohttp import web
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-from sophia.kit.testing import free_port
+from sophia.kit.testing import serve_asgi
 from sophia.memory.embeddings import Batcher, EmbeddingError, LocalEmbedder, RemoteEmbedder, Vectors
 
 
@@ -63,25 +66,18 @@ async def embeddings_api() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
     speaks the POST /v1/embeddings shape (no such service is reachable from the tests)."""
     seen: list[dict[str, Any]] = []
 
-    async def embeddings(request: web.Request) -> web.Response:
+    async def embeddings(request: Request) -> JSONResponse:
         body = await request.json()
         seen.append({"body": body, "auth": request.headers.get("authorization")})
         if body["input"] == ["fail"]:
-            return web.json_response({"error": "boom"}, status=500)
+            return JSONResponse({"error": "boom"}, status_code=500)
         # Answer out of order: clients must sort by index.
         data = [{"index": i, "embedding": [float(len(t)), 0.0, 0.0, 1.0]} for i, t in enumerate(body["input"])]
-        return web.json_response({"object": "list", "data": data[::-1], "model": body["model"]})
+        return JSONResponse({"object": "list", "data": data[::-1], "model": body["model"]})
 
-    app = web.Application()
-    app.router.add_post("/v1/embeddings", embeddings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}/v1", seen
-    finally:
-        await runner.cleanup()
+    app = Starlette(routes=[Route("/v1/embeddings", embeddings, methods=["POST"])])
+    async with serve_asgi(app, lifespan=False) as url:
+        yield f"{url}/v1", seen
 
 
 async def test_remote_embedder_speaks_the_openai_shape(embeddings_api: tuple[str, list[dict[str, Any]]]) -> None:

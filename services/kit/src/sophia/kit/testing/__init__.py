@@ -1,5 +1,5 @@
 """Test helpers for capability servers and the fleet: free ports, managed processes, kit servers in
-their own process, raw MCP requests, throwaway Redis.
+their own process, raw MCP requests, throwaway Redis, ASGI apps (and stand-in servers) on loopback.
 
 Fixtures built on these are registered as a pytest plugin (`sophia.kit.testing.plugin`).
 """
@@ -9,6 +9,7 @@ from sophia.kit.testing._mcp import mcp_body, mcp_headers
 from sophia.kit.testing._ports import free_port
 from sophia.kit.testing._process import ManagedProcess, wait_until
 from sophia.kit.testing._redis import RedisUnavailable, redis_server
+from sophia.kit.testing._serve import serve_asgi
 
 __all__ = [
     "KitServer",
@@ -18,5 +19,6 @@ __all__ = [
     "mcp_body",
     "mcp_headers",
     "redis_server",
+    "serve_asgi",
     "wait_until",
 ]
