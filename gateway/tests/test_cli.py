@@ -227,13 +227,34 @@ def test_up_refuses_a_busy_port_from_the_environment_before_starting_anything(
     assert not (tmp_path / "data").exists()
 
 
-def test_up_rejects_malformed_extra_services_with_exit_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "SOPHIA_UP_EXTRA_SERVICES",
+            '{"sample": "python x.py"}',
+            "SOPHIA_UP_EXTRA_SERVICES must be a JSON object mapping a name to a non-empty argv list",
+        ),
+        (
+            "SOPHIA_UP_SERVICES",
+            "nosuchservice",
+            "SOPHIA_UP_SERVICES names services that are not installed: ['nosuchservice']",
+        ),
+    ],
+    ids=["malformed-extra", "unknown-selected"],
+)
+def test_up_rejects_a_bad_service_selection_with_exit_2_before_starting_anything(
+    variable: str,
+    value: str,
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("SOPHIA_UP_EXTRA_SERVICES", '{"sample": "python x.py"}')
+    monkeypatch.setenv(variable, value)
     code, _, err = sophia(capsys, "up", "--port", str(free_port()), "--data-dir", str(tmp_path / "data"))
     assert code == 2
-    assert "SOPHIA_UP_EXTRA_SERVICES must be a JSON object mapping a name to a non-empty argv list" in err
+    assert message in err
     assert not (tmp_path / "data").exists()
 
 
@@ -310,12 +331,3 @@ def test_status_exits_1_with_a_clear_message_when_no_gateway_answers(capsys: pyt
     code, _, err = sophia(capsys, "status", "--url", url)
     assert code == 1
     assert f"the gateway at {url} did not answer" in err
-
-
-def test_up_refuses_to_select_a_service_that_is_not_installed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("SOPHIA_UP_SERVICES", "nosuchservice")
-    code, _, err = sophia(capsys, "up", "--port", str(free_port()), "--data-dir", str(tmp_path / "data"))
-    assert code == 2
-    assert "SOPHIA_UP_SERVICES names services that are not installed: ['nosuchservice']" in err

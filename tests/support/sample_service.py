@@ -21,13 +21,12 @@ class Notebook:
 
     def __init__(self) -> None:
         self.notes: dict[str, str] = {}
-        self.closed = False
 
 
 async def open_notebook() -> AsyncIterator[Notebook]:
     notebook = Notebook()
     yield notebook
-    notebook.closed = True
+    notebook.notes.clear()  # cleanup after the yield runs at shutdown
 
 
 class Sum(BaseModel):

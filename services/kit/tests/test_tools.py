@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -34,12 +34,19 @@ async def call(service: Service, name: str, arguments: dict[str, Any] | None = N
     return result.structured_content
 
 
-async def test_factory_is_built_once_per_process() -> None:
+def counting_pool_factory() -> tuple[list[Pool], Callable[[], Pool]]:
+    """A `Depends` factory that records every pool it builds."""
     built: list[Pool] = []
 
     def open_pool() -> Pool:
         built.append(Pool())
         return built[-1]
+
+    return built, open_pool
+
+
+async def test_factory_is_built_once_per_process() -> None:
+    built, open_pool = counting_pool_factory()
 
     service = Service("pools")
 
@@ -137,11 +144,7 @@ async def test_factory_taking_a_parameter_receives_the_settings() -> None:
 
 
 async def test_dependencies_are_rebuilt_after_a_restart() -> None:
-    built: list[Pool] = []
-
-    def open_pool() -> Pool:
-        built.append(Pool())
-        return built[-1]
+    built, open_pool = counting_pool_factory()
 
     service = Service("pools")
 

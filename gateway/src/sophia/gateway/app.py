@@ -93,5 +93,4 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     fastapi.state.gateway = gateway
     fastapi.include_router(api.router)
     app = TraceContextMiddleware(_Dispatch(gateway.mcp, RequestBodyLimitMiddleware(fastapi, settings.max_body_bytes)))
-    app.gateway = gateway  # type: ignore[attr-defined]
     return app

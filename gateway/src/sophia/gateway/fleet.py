@@ -140,7 +140,7 @@ class ExternalServerWatch:
                     await self.catalog.serving(
                         self.config.name,
                         version="",
-                        endpoint=self.catalog_address,
+                        endpoint=self.config.url or "stdio",
                         upstream=upstream,
                         tools=tools,
                         specs=specs,
@@ -155,10 +155,6 @@ class ExternalServerWatch:
                 logger.warning("external server %s failed: %s", self.config.name, exc)
                 await self.catalog.down(self.config.name, f"{type(exc).__name__}: {exc}")
             await backoff.wait()
-
-    @property
-    def catalog_address(self) -> str:
-        return self.config.url or "stdio"
 
 
 class Fleet:

@@ -34,7 +34,8 @@ class SharedState:
 
 def _answers_ping(url: str) -> bool:
     try:
-        return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
+        with redis.Redis.from_url(url, socket_timeout=0.5) as client:  # closed: this polls during startup
+            return bool(client.ping())
     except redis.RedisError:
         return False
 

@@ -6,7 +6,7 @@ import contextlib
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -26,7 +26,7 @@ class Risk(StrEnum):
 
     @classmethod
     def from_proto(cls, value: pb.Risk.ValueType) -> Risk:
-        return {v: k for k, v in _RISK_TO_PROTO.items()}.get(value, cls.MEDIUM)
+        return _RISK_FROM_PROTO.get(value, cls.MEDIUM)
 
 
 _RISK_TO_PROTO = {
@@ -35,6 +35,7 @@ _RISK_TO_PROTO = {
     Risk.HIGH: pb.RISK_HIGH,
     Risk.CRITICAL: pb.RISK_CRITICAL,
 }
+_RISK_FROM_PROTO = {v: k for k, v in _RISK_TO_PROTO.items()}
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,6 @@ class Dependency:
     """The marker `Depends` puts in a parameter's default."""
 
     factory: Callable[..., Any]
-    _id: object = field(default_factory=object, repr=False)
 
 
 def Depends(factory: Callable[..., Any]) -> Any:
