@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from sophia.gateway.errors import GatewayError, UpstreamRejected
 
@@ -48,9 +48,20 @@ class ServerInfo(BaseModel):
     tools: list[str]
 
 
+class EdgeInfo(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    source: str = Field(alias="from", description="<service>_<tool> whose result flows")
+    target: str = Field(alias="to", description="<service>_<tool> that receives it")
+    argument: str | None = Field(description="The argument that receives it (None: it only waits)")
+    why: str
+    declared: bool = Field(description="From the edges file (else derived from produces/consumes)")
+
+
 class Capabilities(BaseModel):
     servers: list[ServerInfo]
     tools: list[ToolInfo]
+    edges: list[EdgeInfo] = Field(description="Edges between the tools present now")
+    declared_edges: list[dict[str, Any]] = Field(description="The edges file, each marked active when both ends serve")
 
 
 class ErrorBody(BaseModel):
@@ -81,9 +92,10 @@ async def metrics(gateway: GatewayDep) -> Response:
     return Response(generate_latest(gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/capabilities", tags=["capabilities"])
+@router.get("/v1/capabilities", tags=["capabilities"], response_model_by_alias=True)
 async def capabilities(gateway: GatewayDep) -> Capabilities:
-    """Every known server with its health, and every tool the gateway exposes."""
+    """The capability graph: every known server with its health, every tool the gateway exposes, and the
+    edges along which one tool's result feeds another."""
     servers = [
         ServerInfo(
             name=s.name,
@@ -114,7 +126,8 @@ async def capabilities(gateway: GatewayDep) -> Capabilities:
         )
         for r in gateway.catalog.routes()
     ]
-    return Capabilities(servers=servers, tools=tools)
+    graph = gateway.graph.snapshot()
+    return Capabilities(servers=servers, tools=tools, edges=graph["edges"], declared_edges=graph["declared_edges"])
 
 
 @router.post(
@@ -123,6 +136,7 @@ async def capabilities(gateway: GatewayDep) -> Capabilities:
     responses={
         400: {"model": ErrorBody, "description": "the server rejected the arguments"},
         404: {"model": ErrorBody, "description": "no such tool"},
+        202: {"description": "held for approval: not run"},
         502: {"model": ErrorBody, "description": "the server answered something that is not MCP"},
         503: {"model": ErrorBody, "description": "the server is down"},
         504: {"model": ErrorBody, "description": "the server did not answer in time"},
@@ -134,11 +148,19 @@ async def call_tool(
     arguments: Annotated[dict[str, Any], Body(description="The tool's arguments as a JSON object.")] = {},  # noqa: B006
 ) -> dict[str, Any]:
     """Call one tool directly. Answers its MCP `CallToolResult` (`content`, `structuredContent`,
-    `isError`); a tool that reports its own failure answers 200 with `isError: true`."""
+    `isError`); a tool that reports its own failure answers 200 with `isError: true`. A risky tool is
+    not run: 202 with the pending approval in `structuredContent`."""
     try:
-        return await gateway.caller.call(name, arguments)
+        result = await gateway.caller.call(name, arguments)
     except GatewayError as exc:
-        error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
-        if isinstance(exc, UpstreamRejected):
-            error["jsonrpc"] = exc.error
-        return JSONResponse({"error": error}, status_code=exc.http_status)  # type: ignore[return-value]
+        return error_response(exc)  # type: ignore[return-value]
+    if (result.get("structuredContent") or {}).get("status") == "pending_approval":
+        return JSONResponse(result, status_code=202)  # type: ignore[return-value]
+    return result
+
+
+def error_response(exc: GatewayError) -> JSONResponse:
+    error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, UpstreamRejected):
+        error["jsonrpc"] = exc.error
+    return JSONResponse({"error": error}, status_code=exc.http_status)

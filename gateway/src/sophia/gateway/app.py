@@ -7,18 +7,30 @@ import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
+import redis.asyncio as redis
 from fastapi import FastAPI
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.server.transport_security import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sophia.gateway import api
+from sophia.gateway import api, api_ask
+from sophia.gateway.approvals import ApprovalStore
+from sophia.gateway.ask import Asker
+from sophia.gateway.breaker import CircuitBreakers
 from sophia.gateway.calls import ToolCaller
 from sophia.gateway.catalog import Catalog
+from sophia.gateway.executor import Executor
 from sophia.gateway.fleet import Fleet
+from sophia.gateway.graph import CapabilityGraph, known_services, load_edges
+from sophia.gateway.intent.engine import IntentEngine
+from sophia.gateway.llm import RouterLLM
 from sophia.gateway.mcp_endpoint import FederatedMCP
+from sophia.gateway.meta_tools import MetaTools
 from sophia.gateway.metrics import GatewayMetrics
+from sophia.gateway.planner import Planner
 from sophia.gateway.settings import GatewaySettings
+from sophia.gateway.toolsearch import ToolIndex
+from sophia.kit import Risk
 from sophia.kit.observability import TraceContextMiddleware
 
 logger = logging.getLogger("sophia.gateway")
@@ -33,8 +45,27 @@ class Gateway:
         self.catalog = Catalog(self.bus)
         self.metrics = GatewayMetrics()
         self.fleet: Fleet | None = None
-        self.caller = ToolCaller(self.catalog, self.metrics, settings.call_timeout_s)
-        self.mcp = FederatedMCP(self.catalog, self.caller, self.bus, settings.allowed_hosts, settings.max_body_bytes)
+        self.redis = redis.from_url(settings.redis_url) if settings.redis_url else None
+        self.approvals = (
+            ApprovalStore(self.redis, settings.approval_ttl_s, settings.approval_retention_s) if self.redis else None
+        )
+        self.caller = ToolCaller(
+            self.catalog, self.metrics, settings.call_timeout_s, self.approvals, Risk(settings.approval_risk)
+        )
+        # A bad edges file stops the gateway here, with the file and the unknown name in the message.
+        edges = load_edges(settings.edges_file, known_services([server.name for server in settings.external]))
+        self.graph = CapabilityGraph(self.catalog, edges)
+        self.llm = RouterLLM(self.caller, settings.llm, settings.llm_timeout_s)
+        self.intents = IntentEngine(self.llm)
+        self.tools = ToolIndex(self.intents)
+        self.planner = Planner(self.catalog, self.graph, self.tools, self.caller.needs_approval)
+        breakers = CircuitBreakers(settings.breaker_threshold, settings.breaker_cooldown_s)
+        self.executor = Executor(self.caller, breakers, settings.step_timeout_s, settings.step_retries)
+        self.asker = Asker(self.intents, self.planner, self.executor, self.llm)
+        self.meta = MetaTools(self.asker, self.tools, self.catalog, self.caller, settings)
+        self.mcp = FederatedMCP(
+            self.catalog, self.caller, self.meta, self.bus, settings.allowed_hosts, settings.max_body_bytes
+        )
         self.ready = False
 
     def refresh_gauges(self) -> None:
@@ -64,6 +95,8 @@ class Gateway:
             finally:
                 self.ready = False
                 await self.fleet.stop()
+                if self.redis is not None:
+                    await self.redis.aclose()
 
 
 class _Dispatch:
@@ -92,5 +125,6 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     )
     fastapi.state.gateway = gateway
     fastapi.include_router(api.router)
+    fastapi.include_router(api_ask.router)
     app = TraceContextMiddleware(_Dispatch(gateway.mcp, RequestBodyLimitMiddleware(fastapi, settings.max_body_bytes)))
     return app

@@ -73,6 +73,9 @@ class Catalog:
         except KeyError:
             raise UnknownTool(name) from None
 
+    def has(self, name: str) -> bool:
+        return name in self._routes
+
     def routes(self) -> list[Route]:
         return list(self._routes.values())
 

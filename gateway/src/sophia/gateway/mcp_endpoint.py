@@ -36,6 +36,7 @@ from starlette.types import Message, Receive, Scope, Send
 from sophia.gateway.calls import ToolCaller, error_result
 from sophia.gateway.catalog import Catalog
 from sophia.gateway.errors import GatewayError, UnknownTool, UpstreamRejected
+from sophia.gateway.meta_tools import META_TOOLS, MetaTools
 from sophia.kit.security import transport_security
 
 logger = logging.getLogger("sophia.gateway.mcp")
@@ -48,19 +49,27 @@ class FederatedMCP:
     """ASGI app for /mcp."""
 
     def __init__(
-        self, catalog: Catalog, caller: ToolCaller, bus: SubscriptionBus, allowed_hosts: list[str], max_body: int
+        self,
+        catalog: Catalog,
+        caller: ToolCaller,
+        meta: MetaTools,
+        bus: SubscriptionBus,
+        allowed_hosts: list[str],
+        max_body: int,
     ) -> None:
         self.catalog = catalog
         self.caller = caller
+        self.meta = meta
         self._listed: tuple[int, list[mcp_types.Tool]] = (-1, [])
         self.server: Server[Any] = Server(
             SERVER_INFO["name"],
             version=SERVER_INFO["version"],
-            instructions="Sophia federates capability servers; tools are named <service>_<tool>.",
+            instructions="Sophia federates capability servers; tools are named <service>_<tool>. `ask` does a "
+            "plain-language request end to end; `find_tools` finds a tool by what it does.",
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
             on_subscriptions_listen=ListenHandler(bus),
-            get_tool_input_schema=catalog.input_schema,
+            get_tool_input_schema=self._input_schema,
         )
         security = transport_security(allowed_hosts)
         self.sessions = StreamableHTTPSessionManager(
@@ -71,18 +80,30 @@ class FederatedMCP:
 
     # -- SDK handlers -----------------------------------------------------------------------
 
+    def _input_schema(self, name: str) -> dict[str, Any] | None:
+        return self.meta.input_schema(name) or self.catalog.input_schema(name)
+
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
     ) -> mcp_types.ListToolsResult:
+        if self.meta.settings.tool_list == "compact":  # ranked by use: rebuilt each time
+            return mcp_types.ListToolsResult(tools=[mcp_types.Tool.model_validate(d) for d in self.meta.listing()])
         version, tools = self._listed
         if version != self.catalog.version:
-            tools = [mcp_types.Tool.model_validate(d) for d in self.catalog.listing()]
+            tools = [mcp_types.Tool.model_validate(d) for d in self.meta.listing()]
             self._listed = (self.catalog.version, tools)
         return mcp_types.ListToolsResult(tools=tools)
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
     ) -> mcp_types.CallToolResult:
+        if params.name in META_TOOLS:
+
+            async def progress(done: float, total: float | None, message: str) -> None:
+                await ctx.session.report_progress(done, total, message)
+
+            result = await self.meta.call(params.name, params.arguments, progress)
+            return mcp_types.CallToolResult.model_validate(result)
         try:
             result = await self.caller.call(params.name, params.arguments)
         except (UnknownTool, UpstreamRejected) as exc:
@@ -106,7 +127,9 @@ class FederatedMCP:
             message = orjson.loads(body)
         except orjson.JSONDecodeError:
             message = None
-        if not (isinstance(message, dict) and message.get("method") == "tools/call" and "id" in message):
+        if not (isinstance(message, dict) and message.get("method") == "tools/call" and "id" in message) or (
+            _tool_name(message) in META_TOOLS  # the SDK path: `ask` streams progress notifications
+        ):
             await self.sessions.handle_request(scope, replay, send)
             return
         request = Request(scope, replay)
@@ -153,6 +176,11 @@ class FederatedMCP:
             result.setdefault("resultType", "complete")  # required at 2026-07-28; our own error results lack it
             result["_meta"] = {**(result.get("_meta") or {}), mcp_types.SERVER_INFO_META_KEY: SERVER_INFO}
         await _reply(send, request_id, result=result, modern=modern)
+
+
+def _tool_name(message: dict[str, Any]) -> Any:
+    params = message.get("params")
+    return params.get("name") if isinstance(params, dict) else None
 
 
 def _modern_rejection(message: dict[str, Any], request: Request) -> dict[str, Any] | None:

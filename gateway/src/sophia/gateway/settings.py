@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -71,6 +71,39 @@ class GatewaySettings(BaseSettings):
     call_timeout_s: float = Field(60.0, gt=0, description="Longest a forwarded tool call may take.")
     connect_timeout_s: float = Field(3.0, gt=0, description="Timeout to open a connection to a server.")
     reconnect_max_s: float = Field(5.0, gt=0, description="Longest wait between attempts to reach a down server.")
+    redis_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SOPHIA_GATEWAY_REDIS_URL", "REDIS_URL", "redis_url"),
+        description="Redis for the approval queue (REDIS_URL is read too). Without it, calls that need "
+        "approval are refused, never run.",
+    )
+    approval_risk: Literal["high", "critical"] = Field(
+        "high", description="Tools at or above this risk (and every destructive tool) wait for an approver."
+    )
+    approval_ttl_s: float = Field(24 * 3600, gt=0, description="How long a held call waits for a decision.")
+    approval_retention_s: float = Field(
+        7 * 24 * 3600, ge=0, description="How long a decided or expired approval stays readable."
+    )
+    edges_file: Path | None = Field(
+        None, description="YAML of capability-graph edges; the shipped edges.yaml when unset."
+    )
+    llm: bool = Field(
+        False, description="Use the router service's LLM (router_complete) for intents and answers when it serves."
+    )
+    llm_timeout_s: float = Field(8.0, gt=0, description="Longest wait for the LLM before the offline answer is used.")
+    step_timeout_s: float = Field(30.0, gt=0, description="Longest one plan step may take, retries included.")
+    step_retries: int = Field(2, ge=0, le=5, description="Retries of a read-only or idempotent step.")
+    breaker_threshold: int = Field(5, ge=1, description="Failures in a row that open a server's circuit.")
+    breaker_cooldown_s: float = Field(30.0, gt=0, description="How long an open circuit stays open.")
+    tool_list: Literal["all", "compact"] = Field(
+        "all",
+        description="tools/list answers every tool, or (compact) only ask, classify_intent and find_tools plus "
+        "the top `compact_tools` tools, for clients that cap tool counts.",
+    )
+    compact_tools: int = Field(20, ge=0, le=200, description="How many tools the compact list adds.")
+    pinned_tools: list[str] = Field(
+        default_factory=list, description="Tools the compact list always includes, before the most used ones."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Root log level.")
     log_format: Literal["json", "text"] = Field("json", description="json for machines, text for a terminal.")
     otel_exporter: Literal["none", "otlp", "console"] = Field("none", description="Where spans go.")

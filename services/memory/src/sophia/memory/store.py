@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 from qdrant_client import QdrantClient, models
 
-from sophia.memory.embeddings import Vectors
+from sophia.kit.embeddings import Vectors
 from sophia.memory.index import Filter, LocalIndex
 from sophia.memory.records import Record
 from sophia.memory.settings import MemorySettings

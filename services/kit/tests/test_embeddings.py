@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sophia.kit.testing import serve_asgi
-from sophia.memory.embeddings import Batcher, EmbeddingError, LocalEmbedder, RemoteEmbedder, Vectors
+from sophia.kit.embeddings import Batcher, EmbeddingError, LocalEmbedder, RemoteEmbedder, Vectors
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,134 @@
+"""HTTP API of the gateway's intelligence: `/v1/intent`, `/v1/ask`, and the approval queue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from sophia.gateway.api import ErrorBody, GatewayDep, error_response
+from sophia.gateway.approvals import Approval
+from sophia.gateway.ask import AskResult
+from sophia.gateway.errors import GatewayError
+from sophia.gateway.intent.schema import Intent
+from sophia.gateway.meta_tools import AskArguments, IntentArguments
+
+router = APIRouter()
+APPROVAL_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "no such approval"},
+    409: {"model": ErrorBody, "description": "already decided, or expired"},
+    503: {"model": ErrorBody, "description": "no approval store configured"},
+}
+
+
+class ApprovalDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    approver: str = Field("anonymous", min_length=1, max_length=200, description="Who decides (audit trail).")
+
+
+@router.post("/v1/intent", tags=["ask"])
+async def intent(body: IntentArguments, gateway: GatewayDep) -> Intent:
+    """Classify a request without running anything."""
+    return await gateway.intents.classify(body.query)
+
+
+@router.post(
+    "/v1/ask",
+    tags=["ask"],
+    response_model=AskResult,
+    response_model_exclude_none=True,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "JSON, or events when asked for"}},
+)
+async def ask(body: AskArguments, request: Request, gateway: GatewayDep) -> Any:
+    """Classify, plan and (unless `dry_run`) run a request, then answer. With `Accept: text/event-stream`
+    the answer streams as events: intent, plan, step_started, step_finished, step_failed, step_held,
+    step_skipped, answer (then `done`, or `error`)."""
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        return await gateway.asker.ask(body.query, dry_run=body.dry_run, namespace=body.namespace)
+    return StreamingResponse(_events(gateway, body), media_type="text/event-stream",
+                             headers={"cache-control": "no-cache", "x-accel-buffering": "no"})  # fmt: skip
+
+
+async def _events(gateway: Any, body: AskArguments) -> AsyncIterator[bytes]:
+    queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
+
+    async def emit(event: str, data: dict[str, Any]) -> None:
+        await queue.put((event, data))
+
+    async def run() -> None:
+        try:
+            await gateway.asker.ask(body.query, dry_run=body.dry_run, namespace=body.namespace, emit=emit)
+            await queue.put(("done", {}))
+        except GatewayError as exc:
+            await queue.put(("error", {"type": type(exc).__name__, "message": str(exc)}))
+        finally:
+            await queue.put(None)
+
+    task = asyncio.create_task(run())
+    try:
+        while (item := await queue.get()) is not None:
+            event, data = item
+            yield f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n".encode()
+    finally:
+        if not task.done():
+            task.cancel()  # the client went away: stop the work it asked for
+
+
+@router.get("/v1/approvals", tags=["approvals"], responses={503: APPROVAL_ERRORS[503]})
+async def approvals(
+    gateway: GatewayDep,
+    status: Annotated[
+        Literal["pending", "approved", "denied", "expired", "executed", "failed", "all"], Query()
+    ] = "pending",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[Approval]:
+    """The approval queue, newest first: pending by default."""
+    store = _store(gateway)
+    if isinstance(store, JSONResponse):
+        return store  # type: ignore[return-value]
+    return await store.list(None if status == "all" else status, limit)
+
+
+@router.get("/v1/approvals/{approval_id}", tags=["approvals"], responses=APPROVAL_ERRORS)
+async def approval(approval_id: str, gateway: GatewayDep) -> Approval:
+    """One approval, with the held call's result once it ran."""
+    store = _store(gateway)
+    if isinstance(store, JSONResponse):
+        return store  # type: ignore[return-value]
+    try:
+        return await store.get(approval_id)
+    except GatewayError as exc:
+        return error_response(exc)  # type: ignore[return-value]
+
+
+@router.post("/v1/approvals/{approval_id}/approve", tags=["approvals"], responses=APPROVAL_ERRORS)
+async def approve(approval_id: str, gateway: GatewayDep, decision: ApprovalDecision | None = None) -> Approval:
+    """Approve a held call and run exactly it, once. Answers the approval with the call's result."""
+    try:
+        return await gateway.caller.run_approved(approval_id, (decision or ApprovalDecision()).approver)
+    except GatewayError as exc:
+        return error_response(exc)  # type: ignore[return-value]
+
+
+@router.post("/v1/approvals/{approval_id}/deny", tags=["approvals"], responses=APPROVAL_ERRORS)
+async def deny(approval_id: str, gateway: GatewayDep, decision: ApprovalDecision | None = None) -> Approval:
+    """Deny a held call: it is never run."""
+    store = _store(gateway)
+    if isinstance(store, JSONResponse):
+        return store  # type: ignore[return-value]
+    try:
+        return await store.decide(approval_id, "denied", (decision or ApprovalDecision()).approver)
+    except GatewayError as exc:
+        return error_response(exc)  # type: ignore[return-value]
+
+
+def _store(gateway: Any) -> Any:
+    if gateway.approvals is None:
+        message = "no approval store: set SOPHIA_GATEWAY_REDIS_URL"
+        return JSONResponse({"error": {"type": "ApprovalsUnavailable", "message": message}}, status_code=503)
+    return gateway.approvals

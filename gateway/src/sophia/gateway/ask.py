@@ -1,0 +1,59 @@
+"""`ask`: classify a request, plan it over the capability graph, run the plan, answer.
+
+One coroutine serves `POST /v1/ask` (JSON or a server-sent event stream) and the MCP tool `ask`
+(progress notifications); `emit` is how each of them hears the events: intent, plan, step started,
+finished, failed, held or skipped, answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from sophia.gateway.answer import write_answer
+from sophia.gateway.executor import Emit, Executor, StepOutcome
+from sophia.gateway.intent.engine import IntentEngine
+from sophia.gateway.intent.schema import Intent
+from sophia.gateway.llm import RouterLLM
+from sophia.gateway.planner import Plan, Planner
+
+
+class AskResult(BaseModel):
+    intent: Intent
+    plan: Plan
+    steps: dict[str, StepOutcome] | None = Field(None, description="Each step's result or error (absent in a dry run).")
+    pending_approvals: list[dict[str, Any]] | None = Field(None, description="Held steps and their approval ids.")
+    answer: str | None = None
+
+
+class Asker:
+    def __init__(self, intents: IntentEngine, planner: Planner, executor: Executor, llm: RouterLLM) -> None:
+        self.intents = intents
+        self.planner = planner
+        self.executor = executor
+        self.llm = llm
+
+    async def ask(
+        self,
+        query: str,
+        *,
+        dry_run: bool = False,
+        requester: str = "anonymous",
+        namespace: str = "default",
+        emit: Emit | None = None,
+    ) -> AskResult:
+        intent = await self.intents.classify(query)
+        if emit is not None:
+            await emit("intent", intent.model_dump())
+        plan = await self.planner.plan(query, intent, namespace)
+        if emit is not None:
+            await emit("plan", plan.model_dump())
+        if dry_run:
+            return AskResult(intent=intent, plan=plan)
+        outcomes = await self.executor.run(plan, requester=requester, query=query, emit=emit)
+        pending = [o.approval for o in outcomes.values() if o.status == "held" and o.approval is not None]
+        answer = await write_answer(self.llm, query, intent, plan, outcomes)
+        if emit is not None:
+            await emit("answer", {"answer": answer, "pending_approvals": pending})
+        return AskResult(intent=intent, plan=plan, steps=outcomes, pending_approvals=pending, answer=answer)

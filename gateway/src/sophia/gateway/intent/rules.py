@@ -1,0 +1,679 @@
+"""Lexical rules: the signals a word or phrase gives away (an Asana task is `business`, "rollback prod"
+needs approval). They complement the nearest-neighbour vote, which knows phrasing but not policy.
+
+The approval rules are deliberately eager: a missed approval is the dangerous error, so every pattern
+that could mean a deploy, a production change, a deletion, a protected push or an outside message
+counts, and only an explicit read, preview, draft or how-to question turns one off.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sophia.gateway.intent.schema import Action, Capability, Urgency
+
+
+def _words(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(alternatives) + r")", re.IGNORECASE)
+
+
+CAPABILITY_CUES: dict[Capability, re.Pattern[str]] = {
+    "business": _words(
+        r"slack\b",
+        r"gong\b",
+        r"hubspot",
+        r"salesforce",
+        r"notion\b",
+        r"asana\b",
+        r"crm\b",
+        r"deals?\b",
+        r"pipeline\b(?!s? (?:run|job|fail|stage|config))",
+        r"customers?\b",
+        r"clients?\b",
+        r"prospects?\b",
+        r"accounts? (?:team|manager|exec)",
+        r"sales\b",
+        r"revenue\b",
+        r"quota\b",
+        r"renewals?\b",
+        r"churn",
+        r"e-?mail(?:ed|s)?\b",
+        r"#[a-z]",
+        r"sales calls?",
+        r"calls? with",
+        r"tasks?\b(?! ?(?:queue|runner|def))",
+        r"opportunit",
+        r"leads?\b",
+        r"wiki\b",
+        r"meeting notes",
+        r"tell (?:the|them|everyone)",
+        r"announce",
+    ),
+    "code": _words(
+        r"repo(?:sitor(?:y|ies))?s?\b",
+        r"branch(?:es)?\b",
+        r"commits?\b",
+        r"pull requests?",
+        r"\bPRs?\b",
+        r"merge",
+        r"diff\b",
+        r"blame\b",
+        r"lint",
+        r"code\b",
+        r"codebase",
+        r"function\b",
+        r"class\b",
+        r"module\b",
+        r"refactor",
+        r"unit tests?",
+        r"test suite",
+        r"bug\b",
+        r"stack ?trace",
+        r"\w+\.(?:py|ts|tsx|js|go|rs|java)\b",
+        r"source\b",
+        r"script\b",
+        r"endpoint handler",
+        r"review (?:the|my|this) (?:change|pr|code|diff)",
+        r"git\b",
+        r"push\b(?! notification)",
+        r"rebase",
+        r"cherry-pick",
+        r"changelog",
+        r"release notes",
+    ),
+    "infra": _words(
+        r"deploy",
+        r"redeploy",
+        r"roll ?back",
+        r"roll ?out",
+        r"pulumi",
+        r"stacks?\b",
+        r"clusters?\b",
+        r"k8s",
+        r"kubernetes",
+        r"staging\b",
+        r"prod(?:uction)?\b(?! (?:bug|code|branch))",
+        r"infra",
+        r"terraform",
+        r"nodes?\b(?!\.js)",
+        r"node pool",
+        r"replicas?\b",
+        r"autoscal",
+        r"drift\b",
+        r"tear ?down",
+        r"teardown",
+        r"provision",
+        r"environments?\b",
+        r"vpc\b",
+        r"dns\b",
+        r"tls cert",
+        r"certificates?\b",
+        r"load balancer",
+        r"buckets?\b",
+        r"databases? (?:instance|server)",
+        r"outputs?\b",
+        r"cloud\b",
+        r"aws\b",
+        r"gcp\b",
+        r"azure\b",
+    ),
+    "memory": _words(
+        r"remember",
+        r"recall\b",
+        r"forget",
+        r"memor(?:y|ies)",
+        r"what did (?:we|i) (?:decide|agree|say)",
+        r"(?:we|i) (?:decided|agreed)",
+        r"note (?:that|down)",
+        r"keep in mind",
+        r"prune",
+        r"conversation history",
+        r"last (?:few )?turns",
+        r"what do you know about",
+        r"what have i told you",
+    ),
+    "visual": _words(
+        r"mock-?ups?",
+        r"screenshots?",
+        r"images?\b",
+        r"photos?\b",
+        r"pictures?\b",
+        r"diagrams?\b",
+        r"wireframes?",
+        r"scans?\b",
+        r"scanned",
+        r"figma",
+        r"logos?\b",
+        r"visuals?\b",
+        r"icons?\b",
+        r"designs?\b(?! doc)",
+        r"banner",
+        r"slides?\b",
+        r"whiteboard",
+    ),
+    "router": _words(
+        r"llm",
+        r"models?\b(?! (?:the|our) data)",
+        r"tokens?\b",
+        r"gpt",
+        r"claude",
+        r"openai",
+        r"anthropic",
+        r"prompts?\b",
+        r"tiers?\b",
+        r"(?:ai|llm|model|inference) (?:spend|cost|bill|usage)",
+        r"route\b",
+        r"cache hit",
+        r"write (?:me )?(?:a|an) (?:poem|haiku|story|limerick|tagline|slogan)",
+        r"translate",
+        r"rewrite",
+        r"rephrase",
+        r"proofread",
+    ),
+}
+
+# Verb cues per action, strongest first within a clause; "then" clauses are read separately.
+ACTION_CUES: dict[Action, re.Pattern[str]] = {
+    "deploy": _words(
+        r"deploy",
+        r"redeploy",
+        r"ship\b",
+        r"roll ?out",
+        r"release\b(?! notes| branch)",
+        r"promote",
+        r"pulumi up",
+        r"go live",
+        r"roll ?back",
+        r"launch\b",
+    ),
+    "delete": _words(
+        r"delete",
+        r"remove",
+        r"forget",
+        r"prune\b(?!.*(?:candidates|dry run|preview))",
+        r"purge",
+        r"wipe",
+        r"erase",
+        r"destroy",
+        r"tear ?down",
+        r"teardown",
+        r"drop\b",
+        r"get rid of",
+        r"decommission",
+        r"clear (?:out|all|the)",
+    ),
+    "modify": _words(
+        r"update",
+        r"change",
+        r"edit\b",
+        r"modify",
+        r"rename",
+        r"merge",
+        r"commit",
+        r"rebase",
+        r"fix\b",
+        r"patch",
+        r"bump",
+        r"upgrade",
+        r"scale",
+        r"resize",
+        r"rotate",
+        r"archive",
+        r"move\b",
+        r"apply",
+        r"refactor",
+        r"set\b",
+        r"replace",
+        r"mark\b",
+        r"reassign",
+        r"tag\b",
+        r"correct\b",
+        r"refresh",
+    ),
+    "create": _words(
+        r"create",
+        r"open\b",
+        r"new\b",
+        r"draft",
+        r"write\b",
+        r"post\b",
+        r"send\b",
+        r"add\b",
+        r"make\b",
+        r"start\b",
+        r"file (?:a|an)\b",
+        r"schedule",
+        r"generate",
+        r"remember",
+        r"note\b",
+        r"log\b(?! of)",
+        r"tell\b",
+        r"let .* know",
+        r"announce",
+        r"notify",
+        r"ping\b",
+        r"email\b",
+        r"index\b",
+        r"branch off",
+        r"set up",
+        r"compose",
+        r"remind",
+    ),
+    "optimize": _words(
+        r"optimi[sz]e",
+        r"speed up",
+        r"faster",
+        r"reduce",
+        r"cut (?:the|our|down)",
+        r"cheaper",
+        r"lower (?:the|our)",
+        r"right-?siz",
+        r"tune\b",
+        r"improve (?:the )?(?:performance|latency)",
+        r"save (?:money|cost)",
+        r"too (?:slow|expensive)",
+    ),
+    "monitor": _words(
+        r"monitor",
+        r"watch\b",
+        r"drift",
+        r"keep an eye",
+        r"alert me",
+        r"is .* (?:up|down|healthy)",
+        r"health",
+        r"status of",
+        r"uptime",
+        r"track\b",
+    ),
+    "analyze": _words(
+        r"summari[sz]e",
+        r"summary",
+        r"analy[sz]e",
+        r"review",
+        r"preview",
+        r"dry ?run",
+        r"compare",
+        r"diagnose",
+        r"why\b",
+        r"explain",
+        r"investigate",
+        r"assess",
+        r"audit",
+        r"evaluate",
+        r"what would",
+        r"break ?down",
+        r"root cause",
+        r"insights?",
+    ),
+    "query": _words(
+        r"find\b",
+        r"search",
+        r"look up",
+        r"show\b",
+        r"list\b",
+        r"get\b",
+        r"fetch",
+        r"what\b",
+        r"which\b",
+        r"who\b",
+        r"where\b",
+        r"when\b",
+        r"how many",
+        r"recall",
+        r"pull up",
+        r"any\b",
+    ),
+}
+
+URGENCY_CUES: dict[Urgency, re.Pattern[str]] = {
+    "immediate": _words(
+        r"now\b",
+        r"right away",
+        r"asap",
+        r"urgent",
+        r"immediately",
+        r"emergency",
+        r"incident",
+        r"is down",
+        r"are down",
+        r"outage",
+        r"on fire",
+        r"broken",
+        r"blocked",
+        r"before the demo",
+        r"in \d+ min",
+        r"p0\b",
+        r"sev ?[12]\b",
+        r"hotfix",
+        r"quick(?:ly)?!",
+        r"rollback prod",
+        r"roll back prod",
+        r"failing in prod",
+        r"right this second",
+    ),
+    "planned": _words(
+        r"tomorrow",
+        r"next (?:week|sprint|month|quarter|release)",
+        r"by (?:monday|tuesday|wednesday|"
+        r"thursday|friday|eod|end of)",
+        r"this (?:week|afternoon|evening)",
+        r"remind",
+        r"schedule",
+        r"later\b",
+        r"after the",
+        r"on (?:monday|tuesday|wednesday|thursday|friday)",
+        r"tonight",
+    ),
+    "exploratory": _words(
+        r"what if",
+        r"how (?:does|do|would|could|should|can)",
+        r"why\b",
+        r"could we",
+        r"should we",
+        r"brainstorm",
+        r"ideas?\b",
+        r"explore",
+        r"curious",
+        r"wonder",
+        r"compare",
+        r"is it possible",
+        r"options for",
+        r"pros and cons",
+        r"what does",
+        r"what's the difference",
+    ),
+}
+
+# -- approval --------------------------------------------------------------------------------
+
+_INFRA_CHANGE = _words(
+    r"deploy",
+    r"redeploy",
+    r"ship\b",
+    r"roll\b",
+    r"roll ?back",
+    r"promote",
+    r"pulumi up",
+    r"\bup\b the",
+    r"apply",
+    r"destroy",
+    r"tear ?down",
+    r"teardown",
+    r"decommission",
+    r"go live",
+    r"release (?:it|to|the)",
+    r"scale",
+    r"resize",
+    r"upgrade",
+    r"provision",
+    r"launch",
+    r"rotate .* apply",
+    r"refresh",
+    r"re-?sync",
+    r"sync\b",
+    r"revert",
+    r"undo",
+    r"kill",
+    r"restart",
+    r"reset",
+    r"increase",
+    r"decrease",
+    r"bump",
+    r"live\b",
+    r"stop\b",
+    r"shut ?down",
+    r"migrate",
+    r"put\b",
+    r"push\b",
+    r"get [\w-]+ (?:live|onto|into|out)",
+)
+_INFRA_TARGET = _words(
+    r"stacks?\b",
+    r"staging",
+    r"stage\b",
+    r"prod",
+    r"production",
+    r"clusters?\b",
+    r"environments?",
+    r"infra",
+    r"k8s",
+    r"kubernetes",
+    r"nodes?\b",
+    r"the (?:api|app|service|build|site|fleet)",
+    r"to (?:qa|dev|sandbox|perf)\b",
+    r"[\w-]*env\b",
+    r"\bqa\b",
+    r"sandbox",
+    r"\bperf\b",
+    r"\bdev\b",
+    r"replicas?",
+)
+_PRODUCTION = _words(r"prod\b", r"production", r"live (?:site|system|database|db|traffic)", r"customers? data")
+_CHANGE = _words(
+    r"change",
+    r"modify",
+    r"update",
+    r"set\b",
+    r"restart",
+    r"migrate",
+    r"patch",
+    r"bump",
+    r"edit",
+    r"flip",
+    r"toggle",
+    r"enable",
+    r"disable",
+    r"apply",
+    r"deploy",
+    r"delete",
+    r"drop",
+    r"truncate",
+    r"scale",
+    r"roll ?back",
+    r"rotate",
+    r"kill",
+    r"reboot",
+    r"failover",
+    r"refresh",
+    r"resize",
+    r"upgrade",
+    r"push",
+    r"merge",
+    r"hotfix",
+    r"remove",
+    r"wipe",
+    r"destroy",
+    r"revert",
+    r"undo",
+    r"increase",
+    r"decrease",
+    r"raise",
+    r"lower",
+    r"stop\b",
+    r"resync",
+    r"sync\b",
+    r"reset",
+    r"live\b",
+    r"release",
+    r"ship",
+    r"roll",
+    r"get [\w-]+ (?:live|onto|into|out)",
+    r"turn (?:on|off)",
+    r"grant",
+    r"revoke",
+    r"rename",
+    r"run\b",
+    r"execute",
+    r"fix\b",
+)
+_DELETION = _words(
+    r"delete",
+    r"remove",
+    r"forget",
+    r"prun(?:e|ing)",
+    r"purge",
+    r"must go",
+    r"take (?:down|out)",
+    r"reset (?:your|the|all|my|our) (?:memor|index|data)",
+    r"start (?:over|fresh) with",
+    r"unindex",
+    r"wipe",
+    r"erase",
+    r"drop\b",
+    r"destroy",
+    r"get rid of",
+    r"clear (?:out|all|the|every)",
+    r"clean ?up",
+    r"tear ?down",
+    r"teardown",
+    r"truncate",
+    r"decommission",
+    r"nuke",
+    r"un-?index",
+)
+_PROTECTED_PUSH = re.compile(
+    r"\b(?:(?:push|merge|force[- ]push|land|fast-forward|ff|get|put|bring|ship)\b[^.;]*?|(?:into|onto|to) )"
+    r"\b(?:main|master|trunk|release[/-]?[\w.]*|prod(?:uction)? branch|protected)\b",
+    re.IGNORECASE,
+)
+_MESSAGE = _words(
+    r"send",
+    r"e-?mail",
+    r"tell",
+    r"message",
+    r"post",
+    r"reply",
+    r"respond",
+    r"notify",
+    r"ping",
+    r"dm\b",
+    r"share",
+    r"let [\w ]{1,30} know",
+    r"inform",
+    r"update (?:them|the client|the customer)",
+    r"announce",
+    r"write (?:to|back)",
+    r"follow up with",
+    r"reach out",
+)
+_OUTSIDE_CHANNEL = re.compile(r"#[\w-]*(?:-ext|-shared|-external|-partners?|-customers?|-connect)\b", re.IGNORECASE)
+_EMAIL_SEND = re.compile(
+    r"\b(?:e-?mail\b(?! (?:draft|template))|send\b[^.;]*\b(?:e-?mail|by mail)|[\w.+-]+@[\w-]+\.[\w.]+)", re.IGNORECASE
+)
+_NAMED_RECIPIENT = re.compile(  # "tell the Hooli folks", "send Tyrell the ...", "to the Soylent admins"
+    r"\b(?:send|tell|message|ping|email|notify|inform|remind|thank|update)\s+(?:the\s+|our\s+)?[A-Z][\w&-]+"
+    r"|\bto\s+(?:the\s+)?[A-Z][\w&-]+(?:\s+[A-Z][\w&-]+)?(?:\s+[a-z]+)?\s+(?:team|folks|people|admins?|lead|leads|contact|champion|"
+    r"engineers?|procurement|legal|buyer|cfo|ceo|cto|owner|stakeholders?)\b"
+)
+_OUTSIDE = _words(
+    r"customers?",
+    r"clients?",
+    r"partners?",
+    r"vendors?",
+    r"prospects?",
+    r"external",
+    r"shared (?:slack )?"
+    r"channel",
+    r"slack connect",
+    r"their team",
+    r"procurement",
+    r"champion",
+    r"the \w+ (?:folks|people|team) (?:at|from|in our shared)",
+    r"(?:at|from) [A-Z]\w+ (?:corp|inc|ltd)",
+    r"outside the company",
+    r"public(?:ly)?",
+    r"press",
+    r"investors?",
+    r"the board\b",
+    r"candidates?",
+    r"users? (?:list|base)",
+    r"newsletter",
+    r"all (?:our )?users",
+)
+
+# Capitalised words after "tell"/"send" that are ours, not another company.
+_INTERNAL_WORDS = {
+    "Slack",
+    "I",
+    "Me",
+    "Us",
+    "Everyone",
+    "Engineering",
+    "Sales",
+    "Marketing",
+    "Support",
+    "Ops",
+    "Team",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Asana",
+    "Notion",
+    "Gong",
+    "HubSpot",
+}
+# A clause that only reads, previews, drafts or asks how something works changes nothing.
+_HARMLESS = re.compile(
+    r"^(?:what|how|why|which|who|where|when|is|are|does|do|can(?! you)|could(?! you)|should|would(?! you)|explain|"
+    r"describe|tell me|show"
+    r"|list|preview|summari[sz]e|review|check|compare|find|search|look|read|diff)\b"
+    r"|\b(?:dry[- ]?run|preview|draft|don'?t (?:send|post|deploy|apply|delete|push|merge)|do not "
+    r"(?:send|post|deploy|apply|delete|push|merge)|without (?:sending|posting|deploying|applying|deleting)|but not)\b",
+    re.IGNORECASE,
+)
+# ... unless the clause also gives the order: "what's left? deploy it", "check it and deploy".
+_IMPERATIVE_CHANGE = re.compile(
+    r"(?:^|[.,;!?]\s*|\band\s+|\bthen\s+|\bplease\s+)(?:deploy|redeploy|ship|roll ?back|destroy|tear down|delete|"
+    r"remove|forget|prune|purge|wipe|merge|push|send|email|post|apply|drop)\b",
+    re.IGNORECASE,
+)
+_PULL_REQUEST = _words(r"pull requests?", r"PRs?\b", r"merge requests?")
+_ALL = _words(r"all\b", r"every", r"everything", r"entire", r"whole", r"namespace\b", r"bulk", r"mass\b")
+
+
+@dataclass(frozen=True)
+class ApprovalFinding:
+    reason: str
+    critical: bool
+
+
+def approval_findings(clause: str) -> list[ApprovalFinding]:
+    """Why a clause needs a human's yes (empty when it does not)."""
+    if _HARMLESS.search(clause) and not _IMPERATIVE_CHANGE.search(clause):
+        return []
+    found: list[ApprovalFinding] = []
+    production = bool(_PRODUCTION.search(clause))
+    if _INFRA_CHANGE.search(clause) and (_INFRA_TARGET.search(clause) or production):
+        destroy = bool(re.search(r"destroy|tear ?down|teardown|decommission", clause, re.IGNORECASE))
+        found.append(ApprovalFinding("changes infrastructure (deploy, apply or destroy)", destroy or production))
+    if production and _CHANGE.search(clause):
+        found.append(ApprovalFinding("changes production", True))
+    if _DELETION.search(clause):
+        found.append(ApprovalFinding("deletes data", production or bool(_ALL.search(clause))))
+    opens_pull_request = _PULL_REQUEST.search(clause) and not re.search(r"\b(?:merge|push|land)", clause, re.I)
+    if _PROTECTED_PUSH.search(clause) and not opens_pull_request:
+        found.append(ApprovalFinding("pushes or merges to a protected branch", production))
+    named = _NAMED_RECIPIENT.search(clause)
+    internal = named is not None and named.group(0).split()[-1] in _INTERNAL_WORDS
+    outside = _OUTSIDE.search(clause) or _OUTSIDE_CHANNEL.search(clause) or (named is not None and not internal)
+    if (_MESSAGE.search(clause) and outside) or _EMAIL_SEND.search(clause):
+        found.append(ApprovalFinding("messages people outside the company", False))
+    return found
+
+
+def cue_scores(patterns: dict[str, re.Pattern[str]], text: str) -> dict[str, float]:
+    """1.0 for every label whose pattern matches `text`."""
+    return {label: 1.0 for label, pattern in patterns.items() if pattern.search(text)}
+
+
+def first_action(clause: str) -> Action | None:
+    """The action whose verb appears earliest in the clause (the verb that governs it)."""
+    best: tuple[int, Action] | None = None
+    for action, pattern in ACTION_CUES.items():
+        match = pattern.search(clause)
+        if match and (best is None or match.start() < best[0]):
+            best = (match.start(), action)
+    return best[1] if best else None

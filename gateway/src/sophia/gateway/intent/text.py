@@ -1,0 +1,201 @@
+"""Text handling shared by the rules and the planner: typo repair, clauses, entities.
+
+Requests arrive terse and misspelt ("dploy the api to stagng"). Before any rule reads a request, each
+word that is not an English word (the model's 30k-word vocabulary) and is one or two edits away from
+a word the rules care about is replaced by that word.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import extractOne
+
+# Words the rules and capability cues look for; a misspelling of one of them is repaired.
+KEYWORDS = [
+    "deploy",
+    "deployed",
+    "deployment",
+    "redeploy",
+    "rollback",
+    "rollout",
+    "release",
+    "staging",
+    "production",
+    "prod",
+    "destroy",
+    "teardown",
+    "delete",
+    "remove",
+    "forget",
+    "prune",
+    "purge",
+    "wipe",
+    "erase",
+    "merge",
+    "push",
+    "branch",
+    "commit",
+    "review",
+    "preview",
+    "refresh",
+    "cluster",
+    "stack",
+    "stacks",
+    "pulumi",
+    "kubernetes",
+    "slack",
+    "asana",
+    "notion",
+    "hubspot",
+    "salesforce",
+    "gong",
+    "channel",
+    "customer",
+    "customers",
+    "email",
+    "mockup",
+    "mockups",
+    "screenshot",
+    "screenshots",
+    "image",
+    "images",
+    "diagram",
+    "design",
+    "memory",
+    "memories",
+    "remember",
+    "recall",
+    "summarize",
+    "summarise",
+    "summary",
+    "repository",
+    "repo",
+    "pull",
+    "request",
+    "approve",
+    "tomorrow",
+    "urgent",
+    "immediately",
+    "asap",
+    "outputs",
+    "drift",
+    "history",
+    "index",
+    "indexed",
+    "search",
+    "find",
+    "create",
+    "draft",
+    "update",
+    "modify",
+    "change",
+    "revert",
+]
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+@functools.cache
+def _english() -> frozenset[str]:
+    vocab = resources.files("sophia.kit").joinpath("vocab.txt").read_text(encoding="utf-8")
+    return frozenset(word for word in vocab.split() if word.isalpha())
+
+
+@functools.lru_cache(maxsize=4096)
+def _repair(word: str) -> str:
+    lower = word.lower()
+    if len(lower) < 4 or lower in _english() or lower in KEYWORDS:
+        return word
+    cutoff = 1 if len(lower) < 8 else 2
+    match = extractOne(lower, KEYWORDS, scorer=OSA.distance, score_cutoff=cutoff)
+    return match[0] if match else word
+
+
+def repair(text: str) -> str:
+    """`text` with misspelt keywords corrected ("stagng" → "staging"); everything else unchanged."""
+    return _WORD.sub(lambda m: _repair(m.group(0)), text)
+
+
+# "X and Y", "X, then Y", "X; Y", "X. Y": a clause boundary when a verb starts the next part.
+_CLAUSE = re.compile(
+    r"(?:[.;!?]\s+|,?\s+(?:and\s+)?then\s+|,\s*and\s+|\s+and\s+(?=(?:also\s+)?[a-z]+\s))", re.IGNORECASE
+)
+
+
+def clauses(text: str) -> list[str]:
+    """Split a request into its parts; each part that has at least two words."""
+    parts = [part.strip(" ,") for part in _CLAUSE.split(text)]
+    kept = [part for part in parts if len(part.split()) >= 2]
+    return kept or [text.strip()]
+
+
+@dataclass
+class Entities:
+    """Named things in a request that become tool arguments or intent targets."""
+
+    channels: list[str] = field(default_factory=list)
+    branches: list[str] = field(default_factory=list)
+    stacks: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    repos: list[str] = field(default_factory=list)
+    quoted: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
+
+    def all(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for group in (self.quoted, self.stacks, self.repos, self.branches, self.channels, self.paths, self.people):
+            for item in group:
+                seen.setdefault(item, None)
+        return list(seen)
+
+
+_CHANNEL = re.compile(r"(?<![\w&])#[a-z0-9][a-z0-9_-]{0,79}", re.IGNORECASE)
+_QUOTED = re.compile(r"[\"“`']([^\"”`']{2,80})[\"”`']")
+_PATH = re.compile(
+    r"(?<![\w/])(?:[\w.-]+/)+[\w.-]+|(?<![\w/])[\w-]+\.(?:py|ts|tsx|js|go|rs|java|md|ya?ml|json|toml|sql|sh|tf)\b"
+)
+_BRANCH = re.compile(
+    r"\b(?:branch(?:\s+(?:called|named))?|into|onto|to|from)\s+[`'\"]?((?:main|master|develop|trunk)\b|"
+    r"(?:release|feature|hotfix|fix|bugfix|chore)[/-][\w./-]+|[\w-]+/[\w./-]+)",
+    re.IGNORECASE,
+)
+_NAMED_BRANCH = re.compile(r"\b((?:release|feature|hotfix|bugfix)/[\w.-]+|main|master)\b")
+_STACK = re.compile(
+    r"\b(?:([\w-]+)\s+stack|stack\s+(?!for\b|of\b|to\b)([\w-]+)|(prod(?:uction)?|staging|stage|dev|qa|sandbox|perf)\b)",
+    re.IGNORECASE,
+)
+_REPO = re.compile(r"\b([a-z][a-z0-9]*(?:-[a-z0-9]+)+)\b")
+_MENTION = re.compile(r"(?<![\w.])@([A-Za-z][\w.-]{1,40})")
+_NUMBER = re.compile(r"(?:#|\bPR\s*|\bpull request\s*)(\d{1,7})\b", re.IGNORECASE)
+_NOT_A_STACK = {"the", "a", "an", "our", "my", "this", "that", "whole", "full", "tech", "new", "old", "each", "every"}
+
+
+def entities(text: str) -> Entities:
+    found = Entities()
+    found.channels = _unique(_CHANNEL.findall(text))
+    found.quoted = _unique(_QUOTED.findall(text))
+    found.paths = _unique(p for p in _PATH.findall(text) if not p.startswith(("release/", "feature/", "hotfix/")))
+    found.branches = _unique([m.group(1).rstrip(".,") for m in _BRANCH.finditer(text)] + _NAMED_BRANCH.findall(text))
+    stacks = []
+    for match in _STACK.finditer(text):
+        name = next(group for group in match.groups() if group)
+        if name.lower() not in _NOT_A_STACK:
+            stacks.append("production" if name.lower() == "prod" else name)
+    found.stacks = _unique(stacks)
+    branch_like = {b.split("/")[-1] for b in found.branches} | set(found.branches)
+    found.repos = _unique(
+        r for r in _REPO.findall(text) if r not in branch_like and not r.startswith(("e-mail", "follow-up", "on-call"))
+    )
+    found.people = _unique(_MENTION.findall(text))
+    found.numbers = _unique(_NUMBER.findall(text))
+    return found
+
+
+def _unique(items: object) -> list[str]:
+    return list(dict.fromkeys(items))  # type: ignore[call-overload]

@@ -1,0 +1,177 @@
+"""The gateway's own MCP tools: `ask`, `classify_intent` and `find_tools`.
+
+They are listed beside the federated tools. In the compact tool list (for clients that cap tool
+counts) they come first, followed by pinned and most-used tools; `find_tools` reaches the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sophia.gateway.ask import Asker
+from sophia.gateway.calls import ToolCaller
+from sophia.gateway.catalog import Catalog
+from sophia.gateway.intent.schema import Query
+from sophia.gateway.settings import GatewaySettings
+from sophia.gateway.toolsearch import ToolIndex
+
+Progress = Callable[[float, float | None, str], Awaitable[None]]
+
+
+class AskArguments(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: Query
+    dry_run: bool = Field(False, description="Return the intent and the plan without running anything.")
+    namespace: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = Field(
+        "default", description="Whose data memory tools read and write."
+    )
+
+
+class IntentArguments(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: Query
+
+
+class FindToolsArguments(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: Query
+    limit: int = Field(8, ge=1, le=50, description="How many tools to return.")
+    service: str | None = Field(None, description="Only tools of this service (memory, code, ...).")
+
+
+META_TOOLS: dict[str, tuple[type[BaseModel], str]] = {
+    "ask": (
+        AskArguments,
+        "Do what a plain-language request asks across the whole fleet: classify it, plan the tool calls, run "
+        "them in parallel and answer. Risky steps (deploys, deletions, protected pushes, outside messages) are "
+        "held for an approver and reported as pending. Use dry_run to see the plan only.",
+    ),
+    "classify_intent": (
+        IntentArguments,
+        "Classify a request without running anything: domain, action, capabilities needed, targets, risk, "
+        "whether it needs approval, urgency and a calibrated confidence.",
+    ),
+    "find_tools": (
+        FindToolsArguments,
+        "Search every tool of the fleet by what it does and return the best matches with their input schemas, "
+        "for clients that list only a few tools. Call the tool you pick by its name.",
+    ),
+}
+
+
+def _annotations(name: str) -> dict[str, Any]:
+    read_only = name != "ask"
+    return {"readOnlyHint": read_only, "destructiveHint": False, "openWorldHint": name == "ask"}
+
+
+class MetaTools:
+    def __init__(
+        self, asker: Asker, tools: ToolIndex, catalog: Catalog, caller: ToolCaller, settings: GatewaySettings
+    ) -> None:
+        self.asker = asker
+        self.tools = tools
+        self.catalog = catalog
+        self.caller = caller
+        self.settings = settings
+        self.definitions: list[dict[str, Any]] = [
+            {
+                "name": name,
+                "description": description,
+                "inputSchema": model.model_json_schema(),
+                "annotations": _annotations(name),
+            }
+            for name, (model, description) in META_TOOLS.items()
+        ]
+
+    def input_schema(self, name: str) -> dict[str, Any] | None:
+        for definition in self.definitions:
+            if definition["name"] == name:
+                schema: dict[str, Any] = definition["inputSchema"]
+                return schema
+        return None
+
+    def listing(self) -> list[dict[str, Any]]:
+        federated = self.catalog.listing()
+        if self.settings.tool_list == "all":
+            return [*self.definitions, *federated]
+        by_name = {tool["name"]: tool for tool in federated}
+        chosen = [name for name in self.settings.pinned_tools if name in by_name]
+        for name, _ in self.caller.usage.most_common():
+            if name in by_name and name not in chosen:
+                chosen.append(name)
+        chosen = chosen[: self.settings.compact_tools]
+        # Fill up with the rest in catalog order, so a fresh gateway still lists something useful.
+        for name in by_name:
+            if len(chosen) >= self.settings.compact_tools:
+                break
+            if name not in chosen:
+                chosen.append(name)
+        return [*self.definitions, *(by_name[name] for name in chosen)]
+
+    async def call(self, name: str, arguments: dict[str, Any] | None, progress: Progress | None) -> dict[str, Any]:
+        model, _ = META_TOOLS[name]
+        try:
+            parsed = model.model_validate(arguments or {})
+        except ValidationError as exc:
+            return _error(f"invalid arguments for {name}: {_first_error(exc)}")
+        if isinstance(parsed, IntentArguments):
+            intent = await self.asker.intents.classify(parsed.query)
+            return _result(intent.model_dump(), json.dumps(intent.model_dump()))
+        if isinstance(parsed, FindToolsArguments):
+            return await self._find_tools(parsed)
+        assert isinstance(parsed, AskArguments)
+        return await self._ask(parsed, progress)
+
+    async def _find_tools(self, arguments: FindToolsArguments) -> dict[str, Any]:
+        routes = [r for r in self.catalog.routes() if arguments.service in (None, r.service)]
+        ranked = (await self.tools.rank(arguments.query, routes))[: arguments.limit]
+        found = [
+            {
+                "name": route.name,
+                "description": route.spec.description,
+                "score": round(score, 4),
+                "risk": route.spec.risk.value,
+                "inputSchema": route.input_schema,
+            }
+            for route, score in ranked
+        ]
+        text = "\n".join(f"{t['name']} ({t['score']}): {t['description']}" for t in found) or "no tools match"
+        return _result({"tools": found}, text)
+
+    async def _ask(self, arguments: AskArguments, progress: Progress | None) -> dict[str, Any]:
+        done = 0.0
+        total: float | None = None
+
+        async def emit(event: str, data: dict[str, Any]) -> None:
+            nonlocal done, total
+            if progress is None:
+                return
+            if event == "plan":
+                total = 3.0 + len(data.get("steps", []))
+            done += 1
+            label = data.get("tool") or event
+            await progress(done, total, f"{event}: {label}")
+
+        result = await self.asker.ask(
+            arguments.query, dry_run=arguments.dry_run, namespace=arguments.namespace, emit=emit
+        )
+        data = result.model_dump(exclude_none=True)
+        return _result(data, result.answer or json.dumps(data.get("plan", {})))
+
+
+def _result(structured: dict[str, Any], text: str) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": message}], "isError": True}
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(map(str, error["loc"])) or "arguments"
+    return f"{where}: {error['msg']}"

@@ -1,0 +1,227 @@
+"""The planner: an intent and the capability graph → a DAG of tool calls.
+
+For every capability the intent needs, the planner picks the tool that best fits the part of the
+request that concerns it (tool search within the capability, nudged by the action: reads for
+questions, destructive tools for deletions). Arguments come from the request (its text, and named
+things: channels, branches, stacks, repositories, paths) and from upstream steps along the graph's
+edges (`{"$step": id}`, replaced by that step's result when it runs). Every argument set is checked
+against the tool's input schema here, before anything runs; a step that lacks a required argument
+is planned but marked, and the executor reports it instead of calling.
+
+Nothing a tool returns can add a step: the plan is fixed before the first call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from pydantic import BaseModel, Field
+
+from sophia.gateway.catalog import Catalog, Route
+from sophia.gateway.graph import CapabilityGraph
+from sophia.gateway.intent import rules
+from sophia.gateway.intent.schema import Intent
+from sophia.gateway.intent.text import Entities, clauses, entities, repair
+from sophia.gateway.toolsearch import ToolIndex
+
+STEP_REF = "$step"
+# Words of the request that are the free text of a tool, by argument name.
+TEXT_ARGUMENTS = {"query", "question", "prompt", "instruction", "text", "body", "notes", "message", "content",
+                  "description", "summary", "topic"}  # fmt: skip
+SHORT_TEXT_ARGUMENTS = {"title", "subject", "name_hint"}
+READ_ACTIONS = {"query", "analyze", "monitor"}
+
+
+class Step(BaseModel):
+    id: str
+    tool: str
+    arguments: dict[str, Any]
+    depends_on: list[str] = Field(default_factory=list)
+    why: str = Field("", description="The part of the request this step serves.")
+    requires_approval: bool = Field(False, description="Held for an approver instead of running.")
+    missing: list[str] = Field(default_factory=list, description="Required arguments the request did not give.")
+
+
+class Unplanned(BaseModel):
+    capability: str
+    reason: str
+
+
+class Plan(BaseModel):
+    steps: list[Step]
+    unplanned: list[Unplanned] = Field(default_factory=list, description="Needed capabilities with no server.")
+    planning_ms: float = 0.0
+
+
+class Planner:
+    def __init__(
+        self, catalog: Catalog, graph: CapabilityGraph, tools: ToolIndex, risky: Callable[[Route], bool]
+    ) -> None:
+        self.catalog = catalog
+        self.risky = risky
+        self.graph = graph
+        self.tools = tools
+        self._validators: dict[str, tuple[int, Draft202012Validator | None]] = {}
+
+    async def plan(self, query: str, intent: Intent, namespace: str = "default") -> Plan:
+        started = time.perf_counter()
+        fixed = repair(query)
+        parts = clauses(fixed)
+        named = entities(query)
+        by_service: dict[str, list[Route]] = {}
+        for route in self.catalog.routes():
+            by_service.setdefault(route.service, []).append(route)
+        part_vectors = [await self.tools.embed(part) for part in parts]
+
+        chosen: list[tuple[int, Route]] = []  # (clause index, tool)
+        unplanned: list[Unplanned] = []
+        for capability in intent.capabilities:
+            candidates = by_service.get(capability, [])
+            if not candidates:
+                unplanned.append(Unplanned(capability=capability, reason=f"no {capability} server is serving"))
+                continue
+            best: tuple[float, int, Route] | None = None
+            for index, (part, vector) in enumerate(zip(parts, part_vectors, strict=True)):
+                action = rules.first_action(part) or intent.action
+                cue = rules.CAPABILITY_CUES.get(capability)
+                relevance = 0.1 if cue is not None and cue.search(part) else 0.0
+                for route, score in await self.tools.rank(part, candidates, vector):
+                    total = score + relevance + _affinity(route, action)
+                    if best is None or total > best[0]:
+                        best = (total, index, route)
+            assert best is not None
+            chosen.append((best[1], best[2]))
+        chosen.sort(key=lambda item: item[0])
+
+        steps: list[Step] = []
+        for number, (index, route) in enumerate(chosen, start=1):
+            part = parts[index]
+            arguments = _arguments(route, part, query, named, namespace)
+            depends_on = []
+            for earlier, (earlier_index, earlier_route) in zip(steps, chosen, strict=False):
+                link = self.graph.link(earlier_route, route)
+                if link is None or earlier_index > index:
+                    continue
+                depends_on.append(earlier.id)
+                properties = route.input_schema.get("properties", {})
+                if link.argument and link.argument in properties:
+                    arguments[link.argument] = _with_upstream(arguments.get(link.argument), earlier.id)
+            missing = self._check(route, arguments)
+            steps.append(
+                Step(
+                    id=f"s{number}",
+                    tool=route.name,
+                    arguments=arguments,
+                    depends_on=depends_on,
+                    why=part,
+                    requires_approval=self.risky(route) or (intent.requires_approval and not route.spec.read_only),
+                    missing=missing,
+                )
+            )
+        return Plan(steps=steps, unplanned=unplanned, planning_ms=round((time.perf_counter() - started) * 1000, 3))
+
+    def _check(self, route: Route, arguments: dict[str, Any]) -> list[str]:
+        """Problems with `arguments` against the tool's schema; upstream references count as present."""
+        validator = self._validator(route)
+        if validator is None:
+            return []
+        concrete = {k: ("" if _is_ref(v) else v) for k, v in arguments.items()}
+        problems: list[str] = []
+        for error in validator.iter_errors(concrete):
+            if error.validator == "required":
+                problems.extend(name for name in error.validator_value if name not in concrete)
+            elif not any(_is_ref(arguments.get(str(p))) for p in error.absolute_path):
+                problems.append(f"{'.'.join(map(str, error.absolute_path)) or 'arguments'}: {error.message}")
+        return sorted(set(problems))
+
+    def _validator(self, route: Route) -> Draft202012Validator | None:
+        version = self.catalog.version
+        cached = self._validators.get(route.name)
+        if cached is None or cached[0] != version:
+            try:
+                Draft202012Validator.check_schema(route.input_schema)
+                validator: Draft202012Validator | None = Draft202012Validator(route.input_schema)
+            except SchemaError:
+                validator = None  # a server with a broken schema: let the server judge its arguments
+            cached = (version, validator)
+            self._validators[route.name] = cached
+        return cached[1]
+
+
+def _affinity(route: Route, action: str) -> float:
+    spec = route.spec
+    if action in READ_ACTIONS:
+        return 0.15 if spec.read_only else (-0.3 if spec.destructive else -0.05)
+    if action == "delete":
+        return 0.2 if spec.destructive else (-0.05 if spec.read_only else 0.0)
+    return -0.1 if spec.read_only else (-0.1 if spec.destructive else 0.05)
+
+
+def _is_ref(value: Any) -> bool:
+    return isinstance(value, dict) and STEP_REF in value
+
+
+def _with_upstream(current: Any, step_id: str) -> dict[str, Any]:
+    """A reference to an upstream result; a text argument keeps the request's words before it."""
+    if isinstance(current, str) and current:
+        return {STEP_REF: step_id, "prefix": current}
+    return {STEP_REF: step_id}
+
+
+def _arguments(route: Route, part: str, query: str, named: Entities, namespace: str) -> dict[str, Any]:
+    schema = route.input_schema
+    properties: dict[str, Any] = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    required = set(schema.get("required", [])) if isinstance(schema, dict) else set()
+    arguments: dict[str, Any] = {}
+    for name, spec in properties.items():
+        value = _value_for(name.lower(), spec if isinstance(spec, dict) else {}, part, query, named, namespace)
+        if value is not None:
+            arguments[name] = value
+        elif name in required and _accepts(spec, "string") and name.lower() in TEXT_ARGUMENTS:
+            arguments[name] = part
+    return arguments
+
+
+def _value_for(name: str, spec: dict[str, Any], part: str, query: str, named: Entities, namespace: str) -> Any:
+    if name == "namespace":
+        return namespace
+    if name in TEXT_ARGUMENTS:
+        return part if name != "prompt" else query
+    if name in SHORT_TEXT_ARGUMENTS:
+        return part if len(part) <= 80 else part[:77].rsplit(" ", 1)[0] + "..."
+    if name == "channel":
+        return _first(named.channels)
+    if name == "stack":
+        return _first(named.stacks)
+    if name == "repo":
+        return _first(named.repos)
+    if name in ("path", "file", "paths"):
+        path = _first(named.paths)
+        return [path] if path and name == "paths" else path
+    if name in ("branch", "head", "name") and named.branches:
+        feature = [b for b in named.branches if b not in ("main", "master")]
+        return _first(feature) if feature else (named.branches[0] if name == "branch" else None)
+    if name in ("base", "from_ref") and any(b in ("main", "master") for b in named.branches):
+        return next(b for b in named.branches if b in ("main", "master"))
+    if name in ("number", "pr", "pull_request") and named.numbers and _accepts(spec, "integer"):
+        return int(named.numbers[0])
+    if name == "to":
+        return _first([word.strip(".,;") for word in query.split() if "@" in word and "." in word])
+    return None
+
+
+def _accepts(spec: Any, kind: str) -> bool:
+    if not isinstance(spec, dict):
+        return False
+    types = spec.get("type")
+    if types is None and "anyOf" in spec:
+        return any(_accepts(option, kind) for option in spec["anyOf"])
+    return types == kind or (isinstance(types, list) and kind in types)
+
+
+def _first(items: list[str]) -> str | None:
+    return items[0] if items else None
