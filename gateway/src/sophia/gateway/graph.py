@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sophia.gateway.catalog import Catalog, Route
 from sophia.gateway.intent.schema import CAPABILITIES
 
+# Every tool takes and gives text: a shared "text" says nothing about order, so only declared edges use it.
+GENERIC_KINDS = frozenset({"text"})
 _END = re.compile(r"^([a-z][a-z0-9]{0,30})(?:\.([A-Za-z0-9_-]{1,64}))?$")
 
 
@@ -103,7 +105,7 @@ class CapabilityGraph:
         for edge in self.edges:
             if edge.matches(source, target):
                 return Link(source.name, target.name, edge.argument, edge.why, declared=True)
-        shared = set(source.spec.produces) & set(target.spec.consumes)
+        shared = (set(source.spec.produces) & set(target.spec.consumes)) - GENERIC_KINDS
         if shared and source.service != target.service:
             kinds = ", ".join(sorted(shared))
             return Link(source.name, target.name, None, f"{source.name} produces {kinds}", declared=False)

@@ -84,17 +84,19 @@ class Planner:
             if not candidates:
                 unplanned.append(Unplanned(capability=capability, reason=f"no {capability} server is serving"))
                 continue
-            best: tuple[float, int, Route] | None = None
+            cue = rules.CAPABILITY_CUES[capability]
+            best_per_part = []
             for index, (part, vector) in enumerate(zip(parts, part_vectors, strict=True)):
                 action = rules.first_action(part) or intent.action
-                cue = rules.CAPABILITY_CUES.get(capability)
-                relevance = 0.1 if cue is not None and cue.search(part) else 0.0
-                for route, score in await self.tools.rank(part, candidates, vector):
-                    total = score + relevance + _affinity(route, action)
-                    if best is None or total > best[0]:
-                        best = (total, index, route)
-            assert best is not None
-            chosen.append((best[1], best[2]))
+                relevance = 0.1 if cue.search(part) else 0.0
+                ranked = await self.tools.rank(part, candidates, vector)
+                route, score = max(ranked, key=lambda item: item[1] + _affinity(item[0], action))  # noqa: B023
+                best_per_part.append((score + relevance + _affinity(route, action), index, route, relevance > 0))
+            # One step per clause that names this capability; else one for the clause that fits it best.
+            named_parts = [item for item in best_per_part if item[3]]
+            for _, index, route, _ in named_parts or [max(best_per_part, key=lambda item: item[0])]:
+                if all(route.name != other.name for _, other in chosen):
+                    chosen.append((index, route))
         chosen.sort(key=lambda item: item[0])
 
         steps: list[Step] = []
