@@ -90,7 +90,7 @@ class Planner:
                 action = rules.first_action(part) or intent.action
                 relevance = 0.1 if cue.search(part) else 0.0
                 ranked = await self.tools.rank(part, candidates, vector)
-                route, score = max(ranked, key=lambda item: item[1] + _affinity(item[0], action))  # noqa: B023
+                route, score = max(ranked, key=lambda item: item[1] + _affinity(item[0], action))
                 best_per_part.append((score + relevance + _affinity(route, action), index, route, relevance > 0))
             # One step per clause that names this capability; else one for the clause that fits it best.
             named_parts = [item for item in best_per_part if item[3]]
