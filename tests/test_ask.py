@@ -1,8 +1,9 @@
 """`/v1/ask`, `/v1/intent`, the approval queue and the MCP meta-tools, end to end.
 
-The fleet here is the five test stand-ins (router, code, infra, business, visual: real kit servers
-that echo their arguments — see tests/support/standins) behind a real gateway process with a real
-Redis. A shared call log proves exactly which tool calls ran, and how many times.
+The fleet here is the real memory service plus the five test stand-ins (router, code, infra,
+business, visual: real kit servers that echo their arguments — see tests/support/standins) behind a
+real gateway process with a real Redis. A shared call log proves exactly which stand-in tool calls
+ran, and how many times.
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
+import sophia.memory.__main__ as memory_entry_point
+from sophia.kit.testing import KitServer
 from tests.support.fleet import GatewayProcess
 from tests.support.standins import running_standins
+
+EVALUATION = Path(__file__).resolve().parent / "data" / "intents.jsonl"
 
 
 class Fleet:
@@ -43,14 +48,20 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
     log_dir = tmp_path_factory.mktemp("ask")
     call_log = log_dir / "calls.jsonl"
     settings = {"visual": {"delay_ms": 150}, "business": {"delay_ms": 150}, "infra": {"fail_tools": "outputs"}}
-    with running_standins(log_dir, common={"call_log": call_log}, settings=settings) as standins:
+    memory = KitServer(
+        Path(memory_entry_point.__file__),
+        "memory",
+        log_dir,
+        env={"REDIS_URL": redis_url, "SOPHIA_DATA_DIR": str(log_dir / "memory")},
+    )
+    with running_standins(log_dir, common={"call_log": call_log}, settings=settings) as standins, memory:
         gateway = GatewayProcess(
-            standins.grpc_addresses,
+            [*standins.grpc_addresses, memory.grpc_address],
             log_dir,
             extra_env={"SOPHIA_GATEWAY_REDIS_URL": redis_url, "SOPHIA_GATEWAY_STEP_RETRIES": "1"},
         ).start()
         try:
-            gateway.wait_for_tools({"visual_search", "business_asana_create_task", "infra_up", "code_push"})
+            gateway.wait_for_tools({"visual_search", "business_asana_create_task", "infra_up", "memory_recall"})
             fleet = Fleet(gateway, call_log)
             yield fleet
             fleet.http.close()
@@ -219,5 +230,28 @@ def test_capabilities_carry_the_graph(fleet: Fleet) -> None:
     edges = {(e["from"], e["to"]) for e in graph["edges"]}
     assert ("visual_search", "business_asana_create_task") in edges
     assert ("infra_preview", "infra_up") in edges
-    memory_edges = [e for e in graph["declared_edges"] if e["to"] == "memory.remember"]
-    assert memory_edges and not any(e["active"] for e in memory_edges)  # no memory server in this fleet
+    router_edges = [e for e in graph["declared_edges"] if e["to"] == "router.complete"]
+    assert router_edges and all(e["active"] for e in router_edges)
+    assert all(e["active"] for e in graph["declared_edges"])  # every capability serves in this fleet
+
+
+def test_find_tools_ranks_the_needed_tools_in_its_top_five(fleet: Fleet) -> None:
+    """Recall@5 of tool search over the labelled requests: each expected tool among the first five."""
+    rows = [json.loads(line) for line in EVALUATION.read_text().splitlines() if line.strip()]
+    expected = found = 0
+    for row in rows:
+        top = [t["name"] for t in fleet.http.get("/v1/tools", params={"query": row["query"], "limit": 5}).json()]
+        expected += len(row["tools"])
+        found += sum(tool in top for tool in row["tools"])
+    assert found / expected >= 0.65, found / expected  # 0.69 measured on 2026-11-21
+
+
+def test_remember_after_a_business_search_follows_the_declared_edge(fleet: Fleet) -> None:
+    body = fleet.ask("search our customer notes for the Acme renewal date and remember it").json()
+    steps = {step["tool"]: step for step in body["plan"]["steps"]}
+    assert set(steps) == {"business_search", "memory_remember"}
+    assert steps["memory_remember"]["depends_on"] == [steps["business_search"]["id"]]
+    outcome = body["steps"][steps["memory_remember"]["id"]]
+    assert outcome["status"] == "ok", outcome
+    stored = fleet.http.post("/v1/tools/memory_recall", json={"query": "Acme renewal date"}).json()
+    assert "Acme renewal" in stored["structuredContent"]["items"][0]["text"]

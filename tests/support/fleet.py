@@ -46,6 +46,8 @@ class GatewayProcess:
             "SOPHIA_GATEWAY_EXTERNAL": json.dumps(self.external),
             "SOPHIA_GATEWAY_LOG_FORMAT": "text",
             "SOPHIA_GATEWAY_RECONNECT_MAX_S": "0.5",
+            # Most tests never classify a request: load the intent model on first use, not at start.
+            "SOPHIA_GATEWAY_WARM_UP": "false",
             **self.extra_env,
         }
         self.process = ManagedProcess(

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sophia.kit.testing import serve_asgi
 from sophia.kit.embeddings import Batcher, EmbeddingError, LocalEmbedder, RemoteEmbedder, Vectors
+from sophia.kit.testing import serve_asgi
 
 
 @pytest.fixture(scope="module")

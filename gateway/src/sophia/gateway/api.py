@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
+from sophia.gateway.catalog import Route
 from sophia.gateway.errors import GatewayError, UpstreamRejected
+from sophia.gateway.intent.schema import MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
     from sophia.gateway.app import Gateway
@@ -110,24 +112,43 @@ async def capabilities(gateway: GatewayDep) -> Capabilities:
         )
         for s in gateway.catalog.servers()
     ]
-    tools = [
-        ToolInfo(
-            name=r.name,
-            service=r.service,
-            description=r.spec.description,
-            risk=r.spec.risk.value,
-            tags=sorted(r.spec.tags),
-            read_only=r.spec.read_only,
-            destructive=r.spec.destructive,
-            idempotent=r.spec.idempotent,
-            consumes=list(r.spec.consumes),
-            produces=list(r.spec.produces),
-            input_schema=r.input_schema,
-        )
-        for r in gateway.catalog.routes()
-    ]
+    tools = [tool_info(r) for r in gateway.catalog.routes()]
     graph = gateway.graph.snapshot()
     return Capabilities(servers=servers, tools=tools, edges=graph["edges"], declared_edges=graph["declared_edges"])
+
+
+def tool_info(route: Route) -> ToolInfo:
+    spec = route.spec
+    return ToolInfo(
+        name=route.name,
+        service=route.service,
+        description=spec.description,
+        risk=spec.risk.value,
+        tags=sorted(spec.tags),
+        read_only=spec.read_only,
+        destructive=spec.destructive,
+        idempotent=spec.idempotent,
+        consumes=list(spec.consumes),
+        produces=list(spec.produces),
+        input_schema=route.input_schema,
+    )
+
+
+class FoundTool(ToolInfo):
+    score: float = Field(description="Similarity to the query (higher is closer)")
+
+
+@router.get("/v1/tools", tags=["tools"])
+async def find_tools(
+    gateway: GatewayDep,
+    query: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="What the tool should do")],
+    limit: Annotated[int, Query(ge=1, le=100)] = 8,
+    service: Annotated[str | None, Query(description="Only this service's tools")] = None,
+) -> list[FoundTool]:
+    """Tool search (as the MCP tool `find_tools`): the tools that best match `query`, best first."""
+    routes = [r for r in gateway.catalog.routes() if service in (None, r.service)]
+    ranked = await gateway.tools.find(query, routes, limit)
+    return [FoundTool(**tool_info(route).model_dump(), score=round(score, 4)) for route, score in ranked]
 
 
 @router.post(

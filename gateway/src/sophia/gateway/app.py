@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -88,12 +89,15 @@ class Gateway:
         async with session as http, self.mcp.sessions.run():
             self.fleet = Fleet(self.settings, self.catalog, http)
             self.fleet.start()
+            warm_up = asyncio.create_task(self.intents.warm_up()) if self.settings.warm_up else None
             self.ready = True
             logger.info("gateway ready", extra={"url": self.settings.url, "servers": len(self.fleet.watches)})
             try:
                 yield
             finally:
                 self.ready = False
+                if warm_up is not None:
+                    warm_up.cancel()
                 await self.fleet.stop()
                 if self.redis is not None:
                     await self.redis.aclose()

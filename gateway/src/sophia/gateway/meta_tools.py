@@ -128,7 +128,7 @@ class MetaTools:
 
     async def _find_tools(self, arguments: FindToolsArguments) -> dict[str, Any]:
         routes = [r for r in self.catalog.routes() if arguments.service in (None, r.service)]
-        ranked = (await self.tools.rank(arguments.query, routes))[: arguments.limit]
+        ranked = await self.tools.find(arguments.query, routes, arguments.limit)
         found = [
             {
                 "name": route.name,

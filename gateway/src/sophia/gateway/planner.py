@@ -26,14 +26,13 @@ from sophia.gateway.graph import CapabilityGraph
 from sophia.gateway.intent import rules
 from sophia.gateway.intent.schema import Intent
 from sophia.gateway.intent.text import Entities, clauses, entities, repair
-from sophia.gateway.toolsearch import ToolIndex
+from sophia.gateway.toolsearch import ToolIndex, affinity
 
 STEP_REF = "$step"
 # Words of the request that are the free text of a tool, by argument name.
 TEXT_ARGUMENTS = {"query", "question", "prompt", "instruction", "text", "body", "notes", "message", "content",
                   "description", "summary", "topic"}  # fmt: skip
 SHORT_TEXT_ARGUMENTS = {"title", "subject", "name_hint"}
-READ_ACTIONS = {"query", "analyze", "monitor"}
 
 
 class Step(BaseModel):
@@ -90,8 +89,8 @@ class Planner:
                 action = rules.first_action(part) or intent.action
                 relevance = 0.1 if cue.search(part) else 0.0
                 ranked = await self.tools.rank(part, candidates, vector)
-                route, score = max(ranked, key=lambda item: item[1] + _affinity(item[0], action))
-                best_per_part.append((score + relevance + _affinity(route, action), index, route, relevance > 0))
+                route, score = max(ranked, key=lambda item: item[1] + affinity(item[0], action))
+                best_per_part.append((score + relevance + affinity(route, action), index, route, relevance > 0))
             # One step per clause that names this capability; else one for the clause that fits it best.
             named_parts = [item for item in best_per_part if item[3]]
             for _, index, route, _ in named_parts or [max(best_per_part, key=lambda item: item[0])]:
@@ -152,15 +151,6 @@ class Planner:
             cached = (version, validator)
             self._validators[route.name] = cached
         return cached[1]
-
-
-def _affinity(route: Route, action: str) -> float:
-    spec = route.spec
-    if action in READ_ACTIONS:
-        return 0.15 if spec.read_only else (-0.3 if spec.destructive else -0.05)
-    if action == "delete":
-        return 0.2 if spec.destructive else (-0.05 if spec.read_only else 0.0)
-    return -0.1 if spec.read_only else (-0.1 if spec.destructive else 0.05)
 
 
 def _is_ref(value: Any) -> bool:

@@ -87,6 +87,9 @@ class GatewaySettings(BaseSettings):
     edges_file: Path | None = Field(
         None, description="YAML of capability-graph edges; the shipped edges.yaml when unset."
     )
+    warm_up: bool = Field(
+        True, description="Load the intent model and example library at start (in the background), not on first use."
+    )
     llm: bool = Field(
         False, description="Use the router service's LLM (router_complete) for intents and answers when it serves."
     )

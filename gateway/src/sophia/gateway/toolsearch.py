@@ -1,8 +1,11 @@
 """Tool search: rank the federated tools for a request by meaning (the kit's sentence model over each
 tool's name and description) with a small boost for words of the tool's name in the request.
 
-Clients that cap how many tools they take (Cursor sends 40) call `find_tools` instead of listing
-everything; the planner uses the same ranking to pick a tool within a capability.
+`find` is what clients that cap tool counts (Cursor sends 40) call instead of listing everything: it
+also reads the request's intent, so tools of the capabilities it needs and of the right kind (reads
+for a question, destructive tools for a deletion) rise, and it ranks each clause of a compound
+request ("find the mockup and open a task") so every part finds its tool. The planner uses `rank`
+within one capability.
 """
 
 from __future__ import annotations
@@ -13,10 +16,14 @@ from collections.abc import Iterable
 import numpy as np
 
 from sophia.gateway.catalog import Route
+from sophia.gateway.intent import rules
 from sophia.gateway.intent.engine import IntentEngine
+from sophia.gateway.intent.text import clauses, repair
 from sophia.kit.embeddings import Vectors
 
 NAME_BOOST = 0.08
+CAPABILITY_BOOST = 0.12
+READ_ACTIONS = {"query", "analyze", "monitor"}
 _SPLIT = re.compile(r"[_\W]+")
 
 
@@ -63,3 +70,33 @@ class ToolIndex:
             ranked.append((route, float(score) + NAME_BOOST * overlap))
         ranked.sort(key=lambda item: -item[1])
         return ranked
+
+    async def find(self, query: str, routes: Iterable[Route], limit: int) -> list[tuple[Route, float]]:
+        """The `limit` tools that best serve `query`, best first."""
+        candidates = list(routes)
+        if not candidates:
+            return []
+        intent = await self._intents.classify(query, offline=True)
+        parts = clauses(repair(query))
+        best: dict[str, tuple[Route, float]] = {}
+        for part in [query, *parts] if len(parts) > 1 else [query]:
+            action = rules.first_action(part) or intent.action
+            for route, score in await self.rank(part, candidates):
+                score += CAPABILITY_BOOST * (route.service in intent.capabilities) + affinity(route, action)
+                if route.name not in best or score > best[route.name][1]:
+                    best[route.name] = (route, score)
+        if len(parts) > 1:
+            # Interleave: the best tool of each clause before the second-best of any.
+            per_part = sorted(best.values(), key=lambda item: -item[1])
+            return per_part[:limit]
+        return sorted(best.values(), key=lambda item: -item[1])[:limit]
+
+
+def affinity(route: Route, action: str) -> float:
+    """How well a tool's kind suits an action: reads for questions, destructive tools for deletions."""
+    spec = route.spec
+    if action in READ_ACTIONS:
+        return 0.15 if spec.read_only else (-0.3 if spec.destructive else -0.05)
+    if action == "delete":
+        return 0.2 if spec.destructive else (-0.05 if spec.read_only else 0.0)
+    return -0.1 if spec.read_only else (-0.1 if spec.destructive else 0.05)

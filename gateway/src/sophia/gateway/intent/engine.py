@@ -61,6 +61,12 @@ class IntentEngine:
         self._classifier: IntentClassifier | None = None
         self._embedder: Batcher | None = None
 
+    async def warm_up(self) -> None:
+        try:
+            await self._load()
+        except Exception:  # the first request will try again and report it
+            logger.exception("loading the intent classifier failed")
+
     async def embedder(self) -> Batcher:
         await self._load()
         assert self._embedder is not None
@@ -76,20 +82,21 @@ class IntentEngine:
                     logger.info("intent classifier loaded", extra={"examples": len(self._classifier.examples)})
         return self._classifier
 
-    async def classify(self, query: str) -> Intent:
+    async def classify(self, query: str, *, offline: bool = False) -> Intent:
+        """The request's intent; `offline` skips the LLM even when one is configured."""
         classifier = await self._load()
         assert self._embedder is not None
         vectors = await self._embedder.embed(IntentClassifier.texts_to_embed(query))
-        offline = classifier.classify(query, vectors[0], vectors[1:])
-        if not self._llm.available:
-            return offline
+        offline_intent = classifier.classify(query, vectors[0], vectors[1:])
+        if offline or not self._llm.available:
+            return offline_intent
         try:
             answer = await asyncio.wait_for(
                 self._llm.complete_json(INSTRUCTIONS + json.dumps(query), SYSTEM), self._llm.timeout_s
             )
         except TimeoutError:
             answer = None
-        return combine(offline, answer)
+        return combine(offline_intent, answer)
 
 
 def combine(offline: Intent, answer: dict[str, Any] | None) -> Intent:

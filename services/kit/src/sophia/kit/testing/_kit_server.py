@@ -61,3 +61,9 @@ class KitServer:
     def kill(self) -> None:
         if self.process is not None:
             self.process.kill()
+
+    def __enter__(self) -> KitServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

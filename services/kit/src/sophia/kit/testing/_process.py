@@ -47,7 +47,11 @@ class ManagedProcess:
         )
         log.close()
         if self.health_url:
-            wait_until(self.healthy, timeout, f"{self.argv} at {self.health_url} (log: {self.log_path})")
+            try:
+                wait_until(self.healthy, timeout, f"{self.argv} at {self.health_url} (log: {self.log_path})")
+            except BaseException:
+                self.kill()  # never leave a half-started process behind
+                raise
         return self
 
     def healthy(self) -> bool:
