@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sophia.memory.activity import Usage
 from sophia.kit.embeddings import Vectors
+from sophia.memory.activity import Usage
 from sophia.memory.records import Record
 from sophia.memory.settings import MemorySettings
 
