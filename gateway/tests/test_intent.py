@@ -22,7 +22,7 @@ from sophia.kit.embeddings import local_model
 
 EVALUATION = Path(__file__).resolve().parents[2] / "tests" / "data" / "intents.jsonl"
 FIELDS = ("domain", "action", "capabilities", "requires_approval", "risk_level", "urgency")
-FLOORS = {"domain": 0.76, "action": 0.7, "capabilities": 0.72, "requires_approval": 0.9, "risk_level": 0.76,
+FLOORS = {"domain": 0.78, "action": 0.66, "capabilities": 0.75, "requires_approval": 0.9, "risk_level": 0.76,
           "urgency": 0.82}  # fmt: skip
 
 

@@ -36,7 +36,10 @@ CLAUSE_CUE_WEIGHT = 0.5
 ACTION_PRIORITY: tuple[Action, ...] = (
     "deploy", "delete", "modify", "create", "optimize", "monitor", "analyze", "query"
 )  # fmt: skip
-ACTION_RULE_WEIGHT = 0.45
+ACTION_RULE_WEIGHT = 0.7  # an imperative verb opening a clause
+MENTION_WEIGHT = 0.2  # an action word elsewhere in the request
+QUESTION_WEIGHT = 0.2  # a question asks to read, not to change
+READ_ACTIONS = ("query", "analyze", "monitor", "optimize")
 URGENCY_RULE_WEIGHT = 0.6
 DOMAIN_OF: dict[Capability, str] = {
     "infra": "infrastructure", "code": "technical", "business": "business", "visual": "creative",
@@ -231,11 +234,18 @@ def _capabilities(
 
 
 def _action(parts: list[str], votes: Votes) -> Action:
-    found = [a for a in (rules.first_action(part) for part in parts) if a is not None]
     scores = dict(votes.action)
-    if found:
-        ruled = min(found, key=ACTION_PRIORITY.index)
-        scores[ruled] += ACTION_RULE_WEIGHT
+    ordered = [a for a in (rules.leading_action(part) for part in parts) if a is not None]
+    if ordered:
+        # "X, then Y": the order with the weightiest outcome carries the request.
+        scores[min(ordered, key=ACTION_PRIORITY.index)] += ACTION_RULE_WEIGHT
+    elif all(rules.is_question(part) for part in parts):
+        for action in READ_ACTIONS:
+            scores[action] += QUESTION_WEIGHT
+    else:
+        mentioned = [a for a in (rules.first_action(part) for part in parts) if a is not None]
+        if mentioned:
+            scores[min(mentioned, key=ACTION_PRIORITY.index)] += MENTION_WEIGHT
     return cast(Action, max(scores, key=scores.__getitem__))
 
 

@@ -132,6 +132,19 @@ CAPABILITY_CUES: dict[Capability, re.Pattern[str]] = {
         r"last (?:few )?turns",
         r"what do you know about",
         r"what have i told you",
+        r"make a note",
+        r"note:",
+        r"record (?:our|the|that|this|a) (?:decision|fact|preference)",
+        r"remind me",
+        r"reminders?",
+        r"session\b",
+        r"what (?:do )?you know",
+        r"did (?:we|i) (?:say|tell)",
+        r"we said",
+        r"you told me",
+        r"i told you",
+        r"what was agreed",
+        r"store (?:this|that|the fact)",
     ),
     "visual": _words(
         r"mock-?ups?",
@@ -170,6 +183,22 @@ CAPABILITY_CUES: dict[Capability, re.Pattern[str]] = {
         r"rewrite",
         r"rephrase",
         r"proofread",
+        r"fallbacks?",
+        r"compose (?:a|an)\b",
+        r"headlines?",
+        r"taglines?",
+        r"slogans?",
+        r"(?:ad|marketing|product) copy",
+        r"difference between",
+        r"think hard",
+        r"poem",
+        r"ode\b",
+        r"haiku",
+        r"in plain english",
+        r"with an llm",
+        r"budget",
+        r"spend\b",
+        r"latency of (?:the )?models?",
     ),
 }
 
@@ -677,3 +706,31 @@ def first_action(clause: str) -> Action | None:
         if match and (best is None or match.start() < best[0]):
             best = (match.start(), action)
     return best[1] if best else None
+
+
+# Politeness and framing before the verb that gives the order ("could you please roll back ...").
+_LEAD_IN = re.compile(
+    r"^(?:(?:hey|hi|ok|okay|so|now|also|then|and|pls|please|kindly|quickly|just|go ahead and|let'?s|"
+    r"(?:can|could|would|will) you|i (?:need|want) (?:you )?to|i'?d like (?:you )?to|help me|time to|"
+    r"we need to|you should)\b[\s,]*)+",
+    re.IGNORECASE,
+)
+_QUESTION = re.compile(
+    r"^(?:what|how|why|which|who|where|when|is|are|was|were|does|do|did|has|have|can we|could we|should we|"
+    r"would it|any)\b|\?\s*$",
+    re.IGNORECASE,
+)
+
+
+def leading_action(clause: str) -> Action | None:
+    """The action of the verb that opens a clause (after any politeness): its imperative."""
+    head = _LEAD_IN.sub("", clause.strip()).lstrip(" ,:")
+    for action, pattern in ACTION_CUES.items():
+        match = pattern.search(head)
+        if match and match.start() == 0:
+            return action
+    return None
+
+
+def is_question(clause: str) -> bool:
+    return bool(_QUESTION.search(clause.strip()))
