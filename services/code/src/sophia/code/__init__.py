@@ -1,0 +1,1 @@
+"""sophia.code: git repositories in a sandboxed workspace, served as MCP tools."""

@@ -1,0 +1,1 @@
+"""sophia.router: the smart LLM router, served as MCP tools."""
