@@ -255,3 +255,23 @@ def test_remember_after_a_business_search_follows_the_declared_edge(fleet: Fleet
     assert outcome["status"] == "ok", outcome
     stored = fleet.http.post("/v1/tools/memory_recall", json={"query": "Acme renewal date"}).json()
     assert "Acme renewal" in stored["structuredContent"]["items"][0]["text"]
+
+
+def test_the_cli_asks_lists_and_approves(fleet: Fleet, capsys: pytest.CaptureFixture[str]) -> None:
+    from sophia.gateway.cli import main
+
+    url = fleet.gateway.url
+    assert main(["ask", "deploy the api to the perf stack", "--json", "--url", url]) == 0
+    asked = json.loads(capsys.readouterr().out)
+    (held,) = asked["pending_approvals"]
+    assert main(["approvals", "--json", "--url", url]) == 0
+    assert held["id"] in [a["id"] for a in json.loads(capsys.readouterr().out)]
+    assert main(["approve", held["id"], "--approver", "lee", "--url", url]) == 0
+    approved = json.loads(capsys.readouterr().out)
+    assert approved["status"] == "executed" and approved["decided_by"] == "lee"
+    assert main(["deny", held["id"], "--url", url]) == 1  # already decided
+    assert "409" in capsys.readouterr().err
+    assert fleet.tools_called() == ["infra_up"]
+    assert main(["call", "infra_destroy", '{"stack": "perf"}', "--url", url]) == 0
+    assert "needs an approver" in capsys.readouterr().out
+    assert fleet.tools_called() == ["infra_up"]

@@ -3,7 +3,10 @@
 sophia up       start the gateway and every capability service; Ctrl-C stops them all
 sophia status   the servers the gateway federates and their health
 sophia tools    the tools the gateway exposes
-sophia call     call one tool with JSON arguments
+sophia call     call one tool with JSON arguments (a risky one is held for approval)
+sophia ask      ask the fleet in plain words: intent, plan, results, answer
+sophia approvals / approve ID / deny ID
+                the approval queue
 sophia mcp      a stdio MCP server bridging to the gateway (for Claude Desktop)
 """
 
@@ -56,6 +59,24 @@ def _call(args: argparse.Namespace) -> int:
     return commands.call(args.url, args.tool, args.arguments, args.timeout)
 
 
+def _ask(args: argparse.Namespace) -> int:
+    from sophia.gateway.cli import approvals
+
+    return approvals.ask(args.url, args.query, args.dry_run, args.json, args.timeout)
+
+
+def _approvals(args: argparse.Namespace) -> int:
+    from sophia.gateway.cli import approvals
+
+    return approvals.approvals(args.url, args.status, args.json)
+
+
+def _decide(args: argparse.Namespace) -> int:
+    from sophia.gateway.cli import approvals
+
+    return approvals.decide(args.url, args.id, args.decision, args.approver)
+
+
 def _mcp(args: argparse.Namespace) -> int:
     from sophia.gateway.cli import bridge
 
@@ -106,6 +127,32 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--url", default=default_url(), help=url_help)
     call.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the result")
     call.set_defaults(handler=_call)
+
+    ask = commands.add_parser("ask", help='ask in plain words, e.g. sophia ask "what did we decide about pricing?"')
+    ask.add_argument("query", help="the request")
+    ask.add_argument("--dry-run", action="store_true", help="show the intent and the plan; run nothing")
+    ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
+    ask.add_argument("--url", default=default_url(), help=url_help)
+    ask.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the answer")
+    ask.set_defaults(handler=_ask)
+
+    queue = commands.add_parser("approvals", help="the approval queue")
+    queue.add_argument(
+        "--status",
+        default="pending",
+        choices=["pending", "approved", "denied", "expired", "executed", "failed", "all"],
+        help="which approvals to list (default: pending)",
+    )
+    queue.add_argument("--json", action="store_true", help="print the approvals as JSON")
+    queue.add_argument("--url", default=default_url(), help=url_help)
+    queue.set_defaults(handler=_approvals)
+
+    for decision, text in (("approve", "run exactly the held call, once"), ("deny", "drop the held call")):
+        command = commands.add_parser(decision, help=text)
+        command.add_argument("id", help="the approval id (see `sophia approvals`)")
+        command.add_argument("--approver", default=os.environ.get("USER", "anonymous"), help="who decides")
+        command.add_argument("--url", default=default_url(), help=url_help)
+        command.set_defaults(handler=_decide, decision=decision)
 
     mcp = commands.add_parser("mcp", help="stdio MCP server bridging to the gateway (for Claude Desktop)")
     mcp.add_argument("--url", default=f"{default_url()}/mcp", help="the gateway's MCP endpoint")

@@ -30,7 +30,7 @@ def default_url() -> str:
     return f"http://127.0.0.1:{os.environ.get('SOPHIA_GATEWAY_PORT') or 8080}"
 
 
-def _request(method: str, url: str, timeout: httpx.Timeout | float, **kwargs: Any) -> httpx.Response:
+def request(method: str, url: str, timeout: httpx.Timeout | float, **kwargs: Any) -> httpx.Response:
     try:
         return httpx.request(method, url, timeout=timeout, **kwargs)
     except httpx.HTTPError as exc:
@@ -42,7 +42,7 @@ def _request(method: str, url: str, timeout: httpx.Timeout | float, **kwargs: An
 
 
 def _capabilities(url: str) -> dict[str, Any]:
-    response = _request("GET", f"{url.rstrip('/')}/v1/capabilities", READ_TIMEOUT_S)
+    response = request("GET", f"{url.rstrip('/')}/v1/capabilities", READ_TIMEOUT_S)
     if response.status_code != 200:
         raise CommandError(f"the gateway answered HTTP {response.status_code}: {response.text}")
     return response.json()
@@ -111,7 +111,11 @@ def call(url: str, tool: str, raw_arguments: str, timeout: float) -> int:
     fails."""
     arguments = parse_arguments(raw_arguments)
     endpoint = f"{url.rstrip('/')}/v1/tools/{quote(tool, safe='')}"
-    response = _request("POST", endpoint, httpx.Timeout(timeout, connect=5.0), json=arguments)
+    response = request("POST", endpoint, httpx.Timeout(timeout, connect=5.0), json=arguments)
+    if response.status_code == 202:  # a risky tool: held, not run
+        result = response.json()
+        print(result["content"][0]["text"])
+        return 0
     if response.status_code != 200:
         try:
             body = json.dumps(response.json(), indent=2)
