@@ -32,6 +32,7 @@ SHARPNESS = 4.0  # similarity ** SHARPNESS: close examples outvote many loosely 
 CAPABILITY_WEIGHTS = (0.55, 0.25, 0.2)
 CAPABILITY_THRESHOLD = 0.42
 CLAUSE_CUE_WEIGHT = 0.5
+LEADING_CUE_WEIGHT = 0.2  # the verb that opens a clause names its capability ("remember that ...")
 # When several clauses carry different actions, the one with the outcome that matters most wins.
 ACTION_PRIORITY: tuple[Action, ...] = (
     "deploy", "delete", "modify", "create", "optimize", "monitor", "analyze", "query"
@@ -215,14 +216,25 @@ def _capabilities(
 ) -> tuple[list[Capability], float]:
     cues = rules.cue_scores(rules.CAPABILITY_CUES, text)  # type: ignore[arg-type]
     per_clause: dict[str, float] = {}
+    leading: set[str] = set()
     for part, part_votes in zip(parts, clause_votes, strict=True):
         part_cues = rules.cue_scores(rules.CAPABILITY_CUES, part)  # type: ignore[arg-type]
-        scores = {c: part_votes.capabilities[c] + CLAUSE_CUE_WEIGHT * part_cues.get(c, 0.0) for c in CAPABILITIES}
+        opening = rules.leading_capabilities(part)
+        leading |= opening
+        scores = {
+            c: part_votes.capabilities[c]
+            + CLAUSE_CUE_WEIGHT * part_cues.get(c, 0.0)
+            + LEADING_CUE_WEIGHT * (c in opening)
+            for c in CAPABILITIES
+        }
         best = max(scores, key=scores.__getitem__)
         per_clause[best] = 1.0
     w_vote, w_cue, w_clause = CAPABILITY_WEIGHTS
     score = {
-        c: w_vote * votes.capabilities[c] + w_cue * cues.get(c, 0.0) + w_clause * per_clause.get(c, 0.0)
+        c: w_vote * votes.capabilities[c]
+        + w_cue * cues.get(c, 0.0)
+        + w_clause * per_clause.get(c, 0.0)
+        + LEADING_CUE_WEIGHT * (c in leading)
         for c in CAPABILITIES
     }
     chosen = [c for c in CAPABILITIES if score[c] >= CAPABILITY_THRESHOLD]

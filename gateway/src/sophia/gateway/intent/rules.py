@@ -732,5 +732,16 @@ def leading_action(clause: str) -> Action | None:
     return None
 
 
+def leading_capabilities(clause: str) -> set[str]:
+    """Capabilities whose cue opens the clause: "remember that ..." is memory, whatever it is about."""
+    head = _LEAD_IN.sub("", clause.strip()).lstrip(" ,:")
+    found = set()
+    for capability, pattern in CAPABILITY_CUES.items():
+        match = pattern.search(head)
+        if match and match.start() == 0:
+            found.add(capability)
+    return found
+
+
 def is_question(clause: str) -> bool:
     return bool(_QUESTION.search(clause.strip()))
