@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["proxy", "memory"]
+BENCHMARKS = ["proxy", "memory", "intelligence"]
 
 
 def main() -> None:

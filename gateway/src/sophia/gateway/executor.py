@@ -28,6 +28,10 @@ Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 RETRYABLE = (UpstreamUnavailable, UpstreamTimeout, UpstreamProtocolError)
 # An upstream result handed to a later step is cut here: results are data, not a way to grow a prompt.
 MAX_UPSTREAM_CHARS = 4000
+# How long a call may outlast its step's deadline; the step's own timeout always ends it first.
+ATTEMPT_GRACE_S = 0.25
+# Random extra wait before a retry (stamina's default, 1 s, would dwarf the 50 ms first backoff).
+RETRY_JITTER_S = 0.05
 
 
 class StepError(BaseModel):
@@ -117,24 +121,41 @@ class Executor:
             await emit("step_started", {"id": step.id, "tool": step.tool, "arguments": arguments})
         retry = route.spec.read_only or route.spec.idempotent
         attempts = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.step_timeout_s
         try:
-            async with asyncio.timeout(self.step_timeout_s):
+            async with asyncio.timeout_at(deadline):
                 async for attempt in stamina.retry_context(
-                    on=RETRYABLE, attempts=self.retries + 1 if retry else 1, wait_initial=0.05, wait_max=1.0
+                    on=RETRYABLE,
+                    attempts=self.retries + 1 if retry else 1,
+                    wait_initial=0.05,
+                    wait_max=1.0,
+                    wait_jitter=RETRY_JITTER_S,
                 ):
                     with attempt:
+                        remaining = deadline - loop.time()
+                        if remaining <= 0:
+                            raise TimeoutError  # not retryable: the step's time is up
                         attempts += 1
-                        result = await self.caller.forward(route, arguments, self.step_timeout_s)
+                        # The call's own timeout ends after the step's deadline, so the step's timer fires first:
+                        # when both fire together, aiohttp turns the step's cancellation into its own timeout
+                        # error, which would be retried past the deadline.
+                        timeout = min(self.caller.timeout, remaining + ATTEMPT_GRACE_S)
+                        result = await self.caller.forward(route, arguments, timeout)
         except TimeoutError:
             self.breakers.failed(route.service)
-            message = f"no answer within {self.step_timeout_s:g} s"
-            return finish("failed", attempts=attempts, error=StepError(type="StepTimeout", message=message))
+            return finish("failed", attempts=attempts, error=self._step_timeout())
         except GatewayError as exc:
             if isinstance(exc, RETRYABLE):
                 self.breakers.failed(route.service)
+            if isinstance(exc, UpstreamTimeout) and loop.time() >= deadline:
+                return finish("failed", attempts=attempts, error=self._step_timeout())
             return finish("failed", attempts=attempts, error=StepError(type=type(exc).__name__, message=str(exc)))
         self.breakers.succeeded(route.service)
         return finish("tool_error" if result.get("isError") else "ok", result=result, attempts=attempts)
+
+    def _step_timeout(self) -> StepError:
+        return StepError(type="StepTimeout", message=f"no answer within {self.step_timeout_s:g} s")
 
 
 def result_text(result: dict[str, Any] | None) -> str:

@@ -151,8 +151,9 @@ class MetaTools:
             if progress is None:
                 return
             if event == "plan":
-                total = 3.0 + len(data.get("steps", []))
-            done += 1
+                # intent, plan, answer, and per step: started and finished (a held or skipped step only ends).
+                total = 3.0 + 2 * len(data.get("steps", []))
+            done = total if event == "answer" and total is not None else done + 1
             label = data.get("tool") or event
             await progress(done, total, f"{event}: {label}")
 

@@ -735,7 +735,7 @@ def leading_action(clause: str) -> Action | None:
 def leading_capabilities(clause: str) -> set[str]:
     """Capabilities whose cue opens the clause: "remember that ..." is memory, whatever it is about."""
     head = _LEAD_IN.sub("", clause.strip()).lstrip(" ,:")
-    found = set()
+    found: set[str] = set()
     for capability, pattern in CAPABILITY_CUES.items():
         match = pattern.search(head)
         if match and match.start() == 0:
