@@ -33,7 +33,7 @@ def classify() -> Any:
 
     def run(query: str) -> Intent:
         vectors = model.embed_sync(IntentClassifier.texts_to_embed(query))
-        return classifier.classify(query, vectors[0], vectors[1:])
+        return classifier.classify(query, vectors)
 
     return run
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from sophia.gateway.app import Gateway
 
 
-def current_gateway(request: Request) -> Gateway:
+async def current_gateway(request: Request) -> Gateway:  # async: FastAPI runs a sync one in a thread
     return request.app.state.gateway
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -18,6 +19,7 @@ from sophia.gateway.errors import GatewayError
 from sophia.gateway.intent.schema import Intent
 from sophia.gateway.meta_tools import AskArguments, IntentArguments
 
+logger = logging.getLogger("sophia.gateway.api")
 router = APIRouter()
 APPROVAL_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "no such approval"},
@@ -66,6 +68,9 @@ async def _events(gateway: Any, body: AskArguments) -> AsyncIterator[bytes]:
             await queue.put(("done", {}))
         except GatewayError as exc:
             await queue.put(("error", {"type": type(exc).__name__, "message": str(exc)}))
+        except Exception:
+            logger.exception("ask failed inside the gateway")
+            await queue.put(("error", {"type": "InternalError", "message": "the gateway failed; see its log"}))
         finally:
             await queue.put(None)
 

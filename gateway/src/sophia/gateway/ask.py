@@ -43,10 +43,11 @@ class Asker:
         namespace: str = "default",
         emit: Emit | None = None,
     ) -> AskResult:
-        intent = await self.intents.classify(query)
+        reading = await self.intents.read(query)
+        intent = reading.intent
         if emit is not None:
             await emit("intent", intent.model_dump())
-        plan = await self.planner.plan(query, intent, namespace)
+        plan = await self.planner.plan(query, intent, namespace, reading.clause_vectors)
         if emit is not None:
             await emit("plan", plan.model_dump())
         if dry_run:

@@ -27,6 +27,7 @@ from sophia.gateway.intent import rules
 from sophia.gateway.intent.schema import Intent
 from sophia.gateway.intent.text import Entities, clauses, entities, repair
 from sophia.gateway.toolsearch import ToolIndex, affinity
+from sophia.kit.embeddings import Vectors
 
 STEP_REF = "$step"
 # Words of the request that are the free text of a tool, by argument name.
@@ -66,15 +67,17 @@ class Planner:
         self.tools = tools
         self._validators: dict[str, tuple[int, Draft202012Validator | None]] = {}
 
-    async def plan(self, query: str, intent: Intent, namespace: str = "default") -> Plan:
+    async def plan(
+        self, query: str, intent: Intent, namespace: str = "default", clause_vectors: Vectors | None = None
+    ) -> Plan:
+        """`clause_vectors`: the clauses' vectors as the intent engine embedded them (else embedded here)."""
         started = time.perf_counter()
-        fixed = repair(query)
-        parts = clauses(fixed)
+        parts = clauses(repair(query))
         named = entities(query)
         by_service: dict[str, list[Route]] = {}
         for route in self.catalog.routes():
             by_service.setdefault(route.service, []).append(route)
-        part_vectors = [await self.tools.embed(part) for part in parts]
+        part_vectors = clause_vectors if clause_vectors is not None else await self.tools.embed_many(parts)
 
         chosen: list[tuple[int, Route]] = []  # (clause index, tool)
         unplanned: list[Unplanned] = []

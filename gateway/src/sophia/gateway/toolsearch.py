@@ -50,8 +50,11 @@ class ToolIndex:
         return [self._vectors[key] for key in keys]
 
     async def embed(self, text: str) -> Vectors:
+        return (await self.embed_many([text]))[0]
+
+    async def embed_many(self, texts: list[str]) -> Vectors:
         embedder = await self._intents.embedder()
-        return (await embedder.embed([text]))[0]
+        return await embedder.embed(texts)
 
     async def rank(
         self, query: str, routes: Iterable[Route], query_vector: Vectors | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sophia.gateway.intent.classifier import IntentClassifier, build_classifier
 from sophia.gateway.intent.schema import CAPABILITIES, RISK_LEVELS, Action, Capability, Domain, Intent, Urgency
 from sophia.gateway.llm import RouterLLM
-from sophia.kit.embeddings import Batcher, local_model
+from sophia.kit.embeddings import Batcher, Vectors, local_model
 
 logger = logging.getLogger("sophia.gateway.intent")
 
@@ -53,6 +54,13 @@ class LLMIntent(BaseModel):
     urgency: Urgency
 
 
+@dataclass(frozen=True)
+class Reading:
+    intent: Intent
+    clauses: list[str]
+    clause_vectors: Vectors
+
+
 class IntentEngine:
     def __init__(self, llm: RouterLLM, batch_size: int = 32) -> None:
         self._llm = llm
@@ -84,10 +92,18 @@ class IntentEngine:
 
     async def classify(self, query: str, *, offline: bool = False) -> Intent:
         """The request's intent; `offline` skips the LLM even when one is configured."""
+        return (await self.read(query, offline=offline)).intent
+
+    async def read(self, query: str, *, offline: bool = False) -> Reading:
+        """The intent, and the clause vectors it was read from (the planner reuses them)."""
         classifier = await self._load()
         assert self._embedder is not None
-        vectors = await self._embedder.embed(IntentClassifier.texts_to_embed(query))
-        offline_intent = classifier.classify(query, vectors[0], vectors[1:])
+        parts = IntentClassifier.texts_to_embed(query)
+        vectors = await self._embedder.embed(parts)
+        intent = await self._with_llm(query, classifier.classify(query, vectors), offline)
+        return Reading(intent=intent, clauses=parts, clause_vectors=vectors)
+
+    async def _with_llm(self, query: str, offline_intent: Intent, offline: bool) -> Intent:
         if offline or not self._llm.available:
             return offline_intent
         try:
