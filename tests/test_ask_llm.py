@@ -33,7 +33,16 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterato
     log_dir = tmp_path_factory.mktemp("ask-llm")
     script = log_dir / "script.json"
     # The first key found in the prompt picks the reply: answer prompts carry "What was done".
-    script.write_text(json.dumps({"What was done": ANSWER_REPLY, "banner": json.dumps(INTENT_REPLY)}))
+    script.write_text(
+        json.dumps(
+            {
+                "What was done": ANSWER_REPLY,
+                "banner": json.dumps(INTENT_REPLY),
+                "Globex": json.dumps({"stack": 42}),  # does not fit the schema: a stack is a string
+                "Missing: stack": json.dumps({"stack": "initech-demo", "ignored": "not asked for"}),
+            }
+        )
+    )
     call_log = log_dir / "calls.jsonl"
     with running_standins(
         log_dir,
@@ -61,7 +70,9 @@ def calls(call_log: Path) -> list[dict[str, Any]]:
 
 def test_the_llm_reading_is_used_when_it_answers(gateway: tuple[GatewayProcess, Path]) -> None:
     process, call_log = gateway
-    intent = httpx.post(f"{process.url}/v1/intent", json={"query": "find the banner we used at the expo"}, timeout=30).json()
+    intent = httpx.post(
+        f"{process.url}/v1/intent", json={"query": "find the banner we used at the expo"}, timeout=30
+    ).json()
     assert intent["domain"] == "creative" and intent["urgency"] == "exploratory"
     prompts = [c["arguments"]["prompt"] for c in calls(call_log) if c["tool"] == "complete"]
     assert prompts and "find the banner we used at the expo" in prompts[-1]
@@ -85,3 +96,24 @@ def test_the_answer_is_written_by_the_llm_and_its_words_run_nothing(gateway: tup
     assert ran.count("search") == 1
     answer_prompt = [c["arguments"]["prompt"] for c in calls(call_log) if c["tool"] == "complete"][-1]
     assert "<tool_result" in answer_prompt  # results reach the model fenced, as data
+
+
+def test_the_llm_fills_arguments_the_request_only_describes(gateway: tuple[GatewayProcess, Path]) -> None:
+    process, _ = gateway
+    query = "preview the stack we spun up for the Initech demo"
+    body = httpx.post(f"{process.url}/v1/ask", json={"query": query, "dry_run": True}, timeout=30).json()
+    (step,) = body["plan"]["steps"]
+    assert step["tool"] == "infra_preview"
+    assert step["arguments"] == {"stack": "initech-demo"}  # only the missing argument was taken
+    assert step["missing"] == []
+
+
+def test_llm_arguments_that_do_not_fit_the_schema_are_refused(gateway: tuple[GatewayProcess, Path]) -> None:
+    process, call_log = gateway
+    call_log.unlink(missing_ok=True)
+    query = "preview the stack we spun up for the Globex demo"
+    body = httpx.post(f"{process.url}/v1/ask", json={"query": query}, timeout=30).json()
+    (step,) = body["plan"]["steps"]
+    assert step["missing"] == ["stack"] and "stack" not in step["arguments"]
+    assert body["steps"][step["id"]]["error"]["type"] == "MissingArguments"
+    assert [c["tool"] for c in calls(call_log) if c["service"] == "infra"] == []  # nothing ran

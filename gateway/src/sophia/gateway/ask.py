@@ -48,6 +48,7 @@ class Asker:
         if emit is not None:
             await emit("intent", intent.model_dump())
         plan = await self.planner.plan(query, intent, namespace, reading.clause_vectors)
+        await self.planner.fill_missing(plan, query, self.llm)
         if emit is not None:
             await emit("plan", plan.model_dump())
         if dry_run:

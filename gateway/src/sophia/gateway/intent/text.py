@@ -173,7 +173,9 @@ _STACK = re.compile(
 _REPO = re.compile(r"\b([a-z][a-z0-9]*(?:-[a-z0-9]+)+)\b")
 _MENTION = re.compile(r"(?<![\w.])@([A-Za-z][\w.-]{1,40})")
 _NUMBER = re.compile(r"(?:#|\bPR\s*|\bpull request\s*)(\d{1,7})\b", re.IGNORECASE)
-_NOT_A_STACK = {"the", "a", "an", "our", "my", "this", "that", "whole", "full", "tech", "new", "old", "each", "every"}
+_NOT_A_STACK = {"the", "a", "an", "our", "my", "this", "that", "whole", "full", "tech", "new", "old", "each", "every",
+                "we", "i", "you", "they", "which", "is", "are", "was", "and", "or", "in", "on", "with", "please",
+                "so", "it", "now", "trace", "traces", "overflow", "outputs", "history", "state"}  # fmt: skip
 
 
 def entities(text: str) -> Entities:
