@@ -72,6 +72,12 @@ class Approval(BaseModel):
         return data
 
 
+def new_id() -> str:
+    """96 random bits in hex: safe in URLs, shells and command lines (a URL-safe token can start with "-",
+    which `sophia approve <id>` would take for an option)."""
+    return secrets.token_hex(12)
+
+
 def digest(arguments: dict[str, Any]) -> str:
     canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -95,7 +101,7 @@ class ApprovalStore:
     ) -> Approval:
         now = time.time()
         approval = Approval(
-            id=secrets.token_urlsafe(12),
+            id=new_id(),
             tool=tool,
             arguments=arguments,
             arguments_sha256=digest(arguments),

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from sophia.gateway.intent import rules
 from sophia.gateway.intent.schema import ACTIONS, CAPABILITIES, DOMAINS, URGENCIES, Action, Capability, Intent
-from sophia.gateway.intent.text import clauses, entities, repair
+from sophia.gateway.intent.text import clauses, entities, repair, unquoted
 from sophia.kit.embeddings import Vectors
 
 NEIGHBOURS = 8
@@ -121,8 +121,9 @@ class IntentClassifier:
 
     @staticmethod
     def texts_to_embed(query: str) -> list[str]:
-        """What `classify` needs embedded: each clause of the repaired request (one text when it has one)."""
-        return clauses(repair(query))
+        """What `classify` needs embedded: each clause of the repaired request (one text when it has one),
+        quoted spans blanked — a quoted name should not decide what the request is."""
+        return [unquoted(part) for part in clauses(repair(query))]
 
     # -- the vote --------------------------------------------------------------------------------
 
@@ -156,11 +157,13 @@ class IntentClassifier:
         votes = self._votes(query_vector, exclude)
         clause_votes = [self._votes(v, exclude) for v in clause_vectors] if len(parts) > 1 else [votes]
 
-        capabilities, capability_margin = _capabilities(fixed, parts, votes, clause_votes)
-        action = _action(parts, votes)
+        # The rules read the request without its quoted spans; the model reads all of it.
+        plain, plain_parts = unquoted(fixed), [unquoted(part) for part in parts]
+        capabilities, capability_margin = _capabilities(plain, plain_parts, votes, clause_votes)
+        action = _action(plain_parts, votes)
         domain = _domain(votes, capabilities)
-        urgency = _urgency(fixed, votes)
-        findings = [finding for part in [fixed, *parts] for finding in rules.approval_findings(part)]
+        urgency = _urgency(plain, votes)
+        findings = [finding for part in [plain, *plain_parts] for finding in rules.approval_findings(part)]
         requires_approval = bool(findings) or (votes.approval >= 0.7 and votes.top_similarity >= 0.8)
         if requires_approval:
             critical = any(f.critical for f in findings) or votes.critical >= 0.5

@@ -127,11 +127,29 @@ _CLAUSE = re.compile(
 )
 
 
+# Quoted text is a name or a piece of data ("the mockup called \"delete me\""), never an instruction.
+_QUOTED_SPAN = re.compile(r'"[^"\n]*"|“[^”\n]*”|`[^`\n]*`')
+
+
 def clauses(text: str) -> list[str]:
-    """Split a request into its parts; each part that has at least two words."""
-    parts = [part.strip(" ,") for part in _CLAUSE.split(text)]
+    """Split a request into its parts; each part that has at least two words. Never inside quotes."""
+    quoted: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        quoted.append(match.group(0))
+        return f"\x00{len(quoted) - 1}\x00"
+
+    masked = _QUOTED_SPAN.sub(hide, text)
+    parts = [
+        re.sub(r"\x00(\d+)\x00", lambda m: quoted[int(m.group(1))], part).strip(" ,") for part in _CLAUSE.split(masked)
+    ]
     kept = [part for part in parts if len(part.split()) >= 2]
     return kept or [text.strip()]
+
+
+def unquoted(text: str) -> str:
+    """`text` with quoted spans blanked, for the rules: words in quotes name things, they do not ask."""
+    return _QUOTED_SPAN.sub('""', text)
 
 
 @dataclass
@@ -178,10 +196,12 @@ _NOT_A_STACK = {"the", "a", "an", "our", "my", "this", "that", "whole", "full", 
                 "so", "it", "now", "trace", "traces", "overflow", "outputs", "history", "state"}  # fmt: skip
 
 
-def entities(text: str) -> Entities:
+def entities(request: str) -> Entities:
+    """Named things; those inside quotes count only as quoted names (a quoted "prod" is not a stack)."""
     found = Entities()
+    found.quoted = _unique(_QUOTED.findall(request))
+    text = unquoted(request)
     found.channels = _unique(_CHANNEL.findall(text))
-    found.quoted = _unique(_QUOTED.findall(text))
     found.paths = _unique(p for p in _PATH.findall(text) if not p.startswith(("release/", "feature/", "hotfix/")))
     found.branches = _unique([m.group(1).rstrip(".,") for m in _BRANCH.finditer(text)] + _NAMED_BRANCH.findall(text))
     stacks = []
