@@ -161,6 +161,22 @@ def test_up_gives_each_service_its_ports_shared_state_and_data_dir(fleet: Up) ->
         assert env["REDIS_URL"].startswith("redis://127.0.0.1:")
 
 
+def test_up_shares_a_fresh_internal_token_between_its_services_and_the_gateway_only(fleet: Up) -> None:
+    """The local fleet is protected too: a service answers only the gateway, and the token is never shown."""
+    service_env = environment(fleet.child("sample_service.py"))
+    token = service_env["SOPHIA_INTERNAL_TOKEN"]
+    assert len(token) >= 32
+    assert environment(fleet.child("-m sophia.gateway "))["SOPHIA_INTERNAL_TOKEN"] == token
+    fleet_members = ("sample_service.py", "-m sophia.gateway ")
+    others = [pid for pid in children_of(fleet.proc.pid) if not any(m in cmdline(pid) for m in fleet_members)]
+    assert all("SOPHIA_INTERNAL_TOKEN" not in environment(pid) for pid in others)  # Redis has no use for it
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    direct = httpx.post(f"http://127.0.0.1:{service_env['SOPHIA_SAMPLE_HTTP_PORT']}/mcp", json=body, timeout=5)
+    assert direct.status_code == 401
+    assert token not in fleet.output()
+    assert all(token not in log.read_text() for log in (fleet.data_dir / "logs").iterdir())
+
+
 @needs_redis
 def test_up_starts_a_private_append_only_redis_under_the_data_dir(fleet: Up) -> None:
     port = int(environment(fleet.child("sample_service.py"))["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])

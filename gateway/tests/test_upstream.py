@@ -92,3 +92,10 @@ async def test_closed_port_is_unavailable() -> None:
         upstream = HttpUpstream("gone", f"http://127.0.0.1:{free_port()}/mcp", session)
         with pytest.raises(UpstreamUnavailable):
             await upstream.call_tool("x", {}, timeout=2)
+
+
+async def test_a_401_is_a_refused_internal_credential_and_says_nothing_of_it(stand_in) -> None:
+    upstream = await stand_in(lambda: JSONResponse({"error": "missing or invalid internal credential"}, 401))
+    with pytest.raises(UpstreamUnavailable, match="refused the gateway's internal credential") as caught:
+        await upstream.call_tool("x", {}, timeout=5)
+    assert "Bearer" not in str(caught.value)

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+
 import uvicorn
 
 from sophia.gateway.app import create_app
 from sophia.gateway.settings import GatewaySettings
 from sophia.kit.observability import configure_logging, configure_tracing
+from sophia.kit.security import InternalTokenError
 
 
 def main() -> None:
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level, settings.log_format)
     configure_tracing("gateway", settings.otel_exporter)
+    try:
+        app = create_app(settings)
+    except InternalTokenError as exc:  # a configuration error, not a crash: one line says what to fix
+        logging.getLogger("sophia.gateway").error("cannot start: %s", exc)
+        raise SystemExit(2) from None
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,

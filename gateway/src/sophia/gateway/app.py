@@ -33,6 +33,7 @@ from sophia.gateway.settings import GatewaySettings
 from sophia.gateway.toolsearch import ToolIndex
 from sophia.kit import Risk
 from sophia.kit.observability import TraceContextMiddleware
+from sophia.kit.security import InternalCredential
 
 logger = logging.getLogger("sophia.gateway")
 
@@ -42,6 +43,10 @@ class Gateway:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
+        # Read now: a bad token or an unreadable token file stops the gateway before it serves.
+        self.credential = InternalCredential.from_settings(settings)
+        if not self.credential.enabled:
+            logger.warning("internal auth is off: kit servers that require the internal credential will refuse us")
         self.bus = InMemorySubscriptionBus()
         self.catalog = Catalog(self.bus)
         self.metrics = GatewayMetrics()
@@ -87,7 +92,7 @@ class Gateway:
         # No cookie jar: servers set none, and the jar costs time on every response.
         session = aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar())
         async with session as http, self.mcp.sessions.run():
-            self.fleet = Fleet(self.settings, self.catalog, http)
+            self.fleet = Fleet(self.settings, self.catalog, http, self.credential)
             self.fleet.start()
             warm_up = asyncio.create_task(self.intents.warm_up()) if self.settings.warm_up else None
             self.ready = True

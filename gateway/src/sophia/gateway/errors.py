@@ -18,6 +18,10 @@ from typing import Any
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
 
+class ConfigurationError(ValueError):
+    """A settings file the gateway cannot use; it stops at start with this one-line message."""
+
+
 class GatewayError(Exception):
     """Base of every error the gateway reports to callers."""
 

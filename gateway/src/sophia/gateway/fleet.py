@@ -24,6 +24,7 @@ from sophia.gateway.catalog import Catalog, Kind
 from sophia.gateway.settings import ExternalServer, GatewaySettings
 from sophia.gateway.upstream import HttpUpstream, SessionUpstream
 from sophia.kit import Risk, ToolSpec
+from sophia.kit.security import InternalCredential
 from sophia.v1 import capabilities_pb2 as pb
 from sophia.v1 import capabilities_pb2_grpc as pb_grpc
 
@@ -49,11 +50,19 @@ class Backoff:
 class KitServerWatch:
     """Follow one kit server at a gRPC address for the life of the gateway."""
 
-    def __init__(self, address: str, catalog: Catalog, http: aiohttp.ClientSession, settings: GatewaySettings) -> None:
+    def __init__(
+        self,
+        address: str,
+        catalog: Catalog,
+        http: aiohttp.ClientSession,
+        settings: GatewaySettings,
+        credential: InternalCredential | None = None,
+    ) -> None:
         self.address = address
         self.catalog = catalog
         self.http = http
         self.settings = settings
+        self.credential = credential if credential is not None else InternalCredential()
         self.name = address  # until Describe answers
         self.state = catalog.register(address, "kit", address)
 
@@ -65,7 +74,7 @@ class KitServerWatch:
             while True:
                 try:
                     info: pb.DescribeResponse = await describe(
-                        pb.DescribeRequest(), timeout=self.settings.connect_timeout_s
+                        pb.DescribeRequest(), timeout=self.settings.connect_timeout_s, metadata=self._metadata()
                     )
                     if info.name != self.name:
                         self.catalog.rename(self.name, info.name)
@@ -80,19 +89,31 @@ class KitServerWatch:
                 except asyncio.CancelledError:
                     raise
                 except grpc.aio.AioRpcError as exc:
-                    await self.catalog.down(self.name, f"unreachable: {exc.code().name}")
+                    await self.catalog.down(self.name, _rpc_error(exc))
                 except Exception as exc:
                     logger.warning("discovery of %s failed", self.address, exc_info=True)
                     await self.catalog.down(self.name, f"{type(exc).__name__}: {exc}")
                 await backoff.wait()
 
+    def _metadata(self) -> tuple[tuple[str, str], ...] | None:
+        """The internal credential for Describe (Health needs none); read per call, so rotation applies."""
+        authorization = self.credential.authorization()
+        return (("authorization", authorization),) if authorization else None
+
     async def _serve(self, info: pb.DescribeResponse) -> None:
-        upstream = HttpUpstream(info.name, info.mcp_endpoint, self.http)
+        upstream = HttpUpstream(info.name, info.mcp_endpoint, self.http, self.credential)
         tools = await upstream.list_tools()
         specs = {t.name: ToolSpec.from_proto(t) for t in info.tools}
         await self.catalog.serving(
             info.name, version=info.version, endpoint=info.mcp_endpoint, upstream=upstream, tools=tools, specs=specs
         )
+
+
+def _rpc_error(exc: grpc.aio.AioRpcError) -> str:
+    """Why a server is down, from a failed gRPC call; says what to check, never what was sent."""
+    if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+        return "refused the gateway's internal credential (UNAUTHENTICATED): check SOPHIA_INTERNAL_TOKEN"
+    return f"unreachable: {exc.code().name}"
 
 
 def external_spec(tool: dict[str, Any], default_risk: str) -> ToolSpec:
@@ -160,9 +181,16 @@ class ExternalServerWatch:
 class Fleet:
     """All watches; started and stopped with the gateway."""
 
-    def __init__(self, settings: GatewaySettings, catalog: Catalog, http: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        catalog: Catalog,
+        http: aiohttp.ClientSession,
+        credential: InternalCredential | None = None,
+    ) -> None:
+        # Only our kit servers get the internal credential; external servers are not ours.
         self.watches: list[KitServerWatch | ExternalServerWatch] = [
-            KitServerWatch(address, catalog, http, settings) for address in settings.servers
+            KitServerWatch(address, catalog, http, settings, credential) for address in settings.servers
         ] + [ExternalServerWatch(config, catalog, settings) for config in settings.external]
         self._tasks: list[asyncio.Task[None]] = []
 

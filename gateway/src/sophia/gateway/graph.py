@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sophia.gateway.catalog import Catalog, Route
+from sophia.gateway.errors import ConfigurationError
 from sophia.gateway.intent.schema import CAPABILITIES
 
 # Every tool takes and gives text: a shared "text" says nothing about order, so only declared edges use it.
@@ -24,7 +25,7 @@ GENERIC_KINDS = frozenset({"text"})
 _END = re.compile(r"^([a-z][a-z0-9]{0,30})(?:\.([A-Za-z0-9_-]{1,64}))?$")
 
 
-class EdgesFileError(ValueError):
+class EdgesFileError(ConfigurationError):
     """The edges file is unreadable or names something that cannot exist."""
 
 
@@ -52,7 +53,7 @@ def _matches(end: str, route: Route) -> bool:
     return route.service == service and (not tool or route.spec.name == tool)
 
 
-class _EdgesFile(BaseModel):
+class EdgesFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     edges: list[Edge]
 
@@ -64,7 +65,7 @@ def load_edges(path: Path | None, known_services: set[str]) -> list[Edge]:
             text = resources.files("sophia.gateway").joinpath("edges.yaml").read_text(encoding="utf-8")
         else:
             text = path.read_text(encoding="utf-8")
-        edges = _EdgesFile.model_validate(yaml.safe_load(text)).edges
+        edges = EdgesFile.model_validate(yaml.safe_load(text)).edges
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise EdgesFileError(f"edges file {path or 'edges.yaml'}: {exc}") from exc
     for edge in edges:

@@ -6,13 +6,15 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+
+from sophia.kit.security import internal_token_field, internal_token_file_field
 
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9]{0,30}$")
 
@@ -51,7 +53,10 @@ class ExternalServer(BaseModel):
 class GatewaySettings(BaseSettings):
     """Settings of the gateway process."""
 
-    model_config = SettingsConfigDict(env_prefix="SOPHIA_GATEWAY_", extra="forbid", validate_default=True)
+    # Errors never echo input values: one of them may be a secret.
+    model_config = SettingsConfigDict(
+        env_prefix="SOPHIA_GATEWAY_", extra="forbid", validate_default=True, hide_input_in_errors=True
+    )
 
     host: str = Field("127.0.0.1", description="Interface the gateway binds to.")
     port: int = Field(8080, ge=0, le=65535, description="Port of the HTTP API and the MCP endpoint.")
@@ -107,9 +112,46 @@ class GatewaySettings(BaseSettings):
     pinned_tools: list[str] = Field(
         default_factory=list, description="Tools the compact list always includes, before the most used ones."
     )
+    auth: Literal["on", "off"] = Field(
+        "on",
+        description="Authentication and the role policy. `off` (every caller is an anonymous admin) is for a "
+        "single user on their own machine only; `sophia up` sets it explicitly.",
+    )
+    principals_file: Path | None = Field(
+        None, description="YAML of API-key principals (name, roles, namespace, key_sha256); see `sophia keys`."
+    )
+    jwt_issuer: str | None = Field(None, description="OIDC issuer whose bearer JWTs are accepted (`iss`).")
+    jwt_audience: str | None = Field(None, description="The `aud` a token must carry to be accepted here.")
+    jwt_jwks_url: str | None = Field(None, description="The issuer's JWKS URL (signing keys).")
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"], description="Accepted algorithms.")
+    jwt_roles_claim: str = Field("roles", description="Claim holding the principal's roles (list or spaces).")
+    jwt_namespace_claim: str = Field("namespace", description="Claim holding the principal's namespace.")
+    resource_url: str | None = Field(
+        None, description="This gateway's public URL, as OAuth clients see it (RFC 9728 `resource`)."
+    )
+    authorization_servers: list[str] = Field(
+        default_factory=list, description="OAuth authorization servers clients should get tokens from."
+    )
+    policy_file: Path | None = Field(None, description="Role policy YAML; the shipped policy.yaml when unset.")
+    rate_limit_per_minute: float = Field(600, gt=0, description="Tool calls per principal per minute.")
+    rate_limit_burst: int = Field(60, ge=1, description="Calls a principal may make at once.")
+    expensive_tools: list[str] = Field(
+        default_factory=lambda: ["ask", "router_complete", "code_review", "code_generate"],
+        description="Tool patterns with their own, smaller allowance.",
+    )
+    expensive_per_minute: float = Field(60, gt=0, description="Expensive calls per principal per minute.")
+    expensive_burst: int = Field(10, ge=1, description="Expensive calls a principal may make at once.")
+    rate_limit_when_redis_down: Literal["open", "closed"] = Field(
+        "closed", description="Without Redis: allow every call (open) or refuse with 503 (closed)."
+    )
+    audit_max_entries: int = Field(100_000, ge=100, description="The audit stream keeps about this many entries.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Root log level.")
     log_format: Literal["json", "text"] = Field("json", description="json for machines, text for a terminal.")
     otel_exporter: Literal["none", "otlp", "console"] = Field("none", description="Where spans go.")
+    # Fleet-wide, read unprefixed (SOPHIA_INTERNAL_TOKEN, SOPHIA_INTERNAL_TOKEN_FILE): the gateway sends the
+    # first token to every kit server, on MCP and on Describe; external servers never get it.
+    internal_token: SecretStr | None = internal_token_field()
+    internal_token_file: Path | None = internal_token_file_field()
 
     @classmethod
     def settings_customise_sources(

@@ -30,6 +30,7 @@ from sophia.gateway.errors import (
     UpstreamUnavailable,
 )
 from sophia.kit import inject_headers
+from sophia.kit.security import InternalCredential
 
 CLIENT_INFO = {"name": "sophia-gateway", "version": "0.1.0"}
 _ENVELOPE = {
@@ -66,13 +67,24 @@ def _parse_sse(body: bytes, request_id: int) -> dict[str, Any]:
 
 
 class HttpUpstream:
-    """A kit server (or any 2026-07-28 server) reached over a pooled HTTP client."""
+    """A kit server (or any 2026-07-28 server) reached over a pooled HTTP client.
 
-    def __init__(self, service: str, endpoint: str, client: aiohttp.ClientSession) -> None:
+    Each request carries exactly the headers built here: the internal credential when one is given,
+    never anything of the caller's (their own Authorization header stays at the gateway).
+    """
+
+    def __init__(
+        self,
+        service: str,
+        endpoint: str,
+        client: aiohttp.ClientSession,
+        credential: InternalCredential | None = None,
+    ) -> None:
         self.service = service
         self.endpoint = endpoint
         self._url = yarl.URL(endpoint)  # parsed once, not on every call
         self._client = client
+        self._credential = credential
         self._ids = itertools.count(1)
 
     async def _rpc(self, method: str, params: dict[str, Any], name: str | None, timeout: float) -> dict[str, Any]:
@@ -80,6 +92,8 @@ class HttpUpstream:
         headers = {**_HEADERS, "mcp-method": method}
         if name is not None:
             headers["mcp-name"] = name
+        if self._credential is not None and (authorization := self._credential.authorization()):
+            headers["authorization"] = authorization
         inject_headers(headers)
         body = orjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
         try:
@@ -92,6 +106,8 @@ class HttpUpstream:
             raise UpstreamTimeout(self.service, f"no answer within {timeout:g}s") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(self.service, "server unavailable") from exc
+        if status == 401:
+            raise UpstreamUnavailable(self.service, "refused the gateway's internal credential (HTTP 401)")
         try:
             message = _parse_sse(content, request_id) if is_sse else orjson.loads(content)
         except ValueError as exc:

@@ -8,6 +8,8 @@ sophia ask      ask the fleet in plain words: intent, plan, results, answer
 sophia approvals / approve ID / deny ID
                 the approval queue
 sophia mcp      a stdio MCP server bridging to the gateway (for Claude Desktop)
+sophia keys create NAME --role R
+                a new API key and its principals-file entry
 """
 
 from __future__ import annotations
@@ -75,6 +77,12 @@ def _decide(args: argparse.Namespace) -> int:
     from sophia.gateway.cli import approvals
 
     return approvals.decide(args.url, args.id, args.decision, args.approver)
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from sophia.gateway.cli import keys
+
+    return keys.create(args.name, args.role, args.namespace)
 
 
 def _mcp(args: argparse.Namespace) -> int:
@@ -153,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--approver", default=os.environ.get("USER", "anonymous"), help="who decides")
         command.add_argument("--url", default=default_url(), help=url_help)
         command.set_defaults(handler=_decide, decision=decision)
+
+    keys = commands.add_parser("keys", help="API keys for the gateway's principals file")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="KEYS_COMMAND")
+    create = key_commands.add_parser("create", help="print a new API key (once) and its principals-file entry")
+    create.add_argument("name", help="the principal's name (shown in audit entries and approvals)")
+    create.add_argument("--role", action="append", required=True, help="a role from the policy (repeatable)")
+    create.add_argument("--namespace", default="default", help="whose data the principal's calls touch")
+    create.set_defaults(handler=_keys)
 
     mcp = commands.add_parser("mcp", help="stdio MCP server bridging to the gateway (for Claude Desktop)")
     mcp.add_argument("--url", default=f"{default_url()}/mcp", help="the gateway's MCP endpoint")

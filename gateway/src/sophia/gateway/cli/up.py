@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import sys
 import time
@@ -26,6 +27,7 @@ from sophia.gateway.cli.output import console, fail
 from sophia.gateway.cli.processes import Child, free_ports, port_in_use, stop_all
 from sophia.gateway.cli.services import ServiceConfigError, discover
 from sophia.gateway.cli.state import RedisStartError, SharedState, provide
+from sophia.kit.security import TOKEN_ENV
 
 GRACE_S = 10.0  # per stop phase; the kit and the gateway finish in-flight calls within 5 s
 START_TIMEOUT_S = 30.0
@@ -112,6 +114,10 @@ class Supervisor:
             return False
         if self.state.redis_url:
             env["REDIS_URL"] = self.state.redis_url
+        # A fresh internal credential per run, shared by the services and the gateway only (Redis was
+        # started without it): nothing else on this machine can call a service around the gateway.
+        # It lives in the children's environments alone; never printed, never written down.
+        env[TOKEN_ENV] = secrets.token_urlsafe(32)
         ports = free_ports(2 * len(self.services))
         for (name, argv), http_port, grpc_port in zip(self.services.items(), ports[::2], ports[1::2], strict=True):
             prefix = f"SOPHIA_{name.upper()}_"

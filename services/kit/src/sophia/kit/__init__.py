@@ -2,7 +2,8 @@
 
 Declare tools on a `Service` with typed signatures; the kit serves MCP over Streamable HTTP at
 `/mcp`, the gRPC control plane (`grpc.health.v1.Health`, `Capabilities.Describe`), `/healthz`,
-`/readyz`, `/metrics`, tracing that continues the caller's W3C trace context, and JSON logs.
+`/readyz`, `/metrics`, tracing that continues the caller's W3C trace context, and JSON logs. With the
+fleet's internal credential configured (`sophia.kit.security`), MCP and Describe calls need it.
 Test helpers live in `sophia.kit.testing`.
 """
 

@@ -8,6 +8,8 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 
+from sophia.kit._internal_auth import InternalAuthInterceptor
+from sophia.kit.security import InternalCredential
 from sophia.v1 import capabilities_pb2 as pb
 from sophia.v1 import capabilities_pb2_grpc as pb_grpc
 
@@ -29,11 +31,16 @@ class CapabilitiesServicer(pb_grpc.CapabilitiesServicer):
 
 
 class ControlPlane:
-    """The gRPC server; health is reported for "" (the whole server) and for the service name."""
+    """The gRPC server; health is reported for "" (the whole server) and for the service name.
+    With an internal credential configured, every call but Health needs it."""
 
-    def __init__(self, service: Service, settings: ServiceSettings) -> None:
+    def __init__(
+        self, service: Service, settings: ServiceSettings, credential: InternalCredential | None = None
+    ) -> None:
         self.service = service
-        self.server = grpc.aio.server()
+        credential = credential if credential is not None else InternalCredential.from_settings(settings)
+        interceptors = [InternalAuthInterceptor(credential)] if credential.enabled else []
+        self.server = grpc.aio.server(interceptors=interceptors)
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         pb_grpc.add_CapabilitiesServicer_to_server(CapabilitiesServicer(service, settings), self.server)

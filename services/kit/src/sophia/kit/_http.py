@@ -8,8 +8,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from sophia.kit._internal_auth import InternalAuthMiddleware
 from sophia.kit._tracing import TraceContextMiddleware
-from sophia.kit.security import transport_security
+from sophia.kit.security import InternalCredential, transport_security
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -18,8 +19,13 @@ if TYPE_CHECKING:
     from sophia.kit._settings import ServiceSettings
 
 
-def build_http_app(service: Service, settings: ServiceSettings) -> ASGIApp:
-    """One Starlette app; MCP runs stateless so any replica can answer any request."""
+def build_http_app(
+    service: Service, settings: ServiceSettings, credential: InternalCredential | None = None
+) -> ASGIApp:
+    """One Starlette app; MCP runs stateless so any replica can answer any request. With an internal
+    credential configured, everything but the probes and /metrics needs it (checked first, before
+    any other work)."""
+    credential = credential if credential is not None else InternalCredential.from_settings(settings)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "service": service.name})
@@ -45,4 +51,5 @@ def build_http_app(service: Service, settings: ServiceSettings) -> ASGIApp:
     app.add_route("/healthz", healthz, methods=["GET"])
     app.add_route("/readyz", readyz, methods=["GET"])
     app.add_route("/metrics", metrics, methods=["GET"])
-    return TraceContextMiddleware(app)
+    traced = TraceContextMiddleware(app)
+    return InternalAuthMiddleware(traced, credential) if credential.enabled else traced

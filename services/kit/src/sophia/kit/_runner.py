@@ -19,6 +19,7 @@ from sophia.kit._grpc import ControlPlane
 from sophia.kit._http import build_http_app
 from sophia.kit._logging import configure_logging
 from sophia.kit._tracing import configure_tracing
+from sophia.kit.security import InternalCredential, InternalTokenError
 
 if TYPE_CHECKING:
     from sophia.kit._service import Service
@@ -82,16 +83,23 @@ async def _follow_readiness(service: Service, control: ControlPlane) -> None:
 
 
 async def serve(service: Service, settings: ServiceSettings) -> None:
+    # First: a bad token or an unreadable token file stops the server before it binds anything.
+    credential = InternalCredential.from_settings(settings)
+    if not credential.enabled:
+        logger.warning(
+            "internal auth is off: any process that reaches this server can call it; "
+            "set SOPHIA_INTERNAL_TOKEN or SOPHIA_INTERNAL_TOKEN_FILE"
+        )
     http_socket = bind(settings.host, settings.http_port)
     settings.http_port = http_socket.getsockname()[1]
-    control = ControlPlane(service, settings)
+    control = ControlPlane(service, settings, credential)
     settings.grpc_port = control.port
     await service.start(settings)
     await control.start()
     await control.set_serving(await service.is_ready())
     following = asyncio.create_task(_follow_readiness(service, control))
     config = uvicorn.Config(
-        build_http_app(service, settings),
+        build_http_app(service, settings, credential),
         log_config=None,
         lifespan="on",
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_s)),
@@ -103,7 +111,12 @@ async def serve(service: Service, settings: ServiceSettings) -> None:
     server = _Server(config, on_signal=lambda: draining.append(asyncio.create_task(control.drain())))
     logger.info(
         "serving",
-        extra={"mcp": f"{settings.base_url}/mcp", "grpc_port": settings.grpc_port, "tools": len(service.tools)},
+        extra={
+            "mcp": f"{settings.base_url}/mcp",
+            "grpc_port": settings.grpc_port,
+            "tools": len(service.tools),
+            "internal_auth": credential.enabled,
+        },
     )
     try:
         await server.serve(sockets=[http_socket])
@@ -117,4 +130,8 @@ async def serve(service: Service, settings: ServiceSettings) -> None:
 def run(service: Service, settings: ServiceSettings) -> None:
     configure_logging(service.name, settings.log_level, settings.log_format)
     configure_tracing(service.name, settings.otel_exporter)
-    uvloop.run(serve(service, settings))
+    try:
+        uvloop.run(serve(service, settings))
+    except InternalTokenError as exc:  # a configuration error, not a crash: one line says what to fix
+        logger.error("cannot start: %s", exc)
+        raise SystemExit(2) from None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sophia.kit.security import internal_token_field, internal_token_file_field
 
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 
@@ -14,10 +17,12 @@ class ServiceSettings(BaseSettings):
     """Process settings of a capability server.
 
     The kit reads them from the environment with the prefix ``SOPHIA_<SERVICE>_`` (for example
-    ``SOPHIA_MEMORY_HTTP_PORT``); a service adds its own fields in a subclass.
+    ``SOPHIA_MEMORY_HTTP_PORT``); a service adds its own fields in a subclass. The internal credential
+    is fleet-wide and read unprefixed (``SOPHIA_INTERNAL_TOKEN``, ``SOPHIA_INTERNAL_TOKEN_FILE``).
     """
 
-    model_config = SettingsConfigDict(extra="forbid", validate_default=True)
+    # Errors never echo input values: one of them may be a secret.
+    model_config = SettingsConfigDict(extra="forbid", validate_default=True, hide_input_in_errors=True)
 
     host: str = Field("127.0.0.1", description="Interface the HTTP and gRPC servers bind to.")
     http_port: int = Field(8000, ge=0, le=65535, description="Port of the HTTP server (MCP, health, metrics).")
@@ -39,6 +44,8 @@ class ServiceSettings(BaseSettings):
         "none", description="Where spans go. `otlp` sends to OTEL_EXPORTER_OTLP_ENDPOINT."
     )
     shutdown_grace_s: float = Field(5.0, ge=0, description="Seconds in-flight calls get to finish on SIGTERM.")
+    internal_token: SecretStr | None = internal_token_field()
+    internal_token_file: Path | None = internal_token_file_field()
 
     @property
     def base_url(self) -> str:
