@@ -1,7 +1,9 @@
 # One image recipe for every workspace member: the gateway or any capability server.
 #   docker build --build-arg PACKAGE=sophia-gateway --build-arg MODULE=sophia.gateway -t sophia-gateway .
 #   docker build --build-arg PACKAGE=sophia-memory  --build-arg MODULE=sophia.memory  -t sophia-memory .
-# Each image installs only its own package's dependencies (`uv sync --package`).
+#   docker build --build-arg PACKAGE=sophia-code --build-arg MODULE=sophia.code --build-arg APT_PACKAGES=git -t sophia-code .
+# Each image installs only its own package's dependencies (`uv sync --package`), plus any system
+# packages it names (the code service runs git).
 FROM python:3.11-slim AS build
 ARG PACKAGE=sophia-gateway
 COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv
@@ -14,7 +16,11 @@ RUN uv sync --frozen --no-dev --no-editable --package "$PACKAGE"
 
 FROM python:3.11-slim
 ARG MODULE=sophia.gateway
+ARG APT_PACKAGES=""
 ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1 SOPHIA_MODULE=$MODULE
+RUN if [ -n "$APT_PACKAGES" ]; then \
+      apt-get update && apt-get install -y --no-install-recommends $APT_PACKAGES && rm -rf /var/lib/apt/lists/*; \
+    fi
 RUN useradd --system --uid 10001 --home /app sophia
 COPY --from=build --chown=sophia /app/.venv /app/.venv
 USER 10001

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["proxy", "memory", "intelligence"]
+BENCHMARKS = ["proxy", "memory", "intelligence", "code"]
 
 
 def main() -> None:

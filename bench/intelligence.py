@@ -103,7 +103,7 @@ def cpu_seconds(pid: int) -> float:
 
 async def in_process(servers: list[str]) -> list[dict[str, Any]]:
     """Classify and plan with a gateway's own objects in this process (its discovery runs, nothing is served)."""
-    gateway = Gateway(GatewaySettings(servers=servers, port=free_port()))
+    gateway = Gateway(GatewaySettings(servers=servers, port=free_port(), auth="off"))
     async with gateway.lifespan(None):  # type: ignore[arg-type]
         deadline = time.monotonic() + 30
         while not all(gateway.catalog.has(t) for t in ("visual_search", "business_gong_calls", "code_list_repos")):

@@ -12,9 +12,11 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 from sophia.gateway.settings import GatewaySettings
+from sophia.kit.security import InternalCredential, InternalTokenError
 from sophia.memory.settings import MemorySettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,3 +88,46 @@ def test_client_examples_point_at_the_default_gateway() -> None:
 
     args = build_parser().parse_args(claude["mcpServers"]["sophia"]["args"])
     assert args.url == default_mcp
+
+
+def _base_documents() -> list[dict]:
+    kustomization = yaml.safe_load((ROOT / "kubernetes" / "base" / "kustomization.yaml").read_text())
+    base = ROOT / "kubernetes" / "base"
+    return [doc for name in kustomization["resources"] for doc in yaml.safe_load_all((base / name).read_text())]
+
+
+DEPLOYMENTS = [doc for doc in _base_documents() if doc["kind"] == "Deployment"]
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=lambda d: d["metadata"]["name"])
+def test_every_deployment_reads_the_internal_token_from_the_secret(deployment: dict) -> None:
+    """The gateway sends the internal credential and every capability server requires it: all mount it."""
+    pod = deployment["spec"]["template"]["spec"]
+    volume = next(v["name"] for v in pod["volumes"] if v.get("secret", {}).get("secretName") == "sophia-internal-token")
+    for container in pod["containers"]:
+        mounts = [m["mountPath"] for m in container["volumeMounts"] if m["name"] == volume]
+        token_file = next(e["value"] for e in container["env"] if e["name"] == "SOPHIA_INTERNAL_TOKEN_FILE")
+        assert any(token_file.startswith(f"{mount}/") for mount in mounts), container["name"]
+    # The containers run as uid 10001, Secret files belong to root: the group must be able to read them.
+    assert pod["securityContext"]["fsGroup"] == 10001
+
+
+def test_the_shipped_internal_token_is_a_placeholder_the_fleet_refuses() -> None:
+    secrets = [d for d in _base_documents() if d["kind"] == "Secret"]
+    (secret,) = [d for d in secrets if d["metadata"]["name"] == "sophia-internal-token"]
+    with pytest.raises(InternalTokenError, match="placeholder"):
+        InternalCredential(SecretStr(secret["stringData"]["token"]))
+
+
+def test_compose_gives_the_gateway_and_every_server_the_generated_internal_token() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    ours = {name: service for name, service in compose["services"].items() if "build" in service}
+    assert {"gateway", "memory"} <= ours.keys()
+    for name, service in ours.items():
+        token_file = Path(service["environment"]["SOPHIA_INTERNAL_TOKEN_FILE"])
+        assert f"internal-token:{token_file.parent}:ro" in service["volumes"], name
+        assert service["depends_on"]["internal-token"] == {"condition": "service_completed_successfully"}, name
+    generator = compose["services"]["internal-token"]
+    assert "internal-token:/run/sophia" in generator["volumes"]
+    assert "chown 10001:10001" in generator["command"][0]  # the uid the images run as (Dockerfile)
+    assert "--uid 10001" in (ROOT / "Dockerfile").read_text()

@@ -24,7 +24,7 @@ CATALOG = {
         "search_code",
         "log",
         "diff",
-        "blame",
+        "add_repo",
         "review",
         "propose_edit",
         "apply_edit",

@@ -26,7 +26,11 @@ REPO = Path(__file__).resolve().parents[2]
 def start_gateway(port: int, grpc_address: str, log_path: Path) -> ManagedProcess:
     return ManagedProcess(
         [sys.executable, "-m", "sophia.gateway"],
-        env={"SOPHIA_GATEWAY_PORT": str(port), "SOPHIA_GATEWAY_SERVERS": json.dumps([grpc_address])},
+        env={
+            "SOPHIA_GATEWAY_PORT": str(port),
+            "SOPHIA_GATEWAY_SERVERS": json.dumps([grpc_address]),
+            "SOPHIA_GATEWAY_AUTH": "off",
+        },
         log_path=log_path,
         health_url=f"http://127.0.0.1:{port}/readyz",
     ).start()

@@ -100,6 +100,7 @@ def test_a_gateway_given_a_bad_edges_file_exits_with_the_reason(tmp_path: Path) 
         env={
             "SOPHIA_GATEWAY_PORT": str(port),
             "SOPHIA_GATEWAY_EDGES_FILE": str(path),
+            "SOPHIA_GATEWAY_AUTH": "off",
             "SOPHIA_GATEWAY_LOG_FORMAT": "text",
         },
         log_path=tmp_path / "gateway.log",

@@ -48,6 +48,8 @@ class GatewayProcess:
             "SOPHIA_GATEWAY_RECONNECT_MAX_S": "0.5",
             # Most tests never classify a request: load the intent model on first use, not at start.
             "SOPHIA_GATEWAY_WARM_UP": "false",
+            # Auth is off unless a test turns it on (tests/test_security.py does).
+            "SOPHIA_GATEWAY_AUTH": "off",
             **self.extra_env,
         }
         self.process = ManagedProcess(

@@ -73,9 +73,12 @@ def diff(
     """Show the unified diff between two refs of a repository, with per-file change counts."""
 
 
-@standin.tool(**READ, produces=["history"])
-def blame(repo: Repo, path: FilePath):
-    """Show, for every line of a file, the commit, author and date that last changed it."""
+@standin.tool(risk=Risk.MEDIUM, idempotent=True, tags={"code", "git"}, produces=["repo"])
+def add_repo(
+    name: str = Field(description="Name for the repository in this workspace."),
+    url: str | None = Field(None, description="Clone from this allow-listed remote; omit to register one in place."),
+):
+    """Clone a repository from an allow-listed remote into the workspace, or register one already inside it."""
 
 
 @standin.tool(**READ, consumes=["commit", "diff"], produces=["review"])

@@ -7,6 +7,7 @@ import logging
 import uvicorn
 
 from sophia.gateway.app import create_app
+from sophia.gateway.errors import ConfigurationError
 from sophia.gateway.settings import GatewaySettings
 from sophia.kit.observability import configure_logging, configure_tracing
 from sophia.kit.security import InternalTokenError
@@ -18,7 +19,7 @@ def main() -> None:
     configure_tracing("gateway", settings.otel_exporter)
     try:
         app = create_app(settings)
-    except InternalTokenError as exc:  # a configuration error, not a crash: one line says what to fix
+    except (InternalTokenError, ConfigurationError) as exc:  # not a crash: one line says what to fix
         logging.getLogger("sophia.gateway").error("cannot start: %s", exc)
         raise SystemExit(2) from None
     uvicorn.run(

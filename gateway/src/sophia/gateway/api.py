@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sophia.gateway.catalog import Route
 from sophia.gateway.errors import GatewayError, UpstreamRejected
 from sophia.gateway.intent.schema import MAX_QUERY_CHARS
+from sophia.gateway.security.guard import RateLimited
 
 if TYPE_CHECKING:
     from sophia.gateway.app import Gateway
@@ -108,11 +110,11 @@ async def capabilities(gateway: GatewayDep) -> Capabilities:
             version=s.version,
             mcp_endpoint=s.mcp_endpoint,
             error=s.error,
-            tools=sorted(s.routes),
+            tools=sorted(r.name for r in s.routes.values() if gateway.guard.visible(r.name, r.spec)),
         )
         for s in gateway.catalog.servers()
     ]
-    tools = [tool_info(r) for r in gateway.catalog.routes()]
+    tools = [tool_info(r) for r in gateway.catalog.routes() if gateway.guard.visible(r.name, r.spec)]
     graph = gateway.graph.snapshot()
     return Capabilities(servers=servers, tools=tools, edges=graph["edges"], declared_edges=graph["declared_edges"])
 
@@ -146,7 +148,10 @@ async def find_tools(
     service: Annotated[str | None, Query(description="Only this service's tools")] = None,
 ) -> list[FoundTool]:
     """Tool search (as the MCP tool `find_tools`): the tools that best match `query`, best first."""
-    routes = [r for r in gateway.catalog.routes() if service in (None, r.service)]
+    await gateway.guard.admit("find_tools", None)
+    routes = [
+        r for r in gateway.catalog.routes() if service in (None, r.service) and gateway.guard.visible(r.name, r.spec)
+    ]
     ranked = await gateway.tools.find(query, routes, limit)
     return [FoundTool(**tool_info(route).model_dump(), score=round(score, 4)) for route, score in ranked]
 
@@ -156,7 +161,9 @@ async def find_tools(
     tags=["tools"],
     responses={
         400: {"model": ErrorBody, "description": "the server rejected the arguments"},
+        403: {"model": ErrorBody, "description": "the caller may not call this tool"},
         404: {"model": ErrorBody, "description": "no such tool"},
+        429: {"model": ErrorBody, "description": "rate limit reached (see Retry-After)"},
         202: {"description": "held for approval: not run"},
         502: {"model": ErrorBody, "description": "the server answered something that is not MCP"},
         503: {"model": ErrorBody, "description": "the server is down"},
@@ -171,10 +178,7 @@ async def call_tool(
     """Call one tool directly. Answers its MCP `CallToolResult` (`content`, `structuredContent`,
     `isError`); a tool that reports its own failure answers 200 with `isError: true`. A risky tool is
     not run: 202 with the pending approval in `structuredContent`."""
-    try:
-        result = await gateway.caller.call(name, arguments)
-    except GatewayError as exc:
-        return error_response(exc)  # type: ignore[return-value]
+    result = await gateway.caller.call(name, arguments)
     if (result.get("structuredContent") or {}).get("status") == "pending_approval":
         return JSONResponse(result, status_code=202)  # type: ignore[return-value]
     return result
@@ -184,4 +188,11 @@ def error_response(exc: GatewayError) -> JSONResponse:
     error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
     if isinstance(exc, UpstreamRejected):
         error["jsonrpc"] = exc.error
-    return JSONResponse({"error": error}, status_code=exc.http_status)
+    headers = {"retry-after": str(math.ceil(exc.retry_after_s))} if isinstance(exc, RateLimited) else None
+    return JSONResponse({"error": error}, status_code=exc.http_status, headers=headers)
+
+
+async def gateway_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Every `GatewayError` an endpoint raises becomes its status and a `{"error": {type, message}}` body."""
+    assert isinstance(exc, GatewayError)
+    return error_response(exc)

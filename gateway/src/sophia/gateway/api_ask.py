@@ -9,21 +9,28 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from sophia.gateway.api import ErrorBody, GatewayDep, error_response
-from sophia.gateway.approvals import Approval
+from sophia.gateway.api import ErrorBody, GatewayDep
+from sophia.gateway.approvals import Approval, ApprovalNotFound, ApprovalsUnavailable
 from sophia.gateway.ask import AskResult
 from sophia.gateway.errors import GatewayError
 from sophia.gateway.intent.schema import Intent
 from sophia.gateway.meta_tools import AskArguments, IntentArguments
+from sophia.gateway.security.guard import Forbidden
+
+
+class AuditUnavailable(GatewayError):
+    http_status = 503
+
 
 logger = logging.getLogger("sophia.gateway.api")
 router = APIRouter()
 APPROVAL_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "no such approval"},
     409: {"model": ErrorBody, "description": "already decided, or expired"},
+    403: {"model": ErrorBody, "description": "not an approver, or your own request"},
     503: {"model": ErrorBody, "description": "no approval store configured"},
 }
 
@@ -36,6 +43,7 @@ class ApprovalDecision(BaseModel):
 @router.post("/v1/intent", tags=["ask"])
 async def intent(body: IntentArguments, gateway: GatewayDep) -> Intent:
     """Classify a request without running anything."""
+    await gateway.guard.admit("classify_intent", None)
     return await gateway.intents.classify(body.query)
 
 
@@ -50,6 +58,8 @@ async def ask(body: AskArguments, request: Request, gateway: GatewayDep) -> Any:
     """Classify, plan and (unless `dry_run`) run a request, then answer. With `Accept: text/event-stream`
     the answer streams as events: intent, plan, step_started, step_finished, step_failed, step_held,
     step_skipped, answer (then `done`, or `error`)."""
+    principal = await gateway.guard.admit("ask", None)
+    body = body.model_copy(update={"namespace": gateway.guard.namespace(principal, body.namespace)})
     if "text/event-stream" not in request.headers.get("accept", ""):
         return await gateway.asker.ask(body.query, dry_run=body.dry_run, namespace=body.namespace)
     return StreamingResponse(_events(gateway, body), media_type="text/event-stream",
@@ -92,48 +102,55 @@ async def approvals(
     ] = "pending",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Approval]:
-    """The approval queue, newest first: pending by default."""
-    store = _store(gateway)
-    if isinstance(store, JSONResponse):
-        return store  # type: ignore[return-value]
-    return await store.list(None if status == "all" else status, limit)
+    """The approval queue, newest first: pending by default. Approvers see every request; others their own."""
+    queue = await _store(gateway).list(None if status == "all" else status, limit)
+    principal = gateway.guard.principal()
+    if gateway.guard.policy.may_approve(principal, requester=""):
+        return queue
+    return [item for item in queue if item.requester == principal.name]
 
 
 @router.get("/v1/approvals/{approval_id}", tags=["approvals"], responses=APPROVAL_ERRORS)
 async def approval(approval_id: str, gateway: GatewayDep) -> Approval:
     """One approval, with the held call's result once it ran."""
-    store = _store(gateway)
-    if isinstance(store, JSONResponse):
-        return store  # type: ignore[return-value]
-    try:
-        return await store.get(approval_id)
-    except GatewayError as exc:
-        return error_response(exc)  # type: ignore[return-value]
+    held = await _store(gateway).get(approval_id)
+    principal = gateway.guard.principal()
+    if held.requester != principal.name and not gateway.guard.policy.may_approve(principal, requester=""):
+        raise ApprovalNotFound(f"no approval {approval_id!r}")  # not theirs to see
+    return held
 
 
 @router.post("/v1/approvals/{approval_id}/approve", tags=["approvals"], responses=APPROVAL_ERRORS)
 async def approve(approval_id: str, gateway: GatewayDep, decision: ApprovalDecision | None = None) -> Approval:
-    """Approve a held call and run exactly it, once. Answers the approval with the call's result."""
-    try:
-        return await gateway.caller.run_approved(approval_id, (decision or ApprovalDecision()).approver)
-    except GatewayError as exc:
-        return error_response(exc)  # type: ignore[return-value]
+    """Approve a held call and run exactly it, once. Answers the approval with the call's result. Only an
+    approver may, and not for their own request (unless the policy allows it)."""
+    return await gateway.caller.run_approved(approval_id, (decision or ApprovalDecision()).approver)
 
 
 @router.post("/v1/approvals/{approval_id}/deny", tags=["approvals"], responses=APPROVAL_ERRORS)
 async def deny(approval_id: str, gateway: GatewayDep, decision: ApprovalDecision | None = None) -> Approval:
     """Deny a held call: it is never run."""
-    store = _store(gateway)
-    if isinstance(store, JSONResponse):
-        return store  # type: ignore[return-value]
-    try:
-        return await store.decide(approval_id, "denied", (decision or ApprovalDecision()).approver)
-    except GatewayError as exc:
-        return error_response(exc)  # type: ignore[return-value]
+    return await gateway.caller.deny(approval_id, (decision or ApprovalDecision()).approver)
+
+
+@router.get("/v1/audit", tags=["audit"], responses={403: {"model": ErrorBody}, 503: {"model": ErrorBody}})
+async def audit(
+    gateway: GatewayDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    principal: Annotated[str | None, Query(max_length=200)] = None,
+    tool: Annotated[str | None, Query(max_length=200)] = None,
+    before: Annotated[str | None, Query(pattern=r"^\d+-\d+$", description="page: the last id seen")] = None,
+) -> list[dict[str, str]]:
+    """The audit log, newest first (admins): every tool call and approval decision, arguments redacted."""
+    caller = gateway.guard.principal()
+    if not gateway.guard.policy.may_audit(caller):
+        raise Forbidden(f"{caller.name} may not read the audit log")
+    if gateway.audit is None:
+        raise AuditUnavailable("no audit log: set SOPHIA_GATEWAY_REDIS_URL")
+    return await gateway.audit.read(limit=limit, principal=principal, tool=tool, before=before)
 
 
 def _store(gateway: Any) -> Any:
     if gateway.approvals is None:
-        message = "no approval store: set SOPHIA_GATEWAY_REDIS_URL"
-        return JSONResponse({"error": {"type": "ApprovalsUnavailable", "message": message}}, status_code=503)
+        raise ApprovalsUnavailable("no approval store: set SOPHIA_GATEWAY_REDIS_URL")
     return gateway.approvals

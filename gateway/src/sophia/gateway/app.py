@@ -20,6 +20,7 @@ from sophia.gateway.ask import Asker
 from sophia.gateway.breaker import CircuitBreakers
 from sophia.gateway.calls import ToolCaller
 from sophia.gateway.catalog import Catalog
+from sophia.gateway.errors import GatewayError
 from sophia.gateway.executor import Executor
 from sophia.gateway.fleet import Fleet
 from sophia.gateway.graph import CapabilityGraph, known_services, load_edges
@@ -29,6 +30,8 @@ from sophia.gateway.mcp_endpoint import FederatedMCP
 from sophia.gateway.meta_tools import MetaTools
 from sophia.gateway.metrics import GatewayMetrics
 from sophia.gateway.planner import Planner
+from sophia.gateway.security.authn import AuthMiddleware
+from sophia.gateway.security.setup import build_security
 from sophia.gateway.settings import GatewaySettings
 from sophia.gateway.toolsearch import ToolIndex
 from sophia.kit import Risk
@@ -55,8 +58,14 @@ class Gateway:
         self.approvals = (
             ApprovalStore(self.redis, settings.approval_ttl_s, settings.approval_retention_s) if self.redis else None
         )
+        self.authenticator, self.guard, self.audit = build_security(settings, self.redis)
         self.caller = ToolCaller(
-            self.catalog, self.metrics, settings.call_timeout_s, self.approvals, Risk(settings.approval_risk)
+            self.catalog,
+            self.metrics,
+            settings.call_timeout_s,
+            self.guard,
+            self.approvals,
+            Risk(settings.approval_risk),
         )
         # A bad edges file stops the gateway here, with the file and the unknown name in the message.
         edges = load_edges(settings.edges_file, known_services([server.name for server in settings.external]))
@@ -135,5 +144,9 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     fastapi.state.gateway = gateway
     fastapi.include_router(api.router)
     fastapi.include_router(api_ask.router)
-    app = TraceContextMiddleware(_Dispatch(gateway.mcp, RequestBodyLimitMiddleware(fastapi, settings.max_body_bytes)))
-    return app
+    fastapi.add_exception_handler(GatewayError, api.gateway_error_handler)
+    routes = _Dispatch(gateway.mcp, RequestBodyLimitMiddleware(fastapi, settings.max_body_bytes))
+    authenticated = AuthMiddleware(
+        routes, gateway.authenticator, settings.resource_url or settings.url, settings.authorization_servers
+    )
+    return TraceContextMiddleware(authenticated)

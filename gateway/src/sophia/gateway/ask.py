@@ -39,7 +39,6 @@ class Asker:
         query: str,
         *,
         dry_run: bool = False,
-        requester: str = "anonymous",
         namespace: str = "default",
         emit: Emit | None = None,
     ) -> AskResult:
@@ -53,7 +52,7 @@ class Asker:
             await emit("plan", plan.model_dump())
         if dry_run:
             return AskResult(intent=intent, plan=plan)
-        outcomes = await self.executor.run(plan, requester=requester, query=query, emit=emit)
+        outcomes = await self.executor.run(plan, query=query, emit=emit)
         pending = [o.approval for o in outcomes.values() if o.status == "held" and o.approval is not None]
         answer = await write_answer(self.llm, query, intent, plan, outcomes)
         if emit is not None:

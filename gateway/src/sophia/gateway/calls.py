@@ -20,6 +20,8 @@ from sophia.gateway.approvals import Approval, ApprovalConflict, ApprovalStore, 
 from sophia.gateway.catalog import Catalog, Route
 from sophia.gateway.errors import GatewayError, UpstreamError
 from sophia.gateway.metrics import GatewayMetrics
+from sophia.gateway.security.guard import Forbidden, Guard
+from sophia.gateway.security.principals import Principal
 from sophia.kit import Risk
 
 logger = logging.getLogger("sophia.gateway.calls")
@@ -35,12 +37,14 @@ class ToolCaller:
         catalog: Catalog,
         metrics: GatewayMetrics,
         timeout: float,
+        guard: Guard,
         approvals: ApprovalStore | None = None,
         approval_risk: Risk | None = Risk.HIGH,
     ) -> None:
         self.catalog = catalog
         self.metrics = metrics
         self.timeout = timeout
+        self.guard = guard
         self.approvals = approvals
         self.approval_risk = approval_risk
         self.usage: Counter[str] = Counter()  # calls per tool since start: the compact tool list's ranking
@@ -51,22 +55,19 @@ class ToolCaller:
         return route.spec.destructive or RISK_ORDER.index(route.spec.risk) >= RISK_ORDER.index(self.approval_risk)
 
     async def call(
-        self,
-        name: str,
-        arguments: Mapping[str, Any] | None,
-        timeout: float | None = None,
-        *,
-        requester: str = "anonymous",
+        self, name: str, arguments: Mapping[str, Any] | None, timeout: float | None = None
     ) -> dict[str, Any]:
         """Return the server's `CallToolResult` as a dict (or a held-for-approval result for a risky
-        tool); raise `GatewayError` for anything else."""
+        tool); raise `GatewayError` for anything else, `Forbidden` and `RateLimited` included."""
         route = self.catalog.route(name)
+        principal = await self.guard.admit(name, route.spec)
+        scoped = self.guard.scoped(principal, route.input_schema, dict(arguments or {}))
         if self.needs_approval(route):
             approval = await self.hold(
-                name, dict(arguments or {}), requester=requester, reason=f"{name} is {route.spec.risk.value} risk"
+                name, scoped, requester=principal.name, reason=f"{name} is {route.spec.risk.value} risk"
             )
             return held_result(approval)
-        return await self.forward(route, arguments, timeout)
+        return await self.forward(route, scoped, timeout, principal)
 
     async def hold(self, name: str, arguments: dict[str, Any], **details: Any) -> Approval:
         if self.approvals is None:
@@ -74,17 +75,23 @@ class ToolCaller:
                 f"{name} needs an approval, but this gateway has no approval store (set SOPHIA_GATEWAY_REDIS_URL)"
             )
         details.setdefault("source", "call")
-        return await self.approvals.hold(name, arguments, **details)
+        approval = await self.approvals.hold(name, arguments, **details)
+        await self.guard.record("call", self.guard.principal(), name, arguments, "held", detail=approval.id)
+        return approval
 
-    async def run_approved(self, approval_id: str, approver: str) -> Approval:
-        """Approve a held call and run exactly it, once; the result is stored on the approval."""
+    async def run_approved(self, approval_id: str, approver_name: str | None = None) -> Approval:
+        """Approve a held call and run exactly it, once; the result is stored on the approval. Only an
+        approver may, and (unless the policy says so) not the one who asked."""
         if self.approvals is None:
             raise ApprovalsUnavailable("this gateway has no approval store (set SOPHIA_GATEWAY_REDIS_URL)")
-        approval = await self.approvals.decide(approval_id, "approved", approver)
+        approver = await self.may_decide(approval_id)
+        approval = await self.approvals.decide(approval_id, "approved", _decider(approver, approver_name))
+        await self.guard.record("approval", approver, approval.tool, approval.arguments, "approved", detail=approval.id)
         if digest(approval.arguments) != approval.arguments_sha256:
             raise ApprovalConflict(f"approval {approval_id}: the stored arguments do not match their hash; not run")
         try:
-            result = await self.forward(self.catalog.route(approval.tool), approval.arguments, None)
+            route = self.catalog.route(approval.tool)
+            result = await self.forward(route, approval.arguments, None, approver)
             approval = approval.model_copy(
                 update={"status": "failed" if result.get("isError") else "executed", "result": result}
             )
@@ -93,7 +100,27 @@ class ToolCaller:
         await self.approvals.save(approval)
         return approval
 
-    async def forward(self, route: Route, arguments: Mapping[str, Any] | None, timeout: float | None) -> dict[str, Any]:
+    async def deny(self, approval_id: str, approver_name: str | None = None) -> Approval:
+        if self.approvals is None:
+            raise ApprovalsUnavailable("this gateway has no approval store (set SOPHIA_GATEWAY_REDIS_URL)")
+        approver = await self.may_decide(approval_id)
+        approval = await self.approvals.decide(approval_id, "denied", _decider(approver, approver_name))
+        await self.guard.record("approval", approver, approval.tool, approval.arguments, "denied", detail=approval.id)
+        return approval
+
+    async def may_decide(self, approval_id: str) -> Principal:
+        assert self.approvals is not None
+        held = await self.approvals.get(approval_id)
+        principal = self.guard.principal()
+        if not self.guard.policy.may_approve(principal, held.requester):
+            await self.guard.record("approval", principal, held.tool, held.arguments, "forbidden", detail=approval_id)
+            raise Forbidden(f"{principal.name} may not decide approval {approval_id}")
+        return principal
+
+    async def forward(
+        self, route: Route, arguments: Mapping[str, Any] | None, timeout: float | None, principal: Principal
+    ) -> dict[str, Any]:
+        """Call the server now, no questions asked (the caller has asked them) and write the audit line."""
         name = route.name
         self.usage[name] += 1
         started = time.perf_counter()
@@ -114,7 +141,14 @@ class ToolCaller:
                 outcome = "rejected"
                 raise
             finally:
-                self.metrics.record(name, outcome, time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                self.metrics.record(name, outcome, elapsed)
+                await self.guard.record("call", principal, name, arguments or {}, outcome, elapsed * 1000)
+
+
+def _decider(principal: Principal, named: str | None) -> str:
+    """Who decided: the authenticated principal; with auth off, the name the decider gave."""
+    return (named or principal.name) if principal.via == "anonymous" else principal.name
 
 
 def held_result(approval: Approval) -> dict[str, Any]:

@@ -57,7 +57,8 @@ class Executor:
         self.step_timeout_s = step_timeout_s
         self.retries = retries
 
-    async def run(self, plan: Plan, *, requester: str, query: str, emit: Emit | None = None) -> dict[str, StepOutcome]:
+    async def run(self, plan: Plan, *, query: str, emit: Emit | None = None) -> dict[str, StepOutcome]:
+        """Run `plan` for the current principal; every step is checked against the policy first."""
         outcomes: dict[str, StepOutcome] = {}
         done = {step.id: asyncio.Event() for step in plan.steps}
 
@@ -74,7 +75,7 @@ class Executor:
                         error=StepError(type="DependencyNotMet", message=_blocked_message(blocked, outcomes)),
                     )
                 else:
-                    outcome = await self._execute(step, outcomes, requester, query, emit)
+                    outcome = await self._execute(step, outcomes, query, emit)
                 outcomes[step.id] = outcome
                 if emit is not None:
                     await emit(_event_name(outcome.status), outcome.model_dump(exclude_none=True))
@@ -85,7 +86,7 @@ class Executor:
         return {step.id: outcomes[step.id] for step in plan.steps}
 
     async def _execute(
-        self, step: Step, outcomes: dict[str, StepOutcome], requester: str, query: str, emit: Emit | None
+        self, step: Step, outcomes: dict[str, StepOutcome], query: str, emit: Emit | None
     ) -> StepOutcome:
         started = time.perf_counter()
 
@@ -101,12 +102,19 @@ class Executor:
             route = self.caller.catalog.route(step.tool)
         except GatewayError as exc:
             return finish("failed", error=StepError(type=type(exc).__name__, message=str(exc)))
+        guard = self.caller.guard
+        principal = guard.principal()
+        if not guard.policy.may_call(principal, step.tool, route.spec):
+            await guard.record("call", principal, step.tool, arguments, "forbidden", detail=f"ask step {step.id}")
+            message = f"{principal.name} may not call {step.tool}"
+            return finish("failed", error=StepError(type="Forbidden", message=message))
+        arguments = guard.scoped(principal, route.input_schema, arguments)
         if step.requires_approval or self.caller.needs_approval(route):
             try:
                 approval: Approval = await self.caller.hold(
                     step.tool,
                     arguments,
-                    requester=requester,
+                    requester=principal.name,
                     reason=f"step {step.id} of a plan for: {query[:200]}",
                     source="ask",
                     query=query,
@@ -141,7 +149,7 @@ class Executor:
                         # when both fire together, aiohttp turns the step's cancellation into its own timeout
                         # error, which would be retried past the deadline.
                         timeout = min(self.caller.timeout, remaining + ATTEMPT_GRACE_S)
-                        result = await self.caller.forward(route, arguments, timeout)
+                        result = await self.caller.forward(route, arguments, timeout, principal)
         except TimeoutError:
             self.breakers.failed(route.service)
             return finish("failed", attempts=attempts, error=self._step_timeout())

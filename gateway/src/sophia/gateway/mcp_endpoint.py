@@ -12,6 +12,7 @@ millisecond.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import mcp_types
@@ -37,6 +38,7 @@ from sophia.gateway.calls import ToolCaller, error_result
 from sophia.gateway.catalog import Catalog
 from sophia.gateway.errors import GatewayError, UnknownTool, UpstreamRejected
 from sophia.gateway.meta_tools import META_TOOLS, MetaTools
+from sophia.gateway.security.guard import Forbidden, RateLimited
 from sophia.kit.security import transport_security
 
 logger = logging.getLogger("sophia.gateway.mcp")
@@ -87,12 +89,18 @@ class FederatedMCP:
         self, ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
     ) -> mcp_types.ListToolsResult:
         if self.meta.settings.tool_list == "compact":  # ranked by use: rebuilt each time
-            return mcp_types.ListToolsResult(tools=[mcp_types.Tool.model_validate(d) for d in self.meta.listing()])
-        version, tools = self._listed
-        if version != self.catalog.version:
             tools = [mcp_types.Tool.model_validate(d) for d in self.meta.listing()]
-            self._listed = (self.catalog.version, tools)
-        return mcp_types.ListToolsResult(tools=tools)
+        else:
+            version, tools = self._listed
+            if version != self.catalog.version:
+                tools = [mcp_types.Tool.model_validate(d) for d in self.meta.listing()]
+                self._listed = (self.catalog.version, tools)
+        # You see only what you may call.
+        return mcp_types.ListToolsResult(tools=[tool for tool in tools if self._visible(tool.name)])
+
+    def _visible(self, name: str) -> bool:
+        spec = self.catalog.route(name).spec if self.catalog.has(name) else None
+        return self.caller.guard.visible(name, spec)
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
@@ -102,11 +110,15 @@ class FederatedMCP:
             async def progress(done: float, total: float | None, message: str) -> None:
                 await ctx.session.report_progress(done, total, message)
 
+            try:
+                await self.caller.guard.admit(params.name, None)
+            except (Forbidden, RateLimited) as exc:
+                raise MCPError(exc.code, str(exc)) from exc
             result = await self.meta.call(params.name, params.arguments, progress)
             return mcp_types.CallToolResult.model_validate(result)
         try:
             result = await self.caller.call(params.name, params.arguments)
-        except (UnknownTool, UpstreamRejected) as exc:
+        except (UnknownTool, UpstreamRejected, Forbidden, RateLimited) as exc:
             raise MCPError(exc.code, str(exc), getattr(exc, "error", {}).get("data")) from exc
         except GatewayError as exc:
             result = error_result(str(exc))
@@ -167,6 +179,14 @@ class FederatedMCP:
         except UnknownTool as exc:
             await _reply(send, request_id, error={"code": exc.code, "message": str(exc)}, modern=modern)
             return
+        except (Forbidden, RateLimited) as exc:
+            # Real HTTP statuses, so any client (and any proxy) sees a 403 or a 429 with Retry-After.
+            headers = (
+                [(b"retry-after", str(math.ceil(exc.retry_after_s)).encode())] if isinstance(exc, RateLimited) else []
+            )
+            error = {"code": exc.code, "message": str(exc)}
+            await _reply(send, request_id, error=error, modern=modern, status=exc.http_status, headers=headers)
+            return
         except GatewayError as exc:
             result = error_result(str(exc))
         except Exception:
@@ -204,15 +224,17 @@ async def _reply(
     result: dict[str, Any] | None = None,
     error: dict[str, Any] | None = None,
     modern: bool,
+    status: int | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     if error is not None:
         payload: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "error": error}
-        status = ERROR_CODE_HTTP_STATUS.get(int(error.get("code", 0)), 200) if modern else 200
+        status = status or (ERROR_CODE_HTTP_STATUS.get(int(error.get("code", 0)), 200) if modern else 200)
     else:
         payload, status = {"jsonrpc": "2.0", "id": request_id, "result": result}, 200
     body = orjson.dumps(payload)
     # A Content-Length spares the client a chunked decode.
-    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *(headers or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -127,7 +127,10 @@ class MetaTools:
         return await self._ask(parsed, progress)
 
     async def _find_tools(self, arguments: FindToolsArguments) -> dict[str, Any]:
-        routes = [r for r in self.catalog.routes() if arguments.service in (None, r.service)]
+        guard = self.caller.guard
+        routes = [
+            r for r in self.catalog.routes() if arguments.service in (None, r.service) and guard.visible(r.name, r.spec)
+        ]
         ranked = await self.tools.find(arguments.query, routes, arguments.limit)
         found = [
             {
@@ -157,9 +160,8 @@ class MetaTools:
             label = data.get("tool") or event
             await progress(done, total, f"{event}: {label}")
 
-        result = await self.asker.ask(
-            arguments.query, dry_run=arguments.dry_run, namespace=arguments.namespace, emit=emit
-        )
+        namespace = self.caller.guard.namespace(self.caller.guard.principal(), arguments.namespace)
+        result = await self.asker.ask(arguments.query, dry_run=arguments.dry_run, namespace=namespace, emit=emit)
         data = result.model_dump(exclude_none=True)
         return _result(data, result.answer or json.dumps(data.get("plan", {})))
 

@@ -10,6 +10,7 @@ and a gateway that cannot be reached becomes a tool error the model can read. No
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -18,9 +19,13 @@ import anyio
 import mcp_types
 from anyio.abc import TaskGroup, TaskStatus
 from mcp.client import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
+from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
+
+from sophia.gateway.cli.credentials import api_key_from_env
 
 logger = logging.getLogger("sophia.gateway.cli.bridge")
 T = TypeVar("T")
@@ -84,11 +89,19 @@ class GatewayLink:
             self._scope.cancel()
 
     async def _hold(self, *, task_status: TaskStatus[None]) -> None:
-        client = Client(self.url, cache=None)  # the client on the far side of the bridge keeps its own cache
+        # The client on the far side of the bridge keeps its own cache.
+        api_key = api_key_from_env()
+        if api_key:  # a gateway with auth on: one HTTP client carrying the key, kept for the connection's life
+            http = create_mcp_http_client(headers={"authorization": f"Bearer {api_key}"})
+            client = Client(streamable_http_client(self.url, http_client=http), cache=None)
+        else:
+            http, client = None, Client(self.url, cache=None)
         started = False
         with anyio.CancelScope() as scope:
             try:
-                async with client:
+                async with contextlib.AsyncExitStack() as stack, client:
+                    if http is not None:
+                        stack.push_async_callback(http.aclose)
                     self._client, self._scope, started = client, scope, True
                     task_status.started()
                     await anyio.sleep_forever()

@@ -12,6 +12,7 @@ import httpx
 from rich.markup import escape
 from rich.table import Table
 
+from sophia.gateway.cli.credentials import api_key_from_env
 from sophia.gateway.cli.output import console
 
 READ_TIMEOUT_S = 10.0
@@ -31,6 +32,9 @@ def default_url() -> str:
 
 
 def request(method: str, url: str, timeout: httpx.Timeout | float, **kwargs: Any) -> httpx.Response:
+    api_key = api_key_from_env()
+    if api_key:
+        kwargs["headers"] = {**kwargs.get("headers", {}), "authorization": f"Bearer {api_key}"}
     try:
         return httpx.request(method, url, timeout=timeout, **kwargs)
     except httpx.HTTPError as exc:

@@ -162,6 +162,9 @@ class Supervisor:
             "SOPHIA_GATEWAY_PORT": str(self.port),
             "SOPHIA_GATEWAY_SERVERS": json.dumps([m.grpc_address for m in self.members]),
             "SOPHIA_GATEWAY_LOG_FORMAT": self.log_format,
+            # The local fleet serves one user on loopback: auth is off here, explicitly (containers and
+            # Kubernetes keep the default, on). Set SOPHIA_GATEWAY_AUTH=on (and principals) to try it locally.
+            "SOPHIA_GATEWAY_AUTH": env.get("SOPHIA_GATEWAY_AUTH", "off"),
         }
         argv = [sys.executable, "-m", "sophia.gateway"]
         self.gateway = Child("gateway", argv, gateway_env, self.logs / "gateway.log", f"{self.url}/readyz").start()

@@ -15,7 +15,9 @@ from typing import Any
 
 import redis.asyncio as redis
 from opentelemetry import trace
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
+
+from sophia.gateway.errors import GatewayError
 
 logger = logging.getLogger("sophia.gateway.audit")
 
@@ -48,6 +50,10 @@ def redact(value: Any, key: str = "") -> Any:
 def digest(arguments: Any) -> str:
     canonical = json.dumps(redact(arguments), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class InvalidCursor(GatewayError):
+    http_status = 400
 
 
 class AuditLog:
@@ -93,7 +99,10 @@ class AuditLog:
         entries: list[dict[str, Any]] = []
         end = f"({before}" if before else "+"
         while len(entries) < limit:
-            batch = await self._redis.xrevrange(STREAM, max=end, min="-", count=max(limit * 2, 100))
+            try:
+                batch = await self._redis.xrevrange(STREAM, max=end, min="-", count=max(limit * 2, 100))
+            except ResponseError as exc:  # a cursor Redis cannot use (0-0, beyond 64 bits)
+                raise InvalidCursor(f"`before` is not a usable audit entry id: {before}") from exc
             if not batch:
                 break
             for entry_id, fields in batch:

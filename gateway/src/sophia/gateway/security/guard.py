@@ -71,8 +71,12 @@ class Guard:
                 raise RateLimited(verdict.retry_after_s)
         return principal
 
+    def namespace(self, principal: Principal, asked: str) -> str:
+        """With auth on, the caller's own namespace, whatever the request said; with auth off, the asked one."""
+        return asked if principal.via == "anonymous" else principal.namespace
+
     def scoped(self, principal: Principal, schema: dict[str, Any], arguments: dict[str, Any]) -> dict[str, Any]:
-        """With auth on, a tool that takes a namespace gets the caller's, whatever the caller sent."""
+        """A tool that takes a namespace gets the caller's (see `namespace`)."""
         if principal.via == "anonymous" or "namespace" not in (schema.get("properties") or {}):
             return arguments
         return {**arguments, "namespace": principal.namespace}

@@ -1,0 +1,122 @@
+"""The role policy and the rate limiter on their own: what each role may do, and GCRA against a real
+Redis (and none: the explicit fail-open / fail-closed setting)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import redis.asyncio as redis
+
+from sophia.gateway.errors import ConfigurationError
+from sophia.gateway.security.audit import REDACTED, redact
+from sophia.gateway.security.policy import Policy
+from sophia.gateway.security.principals import ApiKeys, Principal, PrincipalEntry, generate_key, hash_key
+from sophia.gateway.security.ratelimit import Limit, RateLimiter, RateLimitUnavailable
+from sophia.kit import Risk, ToolSpec
+
+READ = ToolSpec(name="recall", description="", risk=Risk.LOW, read_only=True)
+WRITE = ToolSpec(name="remember", description="", risk=Risk.MEDIUM)
+DESTROY = ToolSpec(name="destroy", description="", risk=Risk.CRITICAL, destructive=True)
+
+
+def who(*roles: str, name: str = "pat") -> Principal:
+    return Principal(name=name, roles=roles, namespace="team", via="api_key")
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return Policy.load(None)
+
+
+def test_viewers_only_read(policy: Policy) -> None:
+    assert policy.may_call(who("viewer"), "memory_recall", READ)
+    assert not policy.may_call(who("viewer"), "memory_remember", WRITE)
+    assert not policy.may_call(who("viewer"), "infra_destroy", DESTROY)
+
+
+def test_analysts_never_see_infra_or_code_and_never_destroy(policy: Policy) -> None:
+    assert policy.may_call(who("analyst"), "business_slack_post", WRITE)
+    assert not policy.may_call(who("analyst"), "infra_preview", READ)
+    assert not policy.may_call(who("analyst"), "memory_forget", DESTROY)
+    assert policy.may_call(who("analyst"), "ask", None)
+
+
+def test_a_principal_may_do_what_any_of_its_roles_allows(policy: Policy) -> None:
+    assert policy.may_call(who("viewer", "developer"), "infra_destroy", DESTROY)
+    assert not policy.may_call(who("nonexistent-role"), "memory_recall", READ)
+
+
+def test_approvers_approve_others_requests_only(policy: Policy) -> None:
+    assert policy.may_approve(who("approver", name="ann"), requester="bob")
+    assert not policy.may_approve(who("approver", name="ann"), requester="ann")
+    assert not policy.may_approve(who("developer", name="dev"), requester="bob")
+    local = Principal(name="local", roles=("admin",), via="anonymous")
+    assert policy.may_approve(local, requester="local")  # auth off: the one user approves their own
+
+
+def test_deny_patterns_win(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("roles:\n  ops: {tools: ['*'], deny: ['infra_*'], destructive: true}\n")
+    policy = Policy.load(path)
+    assert policy.may_call(who("ops"), "memory_forget", DESTROY)
+    assert not policy.may_call(who("ops"), "infra_up", WRITE)
+
+
+@pytest.mark.parametrize("text", ["roles: {admin: {tools: ['*'], sudo: true}}", "roles: [", "nothing: here"])
+def test_a_bad_policy_file_is_a_configuration_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigurationError, match="policy file"):
+        Policy.load(path)
+
+
+def test_api_keys_are_checked_by_hash_only() -> None:
+    key = generate_key()
+    keys = ApiKeys([PrincipalEntry(name="ci", roles=["viewer"], key_sha256=hash_key(key))])
+    principal = keys.verify(key)
+    assert principal is not None and principal.name == "ci" and principal.via == "api_key"
+    assert keys.verify(key + "x") is None
+    assert key not in repr(keys.__dict__)
+
+
+def test_redaction_hides_secret_keys_and_secret_looking_values() -> None:
+    arguments = {
+        "query": "renewals",
+        "password": "hunter2",
+        "nested": {"api_key": "x", "note": "use Bearer abcdefghijkl please"},
+        "list": ["ghp_" + "a" * 30],
+    }
+    shown = redact(arguments)
+    assert shown["query"] == "renewals"
+    assert shown["password"] == REDACTED and shown["nested"]["api_key"] == REDACTED
+    assert "abcdefghijkl" not in shown["nested"]["note"]
+    assert shown["list"] == [REDACTED]
+
+
+async def test_gcra_allows_the_burst_then_says_how_long_to_wait(redis_url: str) -> None:
+    client = redis.from_url(redis_url)
+    limiter = RateLimiter(client, Limit(60, 3), Limit(6, 1), ["ask"], "closed")
+    try:
+        verdicts = [await limiter.check("gcra-test", "memory_recall") for _ in range(4)]
+        assert [v.allowed for v in verdicts] == [True, True, True, False]
+        assert 0 < verdicts[-1].retry_after_s <= 1.0  # one call per second refills
+        expensive = [await limiter.check("gcra-test", "ask") for _ in range(2)]
+        assert [v.allowed for v in expensive] == [True, False]  # its own, smaller allowance
+        assert (await limiter.check("someone-else", "memory_recall")).allowed  # per principal
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize("when_down", ["open", "closed"])
+async def test_without_redis_the_setting_decides(when_down: str) -> None:
+    client = redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=0.2)
+    limiter = RateLimiter(client, Limit(60, 3), Limit(6, 1), [], when_down)  # type: ignore[arg-type]
+    try:
+        if when_down == "open":
+            assert (await limiter.check("p", "t")).allowed
+        else:
+            with pytest.raises(RateLimitUnavailable):
+                await limiter.check("p", "t")
+    finally:
+        await client.aclose()

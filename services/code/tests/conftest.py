@@ -1,0 +1,231 @@
+"""Fixtures: real git repositories in temporary directories, a local bare repository as the remote, and the
+service started in this process with an MCP client talking to it in memory."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp.client import Client
+from pydantic import SecretStr
+
+from sophia.code import CodeSettings, service
+from sophia.kit.testing import serve_asgi
+from tests.support.standins import standin_server
+
+from .github_standin import TOKEN, GitHubStandin
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Ada Lovelace",
+    "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_NAME": "Ada Lovelace",
+    "GIT_COMMITTER_EMAIL": "ada@example.com",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+APP = '''"""The app."""
+
+
+def greet(name):
+    return "hello " + name
+
+
+def add(a, b):
+    return a + b
+'''
+
+SEED = {
+    "README.md": "# Widgets\n\nA small project.\n",
+    "src/app.py": APP,
+    "src/util.py": "def double(x):\n    return x * 2\n",
+    "data/config.json": '{"retries": 3}\n',
+    "docs/guide.md": "Use greet() to say hello.\n",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git as a test author would (not through the service)."""
+    result = subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True, check=False)
+    if result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {result.stderr.decode()}")
+    return result.stdout.decode()
+
+
+def write(root: Path, files: dict[str, str | bytes]) -> None:
+    for rel, content in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+
+
+def make_origin(base: Path, name: str = "widgets", files: dict[str, str | bytes] | None = None) -> Path:
+    """A bare repository under `base`/remotes with one commit on main: the remote pushes go to."""
+    bare = base / "remotes" / f"{name}.git"
+    bare.parent.mkdir(parents=True, exist_ok=True)
+    git(base, "init", "-q", "--bare", "-b", "main", str(bare))
+    seed = base / f"seed-{name}"
+    git(base, "init", "-q", "-b", "main", str(seed))
+    write(seed, files or SEED)
+    git(seed, "add", "-A")
+    git(seed, "commit", "-q", "-m", "Initial commit")
+    git(seed, "push", "-q", str(bare), "main")
+    return bare
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under `root` (links as their target text), to compare before and after a call."""
+    state: dict[str, bytes] = {}
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in names:
+            path = Path(folder) / name
+            rel = str(path.relative_to(root))
+            state[rel] = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+    return state
+
+
+@pytest.fixture(autouse=True)
+def quiet_mcp_log() -> Iterator[None]:
+    """The MCP SDK logs every failed call at INFO through rich: hundreds of expected failures here."""
+    logger = logging.getLogger("mcp")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeded bare repository, made once; each test gets a copy (six git commands saved per test)."""
+    return make_origin(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture
+def origin(tmp_path: Path, template: Path) -> Path:
+    bare = tmp_path / "remotes" / "widgets.git"
+    shutil.copytree(template, bare, symlinks=True)
+    return bare
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> CodeSettings:
+    return CodeSettings(
+        workspace=tmp_path / "ws",
+        allowed_remotes=[f"file://{tmp_path}/remotes/"],
+        log_format="text",
+        author_name="Sophia Bot",
+        author_email="bot@sophia.test",
+    )
+
+
+class Tools:
+    """Calls the service's tools through the MCP SDK client, in memory (a client per call, as the gateway's
+    stateless requests are)."""
+
+    def __init__(self, mcp: Any) -> None:
+        self.mcp = mcp
+
+    async def call(self, tool: str, **arguments: Any) -> Any:
+        async with Client(self.mcp) as mcp_client:
+            return await mcp_client.call_tool(tool, arguments)
+
+    async def ok(self, tool: str, **arguments: Any) -> dict[str, Any]:
+        """Call a tool and return its structured result; fail the test if it reports an error."""
+        result = await self.call(tool, **arguments)
+        if result.is_error:
+            raise AssertionError(f"{tool} failed: {result.content[0].text}")
+        assert result.structured_content is not None
+        return dict(result.structured_content)
+
+    async def error(self, tool: str, **arguments: Any) -> str:
+        """Call a tool that must fail and return its error message."""
+        result = await self.call(tool, **arguments)
+        assert result.is_error, f"{tool} succeeded: {result.structured_content}"
+        return str(result.content[0].text)
+
+
+@contextlib.asynccontextmanager
+async def started(settings: CodeSettings) -> AsyncIterator[Tools]:
+    await service.start(settings)
+    try:
+        yield Tools(service.mcp)
+    finally:
+        await service.stop()
+
+
+@pytest.fixture
+async def tools(settings: CodeSettings) -> AsyncIterator[Tools]:
+    async with started(settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def repo(tools: Tools, origin: Path, settings: CodeSettings) -> Path:
+    """The origin cloned into the workspace as 'widgets' (on GitHub as acme/widgets); returns its working tree."""
+    await tools.ok("add_repo", name="widgets", url=f"file://{origin}", github="acme/widgets")
+    return settings.workspace_root / "widgets"
+
+
+@dataclass
+class RouterStandin:
+    """The fleet's router stand-in process; `script` maps prompt substrings to replies, `calls` logs each call."""
+
+    url: str
+    script: Path
+    calls: Path
+
+    def reply(self, replies: dict[str, str]) -> None:
+        self.script.write_text(json.dumps(replies))
+        self.calls.write_text("")
+
+    def prompts(self) -> list[dict[str, Any]]:
+        lines = self.calls.read_text().splitlines()
+        return [json.loads(line)["arguments"] for line in lines if json.loads(line)["tool"] == "complete"]
+
+
+@pytest.fixture(scope="session")
+def router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RouterStandin]:
+    """The router stand-in from tests/support (a kit server in its own process) answering `complete` from a script."""
+    folder = tmp_path_factory.mktemp("router")
+    script, calls = folder / "script.json", folder / "calls.jsonl"
+    script.write_text("{}")
+    calls.write_text("")
+    server = standin_server("router", folder / "logs", script=script, call_log=calls, log_level="WARNING")
+    server.start(timeout=60)
+    try:
+        yield RouterStandin(server.mcp_url, script, calls)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def llm_tools(settings: CodeSettings, router: RouterStandin) -> AsyncIterator[Tools]:
+    """The service with SOPHIA_CODE_ROUTER_URL pointing at the router stand-in."""
+    settings.router_url = router.url
+    router.reply({})
+    async with started(settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def github(settings: CodeSettings, origin: Path) -> AsyncIterator[GitHubStandin]:
+    """The GitHub stand-in on loopback, configured as a GitHub Enterprise base URL; request it before `tools`."""
+    assert not service.started, "request the github fixture before tools"
+    standin = GitHubStandin(remotes={"acme/widgets": origin})
+    async with serve_asgi(standin.app(), lifespan=False) as url:
+        settings.github_url = f"{url}/api/v3"
+        settings.github_token = SecretStr(TOKEN)
+        yield standin
