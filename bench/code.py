@@ -13,20 +13,19 @@ files p95 <= 2 s (all on the 2-core development machine).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 import sophia.code.__main__ as entry_point
+from bench._fleet import Caller
 from bench._report import percentile, table, write
-from sophia.kit.testing import KitServer, mcp_body, mcp_headers
+from sophia.kit.testing import KitServer
 
 FILES = 2_000
 PACKAGES = 20
@@ -74,29 +73,6 @@ def make_repo(root: Path) -> list[str]:
             handle.write("\n\nEXTRA = True\n")
     git(root, "commit", "-qam", "twenty files")
     return paths
-
-
-class Caller:
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
-        self.session = session
-        self.url = url
-
-    async def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        body = json.dumps(mcp_body("tools/call", {"name": tool, "arguments": arguments})).encode()
-        async with self.session.post(self.url, data=body, headers=mcp_headers("tools/call", tool)) as response:
-            payload = await response.json(content_type=None)
-        result = payload.get("result", {})
-        if response.status != 200 or result.get("isError", True):
-            raise RuntimeError(f"{tool} failed: {response.status} {str(payload)[:300]}")
-        return dict(result["structuredContent"])
-
-    async def timed(self, tool: str, calls: list[dict[str, Any]]) -> list[float]:
-        latencies = []
-        for arguments in calls:
-            started = time.perf_counter()
-            await self.call(tool, arguments)
-            latencies.append(time.perf_counter() - started)
-        return sorted(latencies)
 
 
 def row(name: str, latencies: list[float], note: str = "") -> dict[str, Any]:

@@ -39,6 +39,7 @@ from typing import Any
 
 import aiohttp
 
+from bench._fleet import rss_mib
 from bench._report import percentile, table, write
 from sophia.gateway.app import Gateway
 from sophia.gateway.intent.classifier import IntentClassifier, build_classifier
@@ -84,13 +85,6 @@ def row(measure: str, values_ms: list[float], target_ms: float | None = None, **
         "met": "" if target_ms is None else ("yes" if p95 <= target_ms else "NO"),
         **more,
     }
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def cpu_seconds(pid: int) -> float:

@@ -11,7 +11,6 @@ Target (issue 5): recall p95 ≤ 20 ms at 10k memories.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import tempfile
 import time
@@ -21,8 +20,9 @@ from typing import Any
 import aiohttp
 
 import sophia.memory.__main__ as entry_point
+from bench._fleet import Caller, rss_mib
 from bench._report import percentile, table, write
-from sophia.kit.testing import KitServer, mcp_body, mcp_headers, redis_server
+from sophia.kit.testing import KitServer, redis_server
 
 MEMORIES = 10_000
 CONCURRENCY = 16
@@ -73,28 +73,6 @@ QUESTIONS = [
 def memory_text(rng: random.Random, i: int) -> str:
     fact = rng.choice(FACTS).format(p=rng.choice(PEOPLE), t=rng.choice(THINGS), d=rng.choice(DAYS))
     return f"{fact} (note {i})"
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class Caller:
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
-        self.session = session
-        self.url = url
-
-    async def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        body = json.dumps(mcp_body("tools/call", {"name": tool, "arguments": arguments})).encode()
-        async with self.session.post(self.url, data=body, headers=mcp_headers("tools/call", tool)) as response:
-            payload = await response.json(content_type=None)
-        result = payload.get("result", {})
-        if response.status != 200 or result.get("isError", True):
-            raise RuntimeError(f"{tool} failed: {response.status} {str(payload)[:300]}")
-        return dict(result["structuredContent"])
 
 
 async def remember_all(caller: Caller, rng: random.Random) -> tuple[list[float], float]:

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp.client import Client
 from pydantic import SecretStr
 
 from sophia.code import CodeSettings, service
-from sophia.kit.testing import serve_asgi
+from sophia.kit.testing import ToolClient, serve_asgi
+from sophia.kit.testing import started as kit_started
 from tests.support.standins import standin_server
 
 from .github_standin import TOKEN, GitHubStandin
@@ -131,39 +131,11 @@ def settings(tmp_path: Path) -> CodeSettings:
     )
 
 
-class Tools:
-    """Calls the service's tools through the MCP SDK client, in memory (a client per call, as the gateway's
-    stateless requests are)."""
-
-    def __init__(self, mcp: Any) -> None:
-        self.mcp = mcp
-
-    async def call(self, tool: str, **arguments: Any) -> Any:
-        async with Client(self.mcp) as mcp_client:
-            return await mcp_client.call_tool(tool, arguments)
-
-    async def ok(self, tool: str, **arguments: Any) -> dict[str, Any]:
-        """Call a tool and return its structured result; fail the test if it reports an error."""
-        result = await self.call(tool, **arguments)
-        if result.is_error:
-            raise AssertionError(f"{tool} failed: {result.content[0].text}")
-        assert result.structured_content is not None
-        return dict(result.structured_content)
-
-    async def error(self, tool: str, **arguments: Any) -> str:
-        """Call a tool that must fail and return its error message."""
-        result = await self.call(tool, **arguments)
-        assert result.is_error, f"{tool} succeeded: {result.structured_content}"
-        return str(result.content[0].text)
+Tools = ToolClient
 
 
-@contextlib.asynccontextmanager
-async def started(settings: CodeSettings) -> AsyncIterator[Tools]:
-    await service.start(settings)
-    try:
-        yield Tools(service.mcp)
-    finally:
-        await service.stop()
+def started(settings: CodeSettings) -> contextlib.AbstractAsyncContextManager[ToolClient]:
+    return kit_started(service, settings)
 
 
 @pytest.fixture

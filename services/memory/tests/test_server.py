@@ -187,7 +187,7 @@ async def test_without_redis_long_term_memory_works_and_short_term_says_why(tmp_
     settings = MemorySettings(redis_url=f"redis://127.0.0.1:{free_port()}/0", data_dir=tmp_path)
     await service.start(settings)
     try:
-        tools = Tools(service.mcp)
+        tools = Tools(service)
         stored = await tools.ok("remember", text="Standups are at 9:15", namespace=namespace)
         found = await tools.ok("recall", query="when is the standup?", namespace=namespace)
         assert [i["id"] for i in found["items"]] == [stored["id"]]

@@ -10,15 +10,18 @@ from sophia.kit.testing._ports import free_port
 from sophia.kit.testing._process import ManagedProcess, wait_until
 from sophia.kit.testing._redis import RedisUnavailable, redis_server
 from sophia.kit.testing._serve import serve_asgi
+from sophia.kit.testing._tools import ToolClient, started
 
 __all__ = [
     "KitServer",
     "ManagedProcess",
     "RedisUnavailable",
+    "ToolClient",
     "free_port",
     "mcp_body",
     "mcp_headers",
     "redis_server",
     "serve_asgi",
+    "started",
     "wait_until",
 ]
