@@ -95,7 +95,43 @@ def cpu_seconds(pid: int) -> float:
 # -- 1a and 2, in process ------------------------------------------------------------------------
 
 
-async def in_process(servers: list[str]) -> list[dict[str, Any]]:
+LABELLED = [json.loads(line) for line in (ROOT / "tests/data/intents.jsonl").read_text().splitlines() if line]
+FIELDS = ("domain", "action", "capabilities", "requires_approval", "risk_level", "urgency")
+
+
+async def accuracy(gateway: Gateway) -> list[dict[str, Any]]:
+    """Per-field accuracy of the offline intent on the labelled set, approval recall, and tool search
+    recall@5 (the labelled tools of the services this fleet runs)."""
+    right = dict.fromkeys(FIELDS, 0)
+    approvals = missed = target_hits = target_total = 0
+    for labelled in LABELLED:
+        intent = (await gateway.intents.classify(labelled["query"])).model_dump()
+        for field in FIELDS:
+            right[field] += intent[field] == labelled[field]
+        if labelled["requires_approval"]:
+            approvals += 1
+            missed += not intent["requires_approval"]
+        target_total += len(labelled["targets"])
+        predicted = " ".join(intent["targets"]).lower()
+        target_hits += sum(t.lower() in predicted for t in labelled["targets"])
+    routes = gateway.catalog.routes()
+    present = {route.name for route in routes}
+    expected = found = 0
+    for labelled in LABELLED:
+        wanted = [tool for tool in labelled["tools"] if tool in present]
+        if wanted:
+            top = {route.name for route, _ in await gateway.tools.find(labelled["query"], routes, 5)}
+            expected += len(wanted)
+            found += sum(tool in top for tool in wanted)
+    n = len(LABELLED)
+    rows = [{"measure": f"accuracy: {field}", "value": round(right[field] / n, 3)} for field in FIELDS]
+    rows.append({"measure": "approval recall (must be 1.0)", "value": round(1 - missed / max(approvals, 1), 3)})
+    rows.append({"measure": "targets found (substring)", "value": round(target_hits / max(target_total, 1), 3)})
+    rows.append({"measure": "find_tools recall@5", "value": round(found / max(expected, 1), 3)})
+    return rows
+
+
+async def in_process(servers: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Classify and plan with a gateway's own objects in this process (its discovery runs, nothing is served)."""
     gateway = Gateway(GatewaySettings(servers=servers, port=free_port(), auth="off"))
     async with gateway.lifespan(None):  # type: ignore[arg-type]
@@ -104,6 +140,7 @@ async def in_process(servers: list[str]) -> list[dict[str, Any]]:
             if time.monotonic() > deadline:
                 raise RuntimeError("the in-process gateway did not discover the stand-ins")
             await asyncio.sleep(0.05)
+        quality = await accuracy(gateway)
         engine, planner = gateway.intents, gateway.planner
         for query in QUERIES:  # warm: the model and library load, every tool's vector is computed once
             reading = await engine.read(query)
@@ -136,7 +173,7 @@ async def in_process(servers: list[str]) -> list[dict[str, Any]]:
             embed.append(embedded_at - started)
             texts.append(len(to_embed))
     mean_texts = sum(texts) / len(texts)
-    return [
+    return quality, [
         row("intent, in process (IntentEngine.classify)", ms(classify), TARGETS["intent_p95_ms"]),
         row(f"  of which: embed the clauses ({mean_texts:.2f} texts)", ms(embed)),
         row("    embed, single-clause requests (1 text)", ms([e for e, n in zip(embed, texts, strict=True) if n == 1])),
@@ -337,7 +374,7 @@ def main() -> None:
             gateway.wait_for_tools({"visual_search", "business_gong_calls", "code_list_repos", "infra_up"})
             assert gateway.process is not None and gateway.process.proc is not None
             pid = gateway.process.proc.pid
-            local_rows = asyncio.run(in_process(standins.grpc_addresses))
+            quality, local_rows = asyncio.run(in_process(standins.grpc_addresses))
             http_rows, summary = asyncio.run(over_http(gateway.url, pid, standins["visual"].mcp_url))
         finally:
             gateway.stop()
@@ -349,9 +386,11 @@ def main() -> None:
     print(f"\nintelligence: {len(QUERIES)} labelled queries; stand-ins {', '.join(SLOW)} answer after {DELAY_MS} ms")
     width = max(len(r["measure"]) for r in rows)
     print(table([{**r, "measure": r["measure"].ljust(width)} for r in rows]), end="\n\n")  # names read left
+    print(table(quality), end="\n\n")
     width = max(map(len, summary))
     print(table([{"summary": key.ljust(width), "value": value} for key, value in summary.items()]), end="\n\n")
     rows.append({"measure": "summary", **summary})
+    rows.extend(quality)
     print(f"wrote {write('intelligence', rows, TARGETS)}")
 
 
