@@ -133,7 +133,7 @@ async def accuracy(gateway: Gateway) -> list[dict[str, Any]]:
 
 async def in_process(servers: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Classify and plan with a gateway's own objects in this process (its discovery runs, nothing is served)."""
-    gateway = Gateway(GatewaySettings(servers=servers, port=free_port(), auth="off"))
+    gateway = Gateway(GatewaySettings(servers=servers, port=free_port(), auth="off", llm="off"))
     async with gateway.lifespan(None):  # type: ignore[arg-type]
         deadline = time.monotonic() + 30
         while not all(gateway.catalog.has(t) for t in ("visual_search", "business_gong_calls", "code_list_repos")):

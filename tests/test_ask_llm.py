@@ -53,7 +53,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterato
         process = GatewayProcess(
             standins.grpc_addresses,
             log_dir,
-            extra_env={"SOPHIA_GATEWAY_REDIS_URL": redis_url, "SOPHIA_GATEWAY_LLM": "true"},
+            extra_env={"SOPHIA_GATEWAY_REDIS_URL": redis_url, "SOPHIA_GATEWAY_LLM": "on"},
         ).start()
         try:
             process.wait_for_tools({"router_complete", "visual_search", "infra_destroy"})

@@ -48,8 +48,10 @@ class GatewayProcess:
             "SOPHIA_GATEWAY_RECONNECT_MAX_S": "0.5",
             # Most tests never classify a request: load the intent model on first use, not at start.
             "SOPHIA_GATEWAY_WARM_UP": "false",
-            # Auth is off unless a test turns it on (tests/test_security.py does).
+            # Auth is off unless a test turns it on (tests/test_security.py does); so is the router's LLM
+            # (tests/test_ask_llm.py turns it on), so the offline paths are what the other tests see.
             "SOPHIA_GATEWAY_AUTH": "off",
+            "SOPHIA_GATEWAY_LLM": "off",
             **self.extra_env,
         }
         self.process = ManagedProcess(

@@ -1,8 +1,10 @@
 """The router's LLM, as the gateway uses it: intent classification and answer writing.
 
 The gateway owns no provider keys: it calls the `router` service's `complete` tool through the same
-`ToolCaller` as any other call, and only when `llm` is on in the settings and a router is serving.
-Whatever the model answers is data: it is parsed, validated, and never turned into a tool call.
+`ToolCaller` as any other call, when a router is serving (and `llm` is not off). In `auto`, a router
+that answers it has no provider configured is left alone for a while, so an unconfigured fleet does
+not pay for a failing call on every request. Whatever the model answers is data: it is parsed,
+validated, and never turned into a tool call.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any
+import time
+from typing import Any, Literal
 
 from sophia.gateway.calls import ToolCaller
 from sophia.gateway.errors import GatewayError
@@ -18,18 +21,23 @@ from sophia.gateway.errors import GatewayError
 logger = logging.getLogger("sophia.gateway.llm")
 
 COMPLETE_TOOL = "router_complete"
+# How long `auto` leaves a router alone after it said it has no provider (a provider may be added later).
+NOT_CONFIGURED_BACKOFF_S = 60.0
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
 
 class RouterLLM:
-    def __init__(self, caller: ToolCaller, enabled: bool, timeout_s: float) -> None:
+    def __init__(self, caller: ToolCaller, mode: Literal["auto", "on", "off"], timeout_s: float) -> None:
         self._caller = caller
-        self._enabled = enabled
+        self._mode = mode
         self.timeout_s = timeout_s
+        self._resting_until = 0.0
 
     @property
     def available(self) -> bool:
-        return self._enabled and self._caller.catalog.has(COMPLETE_TOOL)
+        if self._mode == "off" or not self._caller.catalog.has(COMPLETE_TOOL):
+            return False
+        return self._mode == "on" or time.monotonic() >= self._resting_until
 
     async def complete(self, prompt: str, system: str, max_tokens: int = 400) -> str | None:
         """The model's reply text, or None when no router is available or the call failed (logged)."""
@@ -42,7 +50,12 @@ class RouterLLM:
             logger.warning("router completion failed: %s", exc)
             return None
         if result.get("isError"):
-            logger.warning("router completion failed: %s", _text(result)[:200])
+            message = _text(result)
+            if self._mode == "auto" and "no LLM provider is configured" in message:
+                self._resting_until = time.monotonic() + NOT_CONFIGURED_BACKOFF_S
+                logger.info("the router has no LLM provider configured; using the offline paths")
+                return None
+            logger.warning("router completion failed: %s", message[:200])
             return None
         structured = result.get("structuredContent")
         if isinstance(structured, dict) and isinstance(structured.get("text"), str):

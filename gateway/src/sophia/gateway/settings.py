@@ -95,8 +95,10 @@ class GatewaySettings(BaseSettings):
     warm_up: bool = Field(
         True, description="Load the intent model and example library at start (in the background), not on first use."
     )
-    llm: bool = Field(
-        False, description="Use the router service's LLM (router_complete) for intents and answers when it serves."
+    llm: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Use the router service's LLM (router_complete) for intents, missing arguments and answers: "
+        "`auto` whenever a router serves and has a provider configured, `on` always when it serves, `off` never.",
     )
     llm_timeout_s: float = Field(8.0, gt=0, description="Longest wait for the LLM before the offline answer is used.")
     step_timeout_s: float = Field(30.0, gt=0, description="Longest one plan step may take, retries included.")
