@@ -17,7 +17,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from sophia.gateway import api, api_ask
 from sophia.gateway.approvals import ApprovalStore
 from sophia.gateway.ask import Asker
-from sophia.gateway.breaker import CircuitBreakers
 from sophia.gateway.calls import ToolCaller
 from sophia.gateway.catalog import Catalog
 from sophia.gateway.errors import GatewayError
@@ -35,6 +34,7 @@ from sophia.gateway.security.setup import build_security
 from sophia.gateway.settings import GatewaySettings
 from sophia.gateway.toolsearch import ToolIndex
 from sophia.kit import Risk
+from sophia.kit.breaker import CircuitBreakers
 from sophia.kit.observability import TraceContextMiddleware
 from sophia.kit.security import InternalCredential
 

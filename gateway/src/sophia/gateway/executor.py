@@ -18,10 +18,10 @@ import stamina
 from pydantic import BaseModel
 
 from sophia.gateway.approvals import Approval
-from sophia.gateway.breaker import CircuitBreakers
 from sophia.gateway.calls import ToolCaller
 from sophia.gateway.errors import GatewayError, UpstreamProtocolError, UpstreamTimeout, UpstreamUnavailable
 from sophia.gateway.planner import STEP_REF, Plan, Step
+from sophia.kit.breaker import CircuitBreakers
 
 StepStatus = Literal["ok", "tool_error", "failed", "held", "skipped"]
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -122,7 +122,7 @@ class Executor:
             except GatewayError as exc:
                 return finish("failed", error=StepError(type=type(exc).__name__, message=str(exc)))
             return finish("held", approval=approval.public())
-        if not self.breakers.allow(route.service):
+        if not self.breakers[route.service].allow():
             message = f"{route.service} failed repeatedly; not called for a while (circuit open)"
             return finish("failed", error=StepError(type="CircuitOpen", message=message))
         if emit is not None:
@@ -151,15 +151,17 @@ class Executor:
                         timeout = min(self.caller.timeout, remaining + ATTEMPT_GRACE_S)
                         result = await self.caller.forward(route, arguments, timeout, principal)
         except TimeoutError:
-            self.breakers.failed(route.service)
+            self.breakers[route.service].failure()
             return finish("failed", attempts=attempts, error=self._step_timeout())
         except GatewayError as exc:
             if isinstance(exc, RETRYABLE):
-                self.breakers.failed(route.service)
+                self.breakers[route.service].failure()
+            else:  # the server answered (it refused the arguments, say): it is up
+                self.breakers[route.service].success()
             if isinstance(exc, UpstreamTimeout) and loop.time() >= deadline:
                 return finish("failed", attempts=attempts, error=self._step_timeout())
             return finish("failed", attempts=attempts, error=StepError(type=type(exc).__name__, message=str(exc)))
-        self.breakers.succeeded(route.service)
+        self.breakers[route.service].success()
         return finish("tool_error" if result.get("isError") else "ok", result=result, attempts=attempts)
 
     def _step_timeout(self) -> StepError:

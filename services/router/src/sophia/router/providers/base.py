@@ -1,0 +1,223 @@
+"""What every provider adapter shares: the request, the reply, and one error type with a `kind`.
+
+Errors are translated once, here, from HTTP status, headers and body to a `ProviderError` whose
+`kind` decides what the router does next (fall back, cool the deployment down, count a breaker
+failure) and whose `billed` says what the failed attempt may have cost.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+ErrorKind = Literal[
+    "rate_limited",  # 429
+    "overloaded",  # 503, 529
+    "server",  # other 5xx
+    "timeout",
+    "connect",
+    "context_overflow",
+    "auth",  # 401, 403
+    "not_found",  # 404: no such model at this provider
+    "bad_request",  # other 4xx
+    "bad_response",  # 200 with garbage: not JSON, missing fields, no text, invalid JSON in json mode
+]
+# "no": the provider refused before doing work. "unknown": it may have (a timeout mid-answer, a garbled
+# 200); the router then books the attempt's worst case against the budget rather than guess low.
+Billed = Literal["no", "unknown", "exact"]
+
+OnDelta = Callable[[str], Awaitable[None]]
+JSON_INSTRUCTION = "Answer with a single JSON object and nothing else."
+
+_CONTEXT_OVERFLOW = re.compile(
+    r"context[_ ]length|context window|maximum context|too many tokens|prompt is too long|input is too long|"
+    r"exceeds? the (maximum|model'?s|context)|reduce the length|max_tokens.{0,40}(too large|exceed)",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to one model."""
+
+    model: str
+    prompt: str
+    system: str | None
+    max_tokens: int
+    temperature: float | None = None
+    json: bool = False
+    stream: bool = False
+    max_tokens_field: str = "max_tokens"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def system_text(self) -> str | None:
+        if not self.json:
+            return self.system
+        return f"{self.system}\n\n{JSON_INSTRUCTION}" if self.system else JSON_INSTRUCTION
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    input_tokens: int
+    output_tokens: int
+    finish_reason: str | None
+    usage_reported: bool = True
+    first_token_ms: float | None = None
+
+
+@dataclass
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+class ProviderError(Exception):
+    """A provider attempt failed; `kind` says how."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        billed: Billed = "no",
+        usage: Usage | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.status = status
+        self.retry_after_s = retry_after_s
+        self.billed = billed
+        self.usage = usage
+
+    def __str__(self) -> str:
+        return self.message
+
+
+Adapter = Callable[[Call, OnDelta | None, float], Awaitable[Reply]]
+
+
+def retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait, from `retry-after-ms`, `retry-after` (seconds or an HTTP date)."""
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def error_message(body: bytes) -> tuple[str, str | None]:
+    """(message, code or type) from an OpenAI- or Anthropic-style error body; never the whole body."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return (body[:200].decode("utf-8", "replace").strip() or "no body"), None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        code = error.get("code") or error.get("type")
+        return str(error.get("message") or code or "error")[:300], (str(code) if code is not None else None)
+    if isinstance(error, str):
+        return error[:300], None
+    return str(payload)[:200], None
+
+
+def from_status(response_status: int, headers: httpx.Headers, body: bytes) -> ProviderError:
+    """The error for a non-2xx answer."""
+    message, code = error_message(body)
+    status = response_status
+    text = f"HTTP {status}: {message}"
+    if status == 429:
+        return ProviderError("rate_limited", text, status=status, retry_after_s=retry_after(headers))
+    if code == "context_length_exceeded" or (status in (400, 413, 422) and _CONTEXT_OVERFLOW.search(message)):
+        return ProviderError("context_overflow", text, status=status)
+    if status in (503, 529) or code == "overloaded_error":
+        return ProviderError("overloaded", text, status=status, retry_after_s=retry_after(headers))
+    if status >= 500:
+        return ProviderError("server", text, status=status)
+    if status in (401, 403):
+        return ProviderError("auth", f"HTTP {status}: the provider refused the credentials", status=status)
+    if status == 404:
+        return ProviderError("not_found", text, status=status)
+    return ProviderError("bad_request", text, status=status)
+
+
+def from_stream_error(error: Any) -> ProviderError:
+    """An error event inside a stream (OpenRouter's `{"error": ...}` chunk, Anthropic's `error` event)."""
+    if not isinstance(error, dict):
+        return ProviderError("bad_response", "the stream reported an unreadable error", billed="unknown")
+    kind_name = str(error.get("type") or error.get("code") or "")
+    message = str(error.get("message") or kind_name or "error")[:300]
+    if kind_name in ("overloaded_error", "503", "529"):
+        return ProviderError("overloaded", f"stream error: {message}", billed="unknown")
+    if kind_name in ("rate_limit_error", "429"):
+        return ProviderError("rate_limited", f"stream error: {message}", billed="unknown")
+    if _CONTEXT_OVERFLOW.search(message):
+        return ProviderError("context_overflow", f"stream error: {message}")
+    return ProviderError("server", f"stream error: {message}", billed="unknown")
+
+
+def transport_error(exc: httpx.HTTPError, started_answering: bool) -> ProviderError:
+    """A connection or timeout failure. Once the provider started answering it may bill the attempt."""
+    billed: Billed = "unknown" if started_answering else "no"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return ProviderError("connect", "connection timed out", billed="no")
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderError("timeout", f"no answer in time ({type(exc).__name__})", billed="unknown")
+    if isinstance(exc, httpx.ConnectError):
+        return ProviderError("connect", "connection refused or failed", billed="no")
+    return ProviderError("server", f"transport failed: {type(exc).__name__}", billed=billed)
+
+
+def check_json(text: str) -> None:
+    """In JSON mode the reply must be one JSON object (a fenced block is tolerated)."""
+    body = text.strip()
+    if body.startswith("```"):
+        body = body.strip("`").removeprefix("json").strip()
+    try:
+        value = json.loads(body)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ProviderError("bad_response", "the reply is not the JSON object asked for", billed="exact")
+
+
+def as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def billed_for(tokens: Usage) -> Billed:
+    return "exact" if tokens.input_tokens is not None and tokens.output_tokens is not None else "unknown"
+
+
+def reply_from(text: str, tokens: Usage, finish: str | None, first_token_ms: float | None) -> Reply:
+    """A reply; when the provider reported no usage the router estimates it (`usage_reported` False)."""
+    return Reply(
+        text=text,
+        input_tokens=tokens.input_tokens or 0,
+        output_tokens=tokens.output_tokens or 0,
+        finish_reason=finish,
+        usage_reported=billed_for(tokens) == "exact",
+        first_token_ms=first_token_ms,
+    )

@@ -1,0 +1,107 @@
+"""Tier accuracy on our labelled set (`data/tiers.jsonl`, disjoint from the library the model trains on).
+
+The set follows the fleet's tier convention: simple = lookups, greetings, formatting, one-line rewrites,
+classification, extraction however long the input; balanced = multi-paragraph writing, moderate code,
+summaries of long text, comparisons; premium = hard multi-step reasoning, proofs, architecture or
+strategy trade-offs, concurrency debugging, high-stakes legal or financial analysis however short.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sophia.router.catalog import TIERS, Tier
+from sophia.router.tiers import Assessment, Estimator, Example, load_examples
+
+LABELLED = Path(__file__).parent / "data" / "tiers.jsonl"
+FLOORS = {Tier.SIMPLE: 0.9, Tier.BALANCED: 0.9, Tier.PREMIUM: 0.9}
+LONG = 800  # characters: many times the instruction
+
+
+@pytest.fixture(scope="module")
+def labelled() -> list[Example]:
+    return load_examples(LABELLED.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def predictions(labelled: list[Example]) -> list[Assessment]:
+    estimator = Estimator.from_library()
+    return [estimator.assess(e.prompt, e.system) for e in labelled]
+
+
+def accuracy(pairs: list[tuple[Example, Assessment]]) -> float:
+    return sum(e.tier == a.tier for e, a in pairs) / len(pairs)
+
+
+def test_the_labelled_set_is_large_balanced_and_disjoint_from_the_library(labelled: list[Example]) -> None:
+    counts = Counter(e.tier for e in labelled)
+    assert len(labelled) >= 100 and min(counts.values()) >= 30, counts
+    library = {e.prompt for e in load_examples()}
+    assert not library & {e.prompt for e in labelled}
+
+
+def test_accuracy_per_tier_holds_its_floor(labelled: list[Example], predictions: list[Assessment]) -> None:
+    pairs = list(zip(labelled, predictions, strict=True))
+    per_tier = {t: accuracy([(e, a) for e, a in pairs if e.tier == t]) for t in TIERS}
+    confusion = Counter((e.tier.value, a.tier.value) for e, a in pairs)
+    print(
+        f"\ntier accuracy {accuracy(pairs):.3f} on {len(pairs)} prompts:",
+        {t.value: round(v, 3) for t, v in per_tier.items()},
+    )
+    print("confusion (label, predicted):", dict(sorted(confusion.items())))
+    assert all(per_tier[t] >= FLOORS[t] for t in TIERS), per_tier
+
+
+def test_long_but_trivial_prompts_stay_simple(labelled: list[Example], predictions: list[Assessment]) -> None:
+    pairs = [
+        (e, a) for e, a in zip(labelled, predictions, strict=True) if e.tier == Tier.SIMPLE and len(e.prompt) > LONG
+    ]
+    assert len(pairs) >= 20
+    assert accuracy(pairs) >= 0.9
+
+
+def test_short_but_hard_prompts_reach_premium(labelled: list[Example], predictions: list[Assessment]) -> None:
+    pairs = [
+        (e, a) for e, a in zip(labelled, predictions, strict=True) if e.tier == Tier.PREMIUM and len(e.prompt) < 120
+    ]
+    assert len(pairs) >= 30
+    assert accuracy(pairs) >= 0.9
+
+
+def test_every_assessment_gives_reasons_and_probabilities(predictions: list[Assessment]) -> None:
+    for assessment in predictions:
+        assert assessment.reasons and all(isinstance(r, str) and r for r in assessment.reasons)
+        assert sum(assessment.probabilities.values()) == pytest.approx(1, abs=0.01)
+        assert max(assessment.probabilities, key=assessment.probabilities.__getitem__) == assessment.tier
+
+
+def test_reasons_quote_the_words_that_decided() -> None:
+    estimator = Estimator.from_library()
+    proof = estimator.assess("Prove that every finite group of prime order is cyclic.")
+    assert proof.tier == Tier.PREMIUM and any("proof ('prove')" in r for r in proof.reasons)
+    contract = "This Agreement is made between Acme and Globex. " * 80
+    lookup = estimator.assess(f"What is the date of this agreement?\n\n{contract}")
+    assert lookup.tier == Tier.SIMPLE and any("length alone does not raise it" in r for r in lookup.reasons)
+
+
+def test_training_is_deterministic() -> None:
+    first, second = Estimator.from_library(load_examples()), Estimator.from_library(load_examples())
+    assert np.array_equal(first.model.weights, second.model.weights)
+
+
+def test_the_neighbour_vote_blends_in_when_an_embedding_is_given() -> None:
+    """With `tier_embeddings`, the nearest library examples vote; a vote for premium lifts premium."""
+    library = load_examples()
+    vectors = np.eye(len(library), dtype=np.float32)
+    from sophia.router.tiers import Neighbours
+
+    estimator = Estimator(Estimator.from_library().model, Neighbours(vectors, [e.tier for e in library]))
+    premium_index = next(i for i, e in enumerate(library) if e.tier == Tier.PREMIUM)
+    plain = estimator.assess("Write a poem about the sea.")
+    voted = estimator.assess("Write a poem about the sea.", embedding=vectors[premium_index])
+    assert voted.probabilities[Tier.PREMIUM] > plain.probabilities[Tier.PREMIUM]
+    assert "nearest labelled examples voted too" in voted.reasons
