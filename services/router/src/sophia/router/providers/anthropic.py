@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from sophia.router.providers.base import (
+    Adapter,
     Call,
     OnDelta,
     ProviderError,
@@ -20,20 +21,16 @@ from sophia.router.providers.base import (
     Usage,
     as_int,
     billed_for,
-    check_json,
-    from_status,
     from_stream_error,
     reply_from,
-    transport_error,
 )
 from sophia.router.providers.sse import events
 
 VERSION = "2023-06-01"
 
 
-class AnthropicAdapter:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
+class AnthropicAdapter(Adapter):
+    path = "v1/messages"
 
     def body(self, call: Call) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -51,25 +48,11 @@ class AnthropicAdapter:
             body["stream"] = True
         return body
 
-    async def __call__(self, call: Call, on_delta: OnDelta | None, timeout_s: float) -> Reply:
-        started = time.perf_counter()
-        answered = False
-        try:
-            async with self._client.stream(
-                "POST", "v1/messages", json=self.body(call), timeout=httpx.Timeout(timeout_s)
-            ) as response:
-                answered = True
-                if response.status_code >= 300:
-                    raise from_status(response.status_code, response.headers, await response.aread())
-                if call.stream and response.headers.get("content-type", "").startswith("text/event-stream"):
-                    reply = await _read_stream(response, on_delta, started)
-                else:
-                    reply = _read_whole(await response.aread())
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, answered) from exc
-        if call.json:
-            check_json(reply.text)
-        return reply
+    def read_whole(self, raw: bytes) -> Reply:
+        return _read_whole(raw)
+
+    async def read_stream(self, response: httpx.Response, on_delta: OnDelta | None, started: float) -> Reply:
+        return await _read_stream(response, on_delta, started)
 
 
 def _input_tokens(usage: dict[str, Any]) -> int | None:

@@ -104,9 +104,6 @@ class ProviderError(Exception):
         return self.message
 
 
-Adapter = Callable[[Call, OnDelta | None, float], Awaitable[Reply]]
-
-
 def retry_after(headers: httpx.Headers) -> float | None:
     """Seconds to wait, from `retry-after-ms`, `retry-after` (seconds or an HTTP date)."""
     if (ms := headers.get("retry-after-ms")) is not None:
@@ -221,3 +218,42 @@ def reply_from(text: str, tokens: Usage, finish: str | None, first_token_ms: flo
         usage_reported=billed_for(tokens) == "exact",
         first_token_ms=first_token_ms,
     )
+
+
+class Adapter:
+    """One wire format: how a call becomes a request body, and how a whole or streamed answer becomes a
+    `Reply`. The request itself (status, stream or not, errors) is the same for every format."""
+
+    path: str
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    def body(self, call: Call) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def read_whole(self, raw: bytes) -> Reply:
+        raise NotImplementedError
+
+    async def read_stream(self, response: httpx.Response, on_delta: OnDelta | None, started: float) -> Reply:
+        raise NotImplementedError
+
+    async def __call__(self, call: Call, on_delta: OnDelta | None, timeout_s: float) -> Reply:
+        started = time.perf_counter()
+        answered = False
+        try:
+            async with self._client.stream(
+                "POST", self.path, json=self.body(call), timeout=httpx.Timeout(timeout_s)
+            ) as response:
+                answered = True
+                if response.status_code >= 300:
+                    raise from_status(response.status_code, response.headers, await response.aread())
+                if call.stream and response.headers.get("content-type", "").startswith("text/event-stream"):
+                    reply = await self.read_stream(response, on_delta, started)
+                else:
+                    reply = self.read_whole(await response.aread())
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, answered) from exc
+        if call.json:
+            check_json(reply.text)
+        return reply

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from sophia.router.providers.base import (
+    Adapter,
     Call,
     OnDelta,
     ProviderError,
@@ -20,18 +21,14 @@ from sophia.router.providers.base import (
     Usage,
     as_int,
     billed_for,
-    check_json,
-    from_status,
     from_stream_error,
     reply_from,
-    transport_error,
 )
 from sophia.router.providers.sse import events
 
 
-class OpenAIAdapter:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
+class OpenAIAdapter(Adapter):
+    path = "chat/completions"
 
     def body(self, call: Call) -> dict[str, Any]:
         messages = []
@@ -49,25 +46,11 @@ class OpenAIAdapter:
             body["stream_options"] = {"include_usage": True}
         return body
 
-    async def __call__(self, call: Call, on_delta: OnDelta | None, timeout_s: float) -> Reply:
-        started = time.perf_counter()
-        answered = False
-        try:
-            async with self._client.stream(
-                "POST", "chat/completions", json=self.body(call), timeout=httpx.Timeout(timeout_s)
-            ) as response:
-                answered = True
-                if response.status_code >= 300:
-                    raise from_status(response.status_code, response.headers, await response.aread())
-                if call.stream and response.headers.get("content-type", "").startswith("text/event-stream"):
-                    reply = await _read_stream(response, on_delta, started)
-                else:
-                    reply = _read_whole(await response.aread())
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, answered) from exc
-        if call.json:
-            check_json(reply.text)
-        return reply
+    def read_whole(self, raw: bytes) -> Reply:
+        return _read_whole(raw)
+
+    async def read_stream(self, response: httpx.Response, on_delta: OnDelta | None, started: float) -> Reply:
+        return await _read_stream(response, on_delta, started)
 
 
 def _read_whole(raw: bytes) -> Reply:
