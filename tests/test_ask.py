@@ -275,3 +275,10 @@ def test_the_cli_asks_lists_and_approves(fleet: Fleet, capsys: pytest.CaptureFix
     assert main(["call", "infra_destroy", '{"stack": "perf"}', "--url", url]) == 0
     assert "needs an approver" in capsys.readouterr().out
     assert fleet.tools_called() == ["infra_up"]
+
+
+def test_a_recall_request_plans_a_search_not_a_get_by_id(fleet: Fleet) -> None:
+    body = fleet.ask("recall what we know about the Acme renewal", dry_run=True).json()
+    tools = [step["tool"] for step in body["plan"]["steps"]]
+    assert "memory_recall" in tools
+    assert "memory_get" not in tools  # it needs an id the request does not hold

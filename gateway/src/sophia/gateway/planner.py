@@ -14,6 +14,7 @@ Nothing a tool returns can add a step: the plan is fixed before the first call.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +41,9 @@ FILL_SYSTEM = (
 TEXT_ARGUMENTS = {"query", "question", "prompt", "instruction", "text", "body", "notes", "message", "content",
                   "description", "summary", "topic"}  # fmt: skip
 SHORT_TEXT_ARGUMENTS = {"title", "subject", "name_hint"}
+SHORTLIST = 6  # tools per capability whose arguments are tried before choosing
+MISSING_ARGUMENT_PENALTY = 0.15
+_IDENTIFIER = re.compile(r"(?:^|_)(?:id|ids|hash|number|uuid)$")
 
 
 class Step(BaseModel):
@@ -98,8 +102,12 @@ class Planner:
                 action = rules.first_action(part) or intent.action
                 relevance = 0.1 if cue.search(part) else 0.0
                 ranked = await self.tools.rank(part, candidates, vector)
-                route, score = max(ranked, key=lambda item: item[1] + affinity(item[0], action))
-                best_per_part.append((score + relevance + affinity(route, action), index, route, relevance > 0))
+                scored = [
+                    (score + affinity(route, action) - self._unfillable(route, part, query, named, namespace), route)
+                    for route, score in ranked[:SHORTLIST]
+                ]
+                score, route = max(scored, key=lambda item: item[0])
+                best_per_part.append((score + relevance, index, route, relevance > 0))
             # One step per clause that names this capability; else one for the clause that fits it best.
             named_parts = [item for item in best_per_part if item[3]]
             for _, index, route, _ in named_parts or [max(best_per_part, key=lambda item: item[0])]:
@@ -157,6 +165,13 @@ class Planner:
             candidate = {**step.arguments, **filled}
             if filled and not self._check(route, candidate):
                 step.arguments, step.missing = candidate, []
+
+    def _unfillable(self, route: Route, part: str, query: str, named: Entities, namespace: str) -> float:
+        """A tool that needs an opaque identifier the request does not hold is a worse fit ("what do we
+        know about X?" is a recall, not a get-by-id). A missing name (a stack, a repo) is not penalised:
+        the router's LLM may fill it, or the step says what to add."""
+        missing = self._check(route, _arguments(route, part, query, named, namespace))
+        return MISSING_ARGUMENT_PENALTY * sum(1 for name in missing if _IDENTIFIER.search(name))
 
     def _check(self, route: Route, arguments: dict[str, Any]) -> list[str]:
         """Problems with `arguments` against the tool's schema; upstream references count as present."""

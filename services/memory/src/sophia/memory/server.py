@@ -111,8 +111,9 @@ async def recall(
     shortterm: ShortTerm = Shortterm,
     settings: MemorySettings = Settings,
 ) -> dict[str, Any]:
-    """Return the k memories of a namespace closest in meaning to query, best first, with a score
-    (cosine similarity, higher is closer). Updated memories replace their older versions."""
+    """Search what we know: the k memories of a namespace closest in meaning to query ("what did we decide
+    about pricing?", "who owns billing?"), best first, with a score (cosine similarity, higher is closer).
+    Updated memories replace their older versions."""
     query = check_text(query, settings.max_text_bytes, what="query")
     if not 1 <= k <= settings.max_k:
         raise ToolError(f"k must be between 1 and {settings.max_k}, got {k}")
