@@ -33,6 +33,7 @@ CAPABILITY_WEIGHTS = (0.55, 0.25, 0.2)
 CAPABILITY_THRESHOLD = 0.42
 CLAUSE_CUE_WEIGHT = 0.5
 LEADING_CUE_WEIGHT = 0.2  # the verb that opens a clause names its capability ("remember that ...")
+NAMED_SYSTEM_WEIGHT = 0.2  # "check memory", "in Asana": the request names the system
 # When several clauses carry different actions, the one with the outcome that matters most wins.
 ACTION_PRIORITY: tuple[Action, ...] = (
     "deploy", "delete", "modify", "create", "optimize", "monitor", "analyze", "query"
@@ -216,6 +217,7 @@ def _capabilities(
     text: str, parts: list[str], votes: Votes, clause_votes: list[Votes]
 ) -> tuple[list[Capability], float]:
     cues = rules.cue_scores(rules.CAPABILITY_CUES, text)  # type: ignore[arg-type]
+    named = rules.cue_scores(rules.NAMED_SYSTEMS, text)  # type: ignore[arg-type]
     per_clause: dict[str, float] = {}
     leading: set[str] = set()
     for part, part_votes in zip(parts, clause_votes, strict=True):
@@ -236,6 +238,7 @@ def _capabilities(
         + w_cue * cues.get(c, 0.0)
         + w_clause * per_clause.get(c, 0.0)
         + LEADING_CUE_WEIGHT * (c in leading)
+        + NAMED_SYSTEM_WEIGHT * (c in named)
         for c in CAPABILITIES
     }
     chosen = [c for c in CAPABILITIES if score[c] >= CAPABILITY_THRESHOLD]

@@ -131,6 +131,8 @@ CAPABILITY_CUES: dict[Capability, re.Pattern[str]] = {
         r"conversation history",
         r"last (?:few )?turns",
         r"what do you know about",
+        r"(?:do|did) (?:we|you|i) remember",
+        r"(?:in|from|to|check) (?:our |your |the )?memory",
         r"what have i told you",
         r"make a note",
         r"note:",
@@ -200,6 +202,17 @@ CAPABILITY_CUES: dict[Capability, re.Pattern[str]] = {
         r"spend\b",
         r"latency of (?:the )?models?",
     ),
+}
+
+# Words that name a system outright ("check memory", "in Asana", "the pulumi stack"): a request that
+# names one needs it, whatever its neighbours say.
+NAMED_SYSTEMS: dict[Capability, re.Pattern[str]] = {
+    "memory": _words(r"memor(?:y|ies)\b", r"remember", r"recall\b", r"forget"),
+    "business": _words(r"slack\b", r"gong\b", r"hubspot", r"salesforce", r"notion\b", r"asana\b", r"crm\b"),
+    "code": _words(r"repo(?:sitor(?:y|ies))?s?\b", r"git\b", r"pull requests?", r"\bPRs?\b", r"commits?\b"),
+    "infra": _words(r"pulumi", r"k8s", r"kubernetes", r"clusters?\b", r"stacks?\b"),
+    "visual": _words(r"mock-?ups?", r"screenshots?", r"figma", r"wireframes?"),
+    "router": _words(r"llm", r"gpt", r"claude\b", r"tokens?\b", r"model tiers?"),
 }
 
 # Verb cues per action, strongest first within a clause; "then" clauses are read separately.
