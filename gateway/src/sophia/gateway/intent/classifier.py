@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, cast
@@ -177,7 +178,7 @@ class IntentClassifier:
             domain=domain,
             action=action,
             capabilities=capabilities,
-            targets=entities(query).all() or _object_phrases(fixed),
+            targets=_targets(query, plain),
             risk_level=risk,
             requires_approval=requires_approval,
             confidence=round(self._calibrated(raw), 3),
@@ -285,17 +286,30 @@ def _urgency(text: str, votes: Votes) -> str:
 
 
 _OBJECT = (
-    r"mock-?up|screenshot|image|diagram|task|ticket|page|deal|call|channel|stack|cluster|branch|repo|"
-    r"service|api|pipeline|dashboard|report|memory|memories|notes?|email|doc|design|pr|pull request"
+    r"mock-?up|screenshot|image|diagram|illustration|logo|banner|task|ticket|page|deal|call|channel|thread|"
+    r"stack|cluster|branch|repo|service|api|pipeline|dashboard|report|memory|memories|notes?|namespace|email|"
+    r"message|doc|document|design|pr|pull request|file|command|function|endpoint|test|release|build|bucket|"
+    r"database|cert|certificate|invoice|contract|renewal|quote|proposal|paragraph|summary|draft|post|budget|"
+    r"spend|bill|config|migration|deploy|deployment|outputs|history|drift|index|prompt|copy|headline"
 )
+_OBJECT_PHRASE = re.compile(
+    rf"\b(?:the|a|an|our|my|this|that|their|his|her|its|every|all)\s+((?:[\w'-]+\s+){{0,2}}(?:{_OBJECT})s?)\b",
+    re.IGNORECASE,
+)
+# Capitalised names inside a sentence are usually who or what it is about ("email Umbrella the RCA").
+_PROPER_NAME = re.compile(r"(?<=[a-z,] )([A-Z][a-zA-Z0-9&-]{2,}(?: [A-Z][a-zA-Z0-9&-]{2,})*)")
+_NOT_A_NAME = {"Slack", "Gong", "HubSpot", "Hubspot", "Salesforce", "Notion", "Asana", "Pulumi", "Kubernetes", "Figma",
+               "LLM", "GPT", "Claude", "OpenAI", "Anthropic", "CRM", "API", "Friday", "Monday", "Tuesday",
+               "Wednesday", "Thursday", "Saturday", "Sunday", "PR", "CSV", "JSON", "SQL", "CLI", "UI"}  # fmt: skip
 
 
-def _object_phrases(text: str) -> list[str]:
-    """Noun phrases ending in a thing tools act on: "the login mockup" → "login mockup"."""
-    import re
-
-    found = re.findall(rf"\b(?:the|a|an|our|my|this|that)\s+((?:[\w-]+\s+){{0,2}}(?:{_OBJECT})s?)\b", text, re.I)
-    return list(dict.fromkeys(phrase.strip() for phrase in found))[:5]
+def _targets(request: str, text: str) -> list[str]:
+    """Named things (channels, branches, stacks, repos, paths), proper names, then noun phrases ending in a
+    thing tools act on ("the login mockup" → "login mockup")."""
+    found = entities(request).all()
+    found += [name for name in _PROPER_NAME.findall(unquoted(request)) if name not in _NOT_A_NAME]
+    found += [phrase.strip() for phrase in _OBJECT_PHRASE.findall(text)]
+    return list(dict.fromkeys(found))[:6]
 
 
 def _fit_logistic(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> tuple[float, float]:
