@@ -84,14 +84,21 @@ async def test_async_factory_is_awaited() -> None:
     await service.stop()
 
 
-async def test_async_generator_factory_is_cleaned_up_on_stop() -> None:
+@pytest.mark.parametrize("kind", ["async generator", "generator"])
+async def test_generator_factories_are_cleaned_up_on_stop(kind: str) -> None:
     pools: list[Pool] = []
 
-    async def open_pool() -> AsyncIterator[Pool]:
+    async def open_async() -> AsyncIterator[Pool]:
         pools.append(Pool())
         yield pools[-1]
         pools[-1].closed = True
 
+    def open_sync() -> Iterator[Pool]:
+        pools.append(Pool())
+        yield pools[-1]
+        pools[-1].closed = True
+
+    open_pool: Any = open_async if kind == "async generator" else open_sync
     service = Service("pools")
 
     @service.tool()
@@ -102,27 +109,6 @@ async def test_async_generator_factory_is_cleaned_up_on_stop() -> None:
     await service.start(service.load_settings())
     assert (await call(service, "is_open"))["result"] is True
     assert not pools[0].closed
-    await service.stop()
-    assert pools[0].closed
-
-
-async def test_generator_factory_is_cleaned_up_on_stop() -> None:
-    pools: list[Pool] = []
-
-    def open_pool() -> Iterator[Pool]:
-        pools.append(Pool())
-        yield pools[-1]
-        pools[-1].closed = True
-
-    service = Service("pools")
-
-    @service.tool()
-    async def is_open(pool: Pool = Depends(open_pool)) -> bool:
-        """Say whether the pool is open."""
-        return not pool.closed
-
-    await service.start(service.load_settings())
-    assert (await call(service, "is_open"))["result"] is True
     await service.stop()
     assert pools[0].closed
 
