@@ -56,3 +56,9 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_invalid_external_server_is_rejected(config: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         ExternalServer.model_validate(config)
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "none"])
+def test_shared_secret_and_unsigned_jwts_are_refused(algorithm: str) -> None:
+    with pytest.raises(ValidationError, match="public-key"):
+        GatewaySettings(jwt_algorithms=[algorithm])

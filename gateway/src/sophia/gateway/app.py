@@ -54,7 +54,8 @@ class Gateway:
         self.catalog = Catalog(self.bus)
         self.metrics = GatewayMetrics()
         self.fleet: Fleet | None = None
-        self.redis = redis.from_url(settings.redis_url) if settings.redis_url else None
+        # Decoded: approvals and the audit log read text; nothing here stores bytes.
+        self.redis = redis.from_url(settings.redis_url, decode_responses=True) if settings.redis_url else None
         self.approvals = (
             ApprovalStore(self.redis, settings.approval_ttl_s, settings.approval_retention_s) if self.redis else None
         )
@@ -113,6 +114,7 @@ class Gateway:
                 if warm_up is not None:
                     warm_up.cancel()
                 await self.fleet.stop()
+                await self.authenticator.aclose()
                 if self.redis is not None:
                     await self.redis.aclose()
 

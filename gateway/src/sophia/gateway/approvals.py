@@ -16,7 +16,7 @@ import hashlib
 import json
 import secrets
 import time
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import redis.asyncio as redis
 from pydantic import BaseModel, Field
@@ -125,7 +125,7 @@ class ApprovalStore:
         return Approval.model_validate_json(raw)
 
     async def list(self, status: Status | None = "pending", limit: int = 100) -> list[Approval]:
-        ids: list[str] = [_text(i) for i in await self._redis.zrevrange(INDEX, 0, -1)]
+        ids = cast(list[str], await self._redis.zrevrange(INDEX, 0, -1))  # the client decodes responses
         approvals: list[Approval] = []
         stale: list[str] = []
         for start in range(0, len(ids), 200):
@@ -163,7 +163,3 @@ class ApprovalStore:
 
     def _keep_s(self) -> int:
         return int(self.ttl_s + self._retention_s)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -20,6 +20,7 @@ from sophia.gateway.approvals import Approval, ApprovalConflict, ApprovalStore, 
 from sophia.gateway.catalog import Catalog, Route
 from sophia.gateway.errors import GatewayError, UpstreamError
 from sophia.gateway.metrics import GatewayMetrics
+from sophia.gateway.results import ok_result
 from sophia.gateway.security.guard import Forbidden, Guard
 from sophia.gateway.security.principals import Principal
 from sophia.kit import Risk
@@ -158,13 +159,4 @@ def held_result(approval: Approval) -> dict[str, Any]:
         f"pending until {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(approval.expires_at))}; an approver "
         f"runs it with POST /v1/approvals/{approval.id}/approve."
     )
-    return {
-        "content": [{"type": "text", "text": text}],
-        "structuredContent": {"status": "pending_approval", "approval": approval.public()},
-        "isError": False,
-    }
-
-
-def error_result(message: str) -> dict[str, Any]:
-    """A `CallToolResult` that reports a failure to the model instead of failing the request."""
-    return {"content": [{"type": "text", "text": message}], "isError": True}
+    return ok_result({"status": "pending_approval", "approval": approval.public()}, text)

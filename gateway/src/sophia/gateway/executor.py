@@ -21,6 +21,7 @@ from sophia.gateway.approvals import Approval
 from sophia.gateway.calls import ToolCaller
 from sophia.gateway.errors import GatewayError, UpstreamProtocolError, UpstreamTimeout, UpstreamUnavailable
 from sophia.gateway.planner import STEP_REF, Plan, Step
+from sophia.gateway.results import text_of
 from sophia.kit.breaker import CircuitBreakers
 
 StepStatus = Literal["ok", "tool_error", "failed", "held", "skipped"]
@@ -168,23 +169,11 @@ class Executor:
         return StepError(type="StepTimeout", message=f"no answer within {self.step_timeout_s:g} s")
 
 
-def result_text(result: dict[str, Any] | None) -> str:
-    """The readable part of a tool result: its text blocks, else its structured content as JSON."""
-    if not result:
-        return ""
-    texts = [str(b.get("text", "")) for b in result.get("content") or [] if isinstance(b, dict) and "text" in b]
-    if texts:
-        return "\n".join(texts)
-    import json
-
-    return json.dumps(result.get("structuredContent", {}), ensure_ascii=False)
-
-
 def _resolve(arguments: dict[str, Any], outcomes: dict[str, StepOutcome]) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     for name, value in arguments.items():
         if isinstance(value, dict) and STEP_REF in value:
-            upstream = result_text(outcomes[value[STEP_REF]].result)[:MAX_UPSTREAM_CHARS]
+            upstream = text_of(outcomes[value[STEP_REF]].result)[:MAX_UPSTREAM_CHARS]
             prefix = value.get("prefix")
             resolved[name] = f"{prefix}\n\n{upstream}" if prefix else upstream
         else:

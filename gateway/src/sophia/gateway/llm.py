@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from sophia.gateway.calls import ToolCaller
 from sophia.gateway.errors import GatewayError
+from sophia.gateway.results import text_of
 
 logger = logging.getLogger("sophia.gateway.llm")
 
@@ -50,7 +51,7 @@ class RouterLLM:
             logger.warning("router completion failed: %s", exc)
             return None
         if result.get("isError"):
-            message = _text(result)
+            message = text_of(result).strip()
             if self._mode == "auto" and "no LLM provider is configured" in message:
                 self._resting_until = time.monotonic() + NOT_CONFIGURED_BACKOFF_S
                 logger.info("the router has no LLM provider configured; using the offline paths")
@@ -60,7 +61,7 @@ class RouterLLM:
         structured = result.get("structuredContent")
         if isinstance(structured, dict) and isinstance(structured.get("text"), str):
             return str(structured["text"])
-        return _text(result) or None
+        return text_of(result).strip() or None
 
     async def complete_json(self, prompt: str, system: str) -> dict[str, Any] | None:
         """The first JSON object in the model's reply, or None."""
@@ -73,9 +74,3 @@ class RouterLLM:
         except json.JSONDecodeError:
             return None
         return value if isinstance(value, dict) else None
-
-
-def _text(result: dict[str, Any]) -> str:
-    return "\n".join(
-        str(block.get("text", "")) for block in result.get("content") or [] if isinstance(block, dict)
-    ).strip()

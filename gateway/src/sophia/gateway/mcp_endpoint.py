@@ -34,10 +34,11 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSI
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
-from sophia.gateway.calls import ToolCaller, error_result
+from sophia.gateway.calls import ToolCaller
 from sophia.gateway.catalog import Catalog
 from sophia.gateway.errors import GatewayError, UnknownTool, UpstreamRejected
 from sophia.gateway.meta_tools import META_TOOLS, MetaTools
+from sophia.gateway.results import error_result
 from sophia.gateway.security.guard import Forbidden, RateLimited
 from sophia.kit.security import transport_security
 

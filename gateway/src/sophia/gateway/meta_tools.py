@@ -16,6 +16,7 @@ from sophia.gateway.ask import Asker
 from sophia.gateway.calls import ToolCaller
 from sophia.gateway.catalog import Catalog
 from sophia.gateway.intent.schema import Query
+from sophia.gateway.results import error_result, ok_result
 from sophia.gateway.settings import GatewaySettings
 from sophia.gateway.toolsearch import ToolIndex
 
@@ -117,10 +118,10 @@ class MetaTools:
         try:
             parsed = model.model_validate(arguments or {})
         except ValidationError as exc:
-            return _error(f"invalid arguments for {name}: {_first_error(exc)}")
+            return error_result(f"invalid arguments for {name}: {_first_error(exc)}")
         if isinstance(parsed, IntentArguments):
             intent = await self.asker.intents.classify(parsed.query)
-            return _result(intent.model_dump(), json.dumps(intent.model_dump()))
+            return ok_result(intent.model_dump(), json.dumps(intent.model_dump()))
         if isinstance(parsed, FindToolsArguments):
             return await self._find_tools(parsed)
         assert isinstance(parsed, AskArguments)
@@ -143,7 +144,7 @@ class MetaTools:
             for route, score in ranked
         ]
         text = "\n".join(f"{t['name']} ({t['score']}): {t['description']}" for t in found) or "no tools match"
-        return _result({"tools": found}, text)
+        return ok_result({"tools": found}, text)
 
     async def _ask(self, arguments: AskArguments, progress: Progress | None) -> dict[str, Any]:
         done = 0.0
@@ -163,15 +164,7 @@ class MetaTools:
         namespace = self.caller.guard.namespace(self.caller.guard.principal(), arguments.namespace)
         result = await self.asker.ask(arguments.query, dry_run=arguments.dry_run, namespace=namespace, emit=emit)
         data = result.model_dump(exclude_none=True)
-        return _result(data, result.answer or json.dumps(data.get("plan", {})))
-
-
-def _result(structured: dict[str, Any], text: str) -> dict[str, Any]:
-    return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
-
-
-def _error(message: str) -> dict[str, Any]:
-    return {"content": [{"type": "text", "text": message}], "isError": True}
+        return ok_result(data, result.answer or json.dumps(data.get("plan", {})))
 
 
 def _first_error(exc: ValidationError) -> str:

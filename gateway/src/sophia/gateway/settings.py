@@ -155,6 +155,15 @@ class GatewaySettings(BaseSettings):
     internal_token: SecretStr | None = internal_token_field()
     internal_token_file: Path | None = internal_token_file_field()
 
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _public_key_algorithms(cls, value: list[str]) -> list[str]:
+        # A shared-secret (HS*) or unsigned token would let anyone who holds the secret, or no one, mint one.
+        refused = sorted({name for name in value if name.upper().startswith("HS") or name.lower() == "none"})
+        if refused:
+            raise ValueError(f"{refused} are not accepted: use the issuer's public-key algorithms (RS256, ES256, ...)")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -17,8 +17,8 @@ import numpy as np
 
 from sophia.gateway.catalog import Route
 from sophia.gateway.intent import rules
+from sophia.gateway.intent.classifier import split_vectors
 from sophia.gateway.intent.engine import IntentEngine
-from sophia.gateway.intent.text import clauses, repair
 from sophia.kit.embeddings import Vectors
 
 NAME_BOOST = 0.08
@@ -75,23 +75,23 @@ class ToolIndex:
         return ranked
 
     async def find(self, query: str, routes: Iterable[Route], limit: int) -> list[tuple[Route, float]]:
-        """The `limit` tools that best serve `query`, best first."""
+        """The `limit` tools that best serve `query`, best first. The request is embedded once (its clauses,
+        as the intent engine reads it); a compound request ranks each clause too, so every part finds its tool."""
         candidates = list(routes)
         if not candidates:
             return []
-        intent = await self._intents.classify(query, offline=True)
-        parts = clauses(repair(query))
+        reading = await self._intents.read(query, offline=True)
+        whole, clause_vectors = split_vectors(reading.clause_vectors)
+        texts = [(query, whole)]
+        if len(reading.clauses) > 1:
+            texts += list(zip(reading.clauses, clause_vectors, strict=True))
         best: dict[str, tuple[Route, float]] = {}
-        for part in [query, *parts] if len(parts) > 1 else [query]:
-            action = rules.first_action(part) or intent.action
-            for route, score in await self.rank(part, candidates):
-                score += CAPABILITY_BOOST * (route.service in intent.capabilities) + affinity(route, action)
+        for text, vector in texts:
+            action = rules.first_action(text) or reading.intent.action
+            for route, score in await self.rank(text, candidates, vector):
+                score += CAPABILITY_BOOST * (route.service in reading.intent.capabilities) + affinity(route, action)
                 if route.name not in best or score > best[route.name][1]:
                     best[route.name] = (route, score)
-        if len(parts) > 1:
-            # Interleave: the best tool of each clause before the second-best of any.
-            per_part = sorted(best.values(), key=lambda item: -item[1])
-            return per_part[:limit]
         return sorted(best.values(), key=lambda item: -item[1])[:limit]
 
 

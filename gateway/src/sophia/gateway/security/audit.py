@@ -11,7 +11,7 @@ import json
 import logging
 import re
 import time
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as redis
 from opentelemetry import trace
@@ -105,16 +105,12 @@ class AuditLog:
                 raise InvalidCursor(f"`before` is not a usable audit entry id: {before}") from exc
             if not batch:
                 break
-            for entry_id, fields in batch:
-                item = {_text(k): _text(v) for k, v in (fields or {}).items()}
-                item["id"] = _text(entry_id)
+            # The gateway's Redis client decodes responses: ids, keys and values are str.
+            for entry_id, fields in cast(list[tuple[str, dict[str, str]]], batch):
+                item: dict[str, Any] = {**fields, "id": entry_id}
                 if (principal is None or item.get("principal") == principal) and (
                     tool is None or item.get("tool") == tool
                 ):
                     entries.append(item)
-            end = f"({_text(batch[-1][0])}"
+            end = f"({cast(str, batch[-1][0])}"
         return entries[:limit]
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

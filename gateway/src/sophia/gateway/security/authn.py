@@ -37,6 +37,10 @@ class Authenticator:
         self.jwt = jwt
         self.anonymous = anonymous  # set when auth is off: everyone is this principal
 
+    async def aclose(self) -> None:
+        if self.jwt is not None:
+            await self.jwt.aclose()
+
     async def authenticate(self, headers: Headers) -> Principal:
         if self.anonymous is not None:
             return self.anonymous
