@@ -126,6 +126,10 @@ _SECRETS = [
 ]
 
 
+def _check(rel: str, line: int | None, rule: str, message: str) -> Finding:
+    return Finding(file=rel, line=line, severity="error", message=message, source="checks", rule=rule)
+
+
 def checks(files: dict[str, str], changed: dict[str, set[int] | None]) -> list[Finding]:
     """Built-in checks on the changed lines of each file (`changed[path]` None: every line is new)."""
     findings: list[Finding] = []
@@ -135,29 +139,11 @@ def checks(files: dict[str, str], changed: dict[str, set[int] | None]) -> list[F
             if lines is not None and number not in lines:
                 continue
             if _CONFLICT.match(line):
-                findings.append(
-                    Finding(
-                        file=rel,
-                        line=number,
-                        severity="error",
-                        message="merge conflict marker left in the file",
-                        source="checks",
-                        rule="conflict-marker",
-                    )
-                )
-            for pattern, what in _SECRETS:
-                if pattern.search(line):
-                    findings.append(
-                        Finding(
-                            file=rel,
-                            line=number,
-                            severity="error",
-                            message=f"looks like {what} committed to the repository; remove it and rotate it",
-                            source="checks",
-                            rule="secret",
-                        )
-                    )
-                    break
+                findings.append(_check(rel, number, "conflict-marker", "merge conflict marker left in the file"))
+            what = next((what for pattern, what in _SECRETS if pattern.search(line)), None)
+            if what is not None:
+                message = f"looks like {what} committed to the repository; remove it and rotate it"
+                findings.append(_check(rel, number, "secret", message))
         findings.extend(_syntax(rel, text))
     return findings
 
@@ -167,31 +153,12 @@ def _syntax(rel: str, text: str) -> list[Finding]:
         try:
             json.loads(text)
         except ValueError as exc:
-            line = getattr(exc, "lineno", None)
             message = getattr(exc, "msg", str(exc))
-            return [
-                Finding(
-                    file=rel,
-                    line=line,
-                    severity="error",
-                    message=f"invalid JSON: {message}",
-                    source="checks",
-                    rule="json-syntax",
-                )
-            ]
+            return [_check(rel, getattr(exc, "lineno", None), "json-syntax", f"invalid JSON: {message}")]
     if rel.endswith(".toml"):
         try:
             tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             found = re.search(r"at line (\d+)", str(exc))
-            return [
-                Finding(
-                    file=rel,
-                    line=int(found[1]) if found else None,
-                    severity="error",
-                    message=f"invalid TOML: {exc}",
-                    source="checks",
-                    rule="toml-syntax",
-                )
-            ]
+            return [_check(rel, int(found[1]) if found else None, "toml-syntax", f"invalid TOML: {exc}")]
     return []

@@ -87,9 +87,7 @@ class Router:
         except httpx.HTTPError as exc:
             raise LLMError(f"the router is unreachable ({type(exc).__name__})") from exc
         if response.status_code == 401:
-            raise LLMError(
-                "the router refused the call: missing or invalid internal credential (SOPHIA_INTERNAL_TOKEN)"
-            )
+            raise LLMError(REFUSED)
         message = _message(response, request_id)
         if isinstance(message.get("error"), dict):
             raise LLMError(f"the router refused the call: {message['error'].get('message', 'unknown error')}")

@@ -23,7 +23,6 @@ from sophia.kit import ToolError
 MAX_PATH_CHARS = 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_GLOB_CHARS = re.compile(r"[*?\[\]{}]")
 
 
 def is_git_dir_name(part: str) -> bool:
@@ -70,10 +69,6 @@ def clean_glob(glob: str) -> str:
     if cleaned.startswith(":"):
         raise _refuse(glob, "it must not start with ':' (git pathspec magic)", "glob")
     return cleaned
-
-
-def has_glob(text: str) -> bool:
-    return bool(_GLOB_CHARS.search(text))
 
 
 def confine(root: Path, rel: str, *, what: str = "path") -> Path:

@@ -11,6 +11,9 @@ from sophia.code.history import Commit, FileChange
 from sophia.code.linters import Finding
 from sophia.code.search import Match
 
+# The `ref` or `head` of a result about uncommitted files rather than a commit.
+WORKING_TREE = "working tree"
+
 
 class Untrusted(BaseModel):
     """A result that carries repository content; see `sophia.code.untrusted`."""

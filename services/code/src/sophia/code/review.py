@@ -169,8 +169,6 @@ def prompt(repo_name: str, patch: str, truncated: bool) -> str:
 
 
 async def llm_findings(router: Router, text: str, changes: ChangeSet) -> tuple[list[Finding], dict[str, Any]]:
-    if not router.configured:
-        return [], {"status": "off", "detail": "the LLM review is off: SOPHIA_CODE_ROUTER_URL is not set"}
     try:
         reply = await router.complete(text, system=SYSTEM)
     except LLMError as exc:

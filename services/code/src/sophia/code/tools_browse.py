@@ -11,7 +11,16 @@ from sophia.code import files, history, search, untrusted
 from sophia.code.paths import clean, literal_specs
 from sophia.code.refs import check_revision
 from sophia.code.remotes import check_slug, redact
-from sophia.code.results import Added, DiffResult, FileView, LogResult, RepoInfo, Repos, SearchResult
+from sophia.code.results import (
+    WORKING_TREE,
+    Added,
+    DiffResult,
+    FileView,
+    LogResult,
+    RepoInfo,
+    Repos,
+    SearchResult,
+)
 from sophia.code.sandbox import GitRepo, decode
 from sophia.code.service import Ref, Repo, Settings, Work, audit, service
 from sophia.code.settings import CodeSettings
@@ -19,7 +28,6 @@ from sophia.code.workspace import Entry, Workspace
 from sophia.kit import Risk, ToolError
 
 READ = {"read_only": True, "tags": {"code", "git"}}
-WORKING_TREE = "working tree"
 
 
 def _default_branch(repo: GitRepo, current: str | None) -> str | None:

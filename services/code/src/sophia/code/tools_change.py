@@ -11,16 +11,15 @@ from pydantic import Field
 from sophia.code import edits, previews, untrusted
 from sophia.code import generate as generating
 from sophia.code import review as reviewing
+from sophia.code.linters import Finding
 from sophia.code.llm import NOT_CONFIGURED, LLMError
 from sophia.code.paths import clean
 from sophia.code.refs import check_revision
-from sophia.code.results import Applied, PreviewResult, ReviewResult
+from sophia.code.results import WORKING_TREE, Applied, PreviewResult, ReviewResult
 from sophia.code.service import Clients, Ref, Remote, Repo, Settings, Work, audit, service
 from sophia.code.settings import CodeSettings
 from sophia.code.workspace import Workspace
 from sophia.kit import Risk, ToolError
-
-WORKING_TREE = "working tree"
 
 
 @service.tool(read_only=True, tags={"code", "git", "review"}, consumes=["commit", "diff"], produces=["review"])
@@ -50,7 +49,7 @@ async def review(
     head_rev = check_revision(head, what="head") if head is not None else None
     ask_llm = llm and clients.router.configured
 
-    def collect() -> tuple[reviewing.ChangeSet, tuple[Any, int, dict[str, str]], tuple[str, bool] | None]:
+    def collect() -> tuple[reviewing.ChangeSet, tuple[list[Finding], int, dict[str, str]], tuple[str, bool] | None]:
         with ws.open(repo) as git_repo:
             changes = reviewing.collect(git_repo, base_rev, head_rev, paths, settings)
             linted = reviewing.lint(changes, settings)
@@ -60,10 +59,10 @@ async def review(
     changes, (found, elsewhere, statuses), patch = await anyio.to_thread.run_sync(collect)
     if not llm:
         llm_status: dict[str, Any] = {"status": "off", "detail": "not requested"}
-    elif patch is None and clients.router.configured:
-        llm_status = {"status": "skipped", "detail": "nothing to review"}
-    elif patch is None:
+    elif not clients.router.configured:
         llm_status = {"status": "off", "detail": "the LLM review is off: SOPHIA_CODE_ROUTER_URL is not set"}
+    elif patch is None:
+        llm_status = {"status": "skipped", "detail": "nothing to review"}
     else:
         text = reviewing.prompt(repo, *patch)
         llm_found, llm_status = await reviewing.llm_findings(clients.router, text, changes)

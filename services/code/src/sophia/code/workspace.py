@@ -131,24 +131,23 @@ class Workspace:
     # -- repositories -----------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def open(self, name: str) -> Iterator[GitRepo]:
-        """A registered repository, for reading."""
-        repo = GitRepo(self.path_of(self.entry(name)), self.settings.git_timeout_s)
+    def _opened(self, entry: Entry) -> Iterator[GitRepo]:
+        repo = GitRepo(self.path_of(entry), self.settings.git_timeout_s)
         try:
             yield repo
         finally:
             repo.close()
 
+    def open(self, name: str) -> contextlib.AbstractContextManager[GitRepo]:
+        """A registered repository, for reading."""
+        return self._opened(self.entry(name))
+
     @contextlib.contextmanager
     def change(self, name: str) -> Iterator[GitRepo]:
         """A registered repository, locked for a change: one change at a time per repository."""
         entry = self.entry(name)
-        with self.lock(f"repo-{entry.name}"):
-            repo = GitRepo(self.path_of(entry), self.settings.git_timeout_s)
-            try:
-                yield repo
-            finally:
-                repo.close()
+        with self.lock(f"repo-{entry.name}"), self._opened(entry) as repo:
+            yield repo
 
     def github_slug(self, entry: Entry, origin: str | None) -> str | None:
         """owner/name on GitHub: as given at add_repo, else read from the origin URL."""
