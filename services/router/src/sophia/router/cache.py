@@ -82,26 +82,26 @@ class Cache:
             return None, None
         vector = await self._embed(text)
         now_ms = int(time.time() * 1000)
-        ids = [i.decode() for i in cast(list[bytes], await self._redis.zrangebyscore(f"{base}:i", now_ms, "+inf"))]
-        if not ids:
-            return None, vector
-        stored = cast(list[bytes | None], await self._redis.hmget(f"{base}:v", ids))
-        pairs = [(i, np.frombuffer(v, dtype=np.float32)) for i, v in zip(ids, stored, strict=True) if v is not None]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrangebyscore(f"{base}:i", now_ms, "+inf")
+            pipe.hgetall(f"{base}:v")
+            live, stored = cast(tuple[list[bytes], dict[bytes, bytes]], await pipe.execute())
+        pairs = [(i, np.frombuffer(stored[i], dtype=np.float32)) for i in live if i in stored]
         pairs = [(i, v) for i, v in pairs if v.shape == vector.shape]
         if not pairs:
             return None, vector
         similarity = np.stack([v for _, v in pairs]) @ vector
+        best = [int(i) for i in np.argsort(-similarity)[:5] if similarity[i] >= self.threshold]
+        if not best:
+            return None, vector
+        entries = await self._redis.mget([f"{base}:e:{pairs[i][0].decode()}" for i in best])
         wanted = literals(text)
-        for index in np.argsort(-similarity)[:5]:
-            score = float(similarity[index])
-            if score < self.threshold:
-                break
-            raw = await self._redis.get(f"{base}:e:{pairs[index][0]}")
+        for index, raw in zip(best, entries, strict=True):
             if raw is None:
                 continue
             entry = json.loads(raw)
             if literals(entry["prompt"]) == wanted:
-                return Hit(entry, round(score, 4), False), vector
+                return Hit(entry, round(float(similarity[index]), 4), False), vector
         return None, vector
 
     async def store(

@@ -146,15 +146,14 @@ async def _attempts(router: Router, decision: Decision, started: float, progress
         if overflow_window and model.context_window <= overflow_window:
             skipped.append(f"{model.id}: context window no larger than one that overflowed")
             continue
+        left = deadline - time.perf_counter()
+        if left <= 0.05:
+            timed_out = True
+            break
         breaker = router.breakers[model.provider]
         if not breaker.allow():
             skipped.append(f"{model.id}: circuit breaker of {model.provider!r} is open")
             continue
-        left = deadline - time.perf_counter()
-        if left <= 0.05:
-            breaker.release()
-            timed_out = True
-            break
         try:
             hold = await router.budgets.reserve(request.principal, candidate.max_cost)
         except OverBudget as exc:

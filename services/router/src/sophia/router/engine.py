@@ -306,8 +306,7 @@ class Router:
 
     async def models(self) -> dict[str, Any]:
         try:
-            cooling = await self.cooldowns.active()
-            learned = await self.usage.learned()
+            cooling, learned = await asyncio.gather(self.cooldowns.active(), self.usage.learned())
         except RedisError:
             cooling, learned = {}, {}
         rows = []

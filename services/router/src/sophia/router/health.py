@@ -14,21 +14,29 @@ from redis.asyncio import Redis
 
 from sophia.router.keys import COOLDOWNS
 
+# Sets the rest unless a longer one is already in place: one round trip, and no replica shortens another's.
+COOL = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and tonumber(string.match(current, '^[^|]+')) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
+return 1
+"""
+
 
 class Cooldowns:
     """Deployments resting after a failure: field `<model id>` → `<until epoch ms>|<reason>`."""
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self._cool = redis.register_script(COOL)
 
     async def cool(self, model_id: str, seconds: float, reason: str) -> None:
         if seconds <= 0:
             return
         until = int((time.time() + seconds) * 1000)
-        current = await self._redis.hget(COOLDOWNS, model_id)
-        if current is not None and int(str(current).split("|", 1)[0]) >= until:
-            return  # a longer rest is already in place
-        await self._redis.hset(COOLDOWNS, model_id, f"{until}|{reason}")
+        await self._cool(keys=[COOLDOWNS], args=[model_id, until, reason])
 
     @staticmethod
     def parse(raw: dict[str, str], now_ms: float | None = None) -> dict[str, tuple[float, str]]:
@@ -48,6 +56,3 @@ class Cooldowns:
         if stale := [m for m in raw if m not in active]:
             await self._redis.hdel(COOLDOWNS, *stale)
         return active
-
-    async def clear(self, model_id: str) -> None:
-        await self._redis.hdel(COOLDOWNS, model_id)

@@ -10,11 +10,6 @@ from __future__ import annotations
 
 import re
 
-_LANGS = (
-    "french|spanish|german|italian|portuguese|japanese|chinese|mandarin|korean|dutch|polish|russian|arabic|hindi|"
-    "swedish|turkish|greek|hebrew|ukrainian|vietnamese|english"
-)
-
 # Tasks a small model does well, however long the input.
 SIMPLE_TASKS: dict[str, tuple[str, ...]] = {
     "greeting": (

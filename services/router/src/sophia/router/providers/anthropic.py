@@ -7,7 +7,6 @@ Streaming is SSE with named events: `message_start` (input tokens), `content_blo
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
@@ -15,13 +14,14 @@ import httpx
 from sophia.router.providers.base import (
     Adapter,
     Call,
-    OnDelta,
     ProviderError,
     Reply,
+    Streamed,
     Usage,
     as_int,
-    billed_for,
+    event_json,
     from_stream_error,
+    no_text,
     reply_from,
 )
 from sophia.router.providers.sse import events
@@ -49,10 +49,42 @@ class AnthropicAdapter(Adapter):
         return body
 
     def read_whole(self, raw: bytes) -> Reply:
-        return _read_whole(raw)
+        try:
+            payload = json.loads(raw)
+            blocks = payload["content"]
+            text = "".join(b["text"] for b in blocks if isinstance(b, dict) and b.get("type") == "text")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProviderError("bad_response", "the provider answered malformed JSON", billed="unknown") from exc
+        usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
+        tokens = Usage(_input_tokens(usage), as_int(usage.get("output_tokens")))
+        if not text.strip():
+            raise no_text(f"the reply has no text (stop_reason {payload.get('stop_reason')})", tokens)
+        return reply_from(text, tokens, payload.get("stop_reason"), None)
 
-    async def read_stream(self, response: httpx.Response, on_delta: OnDelta | None, started: float) -> Reply:
-        return await _read_stream(response, on_delta, started)
+    async def read_stream(self, response: httpx.Response, streamed: Streamed) -> Reply:
+        stop: str | None = None
+        done = False
+        async for event in events(response):
+            data = event_json(event.data)
+            kind = data.get("type") or event.event
+            if kind == "error":
+                raise from_stream_error(data.get("error"))
+            if kind == "message_start":
+                usage = (data.get("message") or {}).get("usage") or {}
+                streamed.tokens = Usage(_input_tokens(usage), as_int(usage.get("output_tokens")))
+            elif kind == "content_block_delta":
+                delta = data.get("delta") or {}
+                if delta.get("type") == "text_delta" and isinstance(delta.get("text"), str):
+                    await streamed.text(delta["text"])
+            elif kind == "message_delta":
+                # The output count here is cumulative, so the last one is the total.
+                if (output := as_int((data.get("usage") or {}).get("output_tokens"))) is not None:
+                    streamed.tokens.output_tokens = output
+                stop = (data.get("delta") or {}).get("stop_reason") or stop
+            elif kind == "message_stop":
+                done = True
+                break
+        return streamed.reply(done, stop)
 
 
 def _input_tokens(usage: dict[str, Any]) -> int | None:
@@ -65,67 +97,3 @@ def _input_tokens(usage: dict[str, Any]) -> int | None:
         + (as_int(usage.get("cache_creation_input_tokens")) or 0)
         + (as_int(usage.get("cache_read_input_tokens")) or 0)
     )
-
-
-def _read_whole(raw: bytes) -> Reply:
-    try:
-        payload = json.loads(raw)
-        blocks = payload["content"]
-        text = "".join(b["text"] for b in blocks if isinstance(b, dict) and b.get("type") == "text")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ProviderError("bad_response", "the provider answered malformed JSON", billed="unknown") from exc
-    usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
-    tokens = Usage(_input_tokens(usage), as_int(usage.get("output_tokens")))
-    if not text.strip():
-        raise ProviderError(
-            "bad_response",
-            f"the reply has no text (stop_reason {payload.get('stop_reason')})",
-            billed=billed_for(tokens),
-            usage=tokens,
-        )
-    return reply_from(text, tokens, payload.get("stop_reason"), None)
-
-
-async def _read_stream(response: httpx.Response, on_delta: OnDelta | None, started: float) -> Reply:
-    parts: list[str] = []
-    tokens = Usage()
-    stop: str | None = None
-    first_token_ms: float | None = None
-    done = False
-    async for event in events(response):
-        try:
-            data = json.loads(event.data)
-        except ValueError as exc:
-            raise ProviderError("bad_response", "the stream carried malformed JSON", billed="unknown") from exc
-        if not isinstance(data, dict):
-            raise ProviderError("bad_response", "the stream carried an unexpected value", billed="unknown")
-        kind = data.get("type") or event.event
-        if kind == "error":
-            raise from_stream_error(data.get("error"))
-        if kind == "message_start":
-            usage = (data.get("message") or {}).get("usage") or {}
-            tokens.input_tokens = _input_tokens(usage)
-            tokens.output_tokens = as_int(usage.get("output_tokens"))
-        elif kind == "content_block_delta":
-            delta = data.get("delta") or {}
-            if delta.get("type") == "text_delta" and isinstance(delta.get("text"), str):
-                if first_token_ms is None:
-                    first_token_ms = (time.perf_counter() - started) * 1000
-                parts.append(delta["text"])
-                if on_delta is not None:
-                    await on_delta(delta["text"])
-        elif kind == "message_delta":
-            # The output count here is cumulative, so the last one is the total.
-            if (output := as_int((data.get("usage") or {}).get("output_tokens"))) is not None:
-                tokens.output_tokens = output
-            stop = (data.get("delta") or {}).get("stop_reason") or stop
-        elif kind == "message_stop":
-            done = True
-            break
-    text = "".join(parts)
-    if not done:
-        # Cut off mid-answer: what arrived is not the reply, and the provider may have billed it all.
-        raise ProviderError("bad_response", "the stream ended before the answer did", billed="unknown")
-    if not text.strip():
-        raise ProviderError("bad_response", "the stream ended without text", billed=billed_for(tokens), usage=tokens)
-    return reply_from(text, tokens, stop, first_token_ms)

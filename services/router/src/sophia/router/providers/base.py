@@ -220,6 +220,49 @@ def reply_from(text: str, tokens: Usage, finish: str | None, first_token_ms: flo
     )
 
 
+def no_text(what: str, tokens: Usage) -> ProviderError:
+    """A 200 without text: billed as far as the provider reported usage."""
+    return ProviderError("bad_response", what, billed=billed_for(tokens), usage=tokens)
+
+
+def event_json(data: str) -> dict[str, Any]:
+    """One SSE event's JSON object."""
+    try:
+        value = json.loads(data)
+    except ValueError as exc:
+        raise ProviderError("bad_response", "the stream carried malformed JSON", billed="unknown") from exc
+    if not isinstance(value, dict):
+        raise ProviderError("bad_response", "the stream carried an unexpected value", billed="unknown")
+    return value
+
+
+class Streamed:
+    """A streamed answer as it arrives: text passed on to the caller, the time to the first token, usage."""
+
+    def __init__(self, on_delta: OnDelta | None, started: float) -> None:
+        self._on_delta = on_delta
+        self._started = started
+        self._parts: list[str] = []
+        self.tokens = Usage()
+        self.first_token_ms: float | None = None
+
+    async def text(self, delta: str) -> None:
+        if self.first_token_ms is None:
+            self.first_token_ms = (time.perf_counter() - self._started) * 1000
+        self._parts.append(delta)
+        if self._on_delta is not None:
+            await self._on_delta(delta)
+
+    def reply(self, finished: bool, finish_reason: str | None) -> Reply:
+        if not finished:
+            # Cut off mid-answer: what arrived is not the reply, and the provider may have billed it all.
+            raise ProviderError("bad_response", "the stream ended before the answer did", billed="unknown")
+        text = "".join(self._parts)
+        if not text.strip():
+            raise no_text("the stream ended without text", self.tokens)
+        return reply_from(text, self.tokens, finish_reason, self.first_token_ms)
+
+
 class Adapter:
     """One wire format: how a call becomes a request body, and how a whole or streamed answer becomes a
     `Reply`. The request itself (status, stream or not, errors) is the same for every format."""
@@ -235,7 +278,7 @@ class Adapter:
     def read_whole(self, raw: bytes) -> Reply:
         raise NotImplementedError
 
-    async def read_stream(self, response: httpx.Response, on_delta: OnDelta | None, started: float) -> Reply:
+    async def read_stream(self, response: httpx.Response, streamed: Streamed) -> Reply:
         raise NotImplementedError
 
     async def __call__(self, call: Call, on_delta: OnDelta | None, timeout_s: float) -> Reply:
@@ -249,7 +292,7 @@ class Adapter:
                 if response.status_code >= 300:
                     raise from_status(response.status_code, response.headers, await response.aread())
                 if call.stream and response.headers.get("content-type", "").startswith("text/event-stream"):
-                    reply = await self.read_stream(response, on_delta, started)
+                    reply = await self.read_stream(response, Streamed(on_delta, started))
                 else:
                     reply = self.read_whole(await response.aread())
         except httpx.HTTPError as exc:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
@@ -15,13 +14,14 @@ import httpx
 from sophia.router.providers.base import (
     Adapter,
     Call,
-    OnDelta,
     ProviderError,
     Reply,
+    Streamed,
     Usage,
     as_int,
-    billed_for,
+    event_json,
     from_stream_error,
+    no_text,
     reply_from,
 )
 from sophia.router.providers.sse import events
@@ -47,63 +47,41 @@ class OpenAIAdapter(Adapter):
         return body
 
     def read_whole(self, raw: bytes) -> Reply:
-        return _read_whole(raw)
-
-    async def read_stream(self, response: httpx.Response, on_delta: OnDelta | None, started: float) -> Reply:
-        return await _read_stream(response, on_delta, started)
-
-
-def _read_whole(raw: bytes) -> Reply:
-    try:
-        payload = json.loads(raw)
-        choice = payload["choices"][0]
-        text = choice["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise ProviderError("bad_response", "the provider answered malformed JSON", billed="unknown") from exc
-    usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
-    tokens = Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens")))
-    if not isinstance(text, str) or not text.strip():
-        reason = choice.get("finish_reason")
-        raise ProviderError(
-            "bad_response", f"the reply has no text (finish_reason {reason})", billed=billed_for(tokens), usage=tokens
-        )
-    return reply_from(text, tokens, choice.get("finish_reason"), None)
-
-
-async def _read_stream(response: httpx.Response, on_delta: OnDelta | None, started: float) -> Reply:
-    parts: list[str] = []
-    tokens = Usage()
-    finish: str | None = None
-    first_token_ms: float | None = None
-    done = False
-    async for event in events(response):
-        if event.data.strip() == "[DONE]":
-            done = True
-            break
         try:
-            chunk = json.loads(event.data)
-        except ValueError as exc:
-            raise ProviderError("bad_response", "the stream carried malformed JSON", billed="unknown") from exc
-        if not isinstance(chunk, dict):
-            raise ProviderError("bad_response", "the stream carried an unexpected value", billed="unknown")
-        if "error" in chunk:
-            raise from_stream_error(chunk["error"])
-        if isinstance(usage := chunk.get("usage"), dict):
-            tokens = Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens")))
-        for choice in chunk.get("choices") or []:
-            delta = (choice.get("delta") or {}).get("content") if isinstance(choice, dict) else None
-            if isinstance(delta, str) and delta:
-                if first_token_ms is None:
-                    first_token_ms = (time.perf_counter() - started) * 1000
-                parts.append(delta)
-                if on_delta is not None:
-                    await on_delta(delta)
-            if isinstance(choice, dict) and choice.get("finish_reason"):
-                finish = choice["finish_reason"]
-    text = "".join(parts)
-    if not done and finish is None:
-        # Cut off mid-answer: what arrived is not the reply, and the provider may have billed it all.
-        raise ProviderError("bad_response", "the stream ended before the answer did", billed="unknown")
-    if not text.strip():
-        raise ProviderError("bad_response", "the stream ended without text", billed=billed_for(tokens), usage=tokens)
-    return reply_from(text, tokens, finish, first_token_ms)
+            payload = json.loads(raw)
+            choice = payload["choices"][0]
+            text = choice["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise ProviderError("bad_response", "the provider answered malformed JSON", billed="unknown") from exc
+        tokens = _usage(payload.get("usage"))
+        if not isinstance(text, str) or not text.strip():
+            raise no_text(f"the reply has no text (finish_reason {choice.get('finish_reason')})", tokens)
+        return reply_from(text, tokens, choice.get("finish_reason"), None)
+
+    async def read_stream(self, response: httpx.Response, streamed: Streamed) -> Reply:
+        finish: str | None = None
+        done = False
+        async for event in events(response):
+            if event.data.strip() == "[DONE]":
+                done = True
+                break
+            chunk = event_json(event.data)
+            if "error" in chunk:
+                raise from_stream_error(chunk["error"])
+            if isinstance(chunk.get("usage"), dict):
+                streamed.tokens = _usage(chunk["usage"])
+            for choice in chunk.get("choices") or []:
+                if not isinstance(choice, dict):
+                    continue
+                delta = (choice.get("delta") or {}).get("content")
+                if isinstance(delta, str) and delta:
+                    await streamed.text(delta)
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+        return streamed.reply(done or finish is not None, finish)
+
+
+def _usage(usage: Any) -> Usage:
+    if not isinstance(usage, dict):
+        return Usage()
+    return Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens")))
