@@ -20,7 +20,6 @@ import orjson
 import yarl
 from mcp.client import Client
 from mcp.shared.exceptions import MCPError
-from mcp_types.version import LATEST_MODERN_VERSION
 
 from sophia.gateway.errors import (
     UpstreamError,
@@ -29,20 +28,11 @@ from sophia.gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from sophia.kit import inject_headers
+from sophia.kit import inject_headers, wire
 from sophia.kit.security import InternalCredential
 
 CLIENT_INFO = {"name": "sophia-gateway", "version": "0.1.0"}
-_ENVELOPE = {
-    mcp_types.PROTOCOL_VERSION_META_KEY: LATEST_MODERN_VERSION,
-    mcp_types.CLIENT_CAPABILITIES_META_KEY: {},
-    mcp_types.CLIENT_INFO_META_KEY: CLIENT_INFO,
-}
-_HEADERS = {
-    "content-type": "application/json",
-    "accept": "application/json, text/event-stream",
-    "mcp-protocol-version": LATEST_MODERN_VERSION,
-}
+_ENVELOPE = wire.envelope(CLIENT_INFO)
 
 
 class Upstream(Protocol):
@@ -53,17 +43,6 @@ class Upstream(Protocol):
     async def list_tools(self) -> list[dict[str, Any]]: ...
 
     async def call_tool(self, tool: str, arguments: Mapping[str, Any] | None, timeout: float) -> dict[str, Any]: ...
-
-
-def _parse_sse(body: bytes, request_id: int) -> dict[str, Any]:
-    """The JSON-RPC reply to `request_id` inside an SSE body (progress notifications come before it)."""
-    for block in body.replace(b"\r\n", b"\n").split(b"\n\n"):
-        data = b"".join(line[5:].strip() for line in block.splitlines() if line.startswith(b"data:"))
-        if data:
-            message = orjson.loads(data)
-            if isinstance(message, dict) and message.get("id") == request_id:
-                return message
-    raise ValueError("no reply in the event stream")
 
 
 class HttpUpstream:
@@ -89,9 +68,7 @@ class HttpUpstream:
 
     async def _rpc(self, method: str, params: dict[str, Any], name: str | None, timeout: float) -> dict[str, Any]:
         request_id = next(self._ids)
-        headers = {**_HEADERS, "mcp-method": method}
-        if name is not None:
-            headers["mcp-name"] = name
+        headers = wire.request_headers(method, name)
         if self._credential is not None and (authorization := self._credential.authorization()):
             headers["authorization"] = authorization
         inject_headers(headers)
@@ -109,7 +86,7 @@ class HttpUpstream:
         if status == 401:
             raise UpstreamUnavailable(self.service, "refused the gateway's internal credential (HTTP 401)")
         try:
-            message = _parse_sse(content, request_id) if is_sse else orjson.loads(content)
+            message = wire.reply_in_event_stream(content, request_id) if is_sse else orjson.loads(content)
         except ValueError as exc:
             raise UpstreamProtocolError(self.service, f"invalid MCP response (HTTP {status})") from exc
         if not isinstance(message, dict):

@@ -1,24 +1,21 @@
 """The router's `complete` tool over MCP: how review and generate reach an LLM.
 
-Stateless MCP 2026-07-28, as the gateway speaks it: one POST per call carrying the ``Mcp-Method`` and
-``Mcp-Name`` headers and the per-request envelope in ``params._meta``; no session, no handshake. The
-reply (JSON, or SSE when the router streams) is a ``CallToolResult`` whose ``structuredContent.text``
-is the completion. With the fleet's internal credential configured (``SOPHIA_INTERNAL_TOKEN``), every call
-carries it, as the gateway's do: the router, like every kit server, refuses calls without it. One
-`httpx.AsyncClient` per process is shared with the GitHub client.
+Stateless MCP 2026-07-28, as the gateway speaks it (request and reply shapes from `sophia.kit.wire`):
+one POST per call, no session, no handshake. The reply (JSON, or SSE when the router streams) is a
+``CallToolResult`` whose ``structuredContent.text`` is the completion. With the fleet's internal
+credential configured (``SOPHIA_INTERNAL_TOKEN``), every call carries it, as the gateway's do: the
+router, like every kit server, refuses calls without it. One `httpx.AsyncClient` per process is shared
+with the GitHub client.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 import httpx
-import mcp_types
-from mcp_types.version import LATEST_MODERN_VERSION
 
-from sophia.kit import inject_headers
+from sophia.kit import inject_headers, wire
 from sophia.kit.security import InternalCredential
 
 CLIENT_INFO = {"name": "sophia-code", "version": "0.1.0"}
@@ -58,24 +55,10 @@ class Router:
         arguments: dict[str, Any] = {"prompt": prompt, "max_tokens": max_tokens or self.max_tokens}
         if system:
             arguments["system"] = system
-        envelope = {
-            mcp_types.PROTOCOL_VERSION_META_KEY: LATEST_MODERN_VERSION,
-            mcp_types.CLIENT_CAPABILITIES_META_KEY: {},
-            mcp_types.CLIENT_INFO_META_KEY: CLIENT_INFO,
-        }
-        body = {
-            "jsonrpc": "2.0",
-            "id": request_id,
-            "method": "tools/call",
-            "params": {"name": "complete", "arguments": arguments, "_meta": envelope},
-        }
-        headers = {
-            "content-type": "application/json",
-            "accept": "application/json, text/event-stream",
-            "mcp-protocol-version": LATEST_MODERN_VERSION,
-            "mcp-method": "tools/call",
-            "mcp-name": "complete",
-        }
+        body = wire.request_body(
+            "tools/call", {"name": "complete", "arguments": arguments}, request_id, wire.envelope(CLIENT_INFO)
+        )
+        headers = wire.request_headers("tools/call", "complete")
         authorization = self._credential.authorization() if self._credential is not None else None
         if authorization is not None:
             headers["authorization"] = authorization  # the router is a fleet server: it wants the internal token
@@ -107,13 +90,7 @@ def _message(response: httpx.Response, request_id: int) -> dict[str, Any]:
     content_type = response.headers.get("content-type", "")
     try:
         if content_type.startswith("text/event-stream"):
-            for block in response.text.replace("\r\n", "\n").split("\n\n"):
-                data = "".join(line[5:].strip() for line in block.splitlines() if line.startswith("data:"))
-                if data:
-                    parsed = json.loads(data)
-                    if isinstance(parsed, dict) and parsed.get("id") == request_id:
-                        return parsed
-            raise ValueError("no reply in the event stream")
+            return wire.reply_in_event_stream(response.text, request_id)
         parsed = response.json()
     except ValueError as exc:
         raise LLMError(f"the router's answer is not MCP (HTTP {response.status_code})") from exc
