@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,15 @@ class Caller:
         if response.status != 200 or result.get("isError", True):
             raise RuntimeError(f"{tool} failed: {response.status} {str(payload)[:300]}")
         return dict(result["structuredContent"])
+
+    async def timed(self, tool: str, calls: list[dict[str, Any]]) -> list[float]:
+        """Latencies in seconds of sequential calls, one per argument set, sorted."""
+        latencies = []
+        for arguments in calls:
+            started = time.perf_counter()
+            await self.call(tool, arguments)
+            latencies.append(time.perf_counter() - started)
+        return sorted(latencies)
 
 
 def rss_mib(pid: int) -> float:
