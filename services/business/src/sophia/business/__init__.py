@@ -1,0 +1,1 @@
+"""sophia.business (under construction)."""

@@ -1,0 +1,1 @@
+"""sophia.infra (under construction)."""

@@ -1,0 +1,1 @@
+"""sophia.visual (under construction)."""
