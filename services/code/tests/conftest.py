@@ -18,6 +18,8 @@ import pytest
 from pydantic import SecretStr
 
 from sophia.code import CodeSettings, service
+from sophia.kit.approvals import GRANT, sign_grant
+from sophia.kit.security import InternalCredential
 from sophia.kit.testing import ToolClient, serve_asgi
 from sophia.kit.testing import started as kit_started
 from tests.support.standins import standin_server
@@ -128,10 +130,19 @@ def settings(tmp_path: Path) -> CodeSettings:
         log_format="text",
         author_name="Sophia Bot",
         author_email="bot@sophia.test",
+        SOPHIA_INTERNAL_TOKEN=SecretStr(INTERNAL_TOKEN),
     )
 
 
 Tools = ToolClient
+INTERNAL_TOKEN = "code-tests-internal-token"
+
+
+async def approved(tools: Tools, tool: str, **arguments: Any) -> Any:
+    """Run a call the service holds for approval the way the gateway runs it once approved: with a grant."""
+    key = InternalCredential(SecretStr(INTERNAL_TOKEN)).signing_keys()[0]
+    grant = sign_grant(key, tool, arguments, f"test-{tool}-{len(arguments)}-{id(arguments)}")
+    return await tools.call_with_meta(tool, {GRANT: grant}, **arguments)
 
 
 def started(settings: CodeSettings) -> contextlib.AbstractAsyncContextManager[ToolClient]:

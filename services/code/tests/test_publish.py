@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from sophia.code import CodeSettings, service
 from sophia.kit import Risk
 
-from .conftest import Tools, git, snapshot, started, write
+from .conftest import Tools, approved, git, snapshot, started, write
 from .github_standin import GitHubStandin
 
 
@@ -20,7 +20,7 @@ def spec(name: str):  # type: ignore[no-untyped-def]
 
 
 def test_risks_and_annotations_are_declared() -> None:
-    assert spec("push").risk is Risk.HIGH and not spec("push").destructive and spec("push").idempotent
+    assert spec("push").risk is Risk.MEDIUM and not spec("push").destructive and spec("push").idempotent
     assert spec("commit").risk is Risk.MEDIUM and spec("apply_edit").risk is Risk.MEDIUM
     for name in ("list_repos", "read_file", "search_code", "log", "diff", "review", "propose_edit", "generate",
                  "pr_status"):  # fmt: skip
@@ -121,11 +121,19 @@ async def test_push_publishes_a_new_branch_then_is_a_no_op(tools: Tools, repo: P
     assert listed["ahead"] == 0 and listed["behind"] == 0
 
 
-async def test_push_to_a_protected_branch_is_flagged_and_fast_forwards(tools: Tools, repo: Path, origin: Path) -> None:
+async def test_push_to_a_protected_branch_waits_for_an_approver_then_fast_forwards(
+    tools: Tools, repo: Path, origin: Path
+) -> None:
     write(repo, {"README.md": "v2\n"})
     await tools.ok("commit", repo="widgets", message="v2", branch="main")
-    pushed = await tools.ok("push", repo="widgets", branch="main")
-    assert pushed["protected"] and pushed["result"] == "fast-forward"
+    before = git(origin, "rev-parse", "main")
+    held = await tools.call("push", repo="widgets", branch="main")
+    assert held.is_error and held.structured_content["status"] == "approval_required"
+    assert "protected branch 'main'" in held.structured_content["reason"]
+    assert git(origin, "rev-parse", "main") == before, "nothing is pushed before approval"
+    pushed = await approved(tools, "push", repo="widgets", branch="main")
+    assert pushed.structured_content["protected"] and pushed.structured_content["result"] == "fast-forward"
+    assert git(origin, "rev-parse", "main") != before
 
 
 async def test_push_never_forces_over_remote_commits(tools: Tools, repo: Path, origin: Path, tmp_path: Path) -> None:
@@ -137,7 +145,9 @@ async def test_push_never_forces_over_remote_commits(tools: Tools, repo: Path, o
     remote_head = git(origin, "rev-parse", "main")
     write(repo, {"README.md": "ours\n"})
     await tools.ok("commit", repo="widgets", message="ours", branch="main")
-    message = await tools.error("push", repo="widgets", branch="main")
+    rejected = await approved(tools, "push", repo="widgets", branch="main")
+    assert rejected.is_error
+    message = rejected.content[0].text
     assert "has commits this branch lacks" in message and "never force-pushes" in message
     assert git(origin, "rev-parse", "main") == remote_head
 
@@ -149,7 +159,7 @@ async def test_push_of_a_missing_branch_or_without_a_remote(tools: Tools, repo: 
     await tools.ok("add_repo", name="local")
     write(local, {"a": "a"})
     await tools.ok("commit", repo="local", message="first", branch="main")
-    assert "no remote named origin" in await tools.error("push", repo="local", branch="main")
+    assert "no remote named origin" in (await approved(tools, "push", repo="local", branch="main")).content[0].text
 
 
 # -- GitHub ---------------------------------------------------------------------------------------

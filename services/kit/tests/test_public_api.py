@@ -13,6 +13,7 @@ import pytest
         (
             "sophia.kit",
             {
+                "ApprovalCheck",
                 "Context",
                 "Depends",
                 "Risk",

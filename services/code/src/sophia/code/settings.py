@@ -45,8 +45,8 @@ class CodeSettings(ServiceSettings):
     )
     protected_branches: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["main", "master", "release/*"],
-        description="Branch names or globs a push to is flagged protected (push is high risk, so the gateway "
-        "holds every push for approval).",
+        description="Branch names or globs a push to waits for an approver (a server-declared approval: the "
+        "gateway holds exactly that push; pushes to other branches run at once).",
     )
     max_file_bytes: int = Field(
         1_048_576, gt=0, description="Largest file read_file shows, an edit touches or review lints, in bytes."

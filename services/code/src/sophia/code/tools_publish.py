@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 from mcp_types import CallToolResult
@@ -133,12 +133,21 @@ def commit(
     )
 
 
-@service.tool(risk=Risk.HIGH, idempotent=True, tags={"code", "git", "github"}, consumes=["commit"],
-              produces=["remote_branch"])  # fmt: skip
+def push_to_protected_branch(args: dict[str, Any]) -> str | None:
+    """The approval check of `push`: a push to a protected branch waits for an approver; others run."""
+    settings: CodeSettings = args["settings"]
+    branch = args["branch"]
+    if is_protected(branch, settings.protected_branches):
+        return f"push to protected branch {branch!r} of {args['repo']!r}"
+    return None
+
+
+@service.tool(risk=Risk.MEDIUM, idempotent=True, tags={"code", "git", "github"}, consumes=["commit"],
+              produces=["remote_branch"], approval=push_to_protected_branch)  # fmt: skip
 def push(repo: Repo, branch: Branch, ws: Workspace = Work, settings: CodeSettings = Settings) -> PushResult:
     """Push a local branch to the repository's origin remote (GitHub or any git server), publishing its commits.
-    Never forces: a remote branch with commits the local one lacks is left alone and the push fails. High risk:
-    the gateway holds every push for approval, pushes to protected branches (main, master, release/*) included."""
+    Never forces: a remote branch with commits the local one lacks is left alone and the push fails. A push to a
+    protected branch (main, master, release/*) waits for an approver; a feature branch is pushed at once."""
     check_branch(branch)
     with ws.change(repo) as git_repo:
         if not git_repo.branch_exists(branch):

@@ -14,8 +14,10 @@ from sophia.kit._service import Service
 from sophia.kit._settings import ServiceSettings
 from sophia.kit._tools import Depends, Risk, ToolSpec
 from sophia.kit._tracing import context_from_headers, inject_headers
+from sophia.kit.approvals import ApprovalCheck
 
 __all__ = [
+    "ApprovalCheck",
     "Context",
     "Depends",
     "Risk",

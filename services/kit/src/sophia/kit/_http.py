@@ -26,6 +26,7 @@ def build_http_app(
     credential configured, everything but the probes and /metrics needs it (checked first, before
     any other work)."""
     credential = credential if credential is not None else InternalCredential.from_settings(settings)
+    service.use_credential(credential)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "service": service.name})

@@ -7,18 +7,30 @@ import inspect
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar, overload
 
 import anyio.to_thread
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
 from mcp_types import ToolAnnotations
 from opentelemetry import trace
 
 from sophia.kit._metrics import ToolMetrics
 from sophia.kit._settings import ServiceSettings
 from sophia.kit._tools import Dependencies, Risk, ToolSpec, split_dependencies
+from sophia.kit.approvals import (
+    DECLARES,
+    GRANT,
+    PROBE,
+    ApprovalCheck,
+    GrantError,
+    GrantVerifier,
+    approval_required_result,
+    probe_result,
+)
+from sophia.kit.security import InternalCredential
 from sophia.v1 import capabilities_pb2 as pb
 
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9]{0,30}$")
@@ -70,6 +82,7 @@ class Service:
         self._specs: dict[str, ToolSpec] = {}
         self._factories: list[Callable[..., Any]] = []
         self._readiness: list[ReadinessCheck] = []
+        self.grants = GrantVerifier(lambda: ())
         self.started = False
 
     @property
@@ -97,6 +110,7 @@ class Service:
         idempotent: bool = False,
         consumes: Iterable[str] = (),
         produces: Iterable[str] = (),
+        approval: ApprovalCheck | None = None,
     ) -> Callable[[F], F]: ...
     def tool(
         self,
@@ -111,11 +125,14 @@ class Service:
         idempotent: bool = False,
         consumes: Iterable[str] = (),
         produces: Iterable[str] = (),
+        approval: ApprovalCheck | None = None,
     ) -> F | Callable[[F], F]:
         """Register a tool (`@service.tool` or `@service.tool(risk=...)`).
 
         Type hints are its schema and the docstring its description; `Depends` parameters are
-        injected and hidden from the schema.
+        injected and hidden from the schema. `approval`: a check that gets the call's keyword
+        arguments (injected ones included) and returns a reason when this call must wait for an
+        approver, None to run now (see `sophia.kit.approvals`); it must have no side effects.
         """
 
         def register(fn: F) -> F:
@@ -142,8 +159,11 @@ class Service:
             if not spec.description:
                 raise ValueError(f"tool {tool_name!r} needs a docstring: it is what the model reads")
             self._specs[tool_name] = spec
+            meta: dict[str, Any] = {"sophia/risk": spec.risk.value, "sophia/tags": sorted(spec.tags)}
+            if approval is not None:
+                meta[DECLARES] = "per-call"
             self.mcp.add_tool(
-                self._instrument(fn, spec),
+                self._instrument(fn, spec, approval),
                 name=tool_name,
                 description=spec.description,
                 annotations=ToolAnnotations(
@@ -152,11 +172,15 @@ class Service:
                     idempotent_hint=spec.idempotent,
                     open_world_hint=False,
                 ),
-                meta={"sophia/risk": spec.risk.value, "sophia/tags": sorted(spec.tags)},
+                meta=meta,
             )
             return fn
 
         return register(fn) if fn is not None else register
+
+    def use_credential(self, credential: InternalCredential) -> None:
+        """The fleet's internal credential: approval grants are verified with keys derived from it."""
+        self.grants = GrantVerifier(credential.signing_keys)
 
     def readiness(self, check: ReadinessCheck) -> ReadinessCheck:
         """Register an async check that must return True before `/readyz` and gRPC health say serving."""
@@ -185,6 +209,7 @@ class Service:
 
     async def start(self, settings: ServiceSettings) -> None:
         """Build every injected dependency; the server answers calls only after this."""
+        self.use_credential(InternalCredential.from_settings(settings))
         await self.dependencies.build(self._factories, settings)
         self.started = True
 
@@ -192,9 +217,17 @@ class Service:
         self.started = False
         await self.dependencies.aclose()
 
-    def _instrument(self, fn: Callable[..., Any], spec: ToolSpec) -> Callable[..., Any]:
-        """Wrap a tool with its dependencies, a span, metrics and error masking."""
+    def _instrument(
+        self, fn: Callable[..., Any], spec: ToolSpec, approval: ApprovalCheck | None = None
+    ) -> Callable[..., Any]:
+        """Wrap a tool with its dependencies, its approval check, a span, metrics and error masking."""
         visible, injected = split_dependencies(fn)
+        # A per-call approval check needs the request's `_meta` and raw arguments: take the Context.
+        own_context = find_context_parameter(fn)
+        context_param = own_context or "sophia_request_context"
+        if approval is not None and own_context is None:
+            extra = inspect.Parameter(context_param, inspect.Parameter.KEYWORD_ONLY, annotation=Context)
+            visible = visible.replace(parameters=[*visible.parameters.values(), extra])
         self._factories.extend(dep.factory for dep in injected.values())
         is_async = inspect.iscoroutinefunction(fn)
         labels = {"service": self.name, "tool": spec.name}
@@ -206,6 +239,11 @@ class Service:
         async def call(**kwargs: Any) -> Any:
             for param, dependency in injected.items():
                 kwargs[param] = self.dependencies.get(dependency)
+            if approval is not None:
+                context = kwargs[context_param] if own_context else kwargs.pop(context_param)
+                held = await self._approval(spec, approval, kwargs, context)
+                if held is not None:
+                    return held
             started = time.perf_counter()
             with tracer.start_as_current_span(f"tool {spec.name}", attributes={"sophia.tool": spec.name}):
                 try:
@@ -229,6 +267,31 @@ class Service:
         call.__annotations__ = {p.name: p.annotation for p in visible.parameters.values()}
         call.__annotations__["return"] = visible.return_annotation
         return call
+
+    async def _approval(
+        self, spec: ToolSpec, check: ApprovalCheck, kwargs: dict[str, Any], context: Context[Any]
+    ) -> Any:
+        """None when the call may run now; else the typed answer (held, or the probe's verdict)."""
+        reason = check(dict(kwargs))
+        if inspect.isawaitable(reason):
+            reason = await reason
+        request = context.request_context
+        extra: Mapping[str, Any] = request.meta or {}
+        if extra.get(PROBE) is True:
+            return probe_result(reason)
+        if reason is None:
+            return None
+        grant = extra.get(GRANT)
+        if grant is None:
+            return approval_required_result(str(reason))
+        params = request.params or {}
+        try:
+            approval_id = self.grants.verify(grant, spec.name, params.get("arguments"))
+        except GrantError as exc:
+            logger.warning("refused an approval grant for %s: %s", spec.name, exc)
+            raise ToolError(f"{spec.name}: {exc}") from None
+        logger.info("running %s under approval %s", spec.name, approval_id)
+        return None
 
     def run(self, **overrides: Any) -> None:
         """Serve until SIGINT/SIGTERM: the entry point of ``python -m sophia.<name>``."""

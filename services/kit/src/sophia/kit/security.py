@@ -150,6 +150,13 @@ class InternalCredential:
             matched |= hmac.compare_digest(presented, token)
         return matched
 
+    def signing_keys(self) -> tuple[bytes, ...]:
+        """Keys derived from the accepted tokens, for HMAC signatures (approval grants); the first signs.
+
+        Derived, not the tokens themselves, so a signature never doubles as a bearer credential."""
+        self._refresh()
+        return tuple(hmac.new(token, b"sophia signing key v1", "sha256").digest() for token in self._tokens)
+
     def _update(self) -> None:
         ordered = dict.fromkeys(self._fixed + self._from_file)
         self._tokens = tuple(token.encode("ascii") for token in ordered)

@@ -20,8 +20,12 @@ class ToolClient:
         self.mcp = service.mcp
 
     async def call(self, tool: str, **arguments: Any) -> Any:
+        return await self.call_with_meta(tool, None, **arguments)
+
+    async def call_with_meta(self, tool: str, meta: dict[str, Any] | None, **arguments: Any) -> Any:
+        """A call whose request carries `_meta` (an approval grant or probe, say)."""
         async with Client(self.mcp) as mcp_client:
-            return await mcp_client.call_tool(tool, arguments)
+            return await mcp_client.call_tool(tool, arguments, meta=meta)  # type: ignore[arg-type]
 
     async def ok(self, tool: str, **arguments: Any) -> dict[str, Any]:
         """Call a tool and return its structured result; fail the test if it reports an error."""
