@@ -1,0 +1,3 @@
+from sophia.infra import service
+
+service.run()
