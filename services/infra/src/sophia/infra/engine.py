@@ -28,7 +28,7 @@ from sophia.kit import ToolError
 
 logger = logging.getLogger("sophia.infra")
 
-SECRET = "[secret]"
+SECRET = "[secret]"  # noqa: S105 (the mask shown in place of a secret)
 ERROR_LINE = re.compile(r"^\s*error:\s*(.+)$", re.IGNORECASE)
 MAX_ERROR_CHARS = 2_000
 
@@ -190,9 +190,9 @@ class _Errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc is None or not isinstance(exc, CommandError) or isinstance(exc, StackNotFoundError):
-            return False
+            return
         if isinstance(exc, ConcurrentUpdateError):
             raise ToolError(f"stack {self.stack} is locked by another pulumi update (outside this service)") from None
         lines: list[str] = []

@@ -85,7 +85,7 @@ class StackLocks:
 
     async def _release(self, key: str, token: str) -> None:
         if self.redis is not None:
-            await self.redis.eval(RELEASE, 1, key, token)  # type: ignore[misc]
+            await self.redis.eval(RELEASE, 1, key, token)
             return
         if key in self._local and self._local[key][0] == token:
             del self._local[key]

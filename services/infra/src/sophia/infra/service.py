@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -104,10 +105,9 @@ def progress_reporter(ctx: Context | None) -> Callable[[int, int | None, str], N
     loop = asyncio.get_running_loop()
 
     def report(done: int, total: int | None, message: str) -> None:
-        try:
+        # The loop may be gone (shutdown): progress is best effort.
+        with contextlib.suppress(RuntimeError):
             asyncio.run_coroutine_threadsafe(ctx.report_progress(done, total, message[:200]), loop)
-        except RuntimeError:  # the loop is gone (shutdown): progress is best effort
-            pass
 
     return report
 
