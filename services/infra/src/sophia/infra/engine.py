@@ -29,7 +29,8 @@ from sophia.kit import ToolError
 logger = logging.getLogger("sophia.infra")
 
 SECRET = "[secret]"  # noqa: S105 (the mask shown in place of a secret)
-ERROR_LINE = re.compile(r"^\s*error:\s*(.+)$", re.IGNORECASE)
+# The CLI's own failure lines ("error: …"); CommandError's text prefixes them with " stderr: ".
+ERROR_LINE = re.compile(r"(?:^|\s)error:\s*(.+)$", re.IGNORECASE)
 MAX_ERROR_CHARS = 2_000
 
 
@@ -205,7 +206,7 @@ class _Errors:
         # CommandError keeps only str(result); the texts are in its args. Pick the CLI's own error lines.
         text = str(exc)
         for line in (stderr + "\n" + stdout + "\n" + text).splitlines():
-            match = ERROR_LINE.match(line)
+            match = ERROR_LINE.search(line)
             if match and match.group(1).strip() not in lines:
                 lines.append(match.group(1).strip())
         message = "; ".join(dict.fromkeys(lines)) or "the pulumi CLI failed without an error message"

@@ -28,6 +28,7 @@ class Plan:
     program_sha256: str
     changes: dict[str, int]
     summary: dict[str, Any]
+    steps: int  # resource steps the engine will report (progress total), the stack resource left out
 
     @property
     def plan_hash(self) -> str:

@@ -176,6 +176,7 @@ def _preview(rt: Runtime, proj: Project, stack: str, events: EventCollector, des
             program_sha256=program,
             changes=events.summary,
             summary=by_type(events.changes),
+            steps=len(events.changes) + events.unchanged,
         )
         rt.plans.save(plan)
     listed, truncated = _listed(events.changes, rt.settings.max_changes)
@@ -238,8 +239,7 @@ async def up(
     plan = rt.plans.load(plan_id)
     if (plan.project, plan.stack) != (proj.name, stack):
         raise ToolError(f"plan {plan_id} was made for stack {plan.stack} of project {plan.project}, not {stack}")
-    total = sum(n for op, n in plan.changes.items() if op != "same")
-    events = EventCollector(progress_reporter(ctx), total=total or None)
+    events = EventCollector(progress_reporter(ctx), total=plan.steps or None)
     who = call_id(ctx)
 
     def apply() -> dict[str, Any]:
