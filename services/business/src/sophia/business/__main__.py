@@ -1,0 +1,4 @@
+from sophia.business.server import service
+
+if __name__ == "__main__":
+    service.run()

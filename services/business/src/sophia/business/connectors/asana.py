@@ -1,0 +1,154 @@
+"""Asana API (https://app.asana.com/api/1.0): list and search tasks, create and update tasks.
+
+Auth: ``Authorization: Bearer <ASANA_ACCESS_TOKEN>``. Bodies are wrapped in ``{"data": ...}``; lists
+paginate with ``limit`` and ``offset`` from ``next_page.offset``. Project names resolve through the
+workspace typeahead; text search is ``GET /workspaces/{gid}/tasks/search`` (Asana answers 402 on plans
+without it). Asana answers 429 with ``Retry-After``; errors are ``{"errors": [{"message"}]}``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import httpx
+
+from sophia.business.connectors.base import Connector, Hit, Terms, clip, dicts, obj, require_dict
+from sophia.business.http import Rejected, collect
+
+GID = re.compile(r"^\d{1,30}$")
+TASK_FIELDS = "name,notes,assignee.name,due_on,completed,permalink_url,modified_at,projects.name"
+
+
+class Asana(Connector):
+    name = "asana"
+    title = "Asana"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._workspace: str | None = self.settings.asana_workspace
+
+    async def _call(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        (token,) = await self.require("ASANA_ACCESS_TOKEN")
+        headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
+        _, body = await self.http.request(
+            method,
+            f"{self.settings.asana_url.rstrip('/')}{path}",
+            headers=headers,
+            params=params,
+            json={"data": data} if data is not None else None,
+            secrets=await self.secrets(),
+            idempotent=method == "GET",
+            explain=_explain,
+        )
+        return require_dict(body, "Asana", path)
+
+    async def ping(self) -> None:
+        await self._call("GET", "/users/me")
+
+    async def workspace(self) -> str:
+        if self._workspace is None:
+            found = dicts((await self._call("GET", "/workspaces", params={"limit": 10})).get("data"))
+            if not found:
+                raise Rejected("Asana shows this token no workspace")
+            self._workspace = str(found[0].get("gid"))
+        return self._workspace
+
+    async def project_gid(self, project: str) -> str:
+        project = project.strip()
+        if GID.match(project):
+            return project
+        data = await self._call(
+            "GET",
+            f"/workspaces/{await self.workspace()}/typeahead",
+            params={"resource_type": "project", "query": project[:100], "count": 10},
+        )
+        found = dicts(data.get("data"))
+        exact = [p for p in found if str(p.get("name", "")).lower() == project.lower()]
+        if not (exact or found):
+            raise Rejected(f"Asana has no project named {clip(project, 100)!r}")
+        return str((exact or found)[0].get("gid"))
+
+    async def tasks(self, project: str | None, query: str | None, limit: int) -> dict[str, Any]:
+        if project is None:
+            if not query:
+                raise Rejected("give a project, a query, or both")
+            data = await self._call(
+                "GET",
+                f"/workspaces/{await self.workspace()}/tasks/search",
+                params={"text": query[:200], "opt_fields": TASK_FIELDS, "limit": min(100, limit)},
+            )
+            tasks = dicts(data.get("data"))
+            return {"tasks": [self._task(t) for t in tasks[:limit]], "more": len(tasks) > limit}
+        gid = await self.project_gid(project)
+
+        async def page(offset: str | None) -> tuple[list[Any], str | None]:
+            params: dict[str, Any] = {"opt_fields": TASK_FIELDS, "limit": 100}
+            if offset:
+                params["offset"] = offset
+            data = await self._call("GET", f"/projects/{gid}/tasks", params=params)
+            following = obj(data.get("next_page"))
+            return dicts(data.get("data")), following.get("offset") if isinstance(
+                following.get("offset"), str
+            ) else None
+
+        tasks, more = await collect(page, 100 * self.settings.max_pages, self.settings.max_pages)
+        shaped = [self._task(t) for t in tasks]
+        if query:
+            lowered = query.lower()
+            shaped = [t for t in shaped if lowered in f"{t['name']} {t['notes']}".lower()]
+        return {"tasks": shaped[:limit], "more": more or len(shaped) > limit}
+
+    async def create(
+        self, title: str, notes: str, project: str | None, assignee: str | None, due_on: date | None
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": title, "notes": notes}
+        if project:
+            data["projects"] = [await self.project_gid(project)]
+        else:
+            data["workspace"] = await self.workspace()
+            data.setdefault("assignee", "me")  # a task outside any project lands in someone's My Tasks
+        if assignee:
+            data["assignee"] = assignee
+        if due_on:
+            data["due_on"] = due_on.isoformat()
+        created = await self._call("POST", "/tasks", data=data, params={"opt_fields": TASK_FIELDS})
+        return self._task(require_dict(created.get("data"), "Asana", "the new task"))
+
+    async def update(self, task_gid: str, changes: dict[str, Any]) -> dict[str, Any]:
+        if not GID.match(task_gid):
+            raise Rejected("an Asana task id is its numeric gid")
+        if not changes:
+            raise Rejected("nothing to change: give at least one field")
+        updated = await self._call("PUT", f"/tasks/{task_gid}", data=changes, params={"opt_fields": TASK_FIELDS})
+        return self._task(require_dict(updated.get("data"), "Asana", "the task"))
+
+    async def search(self, terms: Terms, limit: int) -> list[Hit]:
+        found = await self.tasks(None, terms.focus, limit)
+        return [
+            Hit("asana", "task", t["id"], t["name"], t["notes"][:300], t["url"], t["modified"]) for t in found["tasks"]
+        ]
+
+    def _task(self, task: dict[str, Any]) -> dict[str, Any]:
+        assignee = obj(task.get("assignee"))
+        return {
+            "id": clip(task.get("gid"), 40),
+            "name": clip(task.get("name"), 500),
+            "notes": self.text(task.get("notes")),
+            "assignee": clip(assignee.get("name"), 120) or None,
+            "due_on": clip(task.get("due_on"), 20) or None,
+            "completed": task.get("completed") is True,
+            "url": clip(task.get("permalink_url"), 500) or None,
+            "modified": clip(task.get("modified_at"), 40) or None,
+            "projects": [clip(p.get("name"), 200) for p in dicts(task.get("projects"))[:10]],
+        }
+
+
+def _explain(response: httpx.Response, body: Any) -> str | None:
+    if response.status_code == 402:
+        return "task search needs a paid Asana plan; name a project instead"
+    errors = dicts(body.get("errors")) if isinstance(body, dict) else []
+    return "; ".join(clip(e.get("message"), 200) for e in errors[:3]) or None

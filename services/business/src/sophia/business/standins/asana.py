@@ -1,0 +1,115 @@
+"""STAND-IN for the Asana API (not Asana): users/me, workspaces, project typeahead, project tasks with
+``limit``/``offset`` and ``next_page``, workspace task search, task create and update. Bodies wrapped in
+``{"data": ...}``; errors as ``{"errors": [{"message"}]}``; 429 with ``Retry-After``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from sophia.business.standins._base import Handler, Standin, cursor_of, json_body, offset_of
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "help": "See https://developers.asana.com/docs/errors"}]}, status_code=status
+    )
+
+
+class AsanaStandin(Standin):
+    system = "asana"
+
+    def __init__(self, data: Any, token: str, page_size: int = 2, premium: bool = True) -> None:
+        super().__init__(token, page_size)
+        self.data = data
+        self.premium = premium
+        self.next_gid = 5000
+
+    def refused(self) -> Response:
+        return _error(401, "Not Authorized")
+
+    def routes(self) -> list[tuple[str, Handler, list[str]]]:
+        return [
+            ("/users/me", self.me, ["GET"]),
+            ("/workspaces", self.workspaces, ["GET"]),
+            ("/workspaces/{ws}/typeahead", self.typeahead, ["GET"]),
+            ("/workspaces/{ws}/tasks/search", self.search, ["GET"]),
+            ("/projects/{gid}/tasks", self.project_tasks, ["GET"]),
+            ("/tasks", self.create, ["POST"]),
+            ("/tasks/{gid}", self.update, ["PUT"]),
+        ]
+
+    async def me(self, request: Request) -> Response:
+        return JSONResponse(
+            {"data": {"gid": "1400", "name": "Dana Rivera (demo)", "email": "dana@sophia-demo.example"}}
+        )
+
+    async def workspaces(self, request: Request) -> Response:
+        return JSONResponse({"data": self.data.asana_workspaces, "next_page": None})
+
+    async def typeahead(self, request: Request) -> Response:
+        query = request.query_params.get("query", "").lower()
+        found = [p for p in self.data.asana_projects if query in p["name"].lower()]
+        return JSONResponse({"data": found[: int(request.query_params.get("count", 20))]})
+
+    async def search(self, request: Request) -> Response:
+        if not self.premium:
+            return _error(402, "Search is only available to premium users.")
+        text = request.query_params.get("text", "").lower()
+        found = [t for t in self.data.asana_tasks if text in f"{t['name']} {t['notes']}".lower()]
+        return JSONResponse({"data": found[: int(request.query_params.get("limit", 20))]})
+
+    async def project_tasks(self, request: Request) -> Response:
+        gid = request.path_params["gid"]
+        if not any(p["gid"] == gid for p in self.data.asana_projects):
+            return _error(404, "project: Unknown object: " + gid)
+        tasks = [t for t in self.data.asana_tasks if any(p["gid"] == gid for p in t["projects"])]
+        start = offset_of(request.query_params.get("offset"))
+        if start < 0:
+            return _error(400, "offset: Your pagination token is invalid.")
+        size = min(self.page_size, int(request.query_params.get("limit", 100)))
+        more = start + size < len(tasks)
+        next_page = (
+            {"offset": cursor_of(start + size), "path": f"/projects/{gid}/tasks?offset=...", "uri": "..."}
+            if more
+            else None
+        )
+        return JSONResponse({"data": tasks[start : start + size], "next_page": next_page})
+
+    async def create(self, request: Request) -> Response:
+        data = (await json_body(request)).get("data") or {}
+        if not data.get("name"):
+            return _error(400, "name: Missing input")
+        if not data.get("projects") and not data.get("workspace"):
+            return _error(400, "workspace: Missing input")
+        projects = [p for p in self.data.asana_projects if p["gid"] in (data.get("projects") or [])]
+        self.next_gid += 1
+        task = {
+            "gid": str(self.next_gid),
+            "resource_type": "task",
+            "name": data["name"],
+            "notes": data.get("notes", ""),
+            "assignee": {"gid": "1400", "name": str(data.get("assignee"))} if data.get("assignee") else None,
+            "due_on": data.get("due_on"),
+            "completed": False,
+            "permalink_url": f"https://app.asana.com/0/0/{self.next_gid}",
+            "modified_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "projects": projects,
+        }
+        self.data.asana_tasks.append(task)
+        return JSONResponse({"data": task}, status_code=201)
+
+    async def update(self, request: Request) -> Response:
+        task = next((t for t in self.data.asana_tasks if t["gid"] == request.path_params["gid"]), None)
+        if task is None:
+            return _error(404, "task: Unknown object: " + request.path_params["gid"])
+        data = (await json_body(request)).get("data") or {}
+        for key in ("name", "notes", "completed", "due_on"):
+            if key in data:
+                task[key] = data[key]
+        if "assignee" in data:
+            task["assignee"] = {"gid": "1400", "name": str(data["assignee"])}
+        return JSONResponse({"data": task})

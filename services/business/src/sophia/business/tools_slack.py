@@ -1,0 +1,54 @@
+"""Slack tools: search messages, read a channel or a thread, post (per-call approval outside the company)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from sophia.business.approvals import slack_post_needs_approval
+from sophia.business.service import Channel, Filter, Fleet, Limit, Query, Systems, answers, audit, service
+from sophia.kit import Risk
+
+ThreadTs = Annotated[
+    str | None, Field(pattern=r"^\d{1,12}\.\d{1,9}$", description="A thread's parent ts (e.g. '1712345678.000100').")
+]
+
+
+@service.tool(read_only=True, tags={"business", "slack", "search"}, produces=["text", "messages"])
+@answers
+async def slack_search(query: Query, limit: Limit = 20, fleet: Fleet = Systems) -> dict[str, Any]:
+    """Search Slack messages across channels (Slack search syntax works: 'in:#sales from:@lee')."""
+    hits = await fleet.slack.search_messages(query, limit)
+    return {"messages": [hit.to_dict() for hit in hits], "untrusted": True}
+
+
+@service.tool(read_only=True, tags={"business", "slack"}, produces=["text", "messages"])
+@answers
+async def slack_history(
+    channel: Channel, query: Filter = None, thread_ts: ThreadTs = None, limit: Limit = 50, fleet: Fleet = Systems
+) -> dict[str, Any]:
+    """Read the recent messages of a Slack channel (or one thread's replies), newest first, optionally only
+    those matching a query."""
+    return {**await fleet.slack.history(channel, query, thread_ts, limit), "untrusted": True}
+
+
+@service.tool(
+    risk=Risk.MEDIUM,
+    tags={"business", "slack", "messaging"},
+    consumes=["text"],
+    produces=["message"],
+    approval=slack_post_needs_approval,
+)
+@answers
+async def slack_post(
+    channel: Channel,
+    text: Annotated[str, Field(min_length=1, max_length=40_000, description="The message, in Slack markdown.")],
+    thread_ts: ThreadTs = None,
+    fleet: Fleet = Systems,
+) -> dict[str, Any]:
+    """Post a message to a Slack channel (or reply in a thread) as the Sophia bot. Posts into channels shared
+    with other companies or customer channels wait for approval."""
+    posted = await fleet.slack.post(channel, text, thread_ts)
+    audit.info("slack_post", extra={"channel": posted["channel"], "ts": posted["ts"]})
+    return posted
