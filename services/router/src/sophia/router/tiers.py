@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 import json
+import re
+import zlib
 from dataclasses import dataclass
 from importlib import resources
 
@@ -24,13 +26,23 @@ import numpy.typing as npt
 from sophia.router import features
 from sophia.router.catalog import TIERS, Tier
 
-L2 = 0.02  # per-example weight decay: the library is small, keep the weights modest
-ITERATIONS = 1500
-LEARNING_RATE = 0.5
+# Training: full-batch Adam on the cross-entropy, weight decay on both kinds of weight. The library is a few
+# thousand prompts, so this is about a second at start on one core.
+L2_SIGNALS = 1e-3
+L2_WORDS = 3e-3
+ITERATIONS = 300
+LEARNING_RATE = 0.05
+MIN_COUNT = 2  # a word (or word pair) must occur in this many library prompts to be learnt
+MAX_TOKENS = 160  # words of the instruction read: the task is said at its start (and the instruction is short)
+CALIBRATION_SHARE = 0.2  # share of the library's groups held out to fit the temperature
+TEMPERATURES = np.exp(np.linspace(np.log(0.3), np.log(5.0), 60))
+DEFAULT_MIN_QUALITY = 0.5
 NEIGHBOURS = 7
 SHARPNESS = 6.0  # similarity ** SHARPNESS: the closest examples dominate the vote
 EMBEDDING_SHARE = 0.35  # weight of the neighbour vote in the blend
 LONG_INPUT = 2000  # characters
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
 @dataclass(frozen=True)
@@ -38,14 +50,16 @@ class Example:
     prompt: str
     tier: Tier
     system: str | None = None
+    group: str = ""
 
 
 def load_examples(text: str | None = None) -> list[Example]:
-    """The shipped library, or examples in the same JSON-lines format (`{"prompt", "tier"}`)."""
+    """The shipped library, or examples in the same JSON-lines format (`{"prompt", "tier"}`, optional
+    `system` and `group`)."""
     if text is None:
         text = resources.files("sophia.router").joinpath("examples.jsonl").read_text(encoding="utf-8")
     rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    return [Example(row["prompt"], Tier(row["tier"]), row.get("system")) for row in rows]
+    return [Example(row["prompt"], Tier(row["tier"]), row.get("system"), row.get("group", "")) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -54,55 +68,211 @@ class Assessment:
     probabilities: dict[Tier, float]
     features: features.Features
     reasons: list[str]
+    min_quality: float = DEFAULT_MIN_QUALITY
+
+    def expected_quality(self) -> dict[Tier, float]:
+        """Per tier, the chance its models are enough: 1 - P(the prompt needs a higher tier)."""
+        p = [self.probabilities[t] for t in TIERS]
+        return {t: round(1 - sum(p[i + 1 :]), 3) for i, t in enumerate(TIERS)}
+
+
+def choose(probabilities: npt.NDArray[np.float64], min_quality: float) -> Tier:
+    """The cheapest tier whose expected quality reaches `min_quality`.
+
+    Expected quality of a tier = the calibrated probability that the prompt does not need a stronger one.
+    So the next tier up is taken when its expected gain (the probability mass above) exceeds 1 - min_quality:
+    0.5 is the most likely adequate tier; 0.8 pays for the stronger tier whenever it has a 20% chance of
+    mattering; 0.2 only when it is very likely to.
+    """
+    above = 1.0 - np.cumsum(probabilities)  # P(needs more than tier i)
+    for i, tier in enumerate(TIERS):
+        if above[i] <= 1.0 - min_quality + 1e-12:
+            return tier
+    return TIERS[-1]
+
+
+def tokens(text: str) -> list[str]:
+    """Words and adjacent word pairs of an instruction, lower-cased."""
+    words = _TOKEN.findall(text.lower())[:MAX_TOKENS]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+class Vocabulary:
+    """The words and word pairs the library uses often enough to learn a weight for."""
+
+    def __init__(self, index: dict[str, int]) -> None:
+        self.index = index
+
+    @classmethod
+    def learn(cls, instructions: list[str]) -> Vocabulary:
+        counts: dict[str, int] = {}
+        for text in instructions:
+            for token in set(tokens(text)):
+                counts[token] = counts.get(token, 0) + 1
+        kept = sorted(t for t, n in counts.items() if n >= MIN_COUNT)
+        return cls({t: i for i, t in enumerate(kept)})
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def ids(self, instruction: str) -> npt.NDArray[np.int64]:
+        found = {self.index[t] for t in tokens(instruction) if t in self.index}
+        return np.fromiter(sorted(found), dtype=np.int64, count=len(found))
+
+
+def instruction_of(signals: features.Features, system: str | None) -> str:
+    """What the word features read: the instruction (material left out), framed by the system prompt."""
+    return f"{system[:1000]}\n{signals.instruction}" if system else signals.instruction
 
 
 class TierModel:
-    """Softmax regression on standardised signals."""
+    """Softmax regression on the standardised signals plus the instruction's words, temperature-calibrated."""
 
     def __init__(
         self,
         weights: npt.NDArray[np.float64],
+        word_weights: npt.NDArray[np.float64],
         bias: npt.NDArray[np.float64],
         mean: npt.NDArray[np.float64],
         scale: npt.NDArray[np.float64],
+        vocabulary: Vocabulary,
+        temperature: float = 1.0,
     ) -> None:
         self.weights = weights
+        self.word_weights = word_weights
         self.bias = bias
         self.mean = mean
         self.scale = scale
+        self.vocabulary = vocabulary
+        self.temperature = temperature
 
     @classmethod
-    def train(cls, examples: list[Example]) -> TierModel:
-        x = np.stack([features.extract(e.prompt, e.system).vector for e in examples])
+    def fit(cls, examples: list[Example], temperature: float = 1.0) -> TierModel:
+        signals = [features.extract(e.prompt, e.system) for e in examples]
+        instructions = [instruction_of(s, e.system) for s, e in zip(signals, examples, strict=True)]
+        return cls._fit(np.stack([s.vector for s in signals]), instructions, examples, temperature)
+
+    @classmethod
+    def _fit(
+        cls, x: npt.NDArray[np.float64], instructions: list[str], examples: list[Example], temperature: float
+    ) -> TierModel:
+        vocabulary = Vocabulary.learn(instructions)
+        ids = [vocabulary.ids(text) for text in instructions]
+        rows = np.repeat(np.arange(len(ids)), [len(i) for i in ids])
+        flat = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
         y = np.array([TIERS.index(e.tier) for e in examples])
         mean = x.mean(axis=0)
         scale = x.std(axis=0)
         scale[scale < 1e-6] = 1.0
         z = (x - mean) / scale
-        onehot = np.eye(len(TIERS))[y]
+        n, k, v = len(y), len(TIERS), len(vocabulary)
+        onehot = np.eye(k)[y]
         # Each tier counts the same, however many examples the library has of it.
-        counts = onehot.sum(axis=0)
-        sample_weight = (len(y) / (len(TIERS) * counts))[y][:, None]
-        weights = np.zeros((x.shape[1], len(TIERS)))
-        bias = np.zeros(len(TIERS))
-        n = len(y)
-        for _ in range(ITERATIONS):
-            p = _softmax(z @ weights + bias)
-            error = (p - onehot) * sample_weight
-            weights -= LEARNING_RATE * (z.T @ error / n + L2 * weights)
-            bias -= LEARNING_RATE * error.mean(axis=0)
-        return cls(weights, bias, mean, scale)
+        counts = np.maximum(onehot.sum(axis=0), 1)
+        sample_weight = (n / (k * counts))[y][:, None]
+        params = [np.zeros((x.shape[1], k)), np.zeros((v, k)), np.zeros(k)]
+        moments = [np.zeros_like(p) for p in params]
+        squares = [np.zeros_like(p) for p in params]
+        for step in range(1, ITERATIONS + 1):
+            weights, words, bias = params
+            logits = z @ weights + bias + _gather(words, flat, rows, n)
+            error = (_softmax(logits) - onehot) * sample_weight / n
+            grads = [
+                z.T @ error + L2_SIGNALS * weights,
+                _scatter(error, flat, rows, v) + L2_WORDS * words,
+                error.sum(axis=0),
+            ]
+            for p, g, m, s in zip(params, grads, moments, squares, strict=True):
+                m *= 0.9
+                m += 0.1 * g
+                s *= 0.999
+                s += 0.001 * g * g
+                p -= LEARNING_RATE * (m / (1 - 0.9**step)) / (np.sqrt(s / (1 - 0.999**step)) + 1e-8)
+        return cls(params[0], params[1], params[2], mean, scale, vocabulary, temperature)
+
+    @classmethod
+    def train(cls, examples: list[Example]) -> TierModel:
+        """Fit on the library with whole groups held out, fit the temperature on them, refit on everything.
+
+        The held-out groups are templates and handwritten prompts the first fit never saw, so the
+        temperature is what makes probabilities honest on new phrasings, not on the library's own.
+        """
+        signals = [features.extract(e.prompt, e.system) for e in examples]
+        x = np.stack([s.vector for s in signals])
+        instructions = [instruction_of(s, e.system) for s, e in zip(signals, examples, strict=True)]
+        held = calibration_groups(examples)
+        train = [i for i, e in enumerate(examples) if _group(e, i) not in held]
+        calib = [i for i, e in enumerate(examples) if _group(e, i) in held]
+        temperature = 1.0
+        if train and calib:
+            first = cls._fit(x[train], [instructions[i] for i in train], [examples[i] for i in train], 1.0)
+            raw = np.stack([first.logits(x[i], instructions[i]) for i in calib])
+            y = np.array([TIERS.index(examples[i].tier) for i in calib])
+            temperature = fit_temperature(raw, y)
+        return cls._fit(x, instructions, examples, temperature)
 
     def standardise(self, vector: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return (vector - self.mean) / self.scale
 
-    def probabilities(self, vector: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return _softmax(self.standardise(vector) @ self.weights + self.bias)
+    def logits(self, vector: npt.NDArray[np.float64], instruction: str) -> npt.NDArray[np.float64]:
+        ids = self.vocabulary.ids(instruction)
+        words = self.word_weights[ids].sum(axis=0) if len(ids) else 0.0
+        return self.standardise(vector) @ self.weights + self.bias + words
+
+    def probabilities(self, vector: npt.NDArray[np.float64], instruction: str = "") -> npt.NDArray[np.float64]:
+        return _softmax(self.logits(vector, instruction) / self.temperature)
 
     def contributions(self, vector: npt.NDArray[np.float64], tier: Tier) -> npt.NDArray[np.float64]:
         """How much each signal pushed toward `tier` rather than the others."""
         column = self.weights[:, TIERS.index(tier)] - self.weights.mean(axis=1)
         return self.standardise(vector) * column
+
+    def word_pushes(self, instruction: str, tier: Tier) -> list[tuple[str, float]]:
+        """The instruction's learnt words and how much each pushed toward `tier`, strongest first."""
+        column = TIERS.index(tier)
+        names = {i: t for t, i in self.vocabulary.index.items()}
+        pushes = [
+            (names[int(i)], float(self.word_weights[i, column] - self.word_weights[i].mean()))
+            for i in self.vocabulary.ids(instruction)
+        ]
+        return sorted(pushes, key=lambda p: -p[1])
+
+
+def _group(example: Example, index: int) -> str:
+    return example.group or f"line:{index}"
+
+
+def calibration_groups(examples: list[Example]) -> set[str]:
+    """A deterministic CALIBRATION_SHARE of the groups (by a stable hash of the name, not Python's salted one)."""
+    groups = sorted({_group(e, i) for i, e in enumerate(examples)})
+    return {g for g in groups if zlib.crc32(g.encode()) % 1000 < CALIBRATION_SHARE * 1000}
+
+
+def fit_temperature(logits: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> float:
+    """The temperature that minimises the held-out negative log-likelihood (a grid: one parameter)."""
+    best, best_loss = 1.0, np.inf
+    for t in TEMPERATURES:
+        p = _softmax(logits / t)
+        loss = -np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1)).mean()
+        if loss < best_loss:
+            best, best_loss = float(t), loss
+    return best
+
+
+def _gather(
+    words: npt.NDArray[np.float64], flat: npt.NDArray[np.int64], rows: npt.NDArray[np.int64], n: int
+) -> npt.NDArray[np.float64]:
+    """Per example, the sum of its words' weights (a sparse matrix product, one column at a time)."""
+    picked = words[flat]
+    return np.stack([np.bincount(rows, weights=picked[:, c], minlength=n) for c in range(words.shape[1])], axis=1)
+
+
+def _scatter(
+    error: npt.NDArray[np.float64], flat: npt.NDArray[np.int64], rows: npt.NDArray[np.int64], v: int
+) -> npt.NDArray[np.float64]:
+    """The words' gradient: each word collects the errors of the examples it occurs in."""
+    spread = error[rows]
+    return np.stack([np.bincount(flat, weights=spread[:, c], minlength=v) for c in range(error.shape[1])], axis=1)
 
 
 @functools.lru_cache(maxsize=1)
@@ -139,17 +309,25 @@ class Estimator:
         return cls(TierModel.train(examples) if examples is not None else shipped_model())
 
     def assess(
-        self, prompt: str, system: str | None = None, embedding: npt.NDArray[np.float32] | None = None
+        self,
+        prompt: str,
+        system: str | None = None,
+        embedding: npt.NDArray[np.float32] | None = None,
+        min_quality: float = DEFAULT_MIN_QUALITY,
     ) -> Assessment:
         signals = features.extract(prompt, system)
-        p = self.model.probabilities(signals.vector)
+        instruction = instruction_of(signals, system)
+        p = self.model.probabilities(signals.vector, instruction)
         if embedding is not None and self.neighbours is not None:
             p = (1 - EMBEDDING_SHARE) * p + EMBEDDING_SHARE * self.neighbours.vote(embedding)
-        tier = TIERS[int(np.argmax(p))]
+        tier = choose(p, min_quality)
         probabilities = {t: round(float(p[i]), 3) for i, t in enumerate(TIERS)}
-        return Assessment(tier, probabilities, signals, self._reasons(signals, tier, prompt, embedding is not None))
+        reasons = self._reasons(signals, instruction, tier, prompt, embedding is not None)
+        return Assessment(tier, probabilities, signals, reasons, min_quality)
 
-    def _reasons(self, signals: features.Features, tier: Tier, prompt: str, embedded: bool) -> list[str]:
+    def _reasons(
+        self, signals: features.Features, instruction: str, tier: Tier, prompt: str, embedded: bool
+    ) -> list[str]:
         pushes = self.model.contributions(signals.vector, tier)
         order = np.argsort(-pushes)
         reasons = []
@@ -159,8 +337,11 @@ class Estimator:
                 continue
             if (text := describe(name, signals, prompt)) is not None:
                 reasons.append(text)
-            if len(reasons) == 4:
+            if len(reasons) == 3:
                 break
+        words = [w for w, push in self.model.word_pushes(instruction, tier)[:4] if push > 0.15]
+        if words:
+            reasons.append("wording learnt from the library: " + ", ".join(f"'{w}'" for w in words))
         if tier is Tier.SIMPLE and len(prompt) > LONG_INPUT:
             reasons.append(f"long input ({len(prompt):,} characters) but a light task: length alone does not raise it")
         if not reasons:
