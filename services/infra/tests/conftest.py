@@ -17,6 +17,8 @@ import pytest
 from pydantic import SecretStr
 
 from sophia.infra import InfraSettings, service
+from sophia.kit.approvals import GRANT, sign_grant
+from sophia.kit.security import InternalCredential
 from sophia.kit.testing import ToolClient
 from sophia.kit.testing import started as kit_started
 
@@ -120,6 +122,7 @@ def settings(tmp_path: Path, project: Path, pulumi_on_path: str) -> InfraSetting
         passphrase=SecretStr(PASSPHRASE),
         log_format="text",
         redis_url=None,
+        SOPHIA_INTERNAL_TOKEN=SecretStr(INTERNAL_TOKEN),
     )
 
 
@@ -147,3 +150,13 @@ async def deploy(tools: ToolClient, stack: str = "dev") -> dict[str, Any]:
 def cloud(settings: InfraSettings) -> Path:
     """The stand-in's live resources (`cloud.json` beside the file backend's state)."""
     return Path(settings.backend.removeprefix("file://")) / "cloud.json"
+
+
+INTERNAL_TOKEN = "infra-tests-internal-token"
+
+
+async def approved(tools: ToolClient, tool: str, **arguments: Any) -> Any:
+    """Run a call the service holds for approval the way the gateway runs it once approved: with a grant."""
+    key = InternalCredential(SecretStr(INTERNAL_TOKEN)).signing_keys()[0]
+    grant = sign_grant(key, tool, arguments, f"test-{tool}-{id(arguments)}")
+    return await tools.call_with_meta(tool, {GRANT: grant}, **arguments)

@@ -63,9 +63,11 @@ async def test_progress_is_streamed_resource_by_resource_and_cancel_stops_an_upd
     await make_stack(tools)
     plan = await tools.ok("preview", stack="dev")
     seen: list[tuple[float, float | None, str | None]] = []
+    first = asyncio.Event()
 
     async def progress(done: float, total: float | None, message: str | None) -> None:
         seen.append((done, total, message))
+        first.set()
 
     os.environ["PULUMI_STANDIN_STEP_DELAY"] = "0.6"
     try:
@@ -73,8 +75,7 @@ async def test_progress_is_streamed_resource_by_resource_and_cancel_stops_an_upd
             update = asyncio.create_task(
                 client.call_tool("up", {"stack": "dev", "plan_id": plan["plan_id"]}, progress_callback=progress)
             )
-            while not seen:
-                await asyncio.sleep(0.05)
+            await asyncio.wait_for(first.wait(), 20)
             assert "is busy: up started at" in await tools.error("config_set", stack="dev", key="x", value="1")
             await tools.ok("cancel", stack="dev")
             result = await update

@@ -50,7 +50,7 @@ def test_production_stacks_and_approval_checks() -> None:
         assert check(dev) is None
     assert refresh_needs_approval({**prod, "preview_only": True}) is None
     assert refresh_needs_approval(prod) is not None and refresh_needs_approval(dev) is None
-    assert up_needs_approval(dev) == "apply to stack dev"  # up always waits
+    assert up_needs_approval(dev) is None  # the gateway holds every up (risk high); the server adds production
     assert "production" in (up_needs_approval(prod) or "")
     assert config_set_needs_approval({"stack": "dev"}) is not None  # no settings: fail closed
 

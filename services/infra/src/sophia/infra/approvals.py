@@ -26,8 +26,10 @@ def _on_production(action: str, args: dict[str, Any]) -> str | None:
 
 
 def up_needs_approval(args: dict[str, Any]) -> str | None:
-    """`up` is always held (risk high); on production the reason says so, for the approver's eyes."""
-    return _on_production("apply", args) or f"apply to stack {args.get('stack')}"
+    """`up` is risk high, so the gateway holds every call; on production the server also refuses to run it
+    without an approver's grant (the critical case), so nothing that reaches the server directly applies
+    to production unapproved."""
+    return _on_production("apply", args)
 
 
 def refresh_needs_approval(args: dict[str, Any]) -> str | None:

@@ -10,7 +10,14 @@ from typing import Any
 from pulumi import automation as auto
 from pydantic import Field
 
-from sophia.infra.approvals import production
+from sophia.infra.approvals import (
+    config_set_needs_approval,
+    new_stack_needs_approval,
+    production,
+    refresh_needs_approval,
+    rollback_needs_approval,
+    up_needs_approval,
+)
 from sophia.infra.changes import Change, EventCollector, by_type
 from sophia.infra.engine import SECRET
 from sophia.infra.names import config_key, stack_name
@@ -223,7 +230,9 @@ async def preview(
         return await in_thread(_preview, rt, proj, stack, events, destroy)
 
 
-@service.tool(risk=Risk.HIGH, tags=TAGS | {"deploy"}, consumes=["preview"], produces=["deployment"])
+@service.tool(
+    risk=Risk.HIGH, tags=TAGS | {"deploy"}, consumes=["preview"], produces=["deployment"], approval=up_needs_approval
+)
 async def up(
     stack: Stack,
     plan_id: str = Field(description="The plan_id a preview of this stack returned.", max_length=64),
@@ -289,7 +298,9 @@ async def destroy(
     return DestroyResult(project=proj.name, stack=stack, deleted=deleted, changes=events.summary)
 
 
-@service.tool(risk=Risk.MEDIUM, idempotent=True, tags=TAGS | {"drift"}, produces=["drift"])
+@service.tool(
+    risk=Risk.MEDIUM, idempotent=True, tags=TAGS | {"drift"}, produces=["drift"], approval=refresh_needs_approval
+)
 async def refresh(
     stack: Stack,
     project: ProjectName = None,
@@ -340,7 +351,7 @@ def _full_key(proj: Project, key: str) -> str:
     return key if ":" in key else f"{proj.name}:{key}"
 
 
-@service.tool(risk=Risk.MEDIUM, tags=TAGS | {"config"})
+@service.tool(risk=Risk.MEDIUM, tags=TAGS | {"config"}, approval=config_set_needs_approval)
 async def config_set(
     stack: Stack,
     key: str = Field(
@@ -372,7 +383,9 @@ async def config_set(
     return ConfigResult(project=proj.name, stack=stack, key=full, secret=secret, value=None)
 
 
-@service.tool(risk=Risk.MEDIUM, tags=TAGS | {"deploy", "config"}, produces=["preview"])
+@service.tool(
+    risk=Risk.MEDIUM, tags=TAGS | {"deploy", "config"}, produces=["preview"], approval=rollback_needs_approval
+)
 async def rollback(
     stack: Stack,
     version: int = Field(ge=1, description="The deployment version (from history) whose configuration to restore."),
@@ -422,7 +435,7 @@ async def rollback(
     )
 
 
-@service.tool(risk=Risk.MEDIUM, tags=TAGS | {"deploy"}, produces=["stack"])
+@service.tool(risk=Risk.MEDIUM, tags=TAGS | {"deploy"}, produces=["stack"], approval=new_stack_needs_approval)
 async def new_stack(
     stack: Stack,
     project: ProjectName = None,
