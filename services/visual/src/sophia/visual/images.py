@@ -59,14 +59,14 @@ def decode(data: bytes, max_bytes: int, max_pixels: int) -> Decoded:
                 if width < 1 or height < 1:
                     raise ImageRejected("the image has no pixels")
                 if width * height > max_pixels:
-                    raise ImageRejected(f"the image is {width}x{height} pixels; the limit is {max_pixels} pixels")
+                    raise ImageRejected(f"the image is {width}x{height} pixels, over the limit of {max_pixels} pixels")
                 opened.seek(0)  # first frame of an animation or a multi-page TIFF
                 opened.load()
                 image = ImageOps.exif_transpose(opened.convert("RGB"))
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected(f"the image is too large to decode safely (limit {max_pixels} pixels)") from exc
+        raise ImageRejected(f"the image is too large to decode safely, over the limit of {max_pixels} pixels") from exc
     except UnidentifiedImageError as exc:
         raise ImageRejected("the data is not a recognised image") from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
