@@ -82,7 +82,7 @@ async def test_set_budget_then_a_call_it_cannot_cover_is_refused(
     daily = next(b for b in answer["budgets"] if b["scope"] == "principal" and b["period"] == "daily")
     assert daily["limit_usd"] == 0.0 and daily["source"] == "set_budget"
     error = await tools.error("complete", prompt="Say hello", namespace=principal)
-    assert "budget exceeded: no balanced model fits what the budget has left" in error
+    assert "budget exceeded: no simple model fits what the budget has left" in error
     assert standin.calls == []
     await tools.ok("set_budget", clear=["daily"], principal=principal)
     await tools.ok("complete", prompt="Say hello", principal=principal)

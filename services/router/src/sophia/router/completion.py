@@ -90,6 +90,7 @@ async def complete(router: Router, request: Request, report: Report | None = Non
             model=request.model,
             tier=request.tier,
             preset=request.preset,
+            min_quality=request.min_quality,
             max_tokens=request.max_tokens,
         )
         hit, vector = await _lookup(router, request, context)

@@ -55,6 +55,7 @@ class Request:
     stream: bool = False
     cache: bool = False
     fallback: bool = True
+    min_quality: float | None = None  # the call's quality/cost knob; None: the preset's
 
 
 @dataclass
@@ -86,6 +87,8 @@ class Decision:
             "max_cost_usd": round(chosen.max_cost, 8),
             "tier_source": self.tier_source,
             "tier_probabilities": {t.value: p for t, p in self.assessment.probabilities.items()},
+            "expected_quality": {t.value: q for t, q in self.assessment.expected_quality().items()},
+            "min_quality": self.assessment.min_quality,
             "preset": self.preset,
             "fallbacks": [s.model.id for s in self.ranking.ranked[1:max_attempts]],
             "candidates": [s.view() for s in self.ranking.ranked[:5]],
@@ -147,11 +150,12 @@ class Router:
             raise ToolError(f"unknown model {model_id!r}{hint}")
         return model
 
-    async def assess(self, request: Request) -> Assessment:
+    async def assess(self, request: Request, weights: Weights) -> Assessment:
         embedding = None
         if self.settings.tier_embeddings and self.estimator.neighbours is not None:
             embedding = await self.embedder(f"{request.system or ''}\n{request.prompt}".strip())
-        return self.estimator.assess(request.prompt, request.system, embedding)
+        knob = request.min_quality if request.min_quality is not None else weights.min_quality
+        return self.estimator.assess(request.prompt, request.system, embedding, knob)
 
     def need(self, request: Request, tier: Tier, assessment: Assessment) -> policy.Need:
         spec = self.catalog.tiers[tier]
@@ -195,12 +199,15 @@ class Router:
     async def decide(self, request: Request, *, for_call: bool) -> Decision:
         preset, weights = self.weights(request.preset)
         pinned = self.model(request.model) if request.model else None
-        assessment = await self.assess(request)
+        assessment = await self.assess(request, weights)
         tier, source = (request.tier, "caller") if request.tier is not None else (assessment.tier, "estimated")
         need = self.need(request, tier, assessment)
         reasons = [f"tier {tier.value} ({'set by the caller' if source == 'caller' else 'estimated'})"]
         if source == "estimated":
             reasons += assessment.reasons
+            expected = ", ".join(f"{t.value} {q:.2f}" for t, q in assessment.expected_quality().items())
+            knob = assessment.min_quality
+            reasons.append(f"min_quality {knob:g}: the cheapest tier expected to be enough ({expected})")
         try:
             cooling, learned, rows = await self.runtime_state(request.principal, tier)
         except RedisError as exc:

@@ -37,6 +37,11 @@ ModelArg = Field(None, description="Catalog id of a model to use first (see the 
 TierArg = Field(None, description="Force a tier instead of estimating it: simple, balanced or premium.")
 NamespaceArg = Field(None, description="Whose budget and usage this counts against (the gateway fills it).")
 PrincipalArg = Field(None, description="Same as namespace, under its own name; give one of the two.")
+MinQualityArg = Field(
+    None,
+    description="Quality/cost knob, 0 to 1: the cheapest tier whose expected quality (calibrated chance the prompt "
+    "needs nothing stronger) reaches it. Default: the preset's (0.5; cheap 0.3, quality 0.8).",
+)
 
 
 def principal_of(namespace: str | None, principal: str | None) -> str:
@@ -56,6 +61,9 @@ def request_of(router: Router, prompt: str, system: str | None, max_tokens: int 
         raise ToolError(f"prompt is too long: {size:,} characters, at most {router.settings.max_prompt_chars:,}")
     if max_tokens is not None and not 1 <= max_tokens <= router.settings.max_output_tokens:
         raise ToolError(f"max_tokens must be between 1 and {router.settings.max_output_tokens}, got {max_tokens}")
+    knob = rest.get("min_quality")
+    if knob is not None and not 0 <= knob <= 1:
+        raise ToolError(f"min_quality must be between 0 and 1, got {knob}")
     temperature = rest.get("temperature")
     if temperature is not None and not 0 <= temperature <= 2:
         raise ToolError(f"temperature must be between 0 and 2, got {temperature}")
@@ -76,6 +84,7 @@ async def route(
     requires: list[Capability] = RequiresArg,
     model: str | None = ModelArg,
     tier: Tier | None = TierArg,
+    min_quality: float | None = MinQualityArg,
     namespace: str | None = NamespaceArg,
     principal: str | None = PrincipalArg,
     router: Router = Routing,
@@ -87,7 +96,7 @@ async def route(
     who = principal_of(namespace, principal)
     request = request_of(
         router, prompt, system, max_tokens, preset=preset, json=json, requires=requires, model=model, tier=tier,
-        principal=who,
+        principal=who, min_quality=min_quality,
     )  # fmt: skip
     return await router.route(request)
 
@@ -101,6 +110,7 @@ async def complete(
     model: str | None = ModelArg,
     preset: str | None = PresetArg,
     tier: Tier | None = TierArg,
+    min_quality: float | None = MinQualityArg,
     json: bool = JsonArg,
     temperature: float | None = Field(None, description="Sampling temperature, 0 to 2; the model's default."),
     stream: bool = Field(
@@ -122,6 +132,7 @@ async def complete(
     request = request_of(
         router, prompt, system, max_tokens, model=model, preset=preset, tier=tier, json=json,
         temperature=temperature, stream=stream, cache=cache, fallback=fallback, requires=requires, principal=who,
+        min_quality=min_quality,
     )  # fmt: skip
 
     async def report(done: float, message: str | None) -> None:

@@ -14,6 +14,7 @@ and the two distributions are blended: that catches paraphrases the cue lexicon 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 import zlib
@@ -94,7 +95,7 @@ def choose(probabilities: npt.NDArray[np.float64], min_quality: float) -> Tier:
 def tokens(text: str) -> list[str]:
     """Words and adjacent word pairs of an instruction, lower-cased."""
     words = _TOKEN.findall(text.lower())[:MAX_TOKENS]
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
 
 
 class Vocabulary:

@@ -1,0 +1,158 @@
+"""Router routing quality: blind-set tier accuracy and the quality/cost curve on strong/weak correctness data.
+
+`python -m bench router_replay [FILE.jsonl ...]`
+
+1. Tier accuracy on the blind set (`bench/data/router_blind.jsonl`: 209 prompts written and committed before the
+   tier model was tuned, never used to add a rule or an example) and on the dev set
+   (`services/router/tests/data/tiers.jsonl`), with premium under-routing (premium sent lower) and simple->premium.
+2. The replay: any JSON-lines file with `prompt`, `strong_correct`, `weak_correct` (booleans: did the strong / the
+   weak model answer it correctly). The router sends a prompt to the strong model when, at a given `min_quality`,
+   it picks the premium tier (i.e. when P(premium) > 1 - min_quality). For each knob setting the table shows the
+   share of strong calls and the quality reached (share answered correctly), next to random routing at the same
+   strong share (expected value) and the oracle (strong only where it alone is right). Then, for "keep 95% of the
+   strong model's quality", the strong-call share each needs.
+
+The file shipped (`bench/data/router_replay.jsonl`, 130 exam-style multiple-choice questions) is OUR OWN: written
+for this benchmark, with strong/weak correctness labelled from our judgement of which questions a small model
+gets wrong (multi-step calculation, less-known results) - not measured model outputs and not MMLU, which cannot
+be downloaded here. Point the harness at a real file (for instance MMLU with two models' graded answers) to get
+measured numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench._report import table, write
+from sophia.router.catalog import TIERS, Tier
+from sophia.router.tiers import Estimator, load_examples
+
+REPO = Path(__file__).resolve().parents[1]
+BLIND = REPO / "bench" / "data" / "router_blind.jsonl"
+DEV = REPO / "services" / "router" / "tests" / "data" / "tiers.jsonl"
+REPLAY = REPO / "bench" / "data" / "router_replay.jsonl"
+KNOBS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+KEEP = 0.95  # share of the strong model's quality to keep
+TARGETS = {
+    "blind_accuracy": 0.92,
+    "premium_under_routing_max": 0.03,
+    "simple_to_premium_max": 0.03,
+    "strong_share_at_95pct_quality_max": 0.50,
+}
+
+
+def tier_quality(estimator: Estimator, path: Path) -> dict[str, Any]:
+    examples = load_examples(path.read_text(encoding="utf-8"))
+    predicted = [estimator.assess(e.prompt, e.system).tier for e in examples]
+    pairs = Counter((e.tier, p) for e, p in zip(examples, predicted, strict=True))
+    per = Counter(e.tier for e in examples)
+    under = sum(n for (label, got), n in pairs.items() if label is Tier.PREMIUM and got is not Tier.PREMIUM)
+    return {
+        "set": path.name,
+        "prompts": len(examples),
+        "accuracy": sum(n for (label, got), n in pairs.items() if label == got) / len(examples),
+        **{f"{t.value}_acc": pairs[(t, t)] / per[t] for t in TIERS},
+        "premium_under": under / per[Tier.PREMIUM],
+        "simple_to_premium": pairs[(Tier.SIMPLE, Tier.PREMIUM)] / per[Tier.SIMPLE],
+    }
+
+
+def load_replay(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for i, row in enumerate(rows):
+        missing = {"prompt", "strong_correct", "weak_correct"} - set(row)
+        if missing:
+            raise SystemExit(f"{path}:{i + 1}: missing {sorted(missing)}")
+    strong = np.array([bool(r["strong_correct"]) for r in rows], dtype=float)
+    weak = np.array([bool(r["weak_correct"]) for r in rows], dtype=float)
+    return [str(r["prompt"]) for r in rows], strong, weak
+
+
+def share_needed(order: np.ndarray, strong: np.ndarray, weak: np.ndarray, keep: float) -> float:
+    """Smallest share of strong calls, taking prompts in `order`, whose quality reaches `keep` x the strong one's."""
+    gains = np.concatenate([[0.0], np.cumsum((strong - weak)[order])])
+    reached = np.nonzero(weak.sum() + gains >= keep * strong.sum() - 1e-9)[0]
+    return float(reached[0] / len(strong)) if len(reached) else 1.0
+
+
+def replay(estimator: Estimator, path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    prompts, strong, weak = load_replay(path)
+    premium = np.array([estimator.assess(p).probabilities[Tier.PREMIUM] for p in prompts])
+    s_quality, w_quality = strong.mean(), weak.mean()
+    rows = []
+    for knob in KNOBS:
+        chosen = premium > 1 - knob
+        share = chosen.mean()
+        quality = np.where(chosen, strong, weak).mean()
+        rows.append(
+            {
+                "min_quality": knob,
+                "strong_share": share,
+                "quality": quality,
+                "of_strong": quality / s_quality if s_quality else float("nan"),
+                "random_quality": w_quality + share * (s_quality - w_quality),
+            }
+        )
+    goal = KEEP * s_quality
+    gain = strong - weak
+    random_share = max(0.0, (goal - w_quality) / (s_quality - w_quality)) if s_quality > w_quality else 0.0
+    summary = {
+        "file": path.name,
+        "prompts": len(prompts),
+        "strong_quality": s_quality,
+        "weak_quality": w_quality,
+        "router_share_at_95pct": share_needed(np.argsort(-premium, kind="stable"), strong, weak, KEEP),
+        "random_share_at_95pct": min(1.0, random_share),
+        "oracle_share_at_95pct": share_needed(np.argsort(-gain, kind="stable"), strong, weak, KEEP),
+    }
+    return rows, summary
+
+
+def main() -> None:
+    files = [Path(a) for a in sys.argv[2:]] if len(sys.argv) > 2 else [REPLAY]
+    started = time.perf_counter()
+    estimator = Estimator.from_library()
+    trained = time.perf_counter() - started
+    quality = [tier_quality(estimator, BLIND), tier_quality(estimator, DEV)]
+    print(f"\nrouter tiers: trained in {trained:.2f} s at start, temperature {estimator.model.temperature:.2f}")
+    print(table(quality), end="\n\n")
+    result_rows: list[dict[str, Any]] = [{"operation": "tier accuracy", **q} for q in quality]
+    for path in files:
+        curve, summary = replay(estimator, path)
+        print(f"replay {path.name}: {summary['prompts']} prompts, strong {summary['strong_quality']:.3f}, "
+              f"weak {summary['weak_quality']:.3f}")  # fmt: skip
+        print(table(curve))
+        shares = ", ".join(f"{who} {summary[f'{who}_share_at_95pct']:.3f}" for who in ("router", "random", "oracle"))
+        print(f"strong calls to keep {KEEP:.0%} of strong quality: {shares}\n")
+        result_rows += [{"operation": f"replay {path.name}", **r} for r in curve]
+        result_rows.append({"operation": f"replay {path.name} at 95%", **summary})
+    blind = quality[0]
+    share = result_rows[-1]["router_share_at_95pct"]
+    checks = [
+        ("blind tier accuracy", blind["accuracy"], TARGETS["blind_accuracy"], True),
+        ("premium under-routing (blind)", blind["premium_under"], TARGETS["premium_under_routing_max"], False),
+        ("simple -> premium (blind)", blind["simple_to_premium"], TARGETS["simple_to_premium_max"], False),
+        ("strong share at 95% quality", share, TARGETS["strong_share_at_95pct_quality_max"], False),
+    ]
+    verdicts = [
+        {
+            "target": name,
+            "measured": value,
+            "wanted": f"{'>=' if at_least else '<='} {goal}",
+            "status": "met" if (value >= goal if at_least else value <= goal) else "MISSED",
+        }
+        for name, value, goal, at_least in checks
+    ]
+    print(table(verdicts))
+    print(f"wrote {write('router_replay', result_rows, TARGETS)}")
+
+
+if __name__ == "__main__":
+    main()
