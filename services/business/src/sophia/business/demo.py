@@ -36,7 +36,7 @@ PREFIXES = {
     "notion": "/notion",
     "asana": "/asana/api/1.0",
 }
-NOTION_PARENT = "1d1f0c1e-0000-4000-8000-00000000acme"
+NOTION_PARENT = "1d1f0c1e-0000-4000-8000-0000000000a1"
 
 
 @dataclass

@@ -293,10 +293,10 @@ def _hubspot(data: Dataset, now: datetime) -> None:
 
 def _salesforce(data: Dataset, now: datetime) -> None:
     rows = [
-        ("0065g00000DemoA1AAA", "Acme Corp — analytics add-on", "Negotiation/Review", 40000.0, 25, "Acme Corp"),
-        ("0065g00000DemoB2AAA", "Globex — support renewal", "Proposal/Price Quote", 22000.0, 40, "Globex"),
-        ("0065g00000DemoC3AAA", "Initech — training package", "Qualification", 8000.0, 70, "Initech"),
-        ("0065g00000DemoD4AAA", "Hooli — enterprise licence", "Closed Won", 150000.0, -10, "Hooli"),
+        ("0065g0000DemoA1AAA", "Acme Corp — analytics add-on", "Negotiation/Review", 40000.0, 25, "Acme Corp"),
+        ("0065g0000DemoB2AAA", "Globex — support renewal", "Proposal/Price Quote", 22000.0, 40, "Globex"),
+        ("0065g0000DemoC3AAA", "Initech — training package", "Qualification", 8000.0, 70, "Initech"),
+        ("0065g0000DemoD4AAA", "Hooli — enterprise licence", "Closed Won", 150000.0, -10, "Hooli"),
     ]
     data.salesforce_opportunities = [
         {
@@ -323,7 +323,7 @@ def _salesforce(data: Dataset, now: datetime) -> None:
 def _notion(data: Dataset, now: datetime) -> None:
     pages = [
         (
-            "1d1f0c1e-0000-4000-8000-00000000acme",
+            "1d1f0c1e-0000-4000-8000-0000000000a1",
             "Acme Corp account plan",
             [
                 ("heading_1", "Acme Corp account plan"),
@@ -334,12 +334,12 @@ def _notion(data: Dataset, now: datetime) -> None:
             ],
         ),
         (
-            "1d1f0c1e-0000-4000-8000-0000000price",
+            "1d1f0c1e-0000-4000-8000-0000000000b2",
             "Pricing guidelines",
             [("paragraph", f"{LABEL}: discounts above 10% need VP approval.")],
         ),
         (
-            "1d1f0c1e-0000-4000-8000-000000expense",
+            "1d1f0c1e-0000-4000-8000-0000000000c3",
             "Expense policy",
             [("paragraph", f"{LABEL}: submit receipts within 30 days.")],
         ),
