@@ -57,8 +57,7 @@ class FigmaStandin:
                 "name": page,
                 "type": "CANVAS",
                 "children": [
-                    {"id": node, "name": name, "type": "FRAME", "absoluteBoundingBox": {}}
-                    for node, name, _ in frames
+                    {"id": node, "name": name, "type": "FRAME", "absoluteBoundingBox": {}} for node, name, _ in frames
                 ]
                 + [{"id": f"{p}:999", "name": "a loose vector", "type": "VECTOR"}],
             }

@@ -8,6 +8,7 @@ Deterministic for a given seed: the same scenes, words and pixels every run.
 from __future__ import annotations
 
 import io
+import itertools
 import random
 from dataclasses import dataclass, field
 from functools import cache
@@ -114,7 +115,7 @@ def _diagram(title: str, boxes: list[str], rng: random.Random) -> Image.Image:
         draw.rectangle((x, y, x + 400, y + 120), fill=fill, outline=(40, 40, 40), width=3)
         draw.text((x + 24, y + 42), label, font=font(30), fill=(20, 20, 20))
         centres.append((x + 200, y + 60))
-    for (x0, y0), (x1, y1) in zip(centres, centres[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(centres):
         draw.line((x0, y0 + 60, x1, y1 - 60), fill=(60, 60, 60), width=4)
     return image
 

@@ -88,8 +88,9 @@ async def test_one_bad_image_stores_nothing_of_the_call(tools: Tools, namespace:
     message = await tools.error(
         "index", images=[{"data": good}, {"data": b64(bomb_png(30_000, 30_000))}], namespace=namespace
     )
-    assert message.endswith("image 2: the image is too large to decode safely, over the limit of 40000000 pixels; "
-                            "nothing was indexed")
+    assert message.endswith(
+        "image 2: the image is too large to decode safely, over the limit of 40000000 pixels; nothing was indexed"
+    )
     assert (await tools.ok("stats", namespace=namespace))["images"] == 0
 
 

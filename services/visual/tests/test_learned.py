@@ -43,7 +43,8 @@ async def test_service_falls_back_to_default_and_says_why(tmp_path: Path) -> Non
     async with started(service, settings) as tools:
         stats = await tools.ok("stats")
     assert stats["embedder"]["active"].startswith("default")
-    assert stats["embedder"]["learned"] == f"colpali: weights not found at {tmp_path / 'colpali-v1.3'}; using the default"
+    missing = tmp_path / "colpali-v1.3"
+    assert stats["embedder"]["learned"] == f"colpali: weights not found at {missing}; using the default"
     assert stats["collection"] == "images"
 
 

@@ -64,7 +64,7 @@ class Figma:
     async def frames(self, file_key: str) -> tuple[str, list[Frame]]:
         """The file's name and its top-level frames, page by page."""
         body = await self._get(f"/v1/files/{file_key}", {"depth": "2"})
-        document = body.get("document") if isinstance(body.get("document"), dict) else {}
+        document = body.get("document")
         frames: list[Frame] = []
         for page in _children(document):
             for node in _children(page):
@@ -81,7 +81,9 @@ class Figma:
             body = await self._get(f"/v1/images/{file_key}", {"ids": ",".join(chunk), "format": "png", "scale": "1"})
             if body.get("err"):
                 raise FigmaError(f"Figma could not render the frames: {_clip(body.get('err'))}")
-            images = body.get("images") if isinstance(body.get("images"), dict) else {}
+            images = body.get("images")
+            if not isinstance(images, dict):
+                raise FigmaError("the Figma API answered an unexpected shape (no images)")
             urls.update({k: v for k, v in images.items() if k in chunk and isinstance(v, str)})
         return urls
 
