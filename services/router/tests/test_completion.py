@@ -301,7 +301,7 @@ async def test_a_caller_can_force_the_tier(router: Router, standin: StandIn) -> 
 
 
 async def test_stats_report_what_happened(router: Router, standin: StandIn, principal: str) -> None:
-    standin.fail("small-1", "429", retry_after="1")
+    standin.fail("small-1", "429", retry_after="5")
     first = await complete(router, principal=principal)
     second = await complete(router, "Write a blog post about tea.", principal=principal)
     stats = await router.usage.stats(principal)

@@ -83,7 +83,8 @@ async def complete(router: Router, request: Request, report: Report | None = Non
     if not router.providers.configured:
         raise ToolError(NOT_CONFIGURED)
     context = vector = None
-    if request.cache:
+    # Answers about images or with tool calls are not reused: the cache keys on the prompt's text.
+    if request.cache and not (request.tools or request.images):
         context = semantic.context_key(
             system=request.system,
             json=request.json,
@@ -134,6 +135,7 @@ async def _attempts(router: Router, decision: Decision, started: float, progress
     failed: list[Attempt] = []
     refusals: list[str] = []
     skipped: list[str] = []
+    retried: list[Attempt] = []
     if decision.chosen is None:
         budget = any(e.kind == "budget" for e in decision.ranking.excluded)
         await _book_failure(router, request.principal, [], "budget" if budget else "unavailable")
@@ -169,7 +171,7 @@ async def _attempts(router: Router, decision: Decision, started: float, progress
             await progress.note(f"\n[router: {failed[-1].model} failed ({failed[-1].kind}); trying {model.id}]\n")
         attempt_started = time.perf_counter()
         try:
-            reply = await _call(router, decision, candidate, min(settings.request_timeout_s, left), progress)
+            reply, call_ms = await _call_with_retries(router, decision, candidate, deadline, progress, retried)
         except ProviderError as err:
             ms = (time.perf_counter() - attempt_started) * 1000
             await router.budgets.settle(hold, _failure_cost(err, candidate, hold))
@@ -184,8 +186,10 @@ async def _attempts(router: Router, decision: Decision, started: float, progress
             await asyncio.shield(router.budgets.settle(hold, usd(hold.amount)))
             raise
         breaker.success()
-        provider_ms = (time.perf_counter() - attempt_started) * 1000
-        return await _succeeded(router, decision, candidate, reply, hold, failed, started, provider_ms)
+        # The answering call alone is the deployment's latency; retries and their waits were time in calls too.
+        in_calls_ms = (time.perf_counter() - attempt_started) * 1000
+        timing = (call_ms, in_calls_ms)
+        return await _succeeded(router, decision, candidate, reply, hold, failed, started, timing, retried)
     await _book_failure(router, request.principal, failed, "budget" if refusals and not failed else "")
     if refusals and not failed:
         raise ToolError(f"budget exceeded, no call was made: {refusals[0]}")
@@ -202,6 +206,40 @@ async def _attempts(router: Router, decision: Decision, started: float, progress
     raise ToolError(f"all {len(failed)} attempt(s) failed: {summary}{extra}")
 
 
+async def _call_with_retries(
+    router: Router,
+    decision: Decision,
+    candidate: Scored,
+    deadline: float,
+    progress: Progress,
+    retried: list[Attempt],
+) -> tuple[Reply, float]:
+    """One deployment's attempt: a 429 or 503 whose Retry-After is short (`retry_same_max_s`) is waited out
+    and the same deployment asked again, up to `retry_same_times`: it is usually the best candidate, and a
+    second of waiting beats a worse model. A refusal before work is billed nothing, so the hold carries over."""
+    settings = router.settings
+    for retry in range(settings.retry_same_times + 1):
+        left = deadline - time.perf_counter()
+        started = time.perf_counter()
+        try:
+            reply = await _call(router, decision, candidate, min(settings.request_timeout_s, left), progress)
+            return reply, (time.perf_counter() - started) * 1000
+        except ProviderError as err:
+            wait = err.retry_after_s
+            short = (
+                err.kind in ("rate_limited", "overloaded") and wait is not None and wait <= settings.retry_same_max_s
+            )
+            # Waiting must leave time for the retry itself and for a fallback after it.
+            if not short or retry == settings.retry_same_times or time.perf_counter() + wait + 1.0 >= deadline:
+                raise
+            assert wait is not None
+            ms = (time.perf_counter() - started) * 1000
+            retried.append(Attempt(candidate.model.id, err.kind, f"{err.message}; retried after {wait:g} s", ms))
+            logger.info("%s answered %s with Retry-After %.2f s: retrying it", candidate.model.id, err.kind, wait)
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 async def _call(router: Router, decision: Decision, candidate: Scored, timeout_s: float, progress: Progress) -> Reply:
     model = candidate.model
     request = decision.request
@@ -215,6 +253,9 @@ async def _call(router: Router, decision: Decision, candidate: Scored, timeout_s
         stream=request.stream,
         max_tokens_field=model.max_tokens_field,
         params=dict(model.params),
+        tools=request.tools,
+        tool_choice=request.tool_choice,
+        images=request.images,
     )
     on_delta = progress.text if request.stream and progress.wanted else None
     adapter = router.providers.accounts[model.provider].call
@@ -267,16 +308,18 @@ async def _succeeded(
     hold: Hold,
     failed: list[Attempt],
     started: float,
-    provider_ms: float,
+    timing: tuple[float, float],
+    retried: list[Attempt],
 ) -> dict[str, Any]:
     model = candidate.model
+    provider_ms, in_calls_ms = timing
     request = decision.request
     if reply.usage_reported:
         input_tokens, output_tokens = reply.input_tokens, reply.output_tokens
     else:
         input_tokens, output_tokens = decision.need.input_tokens, tokens.expected(reply.text)
     cost = model.cost(input_tokens, output_tokens)
-    spent_in_calls = provider_ms + sum(a.ms for a in failed)
+    spent_in_calls = in_calls_ms + sum(a.ms for a in failed)
     overhead_ms = (time.perf_counter() - started) * 1000 - spent_in_calls
     done = Completion(
         principal=request.principal,
@@ -289,6 +332,9 @@ async def _succeeded(
         overhead_ms=overhead_ms,
         failed_attempts=tuple((a.model, a.kind) for a in failed),
         usage_estimated=not reply.usage_reported,
+        first_token_ms=reply.first_token_ms,
+        tokens_per_s=_tokens_per_s(output_tokens, provider_ms, reply.first_token_ms),
+        retries=len(retried),
     )
     # Settlement and counters go out together (two scripts, two connections): one round trip of bookkeeping.
     # The sample booked there cannot include that round trip; the answer's own figure does.
@@ -303,6 +349,7 @@ async def _succeeded(
     overhead_ms = (time.perf_counter() - started) * 1000 - spent_in_calls
     return {
         "text": reply.text,
+        "tool_calls": [c.view() for c in reply.tool_calls],
         "model": model.id,
         "provider": model.provider,
         "tier": decision.tier.value,
@@ -316,10 +363,20 @@ async def _succeeded(
         "first_token_ms": None if reply.first_token_ms is None else round(reply.first_token_ms, 2),
         "router_overhead_ms": round(overhead_ms, 3),
         "attempts": [a.view() for a in failed],
+        "retries": [a.view() for a in retried],
         "fallbacks": len(failed),
         "principal": request.principal,
         "reasons": decision.reasons,
     }
+
+
+def _tokens_per_s(output_tokens: int, provider_ms: float, first_token_ms: float | None) -> float | None:
+    """Output speed: tokens over the time spent producing them (after the first token when streamed, else the
+    whole call, which then includes the wait for the first token)."""
+    producing_ms = provider_ms - (first_token_ms or 0.0)
+    if output_tokens <= 1 or producing_ms <= 1:
+        return None
+    return output_tokens / (producing_ms / 1000)
 
 
 async def _book_failure(router: Router, principal: str, failed: list[Attempt], why: str) -> None:

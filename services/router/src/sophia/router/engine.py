@@ -27,6 +27,7 @@ from sophia.router.budgets import Budgets
 from sophia.router.cache import Cache, LazyEmbedder
 from sophia.router.catalog import Catalog, Model, Tier, load_catalog
 from sophia.router.health import Cooldowns
+from sophia.router.inputs import Image, Tool, extra_input_tokens
 from sophia.router.providers import Providers
 from sophia.router.settings import RouterSettings, Weights
 from sophia.router.tiers import Assessment, Estimator, Neighbours, load_examples
@@ -56,6 +57,17 @@ class Request:
     cache: bool = False
     fallback: bool = True
     min_quality: float | None = None  # the call's quality/cost knob; None: the preset's
+    tools: tuple[Tool, ...] = ()
+    tool_choice: str | None = None
+    images: tuple[Image, ...] = ()
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What a model must support for this call: asked for explicitly, or implied by its content."""
+        implied = {"json"} if self.json else set()
+        implied |= {"tools"} if self.tools else set()
+        implied |= {"vision"} if self.images else set()
+        return self.requires | implied
 
 
 @dataclass
@@ -166,13 +178,14 @@ class Router:
         else:
             cap = max(spec.max_output_tokens, math.ceil((asked or 0) * 1.3))
         cap = min(cap, self.settings.max_output_tokens)
+        extra, extra_bound = extra_input_tokens(request.tools, request.images)
         return policy.Need(
             tier=tier,
-            input_tokens=tokens.expected(text),
-            input_bound=tokens.bound(text),
+            input_tokens=tokens.expected(text) + extra,
+            input_bound=tokens.bound(text) + extra_bound,
             output_tokens=min(asked or spec.expected_output_tokens, cap),
             max_output=cap,
-            capabilities=request.requires | ({"json"} if request.json else set()),
+            capabilities=request.capabilities,
         )
 
     async def runtime_state(

@@ -13,6 +13,7 @@ from sophia.router import completion
 from sophia.router.budgets import Period
 from sophia.router.catalog import Capability, Tier
 from sophia.router.engine import Request, Router, open_router
+from sophia.router.inputs import images_of, tool_choice_of, tools_of
 from sophia.router.settings import RouterSettings
 
 service = Service(
@@ -37,6 +38,18 @@ ModelArg = Field(None, description="Catalog id of a model to use first (see the 
 TierArg = Field(None, description="Force a tier instead of estimating it: simple, balanced or premium.")
 NamespaceArg = Field(None, description="Whose budget and usage this counts against (the gateway fills it).")
 PrincipalArg = Field(None, description="Same as namespace, under its own name; give one of the two.")
+ToolsArg: Any = Field(
+    default_factory=list,
+    description="Functions the model may call: {name, description, parameters (JSON schema)} or OpenAI's "
+    "{type: function, function: {...}}; only models with tool support are used; the reply's tool_calls lists "
+    "the calls the model made (the caller runs them).",
+)
+ToolChoiceArg = Field(None, description="auto, none, required, or the name of the one tool the model must call.")
+ImagesArg: Any = Field(
+    default_factory=list,
+    description="Images for the model to look at: https URLs or data:image/png|jpeg|gif|webp;base64 URIs "
+    "(at most 8, 5 MB each); only models with vision are used.",
+)
 MinQualityArg = Field(
     None,
     description="Quality/cost knob, 0 to 1: the cheapest tier whose expected quality (calibrated chance the prompt "
@@ -71,7 +84,13 @@ def request_of(router: Router, prompt: str, system: str | None, max_tokens: int 
         router.model(rest["model"])
     router.weights(rest.get("preset"))
     requires = frozenset(rest.pop("requires", None) or ())
-    return Request(prompt=prompt, system=system or None, max_tokens=max_tokens, requires=requires, **rest)
+    tools = tools_of(rest.pop("tools", None))
+    choice = tool_choice_of(rest.pop("tool_choice", None), tools)
+    images = images_of(rest.pop("images", None))
+    return Request(
+        prompt=prompt, system=system or None, max_tokens=max_tokens, requires=requires, tools=tools,
+        tool_choice=choice, images=images, **rest,
+    )  # fmt: skip
 
 
 @service.tool(read_only=True, tags={"llm", "routing"}, consumes=["text"], produces=["route"])
@@ -121,18 +140,23 @@ async def complete(
     ),
     fallback: bool = Field(True, description="On failure, try the next best models (with `model`: of its tier)."),
     requires: list[Capability] = RequiresArg,
+    tools: list[dict[str, Any]] = ToolsArg,
+    tool_choice: str | None = ToolChoiceArg,
+    images: list[str] = ImagesArg,
     namespace: str | None = NamespaceArg,
     principal: str | None = PrincipalArg,
     router: Router = Routing,
 ) -> dict[str, Any]:
     """Route a prompt to the cheapest adequate model within budget and call it; on a 429, 5xx, timeout or
-    context overflow, fall back to the next candidate. Return the reply `text` with the model used, tier, token
+    context overflow, fall back to the next candidate (a short Retry-After is first waited out on the same model).
+    Tools and images go only to models that support them; tool calls the model makes come back in `tool_calls`.
+    Return the reply `text` with the model used, tier, token
     counts, cost in USD, latency and any failed attempts. No call starts that could exceed a budget."""
     who = principal_of(namespace, principal)
     request = request_of(
         router, prompt, system, max_tokens, model=model, preset=preset, tier=tier, json=json,
         temperature=temperature, stream=stream, cache=cache, fallback=fallback, requires=requires, principal=who,
-        min_quality=min_quality,
+        min_quality=min_quality, tools=tools, tool_choice=tool_choice, images=images,
     )  # fmt: skip
 
     async def report(done: float, message: str | None) -> None:

@@ -143,6 +143,14 @@ class RouterSettings(ServiceSettings):
     cooldown_s: float = Field(15, ge=0, description="A deployment that failed (5xx, timeout, garbage) rests this long.")
     rate_limit_cooldown_s: float = Field(30, ge=0, description="Rest after a 429 that carries no Retry-After.")
     max_cooldown_s: float = Field(600, ge=0, description="Longest rest a Retry-After can impose.")
+    retry_same_max_s: float = Field(
+        2.0,
+        ge=0,
+        le=30,
+        description="A 429 or 503 whose Retry-After is at most this many seconds is waited out and retried on "
+        "the same deployment before falling back (a longer one, or none, falls back at once).",
+    )
+    retry_same_times: int = Field(1, ge=0, le=3, description="Most such retries on one deployment per call.")
     breaker_failures: int = Field(5, ge=1, description="Consecutive failures that open a provider's circuit breaker.")
     breaker_open_s: float = Field(30, gt=0, description="How long an open breaker refuses before one trial call.")
     global_daily_usd: float | None = Field(None, ge=0, description="Default spend limit per UTC day, all principals.")

@@ -42,9 +42,17 @@ if ARGV[at + 1] ~= '' then
   redis.call('LPUSH', KEYS[4], ARGV[at + 1])
   redis.call('LTRIM', KEYS[4], 0, cap - 1)
 end
+for j = 0, 1 do
+  if ARGV[at + 5 + j] ~= '' then
+    redis.call('LPUSH', KEYS[6 + j], ARGV[at + 5 + j])
+    redis.call('LTRIM', KEYS[6 + j], 0, cap - 1)
+  end
+end
 return 1
 """
 OVERHEAD = "overhead"
+TTFT = "ttft"  # sample lists per model: time to first token (ms), output tokens per second
+SPEED = "tps"
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,9 @@ class Completion:
     overhead_ms: float
     failed_attempts: tuple[tuple[str, str], ...]  # (model id, error kind)
     usage_estimated: bool
+    first_token_ms: float | None = None  # streamed calls only
+    tokens_per_s: float | None = None
+    retries: int = 0  # short Retry-After waits on the deployment that answered
 
 
 class Usage:
@@ -72,7 +83,7 @@ class Usage:
 
     async def _run(
         self, principal: str, counts: dict[str, int], model: str = "", provider_ms: float | None = None,
-        overhead_ms: float | None = None,
+        overhead_ms: float | None = None, first_token_ms: float | None = None, tokens_per_s: float | None = None,
     ) -> None:  # fmt: skip
         pairs = [item for field, amount in counts.items() for item in (field, amount)]
         args: list[Any] = [len(counts), *pairs]
@@ -81,9 +92,13 @@ class Usage:
             "" if overhead_ms is None else f"{overhead_ms:.3f}",
         ]
         args += [self._samples, model, self._alpha]
+        args += [
+            "" if first_token_ms is None else f"{first_token_ms:.3f}",
+            "" if tokens_per_s is None else f"{tokens_per_s:.2f}",
+        ]
         book_keys = [
             keys.usage("global"), keys.usage(f"p:{principal}"), keys.samples(model or "-"), keys.samples(OVERHEAD),
-            keys.LATENCY,
+            keys.LATENCY, keys.samples(f"{model or '-'}:{TTFT}"), keys.samples(f"{model or '-'}:{SPEED}"),
         ]  # fmt: skip
         await self._book(keys=book_keys, args=args)
 
@@ -113,8 +128,14 @@ class Usage:
             counts["fallbacks"] = 1
         if done.usage_estimated:
             counts["usage_estimated"] = 1
+        if done.retries:
+            counts["retries"] = done.retries
+            counts[f"model:{done.model}:retries"] = done.retries
         counts = self._failures(done.failed_attempts, counts)
-        await self._run(done.principal, counts, done.model, done.provider_ms, done.overhead_ms)
+        await self._run(
+            done.principal, counts, done.model, done.provider_ms, done.overhead_ms, done.first_token_ms,
+            done.tokens_per_s,
+        )  # fmt: skip
 
     async def book_failed_call(self, principal: str, failed: tuple[tuple[str, str], ...], why: str) -> None:
         counts = {"failed": 1, f"refused:{why}": 1} if why else {"failed": 1}
@@ -146,12 +167,15 @@ class Usage:
         async with self._redis.pipeline(transaction=False) as pipe:
             for model in models:
                 pipe.lrange(keys.samples(model), 0, -1)
+                pipe.lrange(keys.samples(f"{model}:{TTFT}"), 0, -1)
+                pipe.lrange(keys.samples(f"{model}:{SPEED}"), 0, -1)
             pipe.lrange(keys.samples(OVERHEAD), 0, -1)
             pipe.hgetall(keys.LATENCY)
             raw = await pipe.execute()
         learned = raw[-1]
         by_model = {}
-        for model, samples in zip(models, raw[:-2], strict=True):
+        per_model = [raw[i : i + 3] for i in range(0, 3 * len(models), 3)]
+        for model, (samples, ttft, speed) in zip(models, per_model, strict=True):
             by_model[model] = {
                 "calls": counters.get(f"model:{model}:calls", 0),
                 "errors": counters.get(f"model:{model}:errors", 0),
@@ -159,6 +183,9 @@ class Usage:
                 "output_tokens": counters.get(f"model:{model}:output_tokens", 0),
                 "spend_usd": usd(counters.get(f"model:{model}:cost_nusd", 0)),
                 "latency_ms": percentiles([float(s) for s in samples]),
+                "time_to_first_token_ms": percentiles([float(s) for s in ttft]),
+                "output_tokens_per_s": percentiles([float(s) for s in speed]),
+                "retries": counters.get(f"model:{model}:retries", 0),
                 "learned_latency_ms": float(learned[model]) if model in learned else None,
             }
         hits, misses = counters.get("cache:hits", 0), counters.get("cache:misses", 0)
@@ -168,6 +195,7 @@ class Usage:
             "completions": counters.get("completions", 0),
             "failed": counters.get("failed", 0),
             "fallbacks": counters.get("fallbacks", 0),
+            "retries": counters.get("retries", 0),
             "attempts": counters.get("attempts", 0),
             "usage_estimated": counters.get("usage_estimated", 0),
             "input_tokens": counters.get("input_tokens", 0),

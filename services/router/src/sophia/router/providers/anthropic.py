@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from sophia.router.inputs import MAX_TOOL_CALLS, Image, ToolCall, tool_call
 from sophia.router.providers.base import (
     Adapter,
     Call,
@@ -19,6 +20,7 @@ from sophia.router.providers.base import (
     Streamed,
     Usage,
     as_int,
+    bad_tool_call,
     event_json,
     from_stream_error,
     no_text,
@@ -37,18 +39,25 @@ class AnthropicAdapter(Adapter):
             **call.params,
             "model": call.model,
             "max_tokens": call.max_tokens,
-            "messages": [{"role": "user", "content": call.prompt}],
+            "messages": [{"role": "user", "content": _content(call)}],
         }
+        if call.tools:
+            body["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in call.tools
+            ]
+            choice = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
+            if call.tool_choice is not None:
+                body["tool_choice"] = choice.get(call.tool_choice, {"type": "tool", "name": call.tool_choice})
         if system := call.system_text():
             body["system"] = system
         if call.temperature is not None:
             # Anthropic accepts 0..1; the router's range is OpenAI's 0..2.
             body["temperature"] = min(call.temperature, 1.0)
-        if call.stream:
+        if call.stream and not call.tools:
             body["stream"] = True
         return body
 
-    def read_whole(self, raw: bytes) -> Reply:
+    def read_whole(self, raw: bytes, call: Call) -> Reply:
         try:
             payload = json.loads(raw)
             blocks = payload["content"]
@@ -57,9 +66,18 @@ class AnthropicAdapter(Adapter):
             raise ProviderError("bad_response", "the provider answered malformed JSON", billed="unknown") from exc
         usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
         tokens = Usage(_input_tokens(usage), as_int(usage.get("output_tokens")))
-        if not text.strip():
+        uses = [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"]
+        calls: tuple[ToolCall, ...] = ()
+        if uses:
+            if len(uses) > MAX_TOOL_CALLS:
+                raise bad_tool_call(ValueError("too many tool calls"), tokens)
+            try:
+                calls = tuple(tool_call(b.get("id"), b.get("name"), b.get("input"), call.tools) for b in uses)
+            except ValueError as exc:
+                raise bad_tool_call(exc, tokens) from exc
+        if not calls and not text.strip():
             raise no_text(f"the reply has no text (stop_reason {payload.get('stop_reason')})", tokens)
-        return reply_from(text, tokens, payload.get("stop_reason"), None)
+        return reply_from(text, tokens, payload.get("stop_reason"), None, calls)
 
     async def read_stream(self, response: httpx.Response, streamed: Streamed) -> Reply:
         stop: str | None = None
@@ -85,6 +103,19 @@ class AnthropicAdapter(Adapter):
                 done = True
                 break
         return streamed.reply(done, stop)
+
+
+def _content(call: Call) -> str | list[dict[str, Any]]:
+    """The user turn: the prompt alone, or the images first and then the prompt (Anthropic's advice)."""
+    if not call.images:
+        return call.prompt
+    return [*(_image(image) for image in call.images), {"type": "text", "text": call.prompt}]
+
+
+def _image(image: Image) -> dict[str, Any]:
+    if image.url:
+        return {"type": "image", "source": {"type": "url", "url": image.url}}
+    return {"type": "image", "source": {"type": "base64", "media_type": image.media_type, "data": image.data}}
 
 
 def _input_tokens(usage: dict[str, Any]) -> int | None:

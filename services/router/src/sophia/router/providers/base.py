@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 import httpx
 
+from sophia.router.inputs import Image, Tool, ToolCall
+
 ErrorKind = Literal[
     "rate_limited",  # 429
     "overloaded",  # 503, 529
@@ -56,6 +58,9 @@ class Call:
     stream: bool = False
     max_tokens_field: str = "max_tokens"
     params: dict[str, Any] = field(default_factory=dict)
+    tools: tuple[Tool, ...] = ()
+    tool_choice: str | None = None  # auto, none, required, or a tool's name
+    images: tuple[Image, ...] = ()
 
     def system_text(self) -> str | None:
         if not self.json:
@@ -71,6 +76,7 @@ class Reply:
     finish_reason: str | None
     usage_reported: bool = True
     first_token_ms: float | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass
@@ -208,7 +214,13 @@ def billed_for(tokens: Usage) -> Billed:
     return "exact" if tokens.input_tokens is not None and tokens.output_tokens is not None else "unknown"
 
 
-def reply_from(text: str, tokens: Usage, finish: str | None, first_token_ms: float | None) -> Reply:
+def reply_from(
+    text: str,
+    tokens: Usage,
+    finish: str | None,
+    first_token_ms: float | None,
+    tool_calls: tuple[ToolCall, ...] = (),
+) -> Reply:
     """A reply; when the provider reported no usage the router estimates it (`usage_reported` False)."""
     return Reply(
         text=text,
@@ -217,7 +229,13 @@ def reply_from(text: str, tokens: Usage, finish: str | None, first_token_ms: flo
         finish_reason=finish,
         usage_reported=billed_for(tokens) == "exact",
         first_token_ms=first_token_ms,
+        tool_calls=tool_calls,
     )
+
+
+def bad_tool_call(exc: Exception, tokens: Usage) -> ProviderError:
+    """A reply whose tool call the caller could not run (undeclared tool, arguments not a JSON object)."""
+    return ProviderError("bad_response", f"unusable tool call: {exc}"[:200], billed=billed_for(tokens), usage=tokens)
 
 
 def no_text(what: str, tokens: Usage) -> ProviderError:
@@ -275,7 +293,7 @@ class Adapter:
     def body(self, call: Call) -> dict[str, Any]:
         raise NotImplementedError
 
-    def read_whole(self, raw: bytes) -> Reply:
+    def read_whole(self, raw: bytes, call: Call) -> Reply:
         raise NotImplementedError
 
     async def read_stream(self, response: httpx.Response, streamed: Streamed) -> Reply:
@@ -291,12 +309,14 @@ class Adapter:
                 answered = True
                 if response.status_code >= 300:
                     raise from_status(response.status_code, response.headers, await response.aread())
-                if call.stream and response.headers.get("content-type", "").startswith("text/event-stream"):
+                # Tool calls arrive whole (a streamed call's arguments come in fragments): no streaming with tools.
+                streaming = response.headers.get("content-type", "").startswith("text/event-stream")
+                if call.stream and not call.tools and streaming:
                     reply = await self.read_stream(response, Streamed(on_delta, started))
                 else:
-                    reply = self.read_whole(await response.aread())
+                    reply = self.read_whole(await response.aread(), call)
         except httpx.HTTPError as exc:
             raise transport_error(exc, answered) from exc
-        if call.json:
+        if call.json and not reply.tool_calls:
             check_json(reply.text)
         return reply

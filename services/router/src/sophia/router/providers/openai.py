@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from sophia.router.inputs import MAX_TOOL_CALLS, Tool, ToolCall, tool_call
 from sophia.router.providers.base import (
     Adapter,
     Call,
@@ -19,6 +20,7 @@ from sophia.router.providers.base import (
     Streamed,
     Usage,
     as_int,
+    bad_tool_call,
     event_json,
     from_stream_error,
     no_text,
@@ -34,29 +36,49 @@ class OpenAIAdapter(Adapter):
         messages = []
         if system := call.system_text():
             messages.append({"role": "system", "content": system})
-        messages.append({"role": "user", "content": call.prompt})
+        content: str | list[dict[str, Any]] = call.prompt
+        if call.images:
+            content = [
+                {"type": "text", "text": call.prompt},
+                *({"type": "image_url", "image_url": {"url": image.as_url}} for image in call.images),
+            ]
+        messages.append({"role": "user", "content": content})
         body: dict[str, Any] = {**call.params, "model": call.model, "messages": messages}
+        if call.tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                }
+                for t in call.tools
+            ]
+            if call.tool_choice in ("auto", "none", "required"):
+                body["tool_choice"] = call.tool_choice
+            elif call.tool_choice is not None:
+                body["tool_choice"] = {"type": "function", "function": {"name": call.tool_choice}}
         body[call.max_tokens_field] = call.max_tokens
         if call.temperature is not None:
             body["temperature"] = call.temperature
         if call.json:
             body["response_format"] = {"type": "json_object"}
-        if call.stream:
+        if call.stream and not call.tools:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
         return body
 
-    def read_whole(self, raw: bytes) -> Reply:
+    def read_whole(self, raw: bytes, call: Call) -> Reply:
         try:
             payload = json.loads(raw)
             choice = payload["choices"][0]
-            text = choice["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            message = choice["message"]
+            text = message.get("content") or ""
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise ProviderError("bad_response", "the provider answered malformed JSON", billed="unknown") from exc
         tokens = _usage(payload.get("usage"))
-        if not isinstance(text, str) or not text.strip():
+        calls = _tool_calls(message.get("tool_calls"), call.tools, tokens) if call.tools else ()
+        if not calls and (not isinstance(text, str) or not text.strip()):
             raise no_text(f"the reply has no text (finish_reason {choice.get('finish_reason')})", tokens)
-        return reply_from(text, tokens, choice.get("finish_reason"), None)
+        return reply_from(text if isinstance(text, str) else "", tokens, choice.get("finish_reason"), None, calls)
 
     async def read_stream(self, response: httpx.Response, streamed: Streamed) -> Reply:
         finish: str | None = None
@@ -79,6 +101,21 @@ class OpenAIAdapter(Adapter):
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
         return streamed.reply(done or finish is not None, finish)
+
+
+def _tool_calls(raw: Any, declared: tuple[Tool, ...], tokens: Usage) -> tuple[ToolCall, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > MAX_TOOL_CALLS:
+        raise bad_tool_call(ValueError("tool_calls is not a list of bounded length"), tokens)
+    calls = []
+    for entry in raw:
+        try:
+            function = entry["function"]
+            calls.append(tool_call(entry.get("id"), function.get("name"), function.get("arguments"), declared))
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise bad_tool_call(exc, tokens) from exc
+    return tuple(calls)
 
 
 def _usage(usage: Any) -> Usage:
