@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["proxy", "memory", "intelligence", "code", "router", "visual"]
+BENCHMARKS = ["proxy", "memory", "intelligence", "code", "router", "visual", "business"]
 
 
 def main() -> None:

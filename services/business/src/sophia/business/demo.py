@@ -24,6 +24,7 @@ from sophia.business.standins import (
     NotionStandin,
     SalesforceStandin,
     SlackStandin,
+    Standin,
     combined,
 )
 from sophia.business.standins.data import demo_dataset
@@ -47,6 +48,7 @@ class Demo:
     env: dict[str, str]
     server: uvicorn.Server
     thread: threading.Thread
+    standins: dict[str, Standin]
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -60,7 +62,7 @@ def start_demo(host: str = "127.0.0.1", port: int = 0, page_size: int = 2) -> De
         for name in ("slack", "slack_user", "gong_key", "gong_secret", "hubspot", "salesforce", "notion", "asana")
     }
     data = demo_dataset()
-    standins = {
+    standins: dict[str, Standin] = {
         PREFIXES["slack"]: SlackStandin(data, tokens["slack"], tokens["slack_user"], page_size),
         PREFIXES["gong"]: GongStandin(data, tokens["gong_key"], tokens["gong_secret"], page_size),
         PREFIXES["hubspot"]: HubSpotStandin(data, tokens["hubspot"], page_size),
@@ -72,7 +74,7 @@ def start_demo(host: str = "127.0.0.1", port: int = 0, page_size: int = 2) -> De
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(combined(standins), log_config=None, lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(combined(standins), log_config=None, lifespan="off", access_log=False))
     # uvicorn installs signal handlers only on the main thread: in this thread the caller keeps its own.
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="business-demo", daemon=True)
     thread.start()
@@ -99,7 +101,7 @@ def start_demo(host: str = "127.0.0.1", port: int = 0, page_size: int = 2) -> De
         "NOTION_API_KEY": tokens["notion"],
         "ASANA_ACCESS_TOKEN": tokens["asana"],
     }
-    return Demo(url, env, server, thread)
+    return Demo(url, env, server, thread, standins)
 
 
 def main() -> None:

@@ -82,8 +82,8 @@ async def salesforce_query(
     limit: Annotated[int, Field(ge=1, le=2_000, description="Most records to return.")] = 200,
     fleet: Fleet = Systems,
 ) -> dict[str, Any]:
-    """Run a read-only SOQL query in Salesforce (SELECT only) and return the records, related fields
-    flattened (Account.Name)."""
+    """Query Salesforce records (opportunities, accounts, contacts, cases) with read-only SOQL, SELECT only;
+    related fields come flattened (Account.Name)."""
     return {**await fleet.salesforce.query(soql, limit), "untrusted": True}
 
 

@@ -77,9 +77,9 @@ async def search(
 async def query(
     question: Question, sources: Sources = None, limit: Limit = 10, fleet: Fleet = Systems
 ) -> dict[str, Any]:
-    """Answer a business question from every configured system in parallel: ranked results labelled with
-    their source, a status per system (one failing never blocks the others), and with an LLM configured a
-    short synthesis citing the results by number."""
+    """Answer a business question (the status of an account, deal or renewal; what a customer said) from CRM,
+    calls, Slack, docs and tasks at once: ranked results labelled with their source, a status per system (one
+    failing never blocks the others), and with an LLM configured a short synthesis citing results by number."""
     found = await _fan_out(fleet, question, sources, limit)
     from sophia.business.connectors import Hit
 

@@ -28,8 +28,8 @@ async def slack_search(query: Query, limit: Limit = 20, fleet: Fleet = Systems) 
 async def slack_history(
     channel: Channel, query: Filter = None, thread_ts: ThreadTs = None, limit: Limit = 50, fleet: Fleet = Systems
 ) -> dict[str, Any]:
-    """Read the recent messages of a Slack channel (or one thread's replies), newest first, optionally only
-    those matching a query."""
+    """Read what was said in a Slack channel: its recent messages, newest first, or the replies in one
+    thread (thread_ts); optionally only those matching a query."""
     return {**await fleet.slack.history(channel, query, thread_ts, limit), "untrusted": True}
 
 
