@@ -48,11 +48,20 @@ def test_a_principal_may_do_what_any_of_its_roles_allows(policy: Policy) -> None
 
 
 def test_approvers_approve_others_requests_only(policy: Policy) -> None:
-    assert policy.may_approve(who("approver", name="ann"), requester="bob")
-    assert not policy.may_approve(who("approver", name="ann"), requester="ann")
-    assert not policy.may_approve(who("developer", name="dev"), requester="bob")
+    assert policy.may_approve(who("approver", name="ann"), requester="api_key:bob")
+    assert not policy.may_approve(who("approver", name="ann"), requester="api_key:ann")
+    assert not policy.may_approve(who("developer", name="dev"), requester="api_key:bob")
     local = Principal(name="local", roles=("admin",), via="anonymous")
-    assert policy.may_approve(local, requester="local")  # auth off: the one user approves their own
+    assert policy.may_approve(local, requester="anonymous:local")  # auth off: the one user approves their own
+
+
+def test_a_jwt_subject_and_an_api_key_of_the_same_name_are_two_principals(policy: Policy) -> None:
+    """A JWT `sub: dev` must not pass for the API key named `dev` (its approvals, its limits, its requests)."""
+    key_dev = Principal(name="dev", roles=("approver",), via="api_key")
+    jwt_dev = Principal(name="dev", roles=("approver",), via="jwt")
+    assert key_dev.key != jwt_dev.key
+    assert policy.may_approve(jwt_dev, requester=key_dev.key)
+    assert not policy.may_approve(key_dev, requester=key_dev.key)
 
 
 def test_deny_patterns_win(tmp_path: Path) -> None:

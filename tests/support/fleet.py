@@ -52,6 +52,8 @@ class GatewayProcess:
             # (tests/test_ask_llm.py turns it on), so the offline paths are what the other tests see.
             "SOPHIA_GATEWAY_AUTH": "off",
             "SOPHIA_GATEWAY_LLM": "off",
+            # Replicas seal and verify approval records with one shared key (as a deployment configures it).
+            "SOPHIA_GATEWAY_APPROVAL_SECRET": "approval-secret-shared-by-test-replicas",
             **self.extra_env,
         }
         self.process = ManagedProcess(

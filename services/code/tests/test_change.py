@@ -189,6 +189,31 @@ async def test_review_follows_the_repository_ruff_configuration(tools: Tools, re
     assert {f["rule"] for f in result["findings"]} == {"E501"}
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        '[tool.ruff]\nextend = "/etc/ruff-secret.toml"\n',
+        '[tool.ruff]\nsrc = ["../../outside"]\n',
+        '[tool.ruff]\nextend-include = ["/etc/*.py"]\n',
+    ],
+)
+async def test_review_ignores_a_ruff_configuration_that_reaches_outside_the_repository(
+    tools: Tools, repo: Path, tmp_path: Path, config: str
+) -> None:
+    """A repository's linter config must not make the server read its own files: ignored, said so, and
+    ruff's own messages (which quote what it read) never reach the caller."""
+    secret = tmp_path / "server-file.toml"
+    secret.write_text('line-length = "the server secret s3cr3t"\n')
+    write(repo, {"pyproject.toml": config.replace("/etc/ruff-secret.toml", str(secret))})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "hostile ruff config")
+    write(repo, {"src/util.py": "import os\n\n\ndef double(x):\n    return x * 2\n"})
+    result = await tools.ok("review", repo="widgets")
+    assert "ignored" in result["linters"]["ruff"], result["linters"]
+    assert "s3cr3t" not in str(result)
+    assert "F401" in {f["rule"] for f in result["findings"]}  # linted with the default rules instead
+
+
 async def test_review_of_a_branch_reads_the_committed_files(tools: Tools, repo: Path) -> None:
     git(repo, "switch", "-q", "-c", "feature")
     write(repo, {"src/app.py": BUGGY})

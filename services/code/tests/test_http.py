@@ -44,7 +44,8 @@ async def test_clone_edit_review_commit_push_and_pull_request_over_http(
                 listed = {tool.name: tool for tool in (await client.list_tools()).tools}
                 assert len(listed) == 15
                 push = listed["push"]
-                assert push.meta is not None and push.meta["sophia/risk"] == "high"
+                assert push.meta is not None and push.meta["sophia/risk"] == "medium"
+                assert push.meta["sophia/approval"] == "per-call"  # protected branches wait for an approver
                 assert push.annotations is not None and not push.annotations.read_only_hint
                 assert listed["read_file"].annotations is not None and listed["read_file"].annotations.read_only_hint
                 assert listed["read_file"].output_schema is not None

@@ -41,6 +41,7 @@ import pytest
                 "wait_until",
             },
         ),
+        ("sophia.kit.serving", {"DeadlineHttpProtocol", "raise_open_file_limit", "uvicorn_limits"}),
         (
             "sophia.kit.observability",
             {"LATENCY_BUCKETS", "JsonFormatter", "TraceContextMiddleware", "configure_logging", "configure_tracing"},

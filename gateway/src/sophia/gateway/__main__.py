@@ -11,6 +11,7 @@ from sophia.gateway.errors import ConfigurationError
 from sophia.gateway.settings import GatewaySettings
 from sophia.kit.observability import configure_logging, configure_tracing
 from sophia.kit.security import InternalTokenError
+from sophia.kit.serving import uvicorn_limits
 
 
 def main() -> None:
@@ -33,6 +34,8 @@ def main() -> None:
         # (an ingress sets it), and parsing it costs time on every call.
         proxy_headers=False,
         server_header=False,
+        # Slow clients: read deadlines per request and a connection cap (see sophia.kit.serving).
+        **uvicorn_limits(settings.header_timeout_s, settings.body_timeout_s, settings.max_connections),
     )
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
+from redis.exceptions import RedisError
 
 from sophia.gateway.catalog import Route
-from sophia.gateway.errors import GatewayError, UpstreamRejected
+from sophia.gateway.errors import GatewayError, StateUnavailable, http_error
 from sophia.gateway.intent.schema import MAX_QUERY_CHARS
-from sophia.gateway.security.guard import RateLimited
+from sophia.gateway.pipeline import Call
 
 if TYPE_CHECKING:
     from sophia.gateway.app import Gateway
@@ -148,7 +148,7 @@ async def find_tools(
     service: Annotated[str | None, Query(description="Only this service's tools")] = None,
 ) -> list[FoundTool]:
     """Tool search (as the MCP tool `find_tools`): the tools that best match `query`, best first."""
-    await gateway.guard.admit("find_tools", None)
+    await gateway.guard.admit("find_tools")
     routes = [
         r for r in gateway.catalog.routes() if service in (None, r.service) and gateway.guard.visible(r.name, r.spec)
     ]
@@ -160,9 +160,8 @@ async def find_tools(
     "/v1/tools/{name}",
     tags=["tools"],
     responses={
-        400: {"model": ErrorBody, "description": "the server rejected the arguments"},
-        403: {"model": ErrorBody, "description": "the caller may not call this tool"},
-        404: {"model": ErrorBody, "description": "no such tool"},
+        400: {"model": ErrorBody, "description": "the arguments do not match the tool's input schema"},
+        404: {"model": ErrorBody, "description": "no such tool (or one the caller may not call)"},
         429: {"model": ErrorBody, "description": "rate limit reached (see Retry-After)"},
         202: {"description": "held for approval: not run"},
         502: {"model": ErrorBody, "description": "the server answered something that is not MCP"},
@@ -176,23 +175,19 @@ async def call_tool(
     arguments: Annotated[dict[str, Any], Body(description="The tool's arguments as a JSON object.")] = {},  # noqa: B006
 ) -> dict[str, Any]:
     """Call one tool directly. Answers its MCP `CallToolResult` (`content`, `structuredContent`,
-    `isError`); a tool that reports its own failure answers 200 with `isError: true`. A risky tool is
+    `isError`); a tool that reports its own failure answers 200 with `isError: true`. A risky call is
     not run: 202 with the pending approval in `structuredContent`."""
-    result = await gateway.caller.call(name, arguments)
-    if (result.get("structuredContent") or {}).get("status") == "pending_approval":
-        return JSONResponse(result, status_code=202)  # type: ignore[return-value]
-    return result
-
-
-def error_response(exc: GatewayError) -> JSONResponse:
-    error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
-    if isinstance(exc, UpstreamRejected):
-        error["jsonrpc"] = exc.error
-    headers = {"retry-after": str(math.ceil(exc.retry_after_s))} if isinstance(exc, RateLimited) else None
-    return JSONResponse({"error": error}, status_code=exc.http_status, headers=headers)
+    outcome = await gateway.pipeline.run(Call(name, arguments, "rest"))
+    if outcome.held is not None:
+        return JSONResponse(outcome.result, status_code=202)  # type: ignore[return-value]
+    return outcome.result
 
 
 async def gateway_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    """Every `GatewayError` an endpoint raises becomes its status and a `{"error": {type, message}}` body."""
+    """Every `GatewayError` an endpoint raises becomes its status and a `{"error": {type, message}}` body;
+    Redis unreachable anywhere is a typed 503 (`StateUnavailable`), never a 500."""
+    if isinstance(exc, RedisError):
+        exc = StateUnavailable(f"shared state (Redis) is unavailable: {type(exc).__name__}")
     assert isinstance(exc, GatewayError)
-    return error_response(exc)
+    status, body, headers = http_error(exc)
+    return JSONResponse(body, status_code=status, headers=headers or None)

@@ -15,10 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sophia.gateway.api import ErrorBody, GatewayDep
 from sophia.gateway.approvals import Approval, ApprovalNotFound, ApprovalsUnavailable
 from sophia.gateway.ask import AskResult
-from sophia.gateway.errors import GatewayError
+from sophia.gateway.errors import Forbidden, GatewayError
 from sophia.gateway.intent.schema import Intent
 from sophia.gateway.meta_tools import AskArguments, IntentArguments
-from sophia.gateway.security.guard import Forbidden
 
 
 class AuditUnavailable(GatewayError):
@@ -43,7 +42,7 @@ class ApprovalDecision(BaseModel):
 @router.post("/v1/intent", tags=["ask"])
 async def intent(body: IntentArguments, gateway: GatewayDep) -> Intent:
     """Classify a request without running anything."""
-    await gateway.guard.admit("classify_intent", None)
+    await gateway.guard.admit("classify_intent")
     return await gateway.intents.classify(body.query)
 
 
@@ -58,7 +57,7 @@ async def ask(body: AskArguments, request: Request, gateway: GatewayDep) -> Any:
     """Classify, plan and (unless `dry_run`) run a request, then answer. With `Accept: text/event-stream`
     the answer streams as events: intent, plan, step_started, step_finished, step_failed, step_held,
     step_skipped, answer (then `done`, or `error`)."""
-    principal = await gateway.guard.admit("ask", None)
+    principal = await gateway.guard.admit("ask")
     body = body.model_copy(update={"namespace": gateway.guard.namespace(principal, body.namespace)})
     if "text/event-stream" not in request.headers.get("accept", ""):
         return await gateway.asker.ask(body.query, dry_run=body.dry_run, namespace=body.namespace)
@@ -107,7 +106,7 @@ async def approvals(
     principal = gateway.guard.principal()
     if gateway.guard.policy.may_approve(principal, requester=""):
         return queue
-    return [item for item in queue if item.requester == principal.name]
+    return [item for item in queue if item.requester == principal.key]
 
 
 @router.get("/v1/approvals/{approval_id}", tags=["approvals"], responses=APPROVAL_ERRORS)
@@ -115,7 +114,7 @@ async def approval(approval_id: str, gateway: GatewayDep) -> Approval:
     """One approval, with the held call's result once it ran."""
     held = await _store(gateway).get(approval_id)
     principal = gateway.guard.principal()
-    if held.requester != principal.name and not gateway.guard.policy.may_approve(principal, requester=""):
+    if held.requester != principal.key and not gateway.guard.policy.may_approve(principal, requester=""):
         raise ApprovalNotFound(f"no approval {approval_id!r}")  # not theirs to see
     return held
 
@@ -124,13 +123,13 @@ async def approval(approval_id: str, gateway: GatewayDep) -> Approval:
 async def approve(approval_id: str, gateway: GatewayDep, decision: ApprovalDecision | None = None) -> Approval:
     """Approve a held call and run exactly it, once. Answers the approval with the call's result. Only an
     approver may, and not for their own request (unless the policy allows it)."""
-    return await gateway.caller.run_approved(approval_id, (decision or ApprovalDecision()).approver)
+    return await gateway.decisions.approve(approval_id, (decision or ApprovalDecision()).approver)
 
 
 @router.post("/v1/approvals/{approval_id}/deny", tags=["approvals"], responses=APPROVAL_ERRORS)
 async def deny(approval_id: str, gateway: GatewayDep, decision: ApprovalDecision | None = None) -> Approval:
     """Deny a held call: it is never run."""
-    return await gateway.caller.deny(approval_id, (decision or ApprovalDecision()).approver)
+    return await gateway.decisions.deny(approval_id, (decision or ApprovalDecision()).approver)
 
 
 @router.get("/v1/audit", tags=["audit"], responses={403: {"model": ErrorBody}, 503: {"model": ErrorBody}})

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import redis.asyncio as redis
 from fastapi import FastAPI
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.server.transport_security import RequestBodyLimitMiddleware
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sophia.gateway import api, api_ask
 from sophia.gateway.approvals import ApprovalStore
 from sophia.gateway.ask import Asker
-from sophia.gateway.calls import ToolCaller
-from sophia.gateway.catalog import Catalog
+from sophia.gateway.catalog import Catalog, Route
+from sophia.gateway.decisions import Decisions
 from sophia.gateway.errors import GatewayError
 from sophia.gateway.executor import Executor
 from sophia.gateway.fleet import Fleet
@@ -28,8 +36,11 @@ from sophia.gateway.llm import RouterLLM
 from sophia.gateway.mcp_endpoint import FederatedMCP
 from sophia.gateway.meta_tools import MetaTools
 from sophia.gateway.metrics import GatewayMetrics
+from sophia.gateway.pipeline.approval import declared_risky, probe
+from sophia.gateway.pipeline.build import build_pipeline
 from sophia.gateway.planner import Planner
 from sophia.gateway.security.authn import AuthMiddleware
+from sophia.gateway.security.origin import HostOriginGuard
 from sophia.gateway.security.setup import build_security
 from sophia.gateway.settings import GatewaySettings
 from sophia.gateway.toolsearch import ToolIndex
@@ -54,35 +65,86 @@ class Gateway:
         self.catalog = Catalog(self.bus)
         self.metrics = GatewayMetrics()
         self.fleet: Fleet | None = None
-        # Decoded: approvals and the audit log read text; nothing here stores bytes.
-        self.redis = redis.from_url(settings.redis_url, decode_responses=True) if settings.redis_url else None
+        # Decoded: approvals and the audit log read text; nothing here stores bytes. A connection that
+        # broke while idle (Redis restarted) is retried once on a fresh one, so no request fails for it.
+        self.redis = (
+            redis.from_url(
+                settings.redis_url,
+                decode_responses=True,
+                retry=Retry(NoBackoff(), 1),
+                retry_on_error=[RedisConnectionError, RedisTimeoutError],
+                health_check_interval=30,
+                socket_connect_timeout=settings.connect_timeout_s,
+                socket_timeout=5,
+            )
+            if settings.redis_url
+            else None
+        )
         self.approvals = (
-            ApprovalStore(self.redis, settings.approval_ttl_s, settings.approval_retention_s) if self.redis else None
+            ApprovalStore(self.redis, settings.approval_ttl_s, settings.approval_retention_s, self._approval_keys())
+            if self.redis
+            else None
         )
         self.authenticator, self.guard, self.audit = build_security(settings, self.redis)
-        self.caller = ToolCaller(
-            self.catalog,
-            self.metrics,
-            settings.call_timeout_s,
-            self.guard,
-            self.approvals,
-            Risk(settings.approval_risk),
-        )
         # A bad edges file stops the gateway here, with the file and the unknown name in the message.
         edges = load_edges(settings.edges_file, known_services([server.name for server in settings.external]))
         self.graph = CapabilityGraph(self.catalog, edges)
-        self.llm = RouterLLM(self.caller, settings.llm, settings.llm_timeout_s)
+        # The gateway's own tools are routes of the pipeline too; they exist once `meta` is built below.
+        local_routes: dict[str, Route] = {}
+        self.pipeline = build_pipeline(
+            catalog=self.catalog,
+            local=local_routes,
+            guard=self.guard,
+            approvals=self.approvals,
+            credential=self.credential,
+            approval_risk=Risk(settings.approval_risk),
+            breakers=CircuitBreakers(settings.breaker_threshold, settings.breaker_cooldown_s),
+            retries=settings.step_retries,
+            call_timeout_s=settings.call_timeout_s,
+            metrics=self.metrics,
+        )
+        self.decisions = Decisions(self.pipeline, self.guard, self.approvals)
+        self.llm = RouterLLM(self.pipeline, self.catalog, settings.llm, settings.llm_timeout_s)
         self.intents = IntentEngine(self.llm)
         self.tools = ToolIndex(self.intents)
-        self.planner = Planner(self.catalog, self.graph, self.tools, self.caller.needs_approval)
-        breakers = CircuitBreakers(settings.breaker_threshold, settings.breaker_cooldown_s)
-        self.executor = Executor(self.caller, breakers, settings.step_timeout_s, settings.step_retries)
+        approval_risk = Risk(settings.approval_risk)
+        self.planner = Planner(
+            self.catalog, self.graph, self.tools, lambda route: declared_risky(route, approval_risk), probe
+        )
+        self.executor = Executor(self.pipeline, settings.step_timeout_s)
         self.asker = Asker(self.intents, self.planner, self.executor, self.llm)
-        self.meta = MetaTools(self.asker, self.tools, self.catalog, self.caller, settings)
+        self.meta = MetaTools(self.asker, self.tools, self.catalog, self.guard, self.metrics.usage, settings)
+        local_routes.update(self.meta.routes())
         self.mcp = FederatedMCP(
-            self.catalog, self.caller, self.meta, self.bus, settings.allowed_hosts, settings.max_body_bytes
+            self.catalog,
+            self.pipeline,
+            self.guard,
+            self.meta,
+            self.bus,
+            settings.allowed_hosts,
+            settings.max_body_bytes,
         )
         self.ready = False
+
+    def _approval_keys(self) -> Callable[[], tuple[bytes, ...]]:
+        """The keys that seal approval records: the configured secret, else derived from the internal token."""
+        if self.settings.approval_secret is not None:
+            fixed = (
+                hashlib.sha256(
+                    b"sophia approvals v1" + self.settings.approval_secret.get_secret_value().encode()
+                ).digest(),
+            )
+            return lambda: fixed
+        if self.credential.enabled:
+            return lambda: tuple(
+                hmac.new(key, b"sophia approvals v1", "sha256").digest() for key in self.credential.signing_keys()
+            )
+        logger.warning(
+            "approval records are sealed with a random per-process key: set SOPHIA_INTERNAL_TOKEN or "
+            "SOPHIA_GATEWAY_APPROVAL_SECRET so held calls survive a restart and other replicas can run them"
+        )
+        ephemeral = (secrets.token_bytes(32),)
+        return lambda: ephemeral
 
     def refresh_gauges(self) -> None:
         counts: dict[str, int] = {"starting": 0, "serving": 0, "down": 0}
@@ -147,8 +209,9 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     fastapi.include_router(api.router)
     fastapi.include_router(api_ask.router)
     fastapi.add_exception_handler(GatewayError, api.gateway_error_handler)
+    fastapi.add_exception_handler(RedisError, api.gateway_error_handler)
     routes = _Dispatch(gateway.mcp, RequestBodyLimitMiddleware(fastapi, settings.max_body_bytes))
     authenticated = AuthMiddleware(
         routes, gateway.authenticator, settings.resource_url or settings.url, settings.authorization_servers
     )
-    return TraceContextMiddleware(authenticated)
+    return HostOriginGuard(TraceContextMiddleware(authenticated), settings.allowed_hosts)

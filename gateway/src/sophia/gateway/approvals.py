@@ -1,10 +1,14 @@
 """The approval queue: risky calls wait in Redis until an approver says yes or no.
 
-A record holds the exact tool and arguments (and their SHA-256), who asked, why, and when it
-expires. Deciding is a `SET ... NX` on the record's decision key: of any number of gateway replicas
-deciding the same record at once, exactly one wins, so an approved call runs exactly once and a
-denied one never. The winner runs the held call with exactly the stored arguments (their hash is
-checked again) and stores the result on the record.
+A record holds the exact tool and arguments, who asked, why, and when it expires, sealed with a keyed
+MAC (HMAC-SHA256 over tool and canonical arguments, under a key derived from the fleet's internal token
+or `SOPHIA_GATEWAY_APPROVAL_SECRET`): whoever can write to Redis but lacks the key cannot rewrite a
+held call into another one, since a record whose MAC fails is refused, never run.
+
+Deciding is a `SET ... NX` on the record's decision key: of any number of gateway replicas deciding the
+same record at once, exactly one wins, so an approved call runs exactly once and a denied one never.
+The MAC is checked before an approval is recorded; the winner runs exactly the stored call (with a
+grant its server verifies, see `sophia.kit.approvals`) and stores the result on the record.
 
 A replica that dies between winning and storing the result leaves the record `approved` without a
 result: the call ran at most once, never twice.
@@ -13,9 +17,13 @@ result: the call ran at most once, never twice.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
+import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any, Literal, cast
 
 import redis.asyncio as redis
@@ -23,9 +31,13 @@ from pydantic import BaseModel, Field
 
 from sophia.gateway.errors import GatewayError
 
+logger = logging.getLogger("sophia.gateway.approvals")
+
 Status = Literal["pending", "approved", "denied", "expired", "executed", "failed"]
 PREFIX = "sophia:approval:"
 INDEX = "sophia:approvals"
+#: What `new_id` makes; anything else is not an approval (and never reaches Redis as a key).
+APPROVAL_ID = re.compile(r"^[0-9a-f]{24}$")
 
 
 class ApprovalNotFound(GatewayError):
@@ -48,8 +60,8 @@ class Approval(BaseModel):
     id: str
     tool: str
     arguments: dict[str, Any]
-    arguments_sha256: str = Field(description="SHA-256 of the canonical JSON of `arguments`.")
-    requester: str
+    arguments_mac: str = Field(description="HMAC-SHA256 of the tool and the canonical JSON of `arguments`.")
+    requester: str = Field(description="The principal who asked, as `<via>:<name>` (api_key:, jwt: or anonymous:).")
     reason: str
     source: Literal["ask", "call"] = Field(description="Held from a /v1/ask plan or a direct tool call.")
     query: str | None = Field(None, description="The request that planned it, for `ask`.")
@@ -78,16 +90,36 @@ def new_id() -> str:
     return secrets.token_hex(12)
 
 
-def digest(arguments: dict[str, Any]) -> str:
-    canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def seal(key: bytes, tool: str, arguments: dict[str, Any]) -> str:
+    canonical = json.dumps([tool, arguments], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(key, canonical.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+class ApprovalTampered(GatewayError):
+    """A record whose arguments no longer match its MAC: someone rewrote it in Redis."""
+
+    http_status = 409
 
 
 class ApprovalStore:
-    def __init__(self, client: redis.Redis, ttl_s: float, retention_s: float) -> None:
+    """`keys`: the MAC keys, the first seals new records; any verifies (a rotated key keeps old records valid)."""
+
+    def __init__(
+        self, client: redis.Redis, ttl_s: float, retention_s: float, keys: Callable[[], tuple[bytes, ...]]
+    ) -> None:
         self._redis = client
         self.ttl_s = ttl_s
         self._retention_s = retention_s
+        self._keys = keys
+
+    def verify(self, approval: Approval) -> None:
+        """Raise `ApprovalTampered` unless the record's MAC matches its tool and arguments under a known key."""
+        if not any(
+            hmac.compare_digest(approval.arguments_mac, seal(key, approval.tool, approval.arguments))
+            for key in self._keys()
+        ):
+            logger.error("approval %s failed its integrity check; refused", approval.id)
+            raise ApprovalTampered(f"approval {approval.id}: the stored call does not match its seal; not run")
 
     async def hold(
         self,
@@ -104,7 +136,7 @@ class ApprovalStore:
             id=new_id(),
             tool=tool,
             arguments=arguments,
-            arguments_sha256=digest(arguments),
+            arguments_mac=seal(self._keys()[0], tool, arguments),
             requester=requester,
             reason=reason,
             source=source,
@@ -119,6 +151,8 @@ class ApprovalStore:
         return approval
 
     async def get(self, approval_id: str) -> Approval:
+        if not APPROVAL_ID.match(approval_id):
+            raise ApprovalNotFound(f"no approval {approval_id[:40]!r}")
         raw = await self._redis.get(PREFIX + approval_id)
         if raw is None:
             raise ApprovalNotFound(f"no approval {approval_id!r}")
@@ -147,6 +181,8 @@ class ApprovalStore:
     async def decide(self, approval_id: str, decision: Literal["approved", "denied"], by: str) -> Approval:
         """Record the one decision this approval gets; raise `ApprovalConflict` for any later one."""
         approval = await self.get(approval_id)
+        if decision == "approved":
+            self.verify(approval)  # before the decision: a tampered record is never marked approved
         if approval.status != "pending":
             raise ApprovalConflict(f"approval {approval_id} is already {approval.status}")
         if approval.expired:

@@ -44,11 +44,13 @@ class Asker:
     ) -> AskResult:
         reading = await self.intents.read(query)
         intent = reading.intent
-        if emit is not None:
-            await emit("intent", intent.model_dump())
         plan = await self.planner.plan(query, intent, namespace, reading.clause_vectors)
         await self.planner.fill_missing(plan, query, self.llm)
+        if any(step.requires_approval for step in plan.steps) and not intent.requires_approval:
+            # Structure decides too: a plan that would hold a step needs approval, whatever the words said.
+            intent = intent.model_copy(update={"requires_approval": True})
         if emit is not None:
+            await emit("intent", intent.model_dump())
             await emit("plan", plan.model_dump())
         if dry_run:
             return AskResult(intent=intent, plan=plan)

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 from mcp.server.subscriptions import SubscriptionBus, ToolsListChanged
 
 from sophia.gateway.errors import UnknownTool
@@ -22,6 +24,8 @@ logger = logging.getLogger("sophia.gateway.catalog")
 
 Status = Literal["starting", "serving", "down"]
 Kind = Literal["kit", "url", "stdio"]
+#: `local`: the gateway's own tools, answered in process.
+RouteKind = Literal["kit", "url", "stdio", "local"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class Route:
     spec: ToolSpec
     definition: dict[str, Any]
     upstream: Upstream
+    kind: RouteKind = "kit"
 
     @property
     def input_schema(self) -> dict[str, Any]:
@@ -51,6 +56,8 @@ class ServerState:
     error: str | None = None
     since: float = field(default_factory=time.time)
     routes: dict[str, Route] = field(default_factory=dict)
+    #: The routes it had when it last served: a call to one while it is down answers "server down".
+    last_routes: dict[str, Route] = field(default_factory=dict)
 
 
 def exposed_name(service: str, tool: str) -> str:
@@ -63,6 +70,7 @@ class Catalog:
         self._servers: dict[str, ServerState] = {}
         self._routes: dict[str, Route] = {}
         self._listing: list[dict[str, Any]] = []
+        self._validators: dict[str, tuple[int, Draft202012Validator | None]] = {}
         self.version = 0
 
     # -- reads (hot path: plain dict lookups) --------------------------------------------------
@@ -72,6 +80,31 @@ class Catalog:
             return self._routes[name]
         except KeyError:
             raise UnknownTool(name) from None
+
+    def find(self, name: str) -> Route | None:
+        return self._routes.get(name)
+
+    def known_down(self, name: str) -> Route | None:
+        """The last-known route of `name` when its server is down now (so a call can say so)."""
+        service = name.split("_", 1)[0]
+        state = self._servers.get(service)
+        if state is None or state.status == "serving":
+            return None
+        return state.last_routes.get(name)
+
+    def validator(self, route: Route) -> Draft202012Validator | None:
+        """The JSON Schema validator of a tool's input schema, built once per catalog version; None for a
+        server whose schema is itself invalid (the server judges its arguments then)."""
+        cached = self._validators.get(route.name)
+        if cached is None or cached[0] != self.version:
+            try:
+                Draft202012Validator.check_schema(route.input_schema)
+                validator: Draft202012Validator | None = Draft202012Validator(route.input_schema)
+            except SchemaError:
+                validator = None
+            cached = (self.version, validator)
+            self._validators[route.name] = cached
+        return cached[1]
 
     def has(self, name: str) -> bool:
         return name in self._routes
@@ -128,10 +161,11 @@ class Catalog:
                 continue
             exposed = exposed_name(name, tool_name)
             spec = specs.get(tool_name) or ToolSpec(name=tool_name, description=tool.get("description") or "")
-            routes[exposed] = Route(exposed, name, spec, {**tool, "name": exposed}, upstream)
+            routes[exposed] = Route(exposed, name, spec, {**tool, "name": exposed}, upstream, state.kind)
         state.status, state.version, state.mcp_endpoint, state.error = "serving", version, endpoint, None
         state.since = time.time()
         state.routes = routes
+        state.last_routes = routes
         logger.info("server serving", extra={"server": name, "tools": len(routes)})
         await self._rebuild()
 

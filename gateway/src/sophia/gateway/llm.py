@@ -1,7 +1,7 @@
 """The router's LLM, as the gateway uses it: intent classification and answer writing.
 
 The gateway owns no provider keys: it calls the `router` service's `complete` tool through the same
-`ToolCaller` as any other call, when a router is serving (and `llm` is not off). In `auto`, a router
+call pipeline as any other call, when a router is serving (and `llm` is not off). In `auto`, a router
 that answers it has no provider configured is left alone for a while, so an unconfigured fleet does
 not pay for a failing call on every request. Whatever the model answers is data: it is parsed,
 validated, and never turned into a tool call.
@@ -9,14 +9,16 @@ validated, and never turned into a tool call.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import time
 from typing import Any, Literal
 
-from sophia.gateway.calls import ToolCaller
+from sophia.gateway.catalog import Catalog
 from sophia.gateway.errors import GatewayError
+from sophia.gateway.pipeline import Call, Pipeline
 from sophia.gateway.results import text_of
 
 logger = logging.getLogger("sophia.gateway.llm")
@@ -28,15 +30,18 @@ _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
 
 class RouterLLM:
-    def __init__(self, caller: ToolCaller, mode: Literal["auto", "on", "off"], timeout_s: float) -> None:
-        self._caller = caller
+    def __init__(
+        self, pipeline: Pipeline, catalog: Catalog, mode: Literal["auto", "on", "off"], timeout_s: float
+    ) -> None:
+        self._pipeline = pipeline
+        self._catalog = catalog
         self._mode = mode
         self.timeout_s = timeout_s
         self._resting_until = 0.0
 
     @property
     def available(self) -> bool:
-        if self._mode == "off" or not self._caller.catalog.has(COMPLETE_TOOL):
+        if self._mode == "off" or not self._catalog.has(COMPLETE_TOOL):
             return False
         return self._mode == "on" or time.monotonic() >= self._resting_until
 
@@ -45,10 +50,15 @@ class RouterLLM:
         if not self.available:
             return None
         arguments = {"prompt": prompt, "system": system, "max_tokens": max_tokens}
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         try:
-            result = await self._caller.call(COMPLETE_TOOL, arguments, timeout=self.timeout_s)
+            outcome = await self._pipeline.run(Call(COMPLETE_TOOL, arguments, "llm", deadline=deadline))
         except GatewayError as exc:
             logger.warning("router completion failed: %s", exc)
+            return None
+        result = outcome.result
+        if outcome.held is not None:  # a policy that holds the router: the gateway does without it
+            logger.warning("router completion is held for approval (%s); using the offline paths", outcome.held.id)
             return None
         if result.get("isError"):
             message = text_of(result).strip()

@@ -12,7 +12,6 @@ millisecond.
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 import mcp_types
@@ -34,12 +33,13 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSI
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
-from sophia.gateway.calls import ToolCaller
+from sophia.gateway.bodies import parse_json
 from sophia.gateway.catalog import Catalog
-from sophia.gateway.errors import GatewayError, UnknownTool, UpstreamRejected
+from sophia.gateway.errors import GatewayError, InvalidRequest, as_tool_result, jsonrpc_error
 from sophia.gateway.meta_tools import META_TOOLS, MetaTools
+from sophia.gateway.pipeline import Call, Pipeline, Progress
 from sophia.gateway.results import error_result
-from sophia.gateway.security.guard import Forbidden, RateLimited
+from sophia.gateway.security.guard import Guard
 from sophia.kit.security import transport_security
 
 logger = logging.getLogger("sophia.gateway.mcp")
@@ -54,14 +54,16 @@ class FederatedMCP:
     def __init__(
         self,
         catalog: Catalog,
-        caller: ToolCaller,
+        pipeline: Pipeline,
+        guard: Guard,
         meta: MetaTools,
         bus: SubscriptionBus,
         allowed_hosts: list[str],
         max_body: int,
     ) -> None:
         self.catalog = catalog
-        self.caller = caller
+        self.pipeline = pipeline
+        self.guard = guard
         self.meta = meta
         self._listed: tuple[int, list[mcp_types.Tool]] = (-1, [])
         self.server: Server[Any] = Server(
@@ -101,29 +103,41 @@ class FederatedMCP:
 
     def _visible(self, name: str) -> bool:
         spec = self.catalog.route(name).spec if self.catalog.has(name) else None
-        return self.caller.guard.visible(name, spec)
+        return self.guard.visible(name, spec)
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
     ) -> mcp_types.CallToolResult:
-        if params.name in META_TOOLS:
+        """The SDK path (`ask` and other tools whose progress streams as events)."""
 
-            async def progress(done: float, total: float | None, message: str) -> None:
-                await ctx.session.report_progress(done, total, message)
+        async def progress(done: float, total: float | None, message: str) -> None:
+            await ctx.session.report_progress(done, total, message)
 
-            try:
-                await self.caller.guard.admit(params.name, None)
-            except (Forbidden, RateLimited) as exc:
-                raise MCPError(exc.code, str(exc)) from exc
-            result = await self.meta.call(params.name, params.arguments, progress)
-            return mcp_types.CallToolResult.model_validate(result)
+        outcome = await self.answer(params.name, params.arguments, progress)
+        if "error" in outcome:
+            raise MCPError(outcome["error"]["code"], outcome["error"]["message"], outcome["error"].get("data"))
+        return mcp_types.CallToolResult.model_validate(outcome["result"])
+
+    async def answer(
+        self, name: str, arguments: dict[str, Any] | None, progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """One tools/call through the pipeline, as `{"result": ...}` or `{"error": ..., "status", "headers"}`:
+        the one translation of outcomes to MCP, shared by both paths."""
         try:
-            result = await self.caller.call(params.name, params.arguments)
-        except (UnknownTool, UpstreamRejected, Forbidden, RateLimited) as exc:
-            raise MCPError(exc.code, str(exc), getattr(exc, "error", {}).get("data")) from exc
+            outcome = await self.pipeline.run(Call(name, dict(arguments or {}), "mcp", progress=progress))
         except GatewayError as exc:
-            result = error_result(str(exc))
-        return mcp_types.CallToolResult.model_validate(result)
+            if exc.as_result:
+                return {"result": as_tool_result(exc)}
+            headers = [(k.encode(), v.encode()) for k, v in exc.headers().items()]
+            error = jsonrpc_error(exc)
+            # A code the protocol maps to a status (invalid params: 400 at 2026-07-28, 200 before) keeps the
+            # protocol's; our own codes (forbidden, rate limited, server down) carry their HTTP status.
+            status = None if error.get("code") in ERROR_CODE_HTTP_STATUS else exc.http_status
+            return {"error": error, "status": status, "headers": headers}
+        except Exception:
+            logger.exception("tools/call %s failed inside the gateway", name)
+            return {"result": error_result(f"{name} failed inside the gateway")}
+        return {"result": outcome.result}
 
     # -- ASGI -------------------------------------------------------------------------------
 
@@ -137,9 +151,18 @@ class FederatedMCP:
             return
         replay = _replay(body, receive)
         try:
-            message = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            message = None
+            message = parse_json(body)
+        except InvalidRequest as exc:  # both paths: the SDK's parser would let some of these through
+            error = {"code": mcp_types.PARSE_ERROR, "message": str(exc)}
+            await _reply(send, None, error=error, modern=False, status=400)
+            return
+        if (
+            isinstance(message, dict)
+            and message.get("method") == "tools/call"
+            and (verdict := _envelope_rejection(message))
+        ):
+            await _reply(send, None, error=verdict, modern=False, status=400)
+            return
         if not (isinstance(message, dict) and message.get("method") == "tools/call" and "id" in message) or (
             _tool_name(message) in META_TOOLS  # the SDK path: `ask` streams progress notifications
         ):
@@ -172,27 +195,19 @@ class FederatedMCP:
             error = {"code": mcp_types.INVALID_PARAMS, "message": "tools/call needs a string name and object arguments"}
             await _reply(send, request_id, error=error, modern=modern)
             return
-        try:
-            result = await self.caller.call(name, arguments)
-        except UpstreamRejected as exc:
-            await _reply(send, request_id, error=exc.error, modern=modern)
-            return
-        except UnknownTool as exc:
-            await _reply(send, request_id, error={"code": exc.code, "message": str(exc)}, modern=modern)
-            return
-        except (Forbidden, RateLimited) as exc:
-            # Real HTTP statuses, so any client (and any proxy) sees a 403 or a 429 with Retry-After.
-            headers = (
-                [(b"retry-after", str(math.ceil(exc.retry_after_s)).encode())] if isinstance(exc, RateLimited) else []
+        outcome = await self.answer(name, arguments)
+        if "error" in outcome:
+            # Real HTTP statuses (403, 429 with Retry-After, 503), so any client and any proxy sees them.
+            await _reply(
+                send,
+                request_id,
+                error=outcome["error"],
+                modern=modern,
+                status=outcome["status"],
+                headers=outcome["headers"],
             )
-            error = {"code": exc.code, "message": str(exc)}
-            await _reply(send, request_id, error=error, modern=modern, status=exc.http_status, headers=headers)
             return
-        except GatewayError as exc:
-            result = error_result(str(exc))
-        except Exception:
-            logger.exception("tools/call %s failed inside the gateway", name)
-            result = error_result(f"{name} failed inside the gateway")
+        result = outcome["result"]
         if modern:
             result.setdefault("resultType", "complete")  # required at 2026-07-28; our own error results lack it
             result["_meta"] = {**(result.get("_meta") or {}), mcp_types.SERVER_INFO_META_KEY: SERVER_INFO}
@@ -202,6 +217,17 @@ class FederatedMCP:
 def _tool_name(message: dict[str, Any]) -> Any:
     params = message.get("params")
     return params.get("name") if isinstance(params, dict) else None
+
+
+def _envelope_rejection(message: dict[str, Any]) -> dict[str, Any] | None:
+    """JSON-RPC 2.0's envelope, as the SDK path checks it: `"jsonrpc": "2.0"` and an id that is a string or
+    an integer (not null, a boolean, a fraction or an object). A request without an id is a notification:
+    the SDK answers it (tools/call must have one)."""
+    if message.get("jsonrpc") != "2.0":
+        return {"code": mcp_types.INVALID_REQUEST, "message": 'Invalid Request: "jsonrpc" must be "2.0"'}
+    if "id" in message and (isinstance(message["id"], bool) or not isinstance(message["id"], str | int)):
+        return {"code": mcp_types.INVALID_REQUEST, "message": "Invalid Request: id must be a string or an integer"}
+    return None
 
 
 def _modern_rejection(message: dict[str, Any], request: Request) -> dict[str, Any] | None:

@@ -1,24 +1,29 @@
 """The gateway's own MCP tools: `ask`, `classify_intent` and `find_tools`.
 
-They are listed beside the federated tools. In the compact tool list (for clients that cap tool
-counts) they come first, followed by pinned and most-used tools; `find_tools` reaches the rest.
+They are listed beside the federated tools and called through the same pipeline as every other tool
+(as `local` routes: policy, rate limit, validation and audit apply; there is no server to break or
+time out). In the compact tool list (for clients that cap tool counts) they come first, followed by
+pinned and most-used tools; `find_tools` reaches the rest.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sophia.gateway.ask import Asker
-from sophia.gateway.calls import ToolCaller
-from sophia.gateway.catalog import Catalog
+from sophia.gateway.catalog import Catalog, Route
+from sophia.gateway.errors import InvalidArguments
 from sophia.gateway.intent.schema import Query
-from sophia.gateway.results import error_result, ok_result
+from sophia.gateway.results import ok_result
+from sophia.gateway.security.guard import Guard
 from sophia.gateway.settings import GatewaySettings
 from sophia.gateway.toolsearch import ToolIndex
+from sophia.kit import ToolSpec
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 
@@ -70,13 +75,24 @@ def _annotations(name: str) -> dict[str, Any]:
 
 
 class MetaTools:
+    """The gateway's own tools, and an `Upstream` that answers them in process."""
+
+    service = "gateway"
+
     def __init__(
-        self, asker: Asker, tools: ToolIndex, catalog: Catalog, caller: ToolCaller, settings: GatewaySettings
+        self,
+        asker: Asker,
+        tools: ToolIndex,
+        catalog: Catalog,
+        guard: Guard,
+        usage: Counter[str],
+        settings: GatewaySettings,
     ) -> None:
         self.asker = asker
         self.tools = tools
         self.catalog = catalog
-        self.caller = caller
+        self.guard = guard
+        self.usage = usage  # calls per tool since start: the compact list's ranking
         self.settings = settings
         self.definitions: list[dict[str, Any]] = [
             {
@@ -87,6 +103,34 @@ class MetaTools:
             }
             for name, (model, description) in META_TOOLS.items()
         ]
+
+    def routes(self) -> dict[str, Route]:
+        """The pipeline's routes to these tools."""
+        return {
+            d["name"]: Route(
+                d["name"],
+                "gateway",
+                ToolSpec(name=d["name"], description=d["description"], read_only=d["name"] != "ask"),
+                d,
+                self,
+                "local",
+            )
+            for d in self.definitions
+        }
+
+    async def list_tools(self) -> list[dict[str, Any]]:
+        return self.definitions
+
+    async def call_tool(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any] | None,
+        timeout: float | None,
+        *,
+        meta: Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        return await self.call(tool, dict(arguments or {}), progress)
 
     def input_schema(self, name: str) -> dict[str, Any] | None:
         for definition in self.definitions:
@@ -101,7 +145,7 @@ class MetaTools:
             return [*self.definitions, *federated]
         by_name = {tool["name"]: tool for tool in federated}
         chosen = [name for name in self.settings.pinned_tools if name in by_name]
-        for name, _ in self.caller.usage.most_common():
+        for name, _ in self.usage.most_common():
             if name in by_name and name not in chosen:
                 chosen.append(name)
         chosen = chosen[: self.settings.compact_tools]
@@ -118,7 +162,7 @@ class MetaTools:
         try:
             parsed = model.model_validate(arguments or {})
         except ValidationError as exc:
-            return error_result(f"invalid arguments for {name}: {_first_error(exc)}")
+            raise InvalidArguments(f"invalid arguments for {name}: {_first_error(exc)}") from None
         if isinstance(parsed, IntentArguments):
             intent = await self.asker.intents.classify(parsed.query)
             return ok_result(intent.model_dump(), json.dumps(intent.model_dump()))
@@ -128,7 +172,7 @@ class MetaTools:
         return await self._ask(parsed, progress)
 
     async def _find_tools(self, arguments: FindToolsArguments) -> dict[str, Any]:
-        guard = self.caller.guard
+        guard = self.guard
         routes = [
             r for r in self.catalog.routes() if arguments.service in (None, r.service) and guard.visible(r.name, r.spec)
         ]
@@ -161,7 +205,7 @@ class MetaTools:
             label = data.get("tool") or event
             await progress(done, total, f"{event}: {label}")
 
-        namespace = self.caller.guard.namespace(self.caller.guard.principal(), arguments.namespace)
+        namespace = self.guard.namespace(self.guard.principal(), arguments.namespace)
         result = await self.asker.ask(arguments.query, dry_run=arguments.dry_run, namespace=namespace, emit=emit)
         data = result.model_dump(exclude_none=True)
         return ok_result(data, result.answer or json.dumps(data.get("plan", {})))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from sophia.kit.observability import LATENCY_BUCKETS
@@ -29,8 +31,11 @@ class GatewayMetrics:
         self.tools = Gauge("sophia_gateway_tools", "Tools exposed to clients.", registry=self.registry)
         # labels() takes a lock and builds a key on every call; the children are few and reusable.
         self._children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+        #: Calls per tool since start: the compact tool list's ranking.
+        self.usage: collections.Counter[str] = collections.Counter()
 
     def record(self, tool: str, outcome: str, seconds: float) -> None:
+        self.usage[tool] += 1
         children = self._children.get((tool, outcome))
         if children is None:
             children = self.calls.labels(tool=tool, outcome=outcome), self.latency.labels(tool=tool)

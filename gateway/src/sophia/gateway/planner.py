@@ -13,14 +13,13 @@ Nothing a tool returns can add a step: the plan is fixed before the first call.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, Field
 
 from sophia.gateway.catalog import Catalog, Route
@@ -29,6 +28,7 @@ from sophia.gateway.intent import rules
 from sophia.gateway.intent.schema import Intent
 from sophia.gateway.intent.text import Entities, clauses, entities, repair
 from sophia.gateway.llm import RouterLLM
+from sophia.gateway.pipeline.approval import declares_per_call
 from sophia.gateway.toolsearch import ToolIndex, affinity
 from sophia.kit.embeddings import Vectors
 
@@ -53,6 +53,7 @@ class Step(BaseModel):
     depends_on: list[str] = Field(default_factory=list)
     why: str = Field("", description="The part of the request this step serves.")
     requires_approval: bool = Field(False, description="Held for an approver instead of running.")
+    approval_reason: str | None = Field(None, description="Why its server would hold this call, when it said.")
     missing: list[str] = Field(default_factory=list, description="Required arguments the request did not give.")
 
 
@@ -69,13 +70,20 @@ class Plan(BaseModel):
 
 class Planner:
     def __init__(
-        self, catalog: Catalog, graph: CapabilityGraph, tools: ToolIndex, risky: Callable[[Route], bool]
+        self,
+        catalog: Catalog,
+        graph: CapabilityGraph,
+        tools: ToolIndex,
+        risky: Callable[[Route], bool],
+        probe: Callable[[Route, dict[str, Any]], Awaitable[str | None]] | None = None,
     ) -> None:
+        """`risky`: whether every call of a tool waits for an approver; `probe`: whether its server would
+        hold this particular call (server-declared approvals), with its reason."""
         self.catalog = catalog
         self.risky = risky
+        self.probe = probe
         self.graph = graph
         self.tools = tools
-        self._validators: dict[str, tuple[int, Draft202012Validator | None]] = {}
 
     async def plan(
         self, query: str, intent: Intent, namespace: str = "default", clause_vectors: Vectors | None = None
@@ -140,7 +148,30 @@ class Planner:
                     missing=missing,
                 )
             )
+        await self._probe_declared(steps)
         return Plan(steps=steps, unplanned=unplanned, planning_ms=round((time.perf_counter() - started) * 1000, 3))
+
+    async def _probe_declared(self, steps: list[Step]) -> None:
+        """Steps whose server decides approval per call: ask it (in parallel) whether this call would wait.
+        A step whose arguments come from an earlier step cannot be asked yet: it is planned as held."""
+        if self.probe is None:
+            return
+        probe = self.probe
+        pending = []
+        for step in steps:
+            route = self.catalog.find(step.tool)
+            if route is None or step.requires_approval or not declares_per_call(route):
+                continue
+            if step.missing or any(_is_ref(value) for value in step.arguments.values()):
+                step.requires_approval = True
+                continue
+            pending.append((step, probe(route, step.arguments)))
+        for step, reason in zip(
+            [step for step, _ in pending], await asyncio.gather(*(p for _, p in pending)), strict=True
+        ):
+            if reason is not None:
+                step.requires_approval = True
+                step.approval_reason = reason
 
     async def fill_missing(self, plan: Plan, query: str, llm: RouterLLM) -> None:
         """Ask the router's LLM for arguments the request did not name outright ("the bucket we made
@@ -175,7 +206,7 @@ class Planner:
 
     def _check(self, route: Route, arguments: dict[str, Any]) -> list[str]:
         """Problems with `arguments` against the tool's schema; upstream references count as present."""
-        validator = self._validator(route)
+        validator = self.catalog.validator(route)
         if validator is None:
             return []
         concrete = {k: ("" if _is_ref(v) else v) for k, v in arguments.items()}
@@ -186,19 +217,6 @@ class Planner:
             elif not any(_is_ref(arguments.get(str(p))) for p in error.absolute_path):
                 problems.append(f"{'.'.join(map(str, error.absolute_path)) or 'arguments'}: {error.message}")
         return sorted(set(problems))
-
-    def _validator(self, route: Route) -> Draft202012Validator | None:
-        version = self.catalog.version
-        cached = self._validators.get(route.name)
-        if cached is None or cached[0] != version:
-            try:
-                Draft202012Validator.check_schema(route.input_schema)
-                validator: Draft202012Validator | None = Draft202012Validator(route.input_schema)
-            except SchemaError:
-                validator = None  # a server with a broken schema: let the server judge its arguments
-            cached = (version, validator)
-            self._validators[route.name] = cached
-        return cached[1]
 
 
 def _is_ref(value: Any) -> bool:

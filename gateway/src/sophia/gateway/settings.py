@@ -70,9 +70,19 @@ class GatewaySettings(BaseSettings):
     external: list[ExternalServer] = Field(default_factory=list, description="Other MCP servers to federate.")
     allowed_hosts: list[str] = Field(
         default_factory=lambda: ["127.0.0.1:*", "localhost:*", "[::1]:*"],
-        description="Host header values /mcp accepts (DNS-rebinding protection); a lone `*` turns it off.",
+        description="Host header values every route accepts (DNS-rebinding protection: `name`, `name:port`, "
+        "`name:*`); browsers' Origin must match too. A lone `*` turns it off.",
     )
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Largest accepted request body; larger is 413.")
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="A request's headers must arrive within this of its first byte, else it is dropped."
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, description="A request's body must arrive within this of its headers, else it is dropped."
+    )
+    max_connections: int = Field(
+        1000, ge=16, description="Connections and requests served at once; beyond, 503 (capped below the fd limit)."
+    )
     call_timeout_s: float = Field(60.0, gt=0, description="Longest a forwarded tool call may take.")
     connect_timeout_s: float = Field(3.0, gt=0, description="Timeout to open a connection to a server.")
     reconnect_max_s: float = Field(5.0, gt=0, description="Longest wait between attempts to reach a down server.")
@@ -84,6 +94,11 @@ class GatewaySettings(BaseSettings):
     )
     approval_risk: Literal["high", "critical"] = Field(
         "high", description="Tools at or above this risk (and every destructive tool) wait for an approver."
+    )
+    approval_secret: SecretStr | None = Field(
+        None,
+        description="Key that seals approval records in Redis (HMAC). Unset: derived from the fleet's internal "
+        "token; with neither, a random key per process (approvals then survive no gateway restart).",
     )
     approval_ttl_s: float = Field(24 * 3600, gt=0, description="How long a held call waits for a decision.")
     approval_retention_s: float = Field(

@@ -11,7 +11,7 @@ client session open for the server's lifetime.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 import aiohttp
@@ -35,6 +35,11 @@ CLIENT_INFO = {"name": "sophia-gateway", "version": "0.1.0"}
 _ENVELOPE = wire.envelope(CLIENT_INFO)
 
 
+#: A call's timeout when the caller gave none (the pipeline always gives one for servers).
+DEFAULT_TIMEOUT_S = 60.0
+Progress = Callable[[float, float | None, str], Awaitable[None]]
+
+
 class Upstream(Protocol):
     """What the gateway needs from a server: its tools, and calls to them."""
 
@@ -42,7 +47,17 @@ class Upstream(Protocol):
 
     async def list_tools(self) -> list[dict[str, Any]]: ...
 
-    async def call_tool(self, tool: str, arguments: Mapping[str, Any] | None, timeout: float) -> dict[str, Any]: ...
+    async def call_tool(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any] | None,
+        timeout: float | None,
+        *,
+        meta: Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """The server's `CallToolResult` as a dict. `meta` goes to the server in `params._meta`."""
+        ...
 
 
 class HttpUpstream:
@@ -110,9 +125,18 @@ class HttpUpstream:
             params = {"_meta": _ENVELOPE, "cursor": cursor}
         return tools
 
-    async def call_tool(self, tool: str, arguments: Mapping[str, Any] | None, timeout: float) -> dict[str, Any]:
-        params = {"name": tool, "arguments": arguments or {}, "_meta": _ENVELOPE}
-        return await self._rpc("tools/call", params, tool, timeout)
+    async def call_tool(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any] | None,
+        timeout: float | None,
+        *,
+        meta: Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        envelope = {**meta, **_ENVELOPE} if meta else _ENVELOPE  # the protocol's own keys always win
+        params = {"name": tool, "arguments": arguments or {}, "_meta": envelope}
+        return await self._rpc("tools/call", params, tool, timeout or DEFAULT_TIMEOUT_S)
 
 
 class SessionUpstream:
@@ -126,9 +150,23 @@ class SessionUpstream:
         result = await self._client.list_tools()
         return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in result.tools]
 
-    async def call_tool(self, tool: str, arguments: Mapping[str, Any] | None, timeout: float) -> dict[str, Any]:
+    async def call_tool(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any] | None,
+        timeout: float | None,
+        *,
+        meta: Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        timeout = timeout or DEFAULT_TIMEOUT_S
         try:
-            result = await self._client.call_tool(tool, dict(arguments or {}), read_timeout_seconds=timeout)
+            result = await self._client.call_tool(
+                tool,
+                dict(arguments or {}),
+                read_timeout_seconds=timeout,
+                meta=dict(meta) if meta else None,  # type: ignore[arg-type]
+            )
         except MCPError as exc:
             if exc.error.code == mcp_types.CONNECTION_CLOSED:
                 raise UpstreamUnavailable(self.service, "server unavailable") from exc

@@ -1,36 +1,16 @@
-"""The checks every tool call passes, whichever path it came by: may this principal call this tool,
-within its rate limit, on its own namespace's data — and the audit line afterwards."""
+"""What the security stages of the call pipeline share: the caller, the policy, the rate limiter, namespace
+scoping and the audit log. The stages themselves live in `sophia.gateway.pipeline`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sophia.gateway.errors import GatewayError
+from sophia.gateway.errors import Forbidden, RateLimited, StateUnavailable
 from sophia.gateway.security.audit import AuditLog
 from sophia.gateway.security.policy import Policy
 from sophia.gateway.security.principals import Principal, current
 from sophia.gateway.security.ratelimit import RateLimiter, RateLimitUnavailable
 from sophia.kit import ToolSpec
-
-FORBIDDEN_CODE = -32003  # JSON-RPC server-defined range; answered with HTTP 403
-
-
-class Forbidden(GatewayError):
-    code = FORBIDDEN_CODE
-    http_status = 403
-
-
-class RateLimited(GatewayError):
-    code = -32029
-    http_status = 429
-
-    def __init__(self, retry_after_s: float) -> None:
-        super().__init__(f"rate limit reached; retry after {retry_after_s:.1f} s")
-        self.retry_after_s = retry_after_s
-
-
-class LimitsUnavailable(GatewayError):
-    http_status = 503
 
 
 class Guard:
@@ -55,19 +35,20 @@ class Guard:
     def visible(self, tool: str, spec: ToolSpec | None) -> bool:
         return self.policy.may_call(self.principal(), tool, spec)
 
-    async def admit(self, tool: str, spec: ToolSpec | None) -> Principal:
-        """The caller, once it may call `tool` now; raise `Forbidden` or `RateLimited` otherwise."""
+    async def admit(self, action: str) -> Principal:
+        """For HTTP routes that are not tool calls (`/v1/ask`, `/v1/intent`, tool search): the caller, once
+        the policy allows `action` and the rate limit has room; `Forbidden` or `RateLimited` otherwise."""
         principal = self.principal()
-        if not self.policy.may_call(principal, tool, spec):
-            await self.record("call", principal, tool, {}, "forbidden")
-            raise Forbidden(f"{principal.name} may not call {tool}")
+        if not self.policy.may_call(principal, action, None):
+            await self.record("call", principal, action, {}, "forbidden")
+            raise Forbidden(f"{principal.name} may not use {action}")
         if self.limiter is not None:
             try:
-                verdict = await self.limiter.check(principal.name, tool)
+                verdict = await self.limiter.check(principal.key, action)
             except RateLimitUnavailable as exc:
-                raise LimitsUnavailable(str(exc)) from exc
+                raise StateUnavailable(str(exc)) from exc
             if not verdict.allowed:
-                await self.record("call", principal, tool, {}, "rate_limited")
+                await self.record("call", principal, action, {}, "rate_limited")
                 raise RateLimited(verdict.retry_after_s)
         return principal
 
@@ -94,7 +75,7 @@ class Guard:
         if self.audit is not None:
             await self.audit.record(
                 event,
-                principal=principal.name,
+                principal=principal.key,
                 tool=tool,
                 arguments=arguments,
                 outcome=outcome,

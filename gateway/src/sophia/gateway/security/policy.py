@@ -62,10 +62,11 @@ class Policy(BaseModel):
         return any(role.allows(tool, spec) for role in self._roles(principal))
 
     def may_approve(self, principal: Principal, requester: str) -> bool:
+        """`requester`: the `Principal.key` of whoever asked ("" to ask whether this one approves at all)."""
         if not any(role.approve for role in self._roles(principal)):
             return False
         # With auth off there is one anonymous user, who must be able to approve their own requests.
-        return self.self_approval or principal.via == "anonymous" or principal.name != requester
+        return self.self_approval or principal.via == "anonymous" or principal.key != requester
 
     def may_audit(self, principal: Principal) -> bool:
         return any(role.audit for role in self._roles(principal))

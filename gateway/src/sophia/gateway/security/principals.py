@@ -30,6 +30,12 @@ class Principal(BaseModel):
     namespace: str = Field("default", pattern=NAMESPACE_PATTERN)
     via: str = Field("anonymous", description="api_key | jwt | anonymous (auth off)")
 
+    @property
+    def key(self) -> str:
+        """Who this is, across credential kinds: a JWT subject `dev` and an API key named `dev` are two
+        principals. Approvals, rate limits and the audit log use this."""
+        return f"{self.via}:{self.name}"
+
 
 # The caller of the request being served; set by the authentication middleware.
 current = contextvars.ContextVar[Principal | None]("sophia_principal", default=None)

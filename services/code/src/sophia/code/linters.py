@@ -4,8 +4,12 @@ ruff runs once per review over a temporary copy of the files being reviewed plus
 ruff configuration files (``pyproject.toml``, ``ruff.toml``, ``.ruff.toml``) at the same revision, so a
 reviewed ref is linted as it is at that ref, symbolic links in the working tree are never followed
 by the linter, and nothing is written into the repository (``--no-cache``). The repository's ruff
-configuration is honoured (``--force-exclude`` included); with none, a review-oriented default is
-used: ruff's defaults plus bugbear (``B``) and the bandit security rules (``S``, without ``S101``).
+configuration is honoured (``--force-exclude`` included) unless it reaches outside the repository (an
+``extend``, or a path that is absolute or climbs with ``..``): a repository must not make the linter
+read the server's files, so such a configuration is ignored and said so. With none (or an ignored one)
+ruff runs ``--isolated`` with a review-oriented default: ruff's defaults plus bugbear (``B``) and the
+bandit security rules (``S``, without ``S101``). ruff's own error text is never passed on: it can quote
+the files it read.
 
 Built-in checks on every changed text file: merge-conflict markers, likely committed secrets
 (private keys, AWS access keys, GitHub and Slack tokens; the secret itself is never echoed), and
@@ -15,6 +19,7 @@ JSON/TOML that does not parse.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -62,19 +67,54 @@ def has_ruff_config(configs: dict[str, str]) -> bool:
     return False
 
 
+_CLIMBS = re.compile(r"(^|[/\\])\.\.([/\\]|$)")
+
+
+def unsafe_config_reason(configs: dict[str, str]) -> str | None:
+    """Why the repository's ruff configuration must not be used (it reaches outside the repository), or None."""
+    for rel, text in configs.items():
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return f"{rel} does not parse"
+        section = data.get("tool", {}).get("ruff") if rel.endswith("pyproject.toml") else data
+        if not isinstance(section, dict):
+            continue
+        if "extend" in section:
+            return f"{rel} extends another configuration file"
+        for value in _strings(section):
+            if value.startswith(("/", "~", "\\")) or re.match(r"^[A-Za-z]:[/\\]", value) or _CLIMBS.search(value):
+                return f"{rel} names a path outside the repository"
+    return None
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def ruff(files: dict[str, str], configs: dict[str, str], timeout_s: float) -> list[Finding]:
-    """Lint the Python files among `files` (path → text) under the repository's ruff configuration."""
+    """Lint the Python files among `files` (path → text) under the repository's ruff configuration (pass
+    no `configs` when it must not be used: see `unsafe_config_reason`)."""
     python = {rel: text for rel, text in files.items() if rel.endswith(PYTHON_SUFFIXES)}
     if not python:
         return []
     with tempfile.TemporaryDirectory(prefix="sophia-review-") as folder:
-        root = Path(folder)
+        root = Path(folder) / "repo"
         for rel, text in {**configs, **python}.items():
             target = root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        rules = [] if has_ruff_config(configs) else DEFAULT_RULES
+        # No repository configuration: --isolated, so no configuration above the copy (or the user's) is read.
+        rules = [] if has_ruff_config(configs) else ["--isolated", *DEFAULT_RULES]
         argv = [find_ruff_bin(), "check", "--output-format=json", "--no-cache", "--exit-zero", "--force-exclude"]
+        # The user-level configuration of whoever runs the service is not the repository's either.
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": folder, "XDG_CONFIG_HOME": folder}
         try:
             result = subprocess.run(
                 [*argv, *rules, "--", *sorted(python)],
@@ -83,12 +123,13 @@ def ruff(files: dict[str, str], configs: dict[str, str], timeout_s: float) -> li
                 timeout=timeout_s,
                 check=False,
                 stdin=subprocess.DEVNULL,
+                env=env,
             )
         except subprocess.TimeoutExpired as exc:
             raise LintError(f"ruff did not finish within {timeout_s:g}s") from exc
         if result.returncode != 0:
-            last = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
-            raise LintError(f"ruff failed: {last[0][:300]}")
+            # Its message may quote files it read (a configuration's, say): not passed on.
+            raise LintError(f"ruff exited with status {result.returncode} (its message is withheld)")
         try:
             reports = json.loads(result.stdout or b"[]")
         except ValueError as exc:

@@ -130,11 +130,14 @@ def lint(changes: ChangeSet, settings: CodeSettings) -> tuple[list[Finding], int
     """Linter findings on changed lines, the count of those elsewhere, and each linter's status."""
     status: dict[str, str] = {}
     raw: list[Finding] = []
+    ignored = linters.unsafe_config_reason(changes.configs)
     try:
-        found = linters.ruff(changes.contents, changes.configs, settings.lint_timeout_s)
+        found = linters.ruff(changes.contents, {} if ignored else changes.configs, settings.lint_timeout_s)
         raw += found
         has_python = any(rel.endswith(linters.PYTHON_SUFFIXES) for rel in changes.contents)
         status["ruff"] = "ok" if has_python else "no Python files"
+        if ignored and has_python:
+            status["ruff"] = f"ok, with the default rules: the repository's ruff configuration was ignored ({ignored})"
     except linters.LintError as exc:
         status["ruff"] = f"failed: {exc}"
     raw += linters.checks(changes.contents, changes.changed)

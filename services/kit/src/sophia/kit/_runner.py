@@ -20,6 +20,7 @@ from sophia.kit._http import build_http_app
 from sophia.kit._logging import configure_logging
 from sophia.kit._tracing import configure_tracing
 from sophia.kit.security import InternalCredential, InternalTokenError
+from sophia.kit.serving import uvicorn_limits
 
 if TYPE_CHECKING:
     from sophia.kit._service import Service
@@ -105,6 +106,7 @@ async def serve(service: Service, settings: ServiceSettings) -> None:
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_s)),
         # The server sits behind the gateway or a client that keeps connections; idle ones are cheap.
         timeout_keep_alive=75,
+        **uvicorn_limits(header_timeout_s=10, body_timeout_s=30, max_connections=1000),
     )
     # On a signal, NOT_SERVING goes out first so watchers (the gateway) drop our tools while HTTP drains.
     draining: list[asyncio.Task[None]] = []

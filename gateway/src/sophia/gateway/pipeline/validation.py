@@ -1,0 +1,59 @@
+"""Stage 5, argument validation: the arguments must match the tool's input schema before anything is
+held or sent. A call that needs approval is therefore checked before it is queued: an approver never
+approves a call that cannot run.
+
+Bounds come first (nesting depth, sizes), so a hostile body is refused before the schema walks it.
+Messages name the argument and the rule, cut short: they never repeat a long value back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sophia.gateway.catalog import Catalog
+from sophia.gateway.errors import InvalidArguments
+from sophia.gateway.pipeline.call import Call, Next, Outcome, Stage
+
+MAX_DEPTH = 32
+MAX_ERRORS_SHOWN = 5
+MAX_MESSAGE_CHARS = 200
+
+
+def nesting_depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether `value` nests deeper than `limit` (iterative: a deep value cannot overflow the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return False
+
+
+class ValidationStage(Stage):
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    async def handle(self, call: Call, next: Next) -> Outcome:
+        assert call.route is not None
+        if nesting_depth_exceeds(call.arguments, MAX_DEPTH):
+            raise InvalidArguments(f"invalid arguments for {call.name}: nested deeper than {MAX_DEPTH} levels")
+        validator = self.catalog.validator(call.route)
+        if validator is not None and not validator.is_valid(call.arguments):
+            problems = []
+            for error in sorted(validator.iter_errors(call.arguments), key=lambda e: list(e.absolute_path))[
+                :MAX_ERRORS_SHOWN
+            ]:
+                where = ".".join(map(str, error.absolute_path)) or "arguments"
+                message = error.message if len(error.message) <= MAX_MESSAGE_CHARS else _rule(error)
+                problems.append(f"{where}: {message}")
+            raise InvalidArguments(f"invalid arguments for {call.name}: " + "; ".join(problems))
+        return await next(call)
+
+
+def _rule(error: Any) -> str:
+    """A short message for an error whose own text quotes a long value."""
+    return f"does not satisfy {error.validator} {str(error.validator_value)[:80]}"
