@@ -37,6 +37,19 @@ CREDENTIAL_NAMES = (
 )
 
 
+# Optional fields where an empty value (compose's unset ``${NAME:-}``) means unset.
+OPTIONAL_FIELDS = (
+    *(name.lower() for name in CREDENTIAL_NAMES),
+    "secrets_file",
+    "pulumi_access_token",
+    "esc_environment",
+    "salesforce_login_url",
+    "notion_default_parent",
+    "asana_workspace",
+    "router_url",
+)
+
+
 def _comma_list(value: object) -> object:
     """Lists from the environment: a JSON array, or comma-separated."""
     if isinstance(value, str):
@@ -150,6 +163,12 @@ class BusinessSettings(ServiceSettings):
     router_timeout_s: float = Field(60.0, gt=0, description="Time one synthesis may take.")
 
     _lists = field_validator("slack_customer_channels", mode="before")(_comma_list)
+
+    @field_validator(*OPTIONAL_FIELDS, mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``NAME=`` (as compose passes an unset ``${NAME:-}``) means unset, not an empty value."""
+        return None if value == "" else value
 
     def credential(self, name: str) -> str | None:
         """The value of credential `name` set directly in the environment (never logged)."""
