@@ -7,6 +7,12 @@ demand.
 - Anthropic Messages: `POST /v1/messages`, JSON or SSE (`message_start`, `content_block_delta`,
   `message_delta`, `message_stop`), errors as `{"type": "error", "error": {...}}`.
 
+Tool definitions and images are checked as the real APIs check them (OpenAI `tools` of type function and
+`image_url` content parts; Anthropic `tools` with `input_schema` and `image` blocks with a base64 or URL
+source), and a model not listed in `vision_models` / `tool_models` refuses them with a 400 as a real model
+without the capability does. `call_tool[model] = (name, arguments)` makes that model answer with a tool call
+(arguments as given: a dict, or a string sent raw to test malformed ones).
+
 Faults are queued per model name (`StandIn.fail(model, fault, times)`); a model with no fault queued
 answers normally: the text names the model and echoes the start of the prompt, and token counts are
 the prompt's and reply's length in characters divided by four.
@@ -50,6 +56,9 @@ class StandIn:
     script: dict[str, str] = field(default_factory=dict)  # prompt substring -> reply; the first found wins
     url: str = ""
     called: threading.Event = field(default_factory=threading.Event)  # set by every request received
+    vision_models: set[str] = field(default_factory=lambda: {"big-1", "claude-big"})
+    tool_models: set[str] = field(default_factory=lambda: {"mid-1", "claude-mid", "big-1", "claude-big"})
+    call_tool: dict[str, tuple[str, Any]] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.faults.clear()
@@ -58,6 +67,7 @@ class StandIn:
         self.reply_text.clear()
         self.script.clear()
         self.called.clear()
+        self.call_tool.clear()
 
     def fail(self, model: str, kind: str, times: int = 1, **options: Any) -> None:
         self.faults.setdefault(model, []).extend(Fault(kind, **options) for _ in range(times))
@@ -105,7 +115,15 @@ class StandIn:
         if not isinstance(body.get("messages"), list) or not body.get("model"):
             return JSONResponse({"error": {"message": "messages and model are required"}}, 400)
         model = body["model"]
-        prompt = "".join(m["content"] for m in body["messages"] if m["role"] == "user")
+        try:
+            prompt, images = _openai_user(body["messages"])
+            _openai_tools(body.get("tools"))
+        except ValueError as exc:
+            return JSONResponse({"error": {"message": str(exc), "type": "invalid_request_error"}}, 400)
+        if images and model not in self.vision_models:
+            return JSONResponse({"error": {"message": "this model does not support image input"}}, 400)
+        if body.get("tools") and model not in self.tool_models:
+            return JSONResponse({"error": {"message": "tools is not supported with this model"}}, 400)
         fault = self._next_fault(model)
         early = await _openai_fault(fault)
         if early is not None:
@@ -130,6 +148,12 @@ class StandIn:
             answer["usage"] = usage
         if fault and fault.kind == "no_choices":
             answer.pop("choices")
+        if body.get("tools") and model in self.call_tool:
+            name, arguments = self.call_tool[model]
+            raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+            call = {"id": "call_1", "type": "function", "function": {"name": name, "arguments": raw}}
+            answer["choices"][0]["message"] = {"role": "assistant", "content": None, "tool_calls": [call]}
+            answer["choices"][0]["finish_reason"] = "tool_calls"
         return JSONResponse(answer)
 
     # -- Anthropic ------------------------------------------------------------------------------------
@@ -149,7 +173,15 @@ class StandIn:
         if body.get("temperature") is not None and not 0 <= body["temperature"] <= 1:
             return _anthropic_error(400, "invalid_request_error", "temperature: range: 0..1")
         model = body["model"]
-        prompt = "".join(m["content"] for m in body["messages"] if m["role"] == "user")
+        try:
+            prompt, images = _anthropic_user(body["messages"])
+            _anthropic_tools(body.get("tools"))
+        except ValueError as exc:
+            return _anthropic_error(400, "invalid_request_error", str(exc))
+        if images and model not in self.vision_models:
+            return _anthropic_error(400, "invalid_request_error", "this model does not support image input")
+        if body.get("tools") and model not in self.tool_models:
+            return _anthropic_error(400, "invalid_request_error", "tools: not supported for this model")
         fault = self._next_fault(model)
         early = await _anthropic_fault(fault)
         if early is not None:
@@ -171,7 +203,74 @@ class StandIn:
             answer["usage"] = usage
         if fault and fault.kind == "no_choices":
             answer.pop("content")
+        if body.get("tools") and model in self.call_tool:
+            name, arguments = self.call_tool[model]
+            answer["content"] = [{"type": "tool_use", "id": "toolu_1", "name": name, "input": arguments}]
+            answer["stop_reason"] = "tool_use"
         return JSONResponse(answer)
+
+
+def _openai_user(messages: list[dict[str, Any]]) -> tuple[str, int]:
+    """The user turns' text and image count; content is a string or a list of text / image_url parts."""
+    text, images = [], 0
+    for message in messages:
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            text.append(content)
+            continue
+        for part in content if isinstance(content, list) else [None]:
+            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                text.append(part["text"])
+            elif isinstance(part, dict) and part.get("type") == "image_url":
+                url = (part.get("image_url") or {}).get("url", "")
+                if not url.startswith(("https://", "http://", "data:image/")):
+                    raise ValueError("Invalid image_url: expected a URL or a base64 data URI")
+                images += 1
+            else:
+                raise ValueError("Invalid content part")
+    return "".join(text), images
+
+
+def _openai_tools(tools: Any) -> None:
+    for tool in tools or []:
+        function = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
+        if not isinstance(function, dict) or not function.get("name"):
+            raise ValueError("Invalid tools: each needs type 'function' and function.name")
+
+
+def _anthropic_user(messages: list[dict[str, Any]]) -> tuple[str, int]:
+    text, images = [], 0
+    for message in messages:
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            text.append(content)
+            continue
+        for block in content if isinstance(content, list) else [None]:
+            if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+                text.append(block["text"])
+            elif isinstance(block, dict) and block.get("type") == "image":
+                source = block.get("source") or {}
+                if source.get("type") == "base64":
+                    if source.get("media_type") not in ("image/png", "image/jpeg", "image/gif", "image/webp"):
+                        raise ValueError("image source media_type: invalid")
+                    if not source.get("data"):
+                        raise ValueError("image source data: required")
+                elif source.get("type") != "url" or not str(source.get("url", "")).startswith("http"):
+                    raise ValueError("image source: expected base64 or url")
+                images += 1
+            else:
+                raise ValueError("messages.0.content: invalid block")
+    return "".join(text), images
+
+
+def _anthropic_tools(tools: Any) -> None:
+    for tool in tools or []:
+        if not isinstance(tool, dict) or not tool.get("name") or not isinstance(tool.get("input_schema"), dict):
+            raise ValueError("tools: each tool needs name and input_schema")
 
 
 async def _openai_fault(fault: Fault | None) -> Response | None:

@@ -379,3 +379,46 @@ async def test_a_fallback_mid_stream_says_so_and_progress_only_grows(router: Rou
     messages = [m or "" for _, m in seen]
     note = next(i for i, m in enumerate(messages) if m.startswith("\n[router: openai/small failed"))
     assert "".join(messages[note + 1 :]) == result["text"]  # after the note, the answer starts over
+
+
+async def test_a_short_retry_after_is_waited_out_on_the_same_deployment(
+    router: Router, standin: StandIn, principal: str
+) -> None:
+    standin.fail("small-1", "429", retry_after="0.2")
+    result = await complete(router, principal=principal)
+    assert result["model"] == "openai/small" and result["attempts"] == [] and result["fallbacks"] == 0
+    assert [r["model"] for r in result["retries"]] == ["openai/small"]
+    assert "retried after 0.2 s" in result["retries"][0]["error"]
+    assert standin.models_called() == ["small-1", "small-1"]
+    assert await cooldown(router, "openai/small") is None  # it answered: no rest imposed
+    stats = await router.usage.stats(principal)
+    assert stats["retries"] == 1 and stats["by_model"]["openai/small"]["retries"] == 1
+
+
+async def test_a_second_short_429_falls_back_and_rests_the_deployment(router: Router, standin: StandIn) -> None:
+    standin.fail("small-1", "429", times=2, retry_after="0.2")
+    result = await complete(router)
+    assert standin.models_called()[:2] == ["small-1", "small-1"]
+    assert result["model"] != "openai/small" and result["attempts"][0]["kind"] == "rate_limited"
+    assert await cooldown(router, "openai/small") is not None
+
+
+async def test_a_long_retry_after_falls_back_at_once(router: Router, standin: StandIn) -> None:
+    standin.fail("small-1", "429", retry_after="5")
+    result = await complete(router)
+    assert standin.models_called()[0] == "small-1" and standin.models_called()[1] != "small-1"
+    assert result["retries"] == []
+
+
+async def test_stats_give_time_to_first_token_and_speed_per_deployment(
+    router: Router, standin: StandIn, principal: str
+) -> None:
+    standin.reply_text["small-1"] = " ".join(["word"] * 60)
+    streamed = await complete(router, principal=principal, stream=True)
+    await complete(router, principal=principal)
+    assert streamed["first_token_ms"] is not None and streamed["first_token_ms"] > 0
+    row = (await router.usage.stats(principal))["by_model"]["openai/small"]
+    # Only the streamed call knows when its first token came; both give an output speed.
+    assert row["time_to_first_token_ms"]["samples"] == 1
+    assert row["time_to_first_token_ms"]["p50"] == pytest.approx(streamed["first_token_ms"], abs=0.01)
+    assert row["output_tokens_per_s"]["samples"] == 2 and row["output_tokens_per_s"]["p50"] > 0

@@ -106,6 +106,10 @@ async def test_set_budget_then_a_call_it_cannot_cover_is_refused(
         ("set_budget", {}, "nothing to change"),
         ("set_budget", {"daily_usd": 1, "clear": ["daily"]}, "both set and cleared"),
         ("stats", {"namespace": "no spaces allowed"}, "invalid principal"),
+        ("route", {"prompt": "hi", "min_quality": 1.5}, "min_quality must be between 0 and 1, got 1.5"),
+        ("complete", {"prompt": "hi", "tools": [{"name": "a b"}]}, "tools[0]: the name must be"),
+        ("complete", {"prompt": "hi", "tool_choice": "auto"}, "tool_choice needs tools"),
+        ("complete", {"prompt": "hi", "images": ["file:///etc/passwd"]}, "images[0]: an http(s) URL"),
     ],
 )
 async def test_bad_input_is_refused_with_a_clear_message(
@@ -140,3 +144,27 @@ async def test_a_provider_answering_garbage_everywhere_is_a_clear_error(tools: T
         standin.fail_always(model, "garbage")
     error = await tools.error("complete", prompt="Say hello")
     assert "all 4 attempt(s) failed:" in error and error.count("the provider answered malformed JSON") == 4
+
+
+async def test_the_quality_cost_knob_per_call_and_per_preset(tools: Tools, standin: StandIn) -> None:
+    prompt = "Compare tea and coffee for an afternoon slump."
+    plain = await tools.ok("route", prompt=prompt)
+    assert plain["min_quality"] == 0.5 and set(plain["expected_quality"]) == {"simple", "balanced", "premium"}
+    assert plain["expected_quality"]["premium"] == 1.0
+    # Knob at 1: any chance that the stronger tier matters pays for it; at 0: always the cheapest tier.
+    assert (await tools.ok("route", prompt=prompt, min_quality=1.0))["tier"] == "premium"
+    assert (await tools.ok("route", prompt=prompt, min_quality=0.0))["tier"] == "simple"
+    quality = await tools.ok("route", prompt=prompt, preset="quality")
+    assert quality["min_quality"] == 0.8
+    assert any(r.startswith("min_quality 0.8: the cheapest tier expected to be enough") for r in quality["reasons"])
+    # The call's own knob wins over the preset's.
+    assert (await tools.ok("route", prompt=prompt, preset="quality", min_quality=0.3))["min_quality"] == 0.3
+    assert standin.calls == []
+
+
+async def test_complete_returns_tool_calls_over_mcp(tools: Tools, standin: StandIn) -> None:
+    standin.call_tool["mid-1"] = ("lookup_order", {"order_id": "A-17"})
+    spec = {"name": "lookup_order", "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}}}
+    result = await tools.ok("complete", prompt="Where is order A-17?", tools=[spec], tool_choice="required")
+    assert result["tool_calls"] == [{"id": "call_1", "name": "lookup_order", "arguments": {"order_id": "A-17"}}]
+    assert standin.calls[-1]["body"]["tool_choice"] == "required"

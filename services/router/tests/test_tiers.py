@@ -15,9 +15,18 @@ import numpy as np
 import pytest
 
 from sophia.router.catalog import TIERS, Tier
-from sophia.router.tiers import Assessment, Estimator, Example, load_examples
+from sophia.router.tiers import (
+    Assessment,
+    Estimator,
+    Example,
+    calibration_groups,
+    choose,
+    fit_temperature,
+    load_examples,
+)
 
 LABELLED = Path(__file__).parent / "data" / "tiers.jsonl"
+BLIND = Path(__file__).parents[3] / "bench" / "data" / "router_blind.jsonl"
 FLOORS = {Tier.SIMPLE: 0.9, Tier.BALANCED: 0.9, Tier.PREMIUM: 0.9}
 LONG = 800  # characters: many times the instruction
 
@@ -76,7 +85,8 @@ def test_every_assessment_gives_reasons_and_probabilities(predictions: list[Asse
     for assessment in predictions:
         assert assessment.reasons and all(isinstance(r, str) and r for r in assessment.reasons)
         assert sum(assessment.probabilities.values()) == pytest.approx(1, abs=0.01)
-        assert max(assessment.probabilities, key=assessment.probabilities.__getitem__) == assessment.tier
+        p = np.array([assessment.probabilities[t] for t in TIERS])
+        assert choose(p, assessment.min_quality) == assessment.tier
 
 
 def test_reasons_quote_the_words_that_decided() -> None:
@@ -105,3 +115,56 @@ def test_the_neighbour_vote_blends_in_when_an_embedding_is_given() -> None:
     voted = estimator.assess("Write a poem about the sea.", embedding=vectors[premium_index])
     assert voted.probabilities[Tier.PREMIUM] > plain.probabilities[Tier.PREMIUM]
     assert "nearest labelled examples voted too" in voted.reasons
+
+
+def test_the_library_is_large_varied_and_apart_from_the_blind_set() -> None:
+    library = load_examples()
+    counts = Counter(e.tier for e in library)
+    assert len(library) >= 1500 and min(counts.values()) >= 300, counts
+    assert len({e.group for e in library}) >= 200  # templates and handwritten prompts, not a few shapes
+    blind = load_examples(BLIND.read_text(encoding="utf-8"))
+    assert len(blind) >= 200 and not {e.prompt for e in library} & {e.prompt for e in blind}
+
+
+def test_the_temperature_is_fitted_on_held_out_groups() -> None:
+    library = load_examples()
+    held = calibration_groups(library)
+    assert 0.1 < len(held) / len({e.group for e in library}) < 0.3
+    # Overconfident logits are cooled down, underconfident ones sharpened.
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    confident_and_often_wrong = np.array([[8.0, 0, 0], [0, 8, 0], [0, 0, 8], [0, 8, 0]] * 2)
+    assert fit_temperature(confident_and_often_wrong, y) > 2
+    right_but_timid = np.eye(3)[y] * 0.5
+    assert fit_temperature(right_but_timid, y) < 0.5
+
+
+def test_probabilities_are_calibrated_on_the_labelled_set(
+    labelled: list[Example], predictions: list[Assessment]
+) -> None:
+    """Expected calibration error of the top probability: how far confidence is from accuracy, on average."""
+    confidence = np.array([max(a.probabilities.values()) for a in predictions])
+    correct = np.array(
+        [
+            max(a.probabilities, key=a.probabilities.__getitem__) == e.tier
+            for e, a in zip(labelled, predictions, strict=True)
+        ]
+    )
+    bins = np.minimum((confidence * 10).astype(int), 9)
+    error = sum(abs(confidence[bins == b].mean() - correct[bins == b].mean()) * (bins == b).sum() for b in set(bins))
+    print(f"\nexpected calibration error {error / len(labelled):.3f}")
+    assert error / len(labelled) < 0.1
+
+
+def test_min_quality_picks_the_cheapest_tier_expected_to_be_enough() -> None:
+    p = np.array([0.2, 0.5, 0.3])
+    assert choose(p, 0.5) == Tier.BALANCED  # premium would matter 30% of the time
+    assert choose(p, 0.8) == Tier.PREMIUM  # ... which is more than the 20% this knob accepts
+    assert choose(p, 0.1) == Tier.SIMPLE
+    assert choose(np.array([0.0, 0.0, 1.0]), 0.0) == Tier.SIMPLE  # 0: always the cheapest
+
+
+def test_a_higher_min_quality_never_lowers_a_tier(labelled: list[Example]) -> None:
+    estimator = Estimator.from_library()
+    for example in labelled[::5]:
+        tiers = [TIERS.index(estimator.assess(example.prompt, min_quality=q).tier) for q in (0.2, 0.5, 0.8, 0.95)]
+        assert tiers == sorted(tiers), example.prompt[:80]
