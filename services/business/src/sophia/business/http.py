@@ -36,9 +36,14 @@ USAGE_HEADERS = (
 
 
 class ConnectorError(Exception):
-    """A connector call failed; the message is meant for the caller (and holds no secret)."""
+    """A connector call failed; the message is meant for the caller (and holds no secret). `status` is the
+    system's HTTP status when it answered one."""
 
     kind = "error"
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class NotConfigured(ConnectorError):
@@ -221,14 +226,14 @@ class Http:
 def _error_for(system: str, status: int, detail: str) -> ConnectorError:
     suffix = f": {detail}" if detail else ""
     if status == 401:
-        return AuthFailed(f"{system} refused the credentials (401: expired, revoked or wrong){suffix}")
+        return AuthFailed(f"{system} refused the credentials (401: expired, revoked or wrong){suffix}", status)
     if status == 403:
-        return Rejected(f"{system} forbade the call (403){suffix}")
+        return Rejected(f"{system} forbade the call (403){suffix}", status)
     if status == 404:
-        return Rejected(f"{system} found no such item (404){suffix}")
+        return Rejected(f"{system} found no such item (404){suffix}", status)
     if status >= 500:
-        return Unavailable(f"{system} failed (HTTP {status}){suffix}")
-    return Rejected(f"{system} rejected the request (HTTP {status}){suffix}")
+        return Unavailable(f"{system} failed (HTTP {status}){suffix}", status)
+    return Rejected(f"{system} rejected the request (HTTP {status}){suffix}", status)
 
 
 async def collect(

@@ -170,6 +170,13 @@ class BusinessSettings(ServiceSettings):
         """``NAME=`` (as compose passes an unset ``${NAME:-}``) means unset, not an empty value."""
         return None if value == "" else value
 
+    @field_validator("esc_environment")
+    @classmethod
+    def _no_dot_segments(cls, value: str | None) -> str | None:
+        if value is not None and any(part in (".", "..") for part in value.split("/")):
+            raise ValueError("esc_environment segments cannot be . or ..")
+        return value
+
     def credential(self, name: str) -> str | None:
         """The value of credential `name` set directly in the environment (never logged)."""
         value = getattr(self, name.lower(), None)

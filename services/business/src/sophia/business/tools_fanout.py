@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from sophia.business import query as fanout
-from sophia.business.connectors import Terms
+from sophia.business.connectors import Hit, Terms
 from sophia.business.http import ConnectorError
 from sophia.business.service import Fleet, Limit, Systems, service
 
@@ -48,17 +48,21 @@ async def health(fleet: Fleet = Systems) -> dict[str, Any]:
     }
 
 
-async def _fan_out(fleet: Fleet, question: str, sources: list[Source] | None, limit: int) -> dict[str, Any]:
+async def _fan_out(
+    fleet: Fleet, question: str, sources: list[Source] | None, limit: int
+) -> tuple[list[Hit], dict[str, Any]]:
+    """The ranked hits and the result to answer with (hits as dicts, the status per system)."""
     terms = Terms.of(question)
     chosen = [fleet.connectors[name] for name in (sources or list(fleet.connectors))]
     hits, statuses = await fanout.fan_out(chosen, terms, limit, fleet.settings.query_timeout_s)
     ranked = fanout.rank(hits, terms)[:limit]
-    return {
+    result = {
         "results": [hit.to_dict() for hit in ranked],
         "sources": statuses,
         "searched_for": terms.focus,
         "untrusted": True,
     }
+    return ranked, result
 
 
 @service.tool(read_only=True, tags={"business", "search"}, produces=["text"])
@@ -70,7 +74,8 @@ async def search(
 ) -> dict[str, Any]:
     """Search every connected business system (Slack, Gong, HubSpot, Salesforce, Notion, Asana) at once and
     return the merged hits, ranked, each with its source and link, plus each system's status."""
-    return await _fan_out(fleet, query, sources, limit)
+    _, result = await _fan_out(fleet, query, sources, limit)
+    return result
 
 
 @service.tool(read_only=True, tags={"business", "search", "answer"}, produces=["text"])
@@ -80,9 +85,6 @@ async def query(
     """Answer a business question (the status of an account, deal or renewal; what a customer said) from CRM,
     calls, Slack, docs and tasks at once: ranked results labelled with their source, a status per system (one
     failing never blocks the others), and with an LLM configured a short synthesis citing results by number."""
-    found = await _fan_out(fleet, question, sources, limit)
-    from sophia.business.connectors import Hit
-
-    hits = [Hit(**item) for item in found["results"]]
-    found["synthesis"] = await fanout.synthesise(fleet.router, question, hits)
-    return found
+    hits, result = await _fan_out(fleet, question, sources, limit)
+    result["synthesis"] = await fanout.synthesise(fleet.router, question, hits)
+    return result

@@ -45,7 +45,7 @@ class Gong(Connector):
                 explain=_explain,
             )
         except Rejected as exc:
-            if "(404)" in str(exc):
+            if exc.status == 404:
                 return None
             raise
         return require_dict(data, "Gong", path)
