@@ -204,3 +204,15 @@ async def test_without_credentials_every_tool_says_not_configured() -> None:
         assert deals["deals"] == [] and deals["sources"]["hubspot"] == {"status": "not_configured"}
         found = await tools.ok("query", question="Acme renewal")
         assert found["results"] == [] and {s["status"] for s in found["sources"].values()} == {"not_configured"}
+
+
+async def test_bad_input_is_refused_and_nothing_changes(tools: ToolClient, systems: Systems) -> None:
+    pages, tasks = len(systems.data.notion_pages), len(systems.data.asana_tasks)
+    assert "32 hexadecimal" in await tools.error("notion_create_page", title="x", body="y", parent="not-a-page-id")
+    assert "no project named" in await tools.error("asana_create_task", title="x", project="No such project")
+    assert "nothing to change" in await tools.error("asana_update_task", task_id="1301")
+    message = await tools.error("salesforce_update_opportunity", opportunity_id="0065g0000DemoA1AAA")
+    assert "nothing to change" in message
+    assert len(systems.data.notion_pages) == pages and len(systems.data.asana_tasks) == tasks
+    assert not [r for r in systems.salesforce.requests if r.method == "PATCH"]
+    assert not [r for r in systems.asana.requests if r.method in ("POST", "PUT")]
