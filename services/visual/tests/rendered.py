@@ -75,6 +75,25 @@ SCANS = [
     ("Warranty card", ["Warranty registration", "Model XR-500 blender", "Serial 55-9921", "Valid two years"]),
 ]
 
+# Near neighbours of the scenes above (same kind of screen or document, other words), so that a ranker
+# has to tell them apart.
+DISTRACTOR_SCREENS = [
+    (
+        "ui-checkout-green",
+        "Checkout",
+        "Pay now",
+        (34, 139, 34),
+        ["Payment method", "Card ending 4242", "Total: $54.00"],
+    ),
+    ("ui-login-sso", "Login", "Continue with SSO", (30, 90, 220), ["Company domain", "Use single sign-on", "Back"]),
+]
+DISTRACTOR_SLIDES = [("slide-revenue-2", "Revenue forecast", ["Forecast 2025: 12% growth", "Risks: churn in SMB"])]
+DISTRACTOR_DIAGRAMS = [("diagram-auth-2", "Login architecture", ["Mobile app", "Auth service", "User database"])]
+DISTRACTOR_SCANS = [
+    ("scan-invoice-2", "Invoice", ["Northwind Traders", "Invoice number INV-1999", "Amount due: 310.00 USD"]),
+    ("scan-lease-2", "Lease agreement", ["Commercial lease", "Tenant: Harbor Cafe LLC", "Monthly rent 4,200 USD"]),
+]
+
 
 def _ui(name: str, button: str, colour: tuple[int, int, int], lines: list[str], rng: random.Random) -> Image.Image:
     image = Image.new("RGB", (960, 600), (248, 248, 250))
@@ -137,7 +156,7 @@ def _scan(title: str, lines: list[str], rng: random.Random, rotated: bool) -> Im
 
 @cache
 def scenes(seed: int = 7) -> tuple[Scene, ...]:
-    """Every scene of the set: 8 UI screens, 5 slides, 4 diagrams, 5 scans (one of them sideways)."""
+    """Every scene of the set: 10 UI screens, 6 slides, 5 diagrams, 7 scans (one of them sideways)."""
     rng = random.Random(seed)
     out: list[Scene] = []
     for name, button, colour, _, lines in SCREENS:
@@ -151,33 +170,74 @@ def scenes(seed: int = 7) -> tuple[Scene, ...]:
     for i, (title, lines) in enumerate(SCANS):
         image = _scan(title, lines, rng, rotated=i == 1)
         out.append(Scene(f"scan-{title.split()[0].lower()}", "scan", [title, *lines], image))
+    for key, name, button, colour, lines in DISTRACTOR_SCREENS:
+        out.append(Scene(key, "ui", [name, *lines, button], _ui(name, button, colour, lines, rng)))
+    for key, title, bullets in DISTRACTOR_SLIDES:
+        out.append(Scene(key, "slide", [title, *bullets], _slide(title, bullets, rng)))
+    for key, title, boxes in DISTRACTOR_DIAGRAMS:
+        out.append(Scene(key, "diagram", [title, *boxes], _diagram(title, boxes, rng)))
+    for key, title, lines in DISTRACTOR_SCANS:
+        out.append(Scene(key, "scan", [title, *lines], _scan(title, lines, rng, rotated=False)))
     return tuple(out)
 
 
 # Written before tuning, by reading the scenes above, and kept fixed: the queries a user would type.
 TEXT_QUERIES = [
-    TextQuery("the mockup of the checkout page with the blue button", {"ui-checkout": 2, "ui-cart": 1}),
-    TextQuery("login screen with forgot password link", {"ui-login": 2, "ui-signup": 1}),
+    TextQuery(
+        "the mockup of the checkout page with the blue button", {"ui-checkout": 2, "ui-checkout-green": 1, "ui-cart": 1}
+    ),
+    TextQuery("login screen with forgot password link", {"ui-login": 2, "ui-login-sso": 1, "ui-signup": 1}),
     TextQuery("settings with dark mode toggle", {"ui-settings": 2}),
     TextQuery("dashboard showing monthly revenue and churn", {"ui-dashboard": 2, "slide-quarterly": 1}),
     TextQuery("user profile of Jane Cooper", {"ui-profile": 2}),
     TextQuery("shopping cart with coupon", {"ui-cart": 2, "ui-checkout": 1}),
     TextQuery("sign up form create account", {"ui-signup": 2, "ui-login": 1}),
     TextQuery("search results for running shoes", {"ui-search-results": 2}),
-    TextQuery("slide about revenue growth this quarter", {"slide-quarterly": 2, "ui-dashboard": 1}),
+    TextQuery(
+        "slide about revenue growth this quarter", {"slide-quarterly": 2, "slide-revenue-2": 1, "ui-dashboard": 1}
+    ),
     TextQuery("hiring plan for engineers and designers", {"slide-hiring": 2}),
-    TextQuery("security roadmap single sign-on", {"slide-security": 2, "diagram-auth": 1}),
+    TextQuery("security roadmap single sign-on", {"slide-security": 2, "diagram-auth": 1, "ui-login-sso": 1}),
     TextQuery("customer onboarding steps", {"slide-customer": 2}),
     TextQuery("pricing experiment with free trial", {"slide-pricing": 2}),
     TextQuery("architecture diagram with the payment service", {"diagram-checkout": 2}),
     TextQuery("data pipeline kafka spark", {"diagram-data": 2}),
-    TextQuery("authentication flow with identity provider", {"diagram-auth": 2, "slide-security": 1}),
+    TextQuery(
+        "authentication flow with identity provider", {"diagram-auth": 2, "diagram-auth-2": 1, "slide-security": 1}
+    ),
     TextQuery("deployment to kubernetes from CI", {"diagram-deployment": 2}),
-    TextQuery("invoice INV-2041", {"scan-invoice": 2}),
-    TextQuery("lease agreement for Robert Miles", {"scan-lease": 2}),
+    TextQuery("invoice INV-2041", {"scan-invoice": 2, "scan-invoice-2": 1}),
+    TextQuery("lease agreement for Robert Miles", {"scan-lease": 2, "scan-lease-2": 1}),
     TextQuery("board meeting minutes budget decision", {"scan-meeting": 2}),
     TextQuery("shipping manifest port of Rotterdam", {"scan-shipping": 2}),
     TextQuery("warranty for the blender", {"scan-warranty": 2}),
+]
+
+# The same needs in other words than the images use (synonyms, no shared content words where possible):
+# what text similarity has to carry when keywords cannot.
+PARAPHRASED_QUERIES = [
+    TextQuery("purchase confirmation screen", {"ui-checkout": 2, "ui-checkout-green": 2, "ui-cart": 1}),
+    TextQuery("sign in page", {"ui-login": 2, "ui-login-sso": 2, "ui-signup": 1}),
+    TextQuery("preferences page with a theme switch", {"ui-settings": 2}),
+    TextQuery("analytics overview with KPIs", {"ui-dashboard": 2, "slide-quarterly": 1}),
+    TextQuery("account page of a designer", {"ui-profile": 2}),
+    TextQuery("basket with a discount code", {"ui-cart": 2}),
+    TextQuery("registration form", {"ui-signup": 2, "ui-login": 1}),
+    TextQuery("product listing for sneakers", {"ui-search-results": 2}),
+    TextQuery("earnings presentation", {"slide-quarterly": 2, "slide-revenue-2": 1}),
+    TextQuery("recruiting slide", {"slide-hiring": 2}),
+    TextQuery("SSO and key rotation plan", {"slide-security": 2, "ui-login-sso": 1}),
+    TextQuery("welcoming new clients", {"slide-customer": 2}),
+    TextQuery("subscription price test", {"slide-pricing": 2}),
+    TextQuery("system design of the payments backend", {"diagram-checkout": 2}),
+    TextQuery("streaming ETL drawing", {"diagram-data": 2}),
+    TextQuery("OAuth sequence", {"diagram-auth": 2, "diagram-auth-2": 1}),
+    TextQuery("release process from repo to k8s", {"diagram-deployment": 2}),
+    TextQuery("bill from the office supplier", {"scan-invoice": 2, "scan-invoice-2": 1}),
+    TextQuery("apartment rental contract", {"scan-lease": 2, "scan-lease-2": 1}),
+    TextQuery("notes from the directors' meeting", {"scan-meeting": 2}),
+    TextQuery("cargo list for the Dutch harbour", {"scan-shipping": 2}),
+    TextQuery("kitchen appliance guarantee", {"scan-warranty": 2}),
 ]
 
 

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -20,7 +19,9 @@ from qdrant_client import QdrantClient, models
 
 from sophia.visual import signature
 from sophia.visual.embedding import TEXT_DIMENSIONS, Embedder
+from sophia.visual.index import LocalIndex
 from sophia.visual.settings import VisualSettings
+from sophia.visual.where import Hit, Where
 
 logger = logging.getLogger("sophia.visual")
 
@@ -33,47 +34,18 @@ INDEXES: dict[str, models.PayloadSchemaType] = {
     "indexed_at": models.PayloadSchemaType.FLOAT,
 }
 FACET_LIMIT = 50
-
-
-@dataclass(frozen=True)
-class Where:
-    namespace: str
-    source: str | None = None
-    project: str | None = None
-    tags: frozenset[str] = frozenset()
-    since: float | None = None
-    until: float | None = None
-
-    def to_qdrant(self) -> models.Filter:
-        must: list[models.Condition] = [_equals("namespace", self.namespace)]
-        if self.source is not None:
-            must.append(_equals("source", self.source))
-        if self.project is not None:
-            must.append(_equals("project", self.project))
-        if self.tags:
-            must.append(models.FieldCondition(key="tags", match=models.MatchAny(any=sorted(self.tags))))
-        if self.since is not None or self.until is not None:
-            must.append(models.FieldCondition(key="indexed_at", range=models.Range(gte=self.since, lte=self.until)))
-        return models.Filter(must=must)
-
-
-def _equals(key: str, value: str) -> models.FieldCondition:
-    return models.FieldCondition(key=key, match=models.MatchValue(value=value))
-
-
-@dataclass(frozen=True)
-class Hit:
-    id: str
-    score: float
-    payload: dict[str, Any]
+SCROLL_PAGE = 1000
 
 
 class Store:
-    def __init__(self, client: QdrantClient, collection: str, embedder: Embedder, server: bool) -> None:
+    def __init__(
+        self, client: QdrantClient, collection: str, embedder: Embedder, server: bool, index: LocalIndex | None = None
+    ) -> None:
         self._client = client
         self.collection = collection
         self.server = server
         self._learned = embedder.learned
+        self.index = index
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(partial(fn, *args, **kwargs))
@@ -110,10 +82,34 @@ class Store:
             for field_name, schema in INDEXES.items():
                 await self._call(self._client.create_payload_index, self.collection, field_name, field_schema=schema)
 
+    async def load_index(self) -> None:
+        """Fill the local index from the collection (local mode, at start)."""
+        if self.index is None:
+            return
+        offset = None
+        while True:
+            points, offset = await self._call(
+                self._client.scroll,
+                self.collection,
+                limit=SCROLL_PAGE,
+                offset=offset,
+                with_vectors=[TEXT, LAYOUT],
+                with_payload=models.PayloadSelectorExclude(exclude=["thumbnail"]),
+            )
+            for point in points:
+                self.index.put(str(point.id), point.vector, point.payload or {})
+            if offset is None:
+                break
+
     async def upsert(self, points: list[models.PointStruct]) -> None:
         await self._call(self._client.upsert, self.collection, points, wait=True)
+        if self.index is not None:
+            for point in points:
+                self.index.put(str(point.id), point.vector, point.payload or {})
 
     async def search(self, vector: Any, using: str, where: Where, limit: int) -> list[Hit]:
+        if self.index is not None and using != LEARNED:
+            return self.index.search(using, vector, where, limit)
         response = await self._call(
             self._client.query_points,
             self.collection,
@@ -134,12 +130,19 @@ class Store:
         await self._call(
             self._client.delete, self.collection, points_selector=models.PointIdsList(points=list(ids)), wait=True
         )
+        if self.index is not None:
+            for point_id in ids:
+                self.index.remove(point_id)
 
     async def count(self, where: Where) -> int:
+        if self.index is not None:
+            return self.index.count(where)
         result = await self._call(self._client.count, self.collection, count_filter=where.to_qdrant(), exact=True)
         return int(result.count)
 
     async def facet(self, key: str, where: Where) -> dict[str, int]:
+        if self.index is not None:
+            return self.index.facet(key, where, FACET_LIMIT)
         response = await self._call(
             self._client.facet, self.collection, key, facet_filter=where.to_qdrant(), limit=FACET_LIMIT, exact=True
         )
@@ -165,9 +168,13 @@ async def open_store(settings: VisualSettings, embedder: Embedder) -> AsyncItera
     else:
         settings.qdrant_path.mkdir(parents=True, exist_ok=True)
         client = await asyncio.to_thread(QdrantClient, path=str(settings.qdrant_path))
-    store = Store(client, collection_name(settings, embedder), embedder, server=bool(settings.qdrant_url))
+    index = None
+    if settings.local_index and not settings.qdrant_url:
+        index = LocalIndex({TEXT: TEXT_DIMENSIONS, LAYOUT: signature.DIMENSIONS})
+    store = Store(client, collection_name(settings, embedder), embedder, server=bool(settings.qdrant_url), index=index)
     try:
         await store.ensure_collection()
+        await store.load_index()
         logger.info("qdrant ready", extra={"seconds": round(time.perf_counter() - started, 3)})
         yield store
     finally:
