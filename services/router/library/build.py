@@ -271,7 +271,7 @@ PLANS = [
 
 # Premium material: statements to prove, concurrency symptoms, design and strategy dilemmas, stakes.
 PROOFS = [
-    "every finite integral domain is a field",
+    "every finite field has prime-power order",
     "the square root of 5 is irrational",
     "there is no largest prime",
     "a tree with n nodes has n-1 edges",
@@ -1177,6 +1177,231 @@ template("premium", "econ")(
             "Why might raising the minimum wage increase employment in a monopsony labour market, and when does that stop holding?",
             "How would you value a loss-making subscription startup growing 80% a year? Build the reasoning, not just a multiple.",
         ]
+    )
+)
+
+
+# -- second round: premium phrased plainly across more domains, exam vignettes, simple near-misses ----------------
+SYSTEMS = [
+    "our checkout API",
+    "the nightly ETL",
+    "the video transcoder",
+    "our search cluster",
+    "the billing batch",
+    "the mobile sync backend",
+    "our message broker",
+    "the recommendation service",
+    "the login service",
+]
+SYMPTOMS_2 = [
+    "slows to a crawl every day around 2 pm",
+    "drops about 1 in 10,000 requests",
+    "uses twice the memory after each deploy",
+    "returns results from another customer now and then",
+    "gets slower the longer it runs",
+    "times out only for the largest customers",
+    "produces slightly different totals on each rerun",
+    "spikes CPU right after a cache flush",
+]
+OBSERVATIONS = [
+    "nothing in the logs",
+    "the database looks idle",
+    "restarting fixes it for a while",
+    "it started after we added a second region",
+    "only on Mondays",
+    "the graphs are flat except latency",
+    "the problem moved when we scaled out",
+]
+template("premium", "incident")(
+    lambda: pick(
+        [
+            "{s} {y}; {o}. What is going on and how would you find out?",
+            "{s} {y} and {o}. Where do we start?",
+            "Why would {s} {y}? {o}.",
+            "{s} {y}. {o}. Give me your top hypotheses and how to test each.",
+        ]
+    ).format(s=pick(SYSTEMS), y=pick(SYMPTOMS_2), o=pick(OBSERVATIONS))
+)
+TAX_SITUATIONS = [
+    "moved from Spain to Portugal in July and kept working for my Spanish employer",
+    "sold a house I rented out for eight years",
+    "received shares from my employer that vested while I lived in two states",
+    "freelance for US clients while living in Germany",
+    "inherited a portfolio with large unrealised gains",
+    "get paid partly in crypto by a Swiss company",
+    "have a side business that lost money while my salary went up",
+    "transferred my pension abroad when I emigrated",
+]
+template("premium", "tax")(
+    lambda: pick(
+        [
+            "I {t}. How is that taxed, and what can I do to owe less, legally?",
+            "I {t}. Where do I owe tax and what could go wrong?",
+            "Tax question: I {t}. Which rules apply and what should I watch out for?",
+        ]
+    ).format(t=pick(TAX_SITUATIONS))
+)
+CLAUSES = [
+    ("supply agreement", "caps liability at twelve months of fees", "the supplier's outage cost us a major client"),
+    ("SaaS contract", "lets the vendor change prices with 30 days' notice", "they tripled the price mid-term"),
+    ("shareholder agreement", "has a drag-along at 75%", "the majority wants to sell to a competitor we dislike"),
+    ("employment contract", "assigns all inventions to the employer", "I built an app on weekends that's taking off"),
+    ("lease", "has a break clause conditional on full compliance", "we owe a small repair bill and want to leave"),
+    ("distribution deal", "grants exclusivity in the EU", "a German retailer approached us directly"),
+]
+template("premium", "contract")(
+    lambda: (
+        lambda c: pick(
+            [
+                f"Our {c[0]} {c[1]}, and {c[2]}. Where do we stand?",
+                f"The {c[0]} {c[1]}. Now {c[2]}. What are our options and risks?",
+                f"{c[2].capitalize()}. Our {c[0]} {c[1]}. Can we get out of it or push back?",
+            ]
+        )
+    )(pick(CLAUSES))
+)
+ALGO = [
+    ("a stream of 10 billion clicks", "the 100 most frequent URLs with little memory"),
+    ("two sorted arrays of a million numbers", "the median in logarithmic time"),
+    ("a road network of a whole country", "shortest routes that update as traffic changes"),
+    ("a list of overlapping meetings", "the fewest rooms needed and which meeting goes where"),
+    ("a billion user records", "near-duplicate accounts without comparing all pairs"),
+    ("a graph of package dependencies", "an install order and a clear error on cycles"),
+    ("hourly prices for a year", "the best single buy and sell, then with at most k trades"),
+]
+template("premium", "algorithm")(
+    lambda: (
+        lambda a: pick(
+            [
+                f"Given {a[0]}, how do I find {a[1]}? Explain the approach and its complexity.",
+                f"I have {a[0]} and need {a[1]}. What algorithm, and why does it work?",
+                f"Design an efficient way to get {a[1]} from {a[0]}.",
+            ]
+        )
+    )(pick(ALGO))
+)
+POLICIES = [
+    ("rents", "a city caps rent increases at 2% a year"),
+    ("coffee prices", "a frost destroys a third of Brazil's crop"),
+    ("house prices", "mortgage rates fall from 7% to 4%"),
+    ("youth employment", "the minimum wage rises 25% in one step"),
+    ("airline fares", "two of the three carriers on a route merge"),
+    ("the currency", "the central bank starts buying government bonds at scale"),
+]
+template("premium", "causal")(
+    lambda: (
+        lambda p: pick(
+            [
+                f"What happens to {p[0]} if {p[1]}? Trace the effects over a few years.",
+                f"If {p[1]}, what would you expect for {p[0]}, and who wins and loses?",
+                f"Suppose {p[1]}. Walk through the knock-on effects on {p[0]}.",
+            ]
+        )
+    )(pick(POLICIES))
+)
+VIGNETTES = [
+    (
+        "A 62-year-old smoker has weight loss, a cough and high calcium. The most likely cause is:",
+        "Primary hyperparathyroidism|Squamous cell lung cancer|Sarcoidosis|Vitamin D excess",
+    ),
+    (
+        "A buyer inspects goods, pays, and finds a hidden defect three weeks later. Under the UCC, the buyer may most likely:",
+        "Do nothing|Revoke acceptance within a reasonable time|Sue in tort only|Demand double damages",
+    ),
+    (
+        "A tenant's guest slips on ice the landlord promised to clear in the lease. Who is most likely liable?",
+        "Nobody|The landlord|Only the tenant|The city",
+    ),
+    (
+        "A firm's WACC is 9%; a project has IRR 11% but is riskier than the firm. The right decision is:",
+        "Accept because IRR > WACC|Evaluate at a project-specific rate|Reject always|Use the payback period",
+    ),
+    (
+        "A police officer searches a car without a warrant after smelling marijuana in a state where it is legal. The evidence is most likely:",
+        "Admissible|Possibly suppressed|Always suppressed|Irrelevant",
+    ),
+    (
+        "Given a 3-stage pipeline with stage times 4, 7 and 5 ns and 1 ns latch delay, the throughput-limited clock period is:",
+        "5 ns|7 ns|8 ns|17 ns",
+    ),
+    (
+        "A child has a fever, a barking cough and stridor that worsens at night. The most likely diagnosis:",
+        "Epiglottitis|Croup|Asthma|Pneumonia",
+    ),
+    (
+        "A company issues a 5-year bond at par with a 6% coupon; rates rise to 7% one year later. The price is closest to:",
+        "96.6|100|103.4|93.0",
+    ),
+]
+template("premium", "mc_vignette")(lambda: mc(*pick(VIGNETTES)))
+MC_RECALL_2 = [
+    ("What is the capital of Canada?", "Toronto|Ottawa|Montreal|Vancouver"),
+    ("How many sides does a hexagon have?", "5|6|7|8"),
+    ("Which gas do plants absorb for photosynthesis?", "Oxygen|Carbon dioxide|Nitrogen|Hydrogen"),
+    ("Who painted the Sistine Chapel ceiling?", "Raphael|Michelangelo|Leonardo|Donatello"),
+    ("What is the freezing point of water in Celsius?", "0|32|100|-10"),
+    ("Which continent is Egypt in?", "Asia|Africa|Europe|Oceania"),
+    (
+        "What does HTML stand for?",
+        "HyperText Markup Language|High Tech Modern Language|Home Tool Markup Language|Hyperlink Text Mode Language",
+    ),
+    ("Which instrument has 88 keys?", "Organ|Piano|Accordion|Harp"),
+]
+template("simple", "mc_recall_2")(lambda: mc(*pick(MC_RECALL_2)))
+template("simple", "short_lookup_2")(
+    lambda: pick(
+        [
+            "Who founded {c}'s first university?",
+            "What's the population of {c} roughly?",
+            "Which sea borders {c}?",
+            "What is {c}'s national dish?",
+            "What time zone is {c} in?",
+            "Who is the head of state of {c}?",
+        ]
+    ).format(c=pick(COUNTRIES))
+)
+template("simple", "one_line_rewrite_2")(
+    lambda: pick(
+        [
+            "Make this headline punchier: '{h}'",
+            "Shorten this subject line: '{h}'",
+            "Give me a title-case version: {h}",
+            "Turn into a question: {h}",
+        ]
+    ).format(
+        h=pick(
+            [
+                "Quarterly results are now available for download",
+                "Our team has moved to a new office on the third floor",
+                "Reminder that the parking lot closes early on Friday",
+                "New features were added to the dashboard this week",
+                "The library will extend its opening hours in December",
+            ]
+        )
+    )
+)
+template("balanced", "explain_concept_2")(
+    lambda: pick(
+        [
+            "What is {e}? Explain with an example.",
+            "Give me an overview of {e} for a beginner.",
+            "Teach me the basics of {e}.",
+        ]
+    ).format(
+        e=pick(
+            [
+                "double-entry bookkeeping",
+                "the difference between TCP and UDP",
+                "how credit scores are calculated",
+                "object-oriented programming",
+                "the electoral college",
+                "how vaccines are tested",
+                "what a VPN does",
+                "how solar panels generate electricity",
+                "supply and demand",
+                "what an ETF is",
+            ]
+        )
     )
 )
 

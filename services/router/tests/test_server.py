@@ -149,7 +149,7 @@ async def test_a_provider_answering_garbage_everywhere_is_a_clear_error(tools: T
 async def test_the_quality_cost_knob_per_call_and_per_preset(tools: Tools, standin: StandIn) -> None:
     prompt = "Compare tea and coffee for an afternoon slump."
     plain = await tools.ok("route", prompt=prompt)
-    assert plain["min_quality"] == 0.5 and set(plain["expected_quality"]) == {"simple", "balanced", "premium"}
+    assert plain["min_quality"] == 0.6 and set(plain["expected_quality"]) == {"simple", "balanced", "premium"}
     assert plain["expected_quality"]["premium"] == 1.0
     # Knob at 1: any chance that the stronger tier matters pays for it; at 0: always the cheapest tier.
     assert (await tools.ok("route", prompt=prompt, min_quality=1.0))["tier"] == "premium"

@@ -53,7 +53,7 @@ ImagesArg: Any = Field(
 MinQualityArg = Field(
     None,
     description="Quality/cost knob, 0 to 1: the cheapest tier whose expected quality (calibrated chance the prompt "
-    "needs nothing stronger) reaches it. Default: the preset's (0.5; cheap 0.3, quality 0.8).",
+    "needs nothing stronger) reaches it. Default: the preset's (0.6; cheap 0.35, quality 0.8).",
 )
 
 

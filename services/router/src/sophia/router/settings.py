@@ -84,7 +84,7 @@ class Weights(BaseModel):
     latency: float = Field(ge=0, description="Lower latency observed at run time.")
     freshness: float = Field(ge=0, description="More recent release.")
     min_quality: float = Field(
-        0.5,
+        0.6,
         ge=0,
         le=1,
         description="The quality/cost knob: the cheapest tier whose expected quality (the calibrated chance the "
@@ -102,7 +102,7 @@ class Weights(BaseModel):
 # cost leads and quality above the bar only breaks near-ties. Presets lean elsewhere on request.
 DEFAULT_WEIGHTS = Weights(cost=0.6, quality=0.2, latency=0.1, freshness=0.1)
 DEFAULT_PRESETS = {
-    "cheap": Weights(cost=0.85, quality=0.05, latency=0.05, freshness=0.05, min_quality=0.3),
+    "cheap": Weights(cost=0.85, quality=0.05, latency=0.05, freshness=0.05, min_quality=0.35),
     "fast": Weights(cost=0.15, quality=0.1, latency=0.65, freshness=0.1),
     "quality": Weights(cost=0.1, quality=0.7, latency=0.05, freshness=0.15, min_quality=0.8),
 }

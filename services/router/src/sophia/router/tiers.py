@@ -29,15 +29,15 @@ from sophia.router.catalog import TIERS, Tier
 
 # Training: full-batch Adam on the cross-entropy, weight decay on both kinds of weight. The library is a few
 # thousand prompts, so this is about a second at start on one core.
-L2_SIGNALS = 1e-3
-L2_WORDS = 3e-3
+L2_SIGNALS = 1e-2
+L2_WORDS = 1e-3
 ITERATIONS = 300
 LEARNING_RATE = 0.05
 MIN_COUNT = 2  # a word (or word pair) must occur in this many library prompts to be learnt
 MAX_TOKENS = 160  # words of the instruction read: the task is said at its start (and the instruction is short)
 CALIBRATION_SHARE = 0.2  # share of the library's groups held out to fit the temperature
 TEMPERATURES = np.exp(np.linspace(np.log(0.3), np.log(5.0), 60))
-DEFAULT_MIN_QUALITY = 0.5
+DEFAULT_MIN_QUALITY = 0.6
 NEIGHBOURS = 7
 SHARPNESS = 6.0  # similarity ** SHARPNESS: the closest examples dominate the vote
 EMBEDDING_SHARE = 0.35  # weight of the neighbour vote in the blend
