@@ -216,3 +216,16 @@ async def test_bad_input_is_refused_and_nothing_changes(tools: ToolClient, syste
     assert len(systems.data.notion_pages) == pages and len(systems.data.asana_tasks) == tasks
     assert not [r for r in systems.salesforce.requests if r.method == "PATCH"]
     assert not [r for r in systems.asana.requests if r.method in ("POST", "PUT")]
+
+
+async def test_health_says_which_system_is_unreachable_and_why(systems: Systems) -> None:
+    systems.notion.fail_next(*[Fault("error", status=503)] * 5)
+    systems.asana.fail_next(Fault("expired"))
+    async with started(systems.settings(secrets_file="/nonexistent/secrets.env")) as tools:
+        health = await tools.ok("health")
+    connectors = health["connectors"]
+    assert connectors["notion"]["reachable"] is False and "HTTP 503" in connectors["notion"]["error"]
+    assert connectors["asana"]["reachable"] is False and "401" in connectors["asana"]["error"]
+    assert connectors["hubspot"]["reachable"] is True and connectors["hubspot"]["usage"]
+    assert "cannot be read" in health["credential_problems"]["secrets_file"]
+    assert not any(token in str(health) for token in TOKENS.values())

@@ -112,3 +112,9 @@ async def test_a_router_that_fails_still_leaves_the_results(systems: Systems) ->
         found = await tools.ok("query", question="Acme")
     assert found["results"] and found["synthesis"]["status"] == "error"
     assert "unreachable" in found["synthesis"]["note"]
+
+
+def test_a_request_may_start_with_the_name() -> None:
+    assert Terms.of("Acme renewal").focus == "Acme"
+    assert Terms.of("Find the Globex calls").focus == "Globex"
+    assert Terms.of("acme renewal").focus == "renewal"  # no capital to go by: the longest keyword

@@ -40,10 +40,9 @@ async def health(fleet: Fleet = Systems) -> dict[str, Any]:
         return name, {"configured": True, "reachable": True, "usage": connector.http.stats.usage}
 
     checked = dict(await asyncio.gather(*(check(name) for name in fleet.connectors)))
-    problems = dict(fleet.credentials.problems)
     return {
         "connectors": checked,
-        "credential_sources": problems or "ok",
+        "credential_problems": dict(fleet.credentials.problems),
         "synthesis": "router configured" if fleet.router else "off (no router configured)",
     }
 

@@ -210,6 +210,8 @@ class Terms:
         keywords = tuple(dict.fromkeys(w for w in words if w.lower() not in STOPWORDS and len(w) > 1))
         # A capitalised word that is not the question's first word is most likely a name (Acme, Globex).
         names = [w for i, w in enumerate(words) if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS]
+        if not names and words and words[0][0].isupper() and words[0].lower() not in STOPWORDS:
+            names = [words[0]]  # "Acme renewal": a request may start with the name
         focus = names[0] if names else (max(keywords, key=len) if keywords else question.strip())
         kinds = frozenset(kind for w in words for kind in KIND_WORDS.get(w.lower(), ()))
         return cls(question, keywords, focus[:100], named, kinds)
