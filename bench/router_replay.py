@@ -1,6 +1,7 @@
 """Router routing quality: blind-set tier accuracy and the quality/cost curve on strong/weak correctness data.
 
-`python -m bench router_replay [FILE.jsonl ...]`
+`python -m bench router_replay` (the shipped file, or the files in ROUTER_REPLAY_FILES, comma-separated), or
+`python -m bench.router_replay FILE.jsonl ...`
 
 1. Tier accuracy on the blind set (`bench/data/router_blind.jsonl`: 209 prompts written and committed before the
    tier model was tuned, never used to add a rule or an example) and on the dev set
@@ -22,6 +23,7 @@ measured numbers.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -115,8 +117,9 @@ def replay(estimator: Estimator, path: Path) -> tuple[list[dict[str, Any]], dict
     return rows, summary
 
 
-def main() -> None:
-    files = [Path(a) for a in sys.argv[2:]] if len(sys.argv) > 2 else [REPLAY]
+def main(paths: list[str] | None = None) -> None:
+    named = paths or [p for p in os.environ.get("ROUTER_REPLAY_FILES", "").split(",") if p.strip()]
+    files = [Path(p.strip()) for p in named] or [REPLAY]
     started = time.perf_counter()
     estimator = Estimator.from_library()
     trained = time.perf_counter() - started
@@ -155,4 +158,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
