@@ -50,3 +50,17 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
+
+
+def verdicts(
+    measured: dict[str, float], targets: dict[str, float], at_least: frozenset[str] = frozenset()
+) -> list[dict]:
+    """One row per target: the measure, its value, the target and whether it was met. A target is a
+    ceiling unless its name is in `at_least` (then a floor)."""
+    rows = []
+    for name, target in targets.items():
+        value = measured.get(name, float("nan"))
+        met = value >= target if name in at_least else value <= target
+        rows.append({"measure": name, "value": value, "target": f"{'>=' if name in at_least else '<='} {target:g}",
+                     "met": "yes" if met else "NO"})  # fmt: skip
+    return rows

@@ -220,14 +220,18 @@ def test_a_forbidden_tool_is_invisible_on_every_listing(secured: Secured) -> Non
         assert "infra_up" not in found
 
 
-def test_a_forbidden_tool_is_uncallable_on_every_path(secured: Secured) -> None:
+def test_a_forbidden_tool_is_uncallable_on_every_path_and_answers_like_an_unknown_one(secured: Secured) -> None:
+    """A caller who may not call a tool cannot tell it exists: same status, same message as no such tool."""
     with secured.client("viewer") as viewer:
-        assert viewer.post("/v1/tools/infra_up", json={"stack": "prod"}).status_code == 403
+        hidden = viewer.post("/v1/tools/infra_up", json={"stack": "prod"})
+        unknown = viewer.post("/v1/tools/infra_nothing", json={"stack": "prod"})
+        assert hidden.status_code == unknown.status_code == 404
+        assert hidden.json()["error"]["message"] == "Unknown tool: infra_up"
         response = mcp(viewer, "tools/call", {"name": "infra_up", "arguments": {"stack": "prod"}}, "infra_up")
-        assert response.status_code == 403
+        assert response.json()["error"] == {"code": -32602, "message": "Unknown tool: infra_up"}
         body = viewer.post("/v1/ask", json={"query": "deploy the api to the staging stack"}).json()
         outcomes = body["steps"].values()
-        assert any(o["error"]["type"] == "Forbidden" for o in outcomes if o.get("error"))
+        assert any(o["error"]["type"] == "UnknownTool" for o in outcomes if o.get("error"))
         assert body["pending_approvals"] == []
     assert secured.calls() == []
 
@@ -237,13 +241,13 @@ def test_only_approvers_approve_and_nobody_approves_their_own_request(secured: S
         held = dev.post("/v1/tools/infra_up", json={"stack": "staging"})
         assert held.status_code == 202
         approval = held.json()["structuredContent"]["approval"]
-        assert approval["requester"] == "dev"
+        assert approval["requester"] == "api_key:dev"  # credential kind and name: a JWT `sub: dev` is another
         assert viewer.post(f"/v1/approvals/{approval['id']}/approve").status_code == 403
         assert dev.post(f"/v1/approvals/{approval['id']}/approve").status_code == 403
         assert secured.calls() == []
         done = approver.post(f"/v1/approvals/{approval['id']}/approve")
         assert done.status_code == 200 and done.json()["status"] == "executed"
-        assert done.json()["decided_by"] == "approver"
+        assert done.json()["decided_by"] == "api_key:approver"
     assert secured.calls() == ["infra_up"]
 
 
@@ -276,11 +280,11 @@ def test_every_call_and_decision_is_audited_and_only_admins_read_it(secured: Sec
         approval = dev.post("/v1/tools/infra_up", json={"stack": "qa"}).json()["structuredContent"]["approval"]
         approver.post(f"/v1/approvals/{approval['id']}/deny")
         assert dev.get("/v1/audit").status_code == 403
-        entries = admin.get("/v1/audit", params={"principal": "dev", "limit": 50}).json()
+        entries = admin.get("/v1/audit", params={"principal": "api_key:dev", "limit": 50}).json()
         outcomes = {(e["tool"], e["outcome"]) for e in entries}
         assert ("business_search", "ok") in outcomes
         assert ("infra_up", "held") in outcomes
-        decisions = admin.get("/v1/audit", params={"principal": "approver"}).json()
+        decisions = admin.get("/v1/audit", params={"principal": "api_key:approver"}).json()
         assert any(e["event"] == "approval" and e["outcome"] == "denied" for e in decisions)
         assert all(e["trace_id"] for e in entries)
 

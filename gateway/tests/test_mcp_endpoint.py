@@ -114,3 +114,57 @@ def test_legacy_tools_call_without_envelope_is_served(gateway: GatewayProcess) -
     assert response.status_code == 200
     assert response.json()["result"]["structuredContent"] == {"result": "old"}
     assert "mcp-session-id" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        {"id": 7},  # no "jsonrpc"
+        {"jsonrpc": "1.0", "id": 7},
+        {"jsonrpc": "2.0", "id": None},
+        {"jsonrpc": "2.0", "id": True},
+        {"jsonrpc": "2.0", "id": 1.5},
+        {"jsonrpc": "2.0", "id": {"a": 1}},
+    ],
+)
+def test_the_fast_path_checks_the_json_rpc_envelope_before_running_anything(
+    gateway: GatewayProcess, envelope: dict[str, object]
+) -> None:
+    """tools/call is served by the gateway's fast path; it must refuse what the SDK path refuses."""
+    body = {**envelope, "method": "tools/call", "params": {"name": "sample_echo", "arguments": {"text": "x"}}}
+    body["params"]["_meta"] = mcp_body("tools/call")["params"]["_meta"]  # type: ignore[index]
+    response = post(gateway, body, mcp_headers("tools/call", "sample_echo"))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == -32600
+    assert "result" not in response.json()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"jsonrpc": "2.0", "id": 1180591620717411303424, "method": "tools/call", "params": {"name": "sample_echo"}}',
+        b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "sample_echo", '
+        b'"arguments": {"text": NaN}}}',
+        b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "sample_echo", '
+        b'"arguments": {"text": "\\ud800"}}}',
+        b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "sample_echo", "arguments": '
+        + b'{"t": ' * 400
+        + b"1"
+        + b"}" * 400
+        + b"}}",
+    ],
+    ids=["id-beyond-64-bits", "nan", "lone-surrogate", "deep-nesting"],
+)
+def test_bodies_that_would_break_code_further_in_are_a_clear_400(gateway: GatewayProcess, raw: bytes) -> None:
+    response = post(gateway, raw, mcp_headers("tools/call", "sample_echo"))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] in (-32700, -32600)
+
+
+def test_a_known_tool_whose_arguments_are_invalid_is_a_tool_error_naming_the_argument(gateway: GatewayProcess) -> None:
+    body = mcp_body("tools/call", {"name": "sample_sleep", "arguments": {"seconds": 99}})
+    response = post(gateway, body, mcp_headers("tools/call", "sample_sleep"))
+    result = response.json()["result"]
+    assert result["isError"] is True
+    assert "seconds: 99 is greater than the maximum of 30" in result["content"][0]["text"]
+    assert "pydantic" not in result["content"][0]["text"]

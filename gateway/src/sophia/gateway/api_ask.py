@@ -136,7 +136,7 @@ async def deny(approval_id: str, gateway: GatewayDep, decision: ApprovalDecision
 async def audit(
     gateway: GatewayDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    principal: Annotated[str | None, Query(max_length=200)] = None,
+    principal: Annotated[str | None, Query(max_length=200, description="`<via>:<name>`, e.g. api_key:dev")] = None,
     tool: Annotated[str | None, Query(max_length=200)] = None,
     before: Annotated[str | None, Query(pattern=r"^\d+-\d+$", description="page: the last id seen")] = None,
 ) -> list[dict[str, str]]:

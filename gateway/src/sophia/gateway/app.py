@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from sophia.gateway import api, api_ask
 from sophia.gateway.approvals import ApprovalStore
 from sophia.gateway.ask import Asker
+from sophia.gateway.bodies import JsonBodyGuard
 from sophia.gateway.catalog import Catalog, Route
 from sophia.gateway.decisions import Decisions
 from sophia.gateway.errors import GatewayError
@@ -210,7 +211,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     fastapi.include_router(api_ask.router)
     fastapi.add_exception_handler(GatewayError, api.gateway_error_handler)
     fastapi.add_exception_handler(RedisError, api.gateway_error_handler)
-    routes = _Dispatch(gateway.mcp, RequestBodyLimitMiddleware(fastapi, settings.max_body_bytes))
+    routes = _Dispatch(gateway.mcp, RequestBodyLimitMiddleware(JsonBodyGuard(fastapi), settings.max_body_bytes))
     authenticated = AuthMiddleware(
         routes, gateway.authenticator, settings.resource_url or settings.url, settings.authorization_servers
     )

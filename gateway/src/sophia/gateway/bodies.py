@@ -13,8 +13,10 @@ import re
 from typing import Any
 
 import orjson
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sophia.gateway.errors import InvalidRequest
+from sophia.gateway.errors import InvalidRequest, http_error
 from sophia.gateway.pipeline.validation import nesting_depth_exceeds
 
 MAX_DEPTH = 64
@@ -41,3 +43,55 @@ def _checked_int(text: str) -> int:
     if value not in INT64:
         raise InvalidRequest("JSON body holds an integer beyond 64 bits; send it as a string")
     return value
+
+
+class JsonBodyGuard:
+    """ASGI middleware for the HTTP API: a JSON body `parse_json` refuses gets a 400 before any route reads
+    it. It sits inside the body-size limit, so what it buffers is bounded."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        content_type = dict(scope["headers"]).get(b"content-type", b"")
+        if b"json" not in content_type.lower():
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        message = await receive()
+        while message["type"] == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+            message = await receive()
+        else:  # the client went away mid-body: let the route see that
+            await self.app(scope, replay_once(message, receive), send)
+            return
+        body = b"".join(chunks)
+        if body:
+            try:
+                parse_json(body)
+            except InvalidRequest as exc:
+                status, payload, _ = http_error(exc)
+                await JSONResponse(payload, status_code=status)(scope, receive, send)
+                return
+        replay = replay_once({"type": "http.request", "body": body, "more_body": False}, receive)
+
+        await self.app(scope, replay, send)
+
+
+def replay_once(first: Message, receive: Receive) -> Receive:
+    """A `receive` that yields `first`, then defers to the real one."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return first
+        return await receive()
+
+    return replay

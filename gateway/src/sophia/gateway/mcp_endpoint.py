@@ -31,9 +31,9 @@ from mcp.shared.inbound import (
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS
 from starlette.requests import Request
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from sophia.gateway.bodies import parse_json
+from sophia.gateway.bodies import parse_json, replay_once
 from sophia.gateway.catalog import Catalog
 from sophia.gateway.errors import GatewayError, InvalidRequest, as_tool_result, jsonrpc_error
 from sophia.gateway.meta_tools import META_TOOLS, MetaTools
@@ -149,7 +149,7 @@ class FederatedMCP:
         if body is None:
             await _too_large(send)
             return
-        replay = _replay(body, receive)
+        replay = replay_once({"type": "http.request", "body": body, "more_body": False}, receive)
         try:
             message = parse_json(body)
         except InvalidRequest as exc:  # both paths: the SDK's parser would let some of these through
@@ -287,17 +287,3 @@ async def _too_large(send: Send) -> None:
     headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that yields the already-read body once, then defers to the real one."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

@@ -34,6 +34,21 @@ _SECRET_VALUE = re.compile(
 )
 
 
+# A secret named inside free text: `token=abc`, `password: hunter2`, `"api_key": "..."`, `secret is x`.
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?P<name>\b(?:pass(?:word|phrase|wd)?|pwd|secret|client[_-]?secret|token|access[_-]?token|refresh[_-]?token|"
+    r"api[_-]?key|access[_-]?key|auth(?:orization)?|credentials?|private[_-]?key|cookie)\b[\"']?)"
+    r"(?P<sep>\s*(?:[:=]|\bis\b)\s*)(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&]+)",
+    re.IGNORECASE,
+)
+
+
+def redact_text(text: str) -> str:
+    """Free text with credential-shaped values and named secrets (`token=…`, `password: …`) replaced."""
+    text = _SECRET_VALUE.sub(REDACTED, text)
+    return _SECRET_ASSIGNMENT.sub(lambda m: f"{m['name']}{m['sep']}{REDACTED}", text)
+
+
 def redact(value: Any, key: str = "") -> Any:
     """`value` with anything that looks secret replaced."""
     if key and _SECRET_KEY.search(key):
@@ -43,7 +58,7 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, str):
-        return _SECRET_VALUE.sub(REDACTED, value)
+        return redact_text(value)
     return value
 
 
@@ -84,7 +99,7 @@ class AuditLog:
             "outcome": outcome,
             "duration_ms": f"{duration_ms:.2f}",
             "trace_id": format(context.trace_id, "032x") if context.trace_id else "",
-            "detail": _SECRET_VALUE.sub(REDACTED, detail)[:500],
+            "detail": redact_text(detail)[:500],
         }
         try:
             await self._redis.xadd(STREAM, entry, maxlen=self._max_entries, approximate=True)
