@@ -103,6 +103,7 @@ class Vocabulary:
 
     def __init__(self, index: dict[str, int]) -> None:
         self.index = index
+        self.tokens = sorted(index, key=index.__getitem__)  # id -> token, for the reasons
 
     @classmethod
     def learn(cls, instructions: list[str]) -> Vocabulary:
@@ -230,13 +231,11 @@ class TierModel:
 
     def word_pushes(self, instruction: str, tier: Tier) -> list[tuple[str, float]]:
         """The instruction's learnt words and how much each pushed toward `tier`, strongest first."""
-        column = TIERS.index(tier)
-        names = {i: t for t, i in self.vocabulary.index.items()}
-        pushes = [
-            (names[int(i)], float(self.word_weights[i, column] - self.word_weights[i].mean()))
-            for i in self.vocabulary.ids(instruction)
-        ]
-        return sorted(pushes, key=lambda p: -p[1])
+        ids = self.vocabulary.ids(instruction)
+        weights = self.word_weights[ids]
+        pushes = weights[:, TIERS.index(tier)] - weights.mean(axis=1)
+        order = np.argsort(-pushes)
+        return [(self.vocabulary.tokens[int(ids[i])], float(pushes[i])) for i in order]
 
 
 def _group(example: Example, index: int) -> str:
