@@ -1,3 +1,4 @@
 from sophia.infra import service
 
-service.run()
+if __name__ == "__main__":
+    service.run()

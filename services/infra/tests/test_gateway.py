@@ -1,0 +1,84 @@
+"""The wiring through the gateway: the real infra server (its own process, the pulumi stand-in on PATH) behind
+a real gateway with Redis; the gateway lists the `infra_*` tools, a preview runs at once, and `infra_up` is
+held for an approver and runs exactly the previewed plan once approved."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import sophia.infra.__main__ as entry_point
+from sophia.kit.testing import KitServer
+from tests.support.fleet import GatewayProcess
+
+from .conftest import PASSPHRASE, PROGRAM, write_standin
+
+TOKEN = "infra-fleet-internal-token-0123456789"
+TOOLS = {
+    f"infra_{name}"
+    for name in ("stacks", "preview", "up", "destroy", "refresh", "outputs", "history", "cancel", "rollback",
+                 "config_get", "config_set", "new_stack")
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[GatewayProcess]:
+    root = tmp_path_factory.mktemp("infra-fleet")
+    project = root / "webapp"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text(PROGRAM)
+    path = f"{write_standin(root / 'bin')}{os.pathsep}{os.environ['PATH']}"
+    server = KitServer(
+        Path(entry_point.__file__),
+        "infra",
+        root / "logs",
+        env={"PATH": path, "REDIS_URL": redis_url, "SOPHIA_INTERNAL_TOKEN": TOKEN},
+        settings={"projects": str(project), "data_dir": str(root / "data"), "passphrase": PASSPHRASE,
+                  "log_format": "text"},  # fmt: skip
+    )
+    with server:
+        fleet = GatewayProcess(
+            [server.grpc_address],
+            root / "logs",
+            extra_env={"SOPHIA_GATEWAY_REDIS_URL": redis_url, "SOPHIA_INTERNAL_TOKEN": TOKEN},
+        ).start()
+        try:
+            fleet.wait_for_tools(TOOLS)
+            yield fleet
+        finally:
+            fleet.stop()
+
+
+def call(gateway: GatewayProcess, tool: str, **arguments: Any) -> httpx.Response:
+    return httpx.post(f"{gateway.url}/v1/tools/{tool}", json=arguments, timeout=60)
+
+
+def test_the_gateway_lists_infra_tools_and_holds_up_for_approval(gateway: GatewayProcess) -> None:
+    assert TOOLS <= gateway.tool_names()
+    for tool, arguments in (
+        ("infra_new_stack", {"stack": "dev"}),
+        ("infra_config_set", {"stack": "dev", "key": "replicas", "value": "2"}),
+        ("infra_config_set", {"stack": "dev", "key": "dbPassword", "value": "pw-9876", "secret": True}),
+    ):
+        assert call(gateway, tool, **arguments).status_code == 200, tool
+    preview = call(gateway, "infra_preview", stack="dev").json()["structuredContent"]
+    assert preview["changes"]["create"] == 4 and preview["plan_id"]
+
+    held = call(gateway, "infra_up", stack="dev", plan_id=preview["plan_id"])
+    assert held.status_code == 202
+    approval = held.json()["structuredContent"]["approval"]
+    assert approval["tool"] == "infra_up" and approval["arguments"]["plan_id"] == preview["plan_id"]
+    assert call(gateway, "infra_stacks").json()["structuredContent"]["stacks"][0]["resource_count"] is None
+
+    done = httpx.post(f"{gateway.url}/v1/approvals/{approval['id']}/approve", json={"approver": "lee"}, timeout=60)
+    assert done.status_code == 200 and done.json()["status"] == "executed"
+    result = done.json()["result"]["structuredContent"]
+    assert result["resources_done"] == 3 and result["outputs"]["dbPassword"] == "[secret]"
+
+    destroy = call(gateway, "infra_destroy", stack="dev")
+    assert destroy.status_code == 202  # critical and destructive: always held
