@@ -229,3 +229,22 @@ async def test_health_says_which_system_is_unreachable_and_why(systems: Systems)
     assert connectors["hubspot"]["reachable"] is True and connectors["hubspot"]["usage"]
     assert "cannot be read" in health["credential_problems"]["secrets_file"]
     assert not any(token in str(health) for token in TOKENS.values())
+
+
+async def test_a_sentence_filter_searches_for_its_telling_word(tools: ToolClient) -> None:
+    """The gateway's planner passes the request's clause as the filter: "what's the stage of the Acme deal"."""
+    found = await tools.ok("crm_deals", query="what's the stage of the Acme deal")
+    assert {d["source"] for d in found["deals"]} == {"hubspot", "salesforce"}
+    calls = await tools.ok("gong_calls", query="summarise last week's Gong calls with Initech")
+    assert [c["id"] for c in calls["calls"]] == ["7004"]
+
+
+async def test_gong_transcript_of_the_newest_call_matching_a_query(tools: ToolClient) -> None:
+    found = await tools.ok("gong_transcript", query="what did Acme say on the last call")
+    assert found["call"]["id"] == "7001" and "three-year term" in found["transcript"]
+    assert "give call_id" in await tools.error("gong_transcript")
+
+
+async def test_the_last_call_without_a_name_is_the_newest_call(tools: ToolClient) -> None:
+    found = await tools.ok("gong_transcript", query="what did they say on the last Gong call?")
+    assert found["call"]["id"] == "7001"

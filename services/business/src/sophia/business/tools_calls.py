@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from sophia.business.service import Filter, Fleet, Limit, Systems, answers, service
+from sophia.kit import ToolError
 
 CallId = Annotated[str, Field(pattern=r"^[0-9A-Za-z_-]{1,40}$", description="Gong call id, as gong_calls returns it.")]
 
@@ -33,11 +34,20 @@ async def gong_calls(
 @service.tool(read_only=True, tags={"business", "gong", "calls", "transcript"}, produces=["text", "transcript"])
 @answers
 async def gong_transcript(
-    call_id: CallId,
+    call_id: CallId | None = None,
+    query: Annotated[
+        str | None,
+        Field(max_length=500, description="Without call_id: the newest call matching this (account, person)."),
+    ] = None,
     max_chars: Annotated[int, Field(ge=200, le=200_000, description="Longest transcript text returned.")] = 20_000,
     fleet: Fleet = Systems,
 ) -> dict[str, Any]:
-    """Read what was said on a Gong call: the transcript, one 'Speaker: sentence' line each."""
+    """Read what was said on a Gong call (by id, or the newest call matching a query): the transcript, one
+    'Speaker: sentence' line each."""
+    if call_id is None:
+        if not query:
+            raise ToolError("give call_id, or a query naming the call (account or person)")
+        call_id = await fleet.gong.latest(query)
     return {**await fleet.gong.transcript(call_id, max_chars), "untrusted": True}
 
 

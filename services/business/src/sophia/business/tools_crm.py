@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from sophia.business.connectors.base import search_text
 from sophia.business.http import ConnectorError
 from sophia.business.service import Filter, Fleet, Limit, Query, Systems, answers, audit, service
 from sophia.kit import Risk
@@ -29,6 +30,8 @@ async def crm_deals(
 ) -> dict[str, Any]:
     """Look up deals in HubSpot and Salesforce (whichever are configured): name, amount, stage, pipeline,
     owner and expected close date, labelled by system."""
+
+    query = search_text(query)
 
     async def hubspot() -> list[dict[str, Any]]:
         found = await fleet.hubspot.search_objects("deals", query, limit, stage)
@@ -65,7 +68,7 @@ async def hubspot_search(
     fleet: Fleet = Systems,
 ) -> dict[str, Any]:
     """Search HubSpot CRM deals, contacts or companies by name, email, domain or other text."""
-    return {**await fleet.hubspot.search_objects(object_type, query, limit), "untrusted": True}
+    return {**await fleet.hubspot.search_objects(object_type, search_text(query) or query, limit), "untrusted": True}
 
 
 @service.tool(read_only=True, tags={"business", "crm", "hubspot", "pipeline"}, produces=["deals"])

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from sophia.business.approvals import slack_post_needs_approval
+from sophia.business.connectors.base import search_text
 from sophia.business.service import Channel, Filter, Fleet, Limit, Query, Systems, answers, audit, service
 from sophia.kit import Risk
 
@@ -30,7 +31,8 @@ async def slack_history(
 ) -> dict[str, Any]:
     """Read what was said in a Slack channel: its recent messages, newest first, or the replies in one
     thread (thread_ts); optionally only those matching a query."""
-    return {**await fleet.slack.history(channel, query, thread_ts, limit), "untrusted": True}
+    wanted = search_text(query)
+    return {**await fleet.slack.history(channel, wanted, thread_ts, limit), "untrusted": True}
 
 
 @service.tool(
@@ -47,8 +49,8 @@ async def slack_post(
     thread_ts: ThreadTs = None,
     fleet: Fleet = Systems,
 ) -> dict[str, Any]:
-    """Post a message to a Slack channel (or reply in a thread) as the Sophia bot. Posts into channels shared
-    with other companies or customer channels wait for approval."""
+    """Post or send a message to people in a Slack channel such as #sales, or reply in a thread; channels
+    shared with other companies (Slack Connect) or customers wait for approval."""
     posted = await fleet.slack.post(channel, text, thread_ts)
     audit.info("slack_post", extra={"channel": posted["channel"], "ts": posted["ts"]})
     return posted

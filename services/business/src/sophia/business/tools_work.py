@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from sophia.business.connectors.base import search_text
 from sophia.business.service import Filter, Fleet, Limit, Query, Systems, answers, audit, service
 from sophia.kit import Risk
 
@@ -21,7 +22,7 @@ DueOn = Annotated[date | None, Field(description="Due date (YYYY-MM-DD).")]
 @answers
 async def notion_search(query: Query, limit: Limit = 20, fleet: Fleet = Systems) -> dict[str, Any]:
     """Search Notion pages and databases by title, most recently edited first."""
-    return {**await fleet.notion.search_pages(query, limit), "untrusted": True}
+    return {**await fleet.notion.search_pages(search_text(query) or query, limit), "untrusted": True}
 
 
 @service.tool(read_only=True, tags={"business", "notion", "docs"}, produces=["text", "page"])
@@ -56,7 +57,7 @@ async def asana_tasks(
 ) -> dict[str, Any]:
     """List the tasks of an Asana project, or search tasks across the workspace, with assignee, due date and
     status; at least one of project and query."""
-    return {**await fleet.asana.tasks(project, query, limit), "untrusted": True}
+    return {**await fleet.asana.tasks(project, search_text(query), limit), "untrusted": True}
 
 
 @service.tool(risk=Risk.MEDIUM, tags={"business", "asana", "tasks"}, consumes=["text"], produces=["task"])
@@ -86,7 +87,7 @@ async def asana_update_task(
     due_on: DueOn = None,
     fleet: Fleet = Systems,
 ) -> dict[str, Any]:
-    """Update an Asana task: rename, rewrite notes, complete or reopen, reassign, change the due date."""
+    """Mark an Asana task complete, or change its name, notes, assignee or due date."""
     changes: dict[str, Any] = {
         "name": name,
         "notes": notes,

@@ -222,6 +222,18 @@ class Terms:
         return sum(1 for word in self.keywords if word.lower() in lowered)
 
 
+def search_text(query: str | None) -> str | None:
+    """What to send a system that matches text literally: a short query as given; a sentence ("what's the
+    stage of the Acme deal") by its most telling word, since no system matches the whole sentence; None
+    when nothing in it narrows the search ("what did they say on the last call")."""
+    if not query or not query.strip():
+        return None
+    if len(WORD.findall(query)) <= 3:
+        return query.strip()
+    terms = Terms.of(query)
+    return terms.focus if terms.keywords else None
+
+
 @dataclass
 class Hit:
     """One item a system returned for a search, labelled with where it came from."""
@@ -304,4 +316,4 @@ def dicts(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-__all__ = ["Connector", "ConnectorError", "Hit", "Terms", "clip", "dicts", "obj", "require_dict"]
+__all__ = ["Connector", "ConnectorError", "Hit", "Terms", "clip", "dicts", "obj", "require_dict", "search_text"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from sophia.business.connectors.base import Connector, Hit, Terms, clip, dicts, obj, require_dict
+from sophia.business.connectors.base import Connector, Hit, Terms, clip, dicts, obj, require_dict, search_text
 from sophia.business.http import Rejected, collect
 
 DEFAULT_PERIOD = timedelta(days=90)
@@ -92,10 +92,18 @@ class Gong(Connector):
         self, query: str | None, since: datetime | None, until: datetime | None, limit: int
     ) -> dict[str, Any]:
         calls, more = await self.calls(since, until)
-        if query:
-            terms = Terms.of(query)
-            calls = [c for c in calls if terms.matches(_haystack(c)) or query.lower() in _haystack(c).lower()]
+        wanted = search_text(query)
+        if wanted:
+            calls = [c for c in calls if wanted.lower() in _haystack(c).lower()]
         return {"calls": calls[:limit], "more": more or len(calls) > limit}
+
+    async def latest(self, query: str) -> str:
+        """The id of the newest call (in the default period) matching `query`; the newest of all when the
+        query names nothing ("the last call")."""
+        found = await self.find(query, None, None, 1)
+        if not found["calls"]:
+            raise Rejected(f"Gong has no recent call matching {clip(search_text(query) or query, 100)!r}")
+        return str(found["calls"][0]["id"])
 
     async def transcript(self, call_id: str, max_chars: int) -> dict[str, Any]:
         data = await self._post("/v2/calls/transcript", {"filter": {"callIds": [call_id]}})
