@@ -21,6 +21,7 @@ import itertools
 import json
 import random
 from collections.abc import Callable, Iterator
+from math import comb
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -216,7 +217,7 @@ PAIRS = [
     ("Notion", "Obsidian"),
 ]
 EXPLAIN = [
-    "how a refrigerator keeps food cold",
+    "how a heat exchanger works",
     "how compound interest works",
     "what a neural network is",
     "how tides work",
@@ -1404,6 +1405,161 @@ template("balanced", "explain_concept_2")(
         )
     )
 )
+
+
+# -- third round: exam-style questions. Calculation, several steps or applying a rule to facts: premium;
+# recalling a well-known fact: simple (whatever the subject sounds like).
+def options(right: float, fmt: str = "{:.2f}") -> str:
+    wrong = {right * f for f in (0.5, 0.8, 1.25, 2.0, 1.5)} - {right}
+    picks = [*rng.sample(sorted(wrong), 3), right]
+    rng.shuffle(picks)
+    return "|".join(fmt.format(v) for v in picks)
+
+
+def numeric_question() -> tuple[str, str]:
+    kind = rng.randrange(9)
+    if kind == 0:
+        a, t = rng.randint(2, 9), rng.randint(3, 12)
+        return (
+            f"A cart starts from rest and accelerates at {a} m/s^2 for {t} s, then coasts for {t} s. How far has it gone?",
+            options(0.5 * a * t * t + a * t * t, "{:.0f} m"),
+        )
+    if kind == 1:
+        n, k = rng.randint(5, 10), rng.randint(2, 4)
+
+        return f"A fair coin is tossed {n} times. What is the probability of exactly {k} heads?", options(
+            comb(n, k) / 2**n, "{:.4f}"
+        )
+    if kind == 2:
+        p, r, y = rng.choice([5000, 12000, 20000]), rng.choice([4, 5, 6, 8]), rng.choice([3, 5, 10])
+        i = r / 100
+        return f"A loan of {p:,} at {r}% a year is repaid in {y} equal annual payments. What is each payment?", options(
+            p * i / (1 - (1 + i) ** -y), "{:,.0f}"
+        )
+    if kind == 3:
+        a, b, m = rng.randint(2, 9), rng.randint(50, 999), rng.choice([7, 11, 13])
+        return f"What is the remainder when {a}^{b} is divided by {m}?", "|".join(
+            str(x) for x in rng.sample(range(m), 4)
+        )
+    if kind == 4:
+        e, x = rng.choice([0.3, 0.6, 1.4, 2.0]), rng.choice([5, 10, 20])
+        return f"Demand has price elasticity -{e}. If the price rises {x}%, total revenue changes by roughly:", options(
+            x * (1 - e) or 1, "{:+.1f}%"
+        )
+    if kind == 5:
+        r1, r2, r3 = rng.choice([4, 6, 12]), rng.choice([3, 6, 12]), rng.randint(1, 9)
+        return (
+            f"Resistors of {r1} and {r2} ohm in parallel are in series with {r3} ohm across {rng.randint(6, 24)} V. What is the total resistance?",
+            options(r1 * r2 / (r1 + r2) + r3, "{:.1f} ohm"),
+        )
+    if kind == 6:
+        c, v = rng.choice([0.1, 0.2, 0.5]), rng.choice([0.25, 0.5, 2.0])
+        return f"How many grams of NaOH (40 g/mol) neutralise {v} L of {c} M sulfuric acid?", options(
+            2 * c * v * 40, "{:.1f} g"
+        )
+    if kind == 7:
+        cash, r = rng.choice([300, 500, 800]), rng.choice([6, 8, 10])
+        npv = -1000 + sum(cash / (1 + r / 100) ** t for t in (1, 2, 3))
+        return (
+            f"A project costs 1,000 today and returns {cash} a year for three years. At {r}%, the NPV is closest to:",
+            options(npv if npv else 1, "{:,.0f}"),
+        )
+    p, q = rng.choice([(100, 2), (120, 1), (80, 2)]), rng.choice([10, 20])
+    return f"A monopolist faces P = {p[0]} - {p[1]}Q with marginal cost {q}. What price maximises profit?", options(
+        (p[0] + q) / 2, "{:.0f}"
+    )
+
+
+def recall_question() -> tuple[str, str]:
+    kind = rng.randrange(4)
+    if kind == 0:
+        book, author = pick(BOOKS)
+        others = [*rng.sample([a for _, a in BOOKS if a != author], 3), author]
+        rng.shuffle(others)
+        return f"Who wrote {book}?", "|".join(others)
+    if kind == 1:
+        symbols = {
+            "potassium": "K",
+            "silver": "Ag",
+            "tin": "Sn",
+            "neon": "Ne",
+            "calcium": "Ca",
+            "zinc": "Zn",
+            "iodine": "I",
+            "cobalt": "Co",
+            "platinum": "Pt",
+            "argon": "Ar",
+        }
+        element = pick(sorted(symbols))
+        others = [*rng.sample([s for e, s in symbols.items() if e != element], 3), symbols[element]]
+        rng.shuffle(others)
+        return f"What is the chemical symbol for {element}?", "|".join(others)
+    if kind == 2:
+        return pick(
+            [
+                ("Which organ pumps blood around the body?", "Lungs|Heart|Liver|Kidney"),
+                ("What is the largest planet in the solar system?", "Saturn|Jupiter|Neptune|Earth"),
+                (
+                    "Which branch of government makes laws in most democracies?",
+                    "Executive|Legislature|Judiciary|Military",
+                ),
+                (
+                    "What does CPU stand for?",
+                    "Central Processing Unit|Computer Personal Unit|Central Program Utility|Core Processing Unit",
+                ),
+                (
+                    "Which accounting statement shows assets and liabilities?",
+                    "Income statement|Balance sheet|Cash flow statement|Budget",
+                ),
+            ]
+        )
+    return pick(
+        [
+            ("Who was the first President of the United States?", "Lincoln|Washington|Jefferson|Adams"),
+            ("In which country are the pyramids of Giza?", "Mexico|Egypt|Peru|Sudan"),
+            ("What is H2O?", "Salt|Water|Oxygen|Hydrogen peroxide"),
+            ("Which animal is known as the king of the jungle?", "Tiger|Lion|Elephant|Gorilla"),
+        ]
+    )
+
+
+APPLY = [
+    (
+        "A landowner grants an easement to a neighbour, then sells the land to a buyer who knew of it. Is the buyer bound?",
+        "No, never|Yes|Only if recorded twice|Only for a year",
+    ),
+    (
+        "A minor signs a contract for a car and later wants out. The contract is most likely:",
+        "Void|Voidable by the minor|Enforceable|Illegal",
+    ),
+    (
+        "An offer says 'accept by Friday'; the offeree posts acceptance Thursday, it arrives Monday. Under the mailbox rule:",
+        "No contract|A contract formed Thursday|A contract formed Monday|The offer lapsed",
+    ),
+    (
+        "A patient on warfarin starts a new antibiotic and their INR doubles. The best next step is:",
+        "Ignore it|Review the interaction and adjust the dose|Double the warfarin|Stop all medicines",
+    ),
+    (
+        "A company receives a 3-year prepaid service fee. Under accrual accounting, revenue in year one is:",
+        "All of it|One third|None|Half",
+    ),
+    (
+        "An employee is fired a week after reporting a safety violation. The strongest claim is:",
+        "Defamation|Retaliation|Breach of warranty|Negligence",
+    ),
+    (
+        "A bank's assets reprice in 5 years and liabilities in 1 year. If rates rise, net interest income:",
+        "Rises|Falls|Is unchanged|Doubles",
+    ),
+    (
+        "A 30-year-old has sudden tearing chest pain radiating to the back and unequal arm blood pressures. Most likely:",
+        "Angina|Aortic dissection|Pericarditis|Reflux",
+    ),
+]
+template("premium", "mc_numeric")(lambda: mc(*numeric_question()))
+template("premium", "mc_apply_rule")(lambda: mc(*pick(APPLY)))
+template("simple", "mc_recall_3")(lambda: mc(*recall_question()))
 
 
 # -- assembly --------------------------------------------------------------------------------------
