@@ -20,7 +20,7 @@ from .test_pipeline import Rig, build_rig
 async def rig(redis_url: str) -> AsyncIterator[Rig]:
     built = await build_rig(redis_url)
     yield built
-    await built.client.aclose()
+    await built.close()
 
 
 def step(id_: str, tool: str, depends_on: tuple[str, ...] = (), **fields: object) -> Step:

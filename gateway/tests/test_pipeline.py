@@ -108,6 +108,11 @@ class Rig:
     decisions: Decisions
     guard: Guard
 
+    async def close(self) -> None:
+        if self.guard.audit is not None:
+            await self.guard.audit.aclose()
+        await self.client.aclose()
+
     async def run(self, name: str, arguments: dict[str, Any] | None = None, **fields: Any) -> Any:
         return await self.pipeline.run(
             Call(name, dict(arguments or {"text": "hi"}), fields.pop("source", "rest"), **fields)
@@ -155,7 +160,7 @@ async def build_rig(redis_url: str, *, kind: str = "kit", limiter: bool = False,
 async def rig(redis_url: str) -> AsyncIterator[Rig]:
     built = await build_rig(redis_url)
     yield built
-    await built.client.aclose()
+    await built.close()
 
 
 def test_the_stages_run_in_the_documented_order(rig: Rig) -> None:
@@ -271,7 +276,7 @@ async def test_an_external_server_cannot_declare_approvals(redis_url: str) -> No
         outcome = await rig.run("svc_push", {"text": "main"})
         assert outcome.held is None and outcome.result["isError"] is True
     finally:
-        await rig.client.aclose()
+        await rig.close()
 
 
 async def test_a_tampered_approval_record_is_refused_and_never_run(rig: Rig) -> None:
@@ -319,7 +324,7 @@ async def test_the_breaker_opens_fails_fast_then_lets_one_trial_through(redis_ur
         assert (await rig.run("svc_read")).held is None  # the trial succeeds: closed again
         assert (await rig.run("svc_read")).held is None
     finally:
-        await rig.client.aclose()
+        await rig.close()
 
 
 async def test_a_slow_server_times_out_by_the_calls_deadline(rig: Rig) -> None:
@@ -340,11 +345,12 @@ async def test_the_rate_limit_refuses_with_retry_after_and_redis_down_fails_clos
             await rig.run("svc_read")
         assert http_error(limited.value)[2]["retry-after"] == "1"
     finally:
-        await rig.client.aclose()
+        await rig.close()
     broken = await build_rig(DEAD_REDIS, limiter=True)
     with pytest.raises(StateUnavailable):
         await broken.run("svc_read")
     assert broken.server.calls == []
+    await broken.close()
 
 
 async def test_redis_down_while_holding_is_a_typed_503(rig: Rig) -> None:
@@ -352,6 +358,7 @@ async def test_redis_down_while_holding_is_a_typed_503(rig: Rig) -> None:
     with pytest.raises(StateUnavailable) as down:
         await down_rig.run("svc_drop")
     assert down_rig.server.calls == []
+    await down_rig.close()
     assert http_error(down.value)[0] == 503
 
 
@@ -372,7 +379,8 @@ async def test_with_auth_on_the_namespace_is_the_callers(rig: Rig) -> None:
 
 async def test_every_attempt_is_audited_with_secrets_redacted(rig: Rig) -> None:
     await rig.run("svc_write", {"text": "deploy with token=abc123 now"})
-    entries = await AuditLog(rig.client, 1000).read(limit=5)
+    assert rig.guard.audit is not None
+    entries = await rig.guard.audit.read(limit=5)
     assert entries[0]["tool"] == "svc_write" and entries[0]["outcome"] == "ok"
     assert entries[0]["principal"] == "anonymous:local"
     assert "abc123" not in entries[0]["arguments"] and "token=[REDACTED]" in entries[0]["arguments"]

@@ -129,3 +129,23 @@ async def test_without_redis_the_setting_decides(when_down: str) -> None:
                 await limiter.check("p", "t")
     finally:
         await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("deploy with token=abc123def please", "abc123def"),
+        ("password: hunter2", "hunter2"),
+        ('{"api_key": "k-42-xyz"}', "k-42-xyz"),
+        ("the client_secret is swordfish", "swordfish"),
+        ("curl -H 'Authorization: Bearer abcdefghijkl'", "abcdefghijkl"),
+        ("aws access_key=AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+    ],
+)
+def test_secrets_named_inside_free_text_are_redacted(text: str, secret: str) -> None:
+    redacted = redact({"note": text})
+    assert secret not in redacted["note"] and REDACTED in redacted["note"]
+
+
+def test_ordinary_words_near_secret_names_survive_redaction() -> None:
+    assert redact({"note": "tokens are counted per model"}) == {"note": "tokens are counted per model"}

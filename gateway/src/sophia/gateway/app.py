@@ -178,6 +178,8 @@ class Gateway:
                     warm_up.cancel()
                 await self.fleet.stop()
                 await self.authenticator.aclose()
+                if self.audit is not None:
+                    await self.audit.aclose()
                 if self.redis is not None:
                     await self.redis.aclose()
 
