@@ -86,3 +86,18 @@ def test_the_gateway_lists_infra_tools_and_holds_up_for_approval(gateway: Gatewa
 
     destroy = call(gateway, "infra_destroy", stack="dev")
     assert destroy.status_code == 202  # critical and destructive: always held
+
+
+@pytest.mark.parametrize(
+    ("query", "tool", "held"),
+    [
+        ("preview the staging stack", "infra_preview", False),
+        ("add a staging environment for the MCP servers", "infra_new_stack", True),
+        ("check prod for drift", "infra_refresh", True),
+        ("what are the outputs of staging", "infra_outputs", False),
+    ],
+)
+def test_ask_plans_infra_requests(gateway: GatewayProcess, query: str, tool: str, held: bool) -> None:
+    body = httpx.post(f"{gateway.url}/v1/ask", json={"query": query, "dry_run": True}, timeout=60).json()
+    (step,) = body["plan"]["steps"]
+    assert step["tool"] == tool and step["requires_approval"] is held

@@ -70,8 +70,8 @@ def _listed(changes: list[Change], bound: int) -> tuple[list[ResourceChange], in
 
 @service.tool(read_only=True, tags=TAGS, produces=["stack"])
 async def stacks(project: ProjectName = None, rt: Runtime = Rt) -> StacksResult:
-    """List the Pulumi stacks of the configured projects with their last update time, resource count, whether
-    they are production and whether an operation holds them."""
+    """List the Pulumi stacks of the infrastructure program with their last update time and resource count,
+    whether each is production, and whether an operation holds it."""
     chosen = [rt.projects.get(project)] if project else rt.projects.all
     found: list[StackInfo] = []
     for proj in chosen:
@@ -95,7 +95,7 @@ async def stacks(project: ProjectName = None, rt: Runtime = Rt) -> StacksResult:
 @service.tool(read_only=True, tags=TAGS, consumes=["deployment"], produces=["outputs"])
 async def outputs(stack: Stack, project: ProjectName = None, rt: Runtime = Rt) -> OutputsResult:
     """Return a Pulumi stack's exported outputs, such as endpoints, URLs and resource ids, with secrets
-    masked as '[secret]'."""
+    masked."""
     proj, stack = rt.target(project, stack)
 
     def read() -> dict[str, Any]:
@@ -111,8 +111,8 @@ async def history(
     limit: int = Field(10, ge=1, le=100, description="How many past updates to return at most."),
     rt: Runtime = Rt,
 ) -> HistoryResult:
-    """List a Pulumi stack's past updates, newest first: version (for rollback), kind, result, time, resource
-    changes and the configuration used (secrets masked)."""
+    """List a Pulumi stack's past updates (who deployed what, and when), newest first, with kind, result,
+    time and resource changes; the version numbers are what rollback takes. Secrets are masked."""
     proj, stack = rt.target(project, stack)
 
     def read() -> list[auto.UpdateSummary]:
@@ -143,7 +143,7 @@ async def config_get(
     project: ProjectName = None,
     rt: Runtime = Rt,
 ) -> ConfigResult:
-    """Read one configuration value of a Pulumi stack; a secret value is reported as '[secret]', never shown."""
+    """Read one configuration setting (a key such as replicas) of a Pulumi stack; secrets are masked."""
     proj, stack = rt.target(project, stack)
     full = _full_key(proj, config_key(key))
 
@@ -221,9 +221,8 @@ async def preview(
     ctx: Context | None = None,
     rt: Runtime = Rt,
 ) -> PreviewResult:
-    """Dry-run a deploy of a Pulumi stack: which resources an update would create, update, replace or delete
-    (by type and URN), an estimated monthly cost change, and a saved plan (plan_id, plan_hash) that up applies
-    exactly. Touches no cloud resource."""
+    """Dry-run a deploy of a Pulumi stack: show which resources an update would create, change or delete,
+    without touching anything. Saves the plan that up applies, with an estimated monthly cost."""
     proj, stack = rt.target(project, stack)
     events = EventCollector(progress_reporter(ctx))
     async with rt.locks.hold(f"{proj.name}/{stack}", "preview", call_id(ctx)):
@@ -241,9 +240,8 @@ async def up(
     rt: Runtime = Rt,
     settings: InfraSettings = Settings,
 ) -> UpResult:
-    """Deploy a Pulumi stack: apply exactly the plan a preview saved (pulumi up --plan) and return the new
-    outputs. Refused if the stack's state or the program changed since that preview. Always waits for an
-    approver."""
+    """Deploy a Pulumi stack: apply its pending changes to the live cloud resources and return the new
+    outputs. Applies exactly the plan a preview saved (plan_id), refused if the stack or program changed since."""
     proj, stack = rt.target(project, stack)
     plan = rt.plans.load(plan_id)
     if (plan.project, plan.stack) != (proj.name, stack):
@@ -281,8 +279,8 @@ async def destroy(
     ctx: Context | None = None,
     rt: Runtime = Rt,
 ) -> DestroyResult:
-    """Tear down every cloud resource a Pulumi stack manages; this cannot be undone. Always waits for an
-    approver; preview(destroy=true) shows what goes first."""
+    """Tear down every cloud resource a Pulumi stack manages; this cannot be undone. preview with
+    destroy=true shows what would go."""
     proj, stack = rt.target(project, stack)
     events = EventCollector(progress_reporter(ctx))
     who = call_id(ctx)
@@ -309,8 +307,8 @@ async def refresh(
     rt: Runtime = Rt,
     settings: InfraSettings = Settings,
 ) -> DriftResult:
-    """Compare a Pulumi stack's recorded state with the live cloud resources and report the drift; unless
-    preview_only, update the recorded state to match (production stacks wait for an approver)."""
+    """Compare a Pulumi stack's recorded state with the live cloud resources, report the drift and update the
+    state to match (preview_only: report only)."""
     proj, stack = rt.target(project, stack)
     events = EventCollector(progress_reporter(ctx))
     who = call_id(ctx)
@@ -332,8 +330,7 @@ async def refresh(
 async def cancel(
     stack: Stack, project: ProjectName = None, ctx: Context | None = None, rt: Runtime = Rt
 ) -> CancelResult:
-    """Cancel the update running on a Pulumi stack (pulumi cancel). The engine stops between resource steps;
-    resources being changed at that moment may need a refresh afterwards."""
+    """Abort the operation currently in progress on a Pulumi stack."""
     proj, stack = rt.target(project, stack)
 
     def run() -> None:
@@ -364,8 +361,8 @@ async def config_set(
     rt: Runtime = Rt,
     settings: InfraSettings = Settings,
 ) -> ConfigResult:
-    """Set one configuration value of a Pulumi stack (a secret one encrypted). The next preview shows its
-    effect. Production stacks wait for an approver. The value is never returned."""
+    """Change one configuration setting (a key and its value) of a Pulumi stack, optionally as an
+    encrypted secret. The value is never returned."""
     proj, stack = rt.target(project, stack)
     full = _full_key(proj, config_key(key))
     if len(value.encode()) > rt.settings.max_config_value_bytes:
@@ -394,9 +391,8 @@ async def rollback(
     rt: Runtime = Rt,
     settings: InfraSettings = Settings,
 ) -> RollbackResult:
-    """Roll a Pulumi stack's configuration back to what a previous deployment used, then preview the result:
-    the returned plan_id goes to up (which waits for an approver). Program code is not rolled back (it lives in
-    version control); production stacks wait for an approver."""
+    """Roll back the config settings of a Pulumi stack to an earlier version's (from history); returns a
+    preview whose plan_id up applies. Program code is not rolled back."""
     proj, stack = rt.target(project, stack)
     events = EventCollector(progress_reporter(ctx))
     who = call_id(ctx)
@@ -448,8 +444,7 @@ async def new_stack(
     rt: Runtime = Rt,
     settings: InfraSettings = Settings,
 ) -> NewStackResult:
-    """Create a new stack (an environment such as 'staging') of a configured project, optionally starting from
-    another stack's configuration. Creates no cloud resources: preview and up do that."""
+    """Create an empty Pulumi stack for a new environment, optionally copying another stack's settings."""
     proj, stack = rt.target(project, stack)
     source = stack_name(copy_config_from) if copy_config_from else None
     who = call_id(ctx)
