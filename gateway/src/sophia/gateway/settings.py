@@ -81,7 +81,7 @@ class GatewaySettings(BaseSettings):
         30.0, gt=0, description="A request's body must arrive within this of its headers, else it is dropped."
     )
     max_connections: int = Field(
-        1000, ge=16, description="Connections and requests served at once; beyond, 503 (capped below the fd limit)."
+        4096, ge=16, description="Connections and requests served at once; beyond, 503 (capped below the fd limit)."
     )
     call_timeout_s: float = Field(60.0, gt=0, description="Longest a forwarded tool call may take.")
     connect_timeout_s: float = Field(3.0, gt=0, description="Timeout to open a connection to a server.")
