@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["proxy", "memory", "intelligence", "code", "router", "visual", "business", "router_replay"]
+BENCHMARKS = ["proxy", "load", "memory", "intelligence", "code", "router", "visual", "business", "router_replay"]
 
 
 def main() -> None:
