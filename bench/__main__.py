@@ -5,7 +5,18 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["proxy", "load", "memory", "intelligence", "code", "router", "visual", "business", "router_replay"]
+BENCHMARKS = [
+    "proxy",
+    "load",
+    "memory",
+    "intelligence",
+    "code",
+    "router",
+    "visual",
+    "business",
+    "router_replay",
+    "infra",
+]
 
 
 def main() -> None:
