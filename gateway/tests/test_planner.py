@@ -1,0 +1,73 @@
+"""The planner's approval decisions without a fleet: a step is planned as held when its tool always needs an
+approver, when its server says this call would wait (asked with a probe), or when it cannot be asked yet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp.server.subscriptions import InMemorySubscriptionBus
+
+from sophia.gateway.catalog import Catalog, Route
+from sophia.gateway.planner import STEP_REF, Planner, Step
+from sophia.kit import Risk, ToolSpec
+
+from .test_pipeline import Server, tool
+
+
+@pytest.fixture
+async def catalog() -> Catalog:
+    catalog = Catalog(InMemorySubscriptionBus())
+    catalog.register("code", "kit", "in-process")
+    await catalog.serving(
+        "code",
+        version="1",
+        endpoint="in-process",
+        upstream=Server("code"),
+        tools=[tool("push", **{"sophia/approval": "per-call"}), tool("log")],
+        specs={"push": ToolSpec("push", "push", risk=Risk.MEDIUM), "log": ToolSpec("log", "log", read_only=True)},
+    )
+    return catalog
+
+
+def planner(catalog: Catalog, verdicts: dict[str, str | None], asked: list[dict[str, Any]]) -> Planner:
+    async def probe(route: Route, arguments: dict[str, Any]) -> str | None:
+        asked.append(arguments)
+        return verdicts.get(arguments["text"])
+
+    return Planner(catalog, graph=None, tools=None, risky=lambda route: False, probe=probe)  # type: ignore[arg-type]
+
+
+async def test_the_server_is_asked_and_its_answer_decides(catalog: Catalog) -> None:
+    asked: list[dict[str, Any]] = []
+    steps = [
+        Step(id="s1", tool="code_push", arguments={"text": "main"}),
+        Step(id="s2", tool="code_push", arguments={"text": "feature/x"}),
+        Step(id="s3", tool="code_log", arguments={"text": "main"}),
+    ]
+    await planner(catalog, {"main": "push to protected branch main"}, asked)._probe_declared(steps)
+    assert [s.requires_approval for s in steps] == [True, False, False]
+    assert steps[0].approval_reason == "push to protected branch main"
+    assert asked == [{"text": "main"}, {"text": "feature/x"}]  # only tools that decide per call are asked
+
+
+async def test_a_step_whose_arguments_come_from_an_earlier_step_is_planned_as_held(catalog: Catalog) -> None:
+    asked: list[dict[str, Any]] = []
+    steps = [Step(id="s2", tool="code_push", arguments={"text": {STEP_REF: "s1"}}, depends_on=["s1"])]
+    await planner(catalog, {}, asked)._probe_declared(steps)
+    assert steps[0].requires_approval and asked == []  # cannot be asked yet: the safe side is to hold
+
+
+async def test_a_probe_that_cannot_reach_the_server_errs_toward_holding(catalog: Catalog) -> None:
+    from sophia.gateway.errors import UpstreamUnavailable
+    from sophia.gateway.pipeline.approval import probe
+    from sophia.kit.approvals import PROBE, probe_result
+
+    route = catalog.find("code_push")
+    assert route is not None
+    server = route.upstream
+    assert isinstance(server, Server)
+    server.answers = [probe_result(None).model_dump(by_alias=True), UpstreamUnavailable("code", "refused")]
+    assert await probe(route, {"text": "topic"}) is None
+    assert server.calls[0][2] == {PROBE: True}  # only the check ran on the server
+    assert "may need approval" in (await probe(route, {"text": "main"}) or "")
