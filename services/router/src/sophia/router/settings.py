@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from sophia.kit import ServiceSettings
+from sophia.router.tiers import DEFAULT_MIN_QUALITY
 
 ProviderKind = Literal["openai", "anthropic"]
 
@@ -84,7 +85,7 @@ class Weights(BaseModel):
     latency: float = Field(ge=0, description="Lower latency observed at run time.")
     freshness: float = Field(ge=0, description="More recent release.")
     min_quality: float = Field(
-        0.6,
+        DEFAULT_MIN_QUALITY,
         ge=0,
         le=1,
         description="The quality/cost knob: the cheapest tier whose expected quality (the calibrated chance the "
