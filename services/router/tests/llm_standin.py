@@ -132,9 +132,10 @@ class StandIn:
         text = "not json at all" if fault and fault.kind == "invalid_json" else self._text(model, prompt, json_mode)
         usage = {"prompt_tokens": len(prompt) // 4 + 5, "completion_tokens": max(1, len(text) // 4)}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        tool = self.call_tool.get(model) if body.get("tools") else None
         if body.get("stream"):
             include = (body.get("stream_options") or {}).get("include_usage")
-            return _sse(_openai_stream(model, text, usage if include else None, fault))
+            return _sse(_openai_stream(model, text, usage if include else None, fault, tool))
         answer: dict[str, Any] = {
             "id": "chatcmpl-1",
             "object": "chat.completion",
@@ -190,7 +191,8 @@ class StandIn:
         text = "not json at all" if fault and fault.kind == "invalid_json" else self._text(model, prompt, json_mode)
         usage = {"input_tokens": len(prompt) // 4 + 5, "output_tokens": max(1, len(text) // 4)}
         if body.get("stream"):
-            return _sse(_anthropic_stream(model, text, usage, fault))
+            tool = self.call_tool.get(model) if body.get("tools") else None
+            return _sse(_anthropic_stream(model, text, usage, fault, tool))
         answer: dict[str, Any] = {
             "id": "msg_1",
             "type": "message",
@@ -333,7 +335,7 @@ def _words(text: str) -> list[str]:
 
 
 async def _openai_stream(
-    model: str, text: str, usage: dict[str, int] | None, fault: Fault | None
+    model: str, text: str, usage: dict[str, int] | None, fault: Fault | None, tool: tuple[str, Any] | None = None
 ) -> AsyncIterator[str]:
     def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
         payload = {"id": "c1", "object": "chat.completion.chunk", "model": model,
@@ -341,6 +343,20 @@ async def _openai_stream(
         return f"data: {json.dumps(payload)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
+    if tool is not None:
+        # As OpenAI streams a tool call: id and name first, then the arguments' JSON in fragments.
+        name, arguments = tool
+        raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        first = {"index": 0, "id": "call_1", "type": "function", "function": {"name": name, "arguments": ""}}
+        yield chunk({"tool_calls": [first]})
+        for start in range(0, len(raw), 5):
+            yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": raw[start : start + 5]}}]})
+        yield chunk({}, "tool_calls")
+        if usage is not None:
+            final = {"id": "c1", "object": "chat.completion.chunk", "choices": [], "usage": usage}
+            yield f"data: {json.dumps(final)}\n\n"
+        yield "data: [DONE]\n\n"
+        return
     for i, word in enumerate(_words(text)):
         if fault and i == 1:
             if fault.kind == "stream_garbage":
@@ -359,12 +375,27 @@ async def _openai_stream(
     yield "data: [DONE]\n\n"
 
 
-async def _anthropic_stream(model: str, text: str, usage: dict[str, int], fault: Fault | None) -> AsyncIterator[str]:
+async def _anthropic_stream(
+    model: str, text: str, usage: dict[str, int], fault: Fault | None, tool: tuple[str, Any] | None = None
+) -> AsyncIterator[str]:
     def event(name: str, data: dict[str, Any]) -> str:
         return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
 
     start_usage = {"input_tokens": usage["input_tokens"], "output_tokens": 1}
     yield event("message_start", {"message": {"id": "msg_1", "model": model, "content": [], "usage": start_usage}})
+    if tool is not None:
+        # As Anthropic streams tool use: a tool_use block, its input as input_json_delta fragments.
+        name, arguments = tool
+        raw = json.dumps(arguments)
+        block = {"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}
+        yield event("content_block_start", {"index": 0, "content_block": block})
+        for start in range(0, len(raw), 5):
+            delta = {"type": "input_json_delta", "partial_json": raw[start : start + 5]}
+            yield event("content_block_delta", {"index": 0, "delta": delta})
+        yield event("content_block_stop", {"index": 0})
+        yield event("message_delta", {"delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 9}})
+        yield event("message_stop", {})
+        return
     yield event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
     yield event("ping", {})
     for i, word in enumerate(_words(text)):

@@ -50,6 +50,18 @@ async def test_anthropic_gets_its_own_tool_shape(router: Router, standin: StandI
     assert sent["tool_choice"] == {"type": "tool", "name": "get_weather"}
 
 
+@pytest.mark.parametrize("model", ["openai/mid", "anthropic/mid"])
+async def test_a_streamed_tool_call_is_assembled_from_its_fragments(
+    router: Router, standin: StandIn, model: str
+) -> None:
+    arguments = {"city": "São Paulo", "units": "metric", "days": 3}
+    standin.call_tool[{"openai/mid": "mid-1", "anthropic/mid": "claude-mid"}[model]] = ("get_weather", arguments)
+    result = await complete(router, "Weather in São Paulo?", tools=tools_of([WEATHER]), model=model, stream=True)
+    assert standin.calls[-1]["body"]["stream"] is True
+    assert result["tool_calls"][0]["name"] == "get_weather" and result["tool_calls"][0]["arguments"] == arguments
+    assert result["first_token_ms"] is not None
+
+
 async def test_a_call_to_an_undeclared_tool_is_garbage_and_falls_back(router: Router, standin: StandIn) -> None:
     standin.call_tool["mid-1"] = ("delete_everything", {})
     for model in ("claude-mid", "big-1", "claude-big"):

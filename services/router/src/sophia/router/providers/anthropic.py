@@ -53,7 +53,7 @@ class AnthropicAdapter(Adapter):
         if call.temperature is not None:
             # Anthropic accepts 0..1; the router's range is OpenAI's 0..2.
             body["temperature"] = min(call.temperature, 1.0)
-        if call.stream and not call.tools:
+        if call.stream:
             body["stream"] = True
         return body
 
@@ -90,10 +90,16 @@ class AnthropicAdapter(Adapter):
             if kind == "message_start":
                 usage = (data.get("message") or {}).get("usage") or {}
                 streamed.tokens = Usage(_input_tokens(usage), as_int(usage.get("output_tokens")))
+            elif kind == "content_block_start":
+                block = data.get("content_block") or {}
+                if isinstance(block, dict) and block.get("type") == "tool_use":
+                    streamed.tool_call_part(data.get("index"), block.get("id"), block.get("name"))
             elif kind == "content_block_delta":
                 delta = data.get("delta") or {}
                 if delta.get("type") == "text_delta" and isinstance(delta.get("text"), str):
                     await streamed.text(delta["text"])
+                elif delta.get("type") == "input_json_delta":
+                    streamed.tool_call_part(data.get("index"), arguments=delta.get("partial_json"))
             elif kind == "message_delta":
                 # The output count here is cumulative, so the last one is the total.
                 if (output := as_int((data.get("usage") or {}).get("output_tokens"))) is not None:

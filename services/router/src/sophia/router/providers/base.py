@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import httpx
 
-from sophia.router.inputs import Image, Tool, ToolCall
+from sophia.router.inputs import MAX_ARGUMENTS_CHARS, MAX_TOOL_CALLS, Image, Tool, ToolCall, tool_call
 
 ErrorKind = Literal[
     "rate_limited",  # 429
@@ -254,31 +254,65 @@ def event_json(data: str) -> dict[str, Any]:
     return value
 
 
-class Streamed:
-    """A streamed answer as it arrives: text passed on to the caller, the time to the first token, usage."""
+@dataclass
+class _ToolCallParts:
+    id: Any = None
+    name: Any = None
+    arguments: list[str] = field(default_factory=list)
+    size: int = 0
 
-    def __init__(self, on_delta: OnDelta | None, started: float) -> None:
+
+class Streamed:
+    """A streamed answer as it arrives: text passed on to the caller, tool calls assembled from their
+    fragments (kept back until whole: half a call is of no use), the time to the first token, usage."""
+
+    def __init__(self, on_delta: OnDelta | None, started: float, declared: tuple[Tool, ...] = ()) -> None:
         self._on_delta = on_delta
         self._started = started
+        self._declared = declared
         self._parts: list[str] = []
+        self._calls: dict[int, _ToolCallParts] = {}
         self.tokens = Usage()
         self.first_token_ms: float | None = None
 
-    async def text(self, delta: str) -> None:
+    def _first_token(self) -> None:
         if self.first_token_ms is None:
             self.first_token_ms = (time.perf_counter() - self._started) * 1000
+
+    async def text(self, delta: str) -> None:
+        self._first_token()
         self._parts.append(delta)
         if self._on_delta is not None:
             await self._on_delta(delta)
+
+    def tool_call_part(self, index: Any, call_id: Any = None, name: Any = None, arguments: Any = None) -> None:
+        """A fragment of tool call `index`: its id and name (first fragment) or a piece of its JSON arguments."""
+        if not isinstance(index, int) or not 0 <= index < MAX_TOOL_CALLS:
+            raise ProviderError("bad_response", "a streamed tool call has an invalid index", billed="unknown")
+        self._first_token()
+        parts = self._calls.setdefault(index, _ToolCallParts())
+        parts.id = parts.id or call_id
+        parts.name = parts.name or name
+        if isinstance(arguments, str) and arguments:
+            parts.size += len(arguments)
+            if parts.size > MAX_ARGUMENTS_CHARS:
+                raise ProviderError("bad_response", "a streamed tool call's arguments are too large", billed="unknown")
+            parts.arguments.append(arguments)
 
     def reply(self, finished: bool, finish_reason: str | None) -> Reply:
         if not finished:
             # Cut off mid-answer: what arrived is not the reply, and the provider may have billed it all.
             raise ProviderError("bad_response", "the stream ended before the answer did", billed="unknown")
         text = "".join(self._parts)
-        if not text.strip():
+        try:
+            calls = tuple(
+                tool_call(p.id, p.name, "".join(p.arguments), self._declared) for _, p in sorted(self._calls.items())
+            )
+        except ValueError as exc:
+            raise bad_tool_call(exc, self.tokens) from exc
+        if not calls and not text.strip():
             raise no_text("the stream ended without text", self.tokens)
-        return reply_from(text, self.tokens, finish_reason, self.first_token_ms)
+        return reply_from(text, self.tokens, finish_reason, self.first_token_ms, calls)
 
 
 class Adapter:
@@ -309,10 +343,8 @@ class Adapter:
                 answered = True
                 if response.status_code >= 300:
                     raise from_status(response.status_code, response.headers, await response.aread())
-                # Tool calls arrive whole (a streamed call's arguments come in fragments): no streaming with tools.
-                streaming = response.headers.get("content-type", "").startswith("text/event-stream")
-                if call.stream and not call.tools and streaming:
-                    reply = await self.read_stream(response, Streamed(on_delta, started))
+                if call.stream and response.headers.get("content-type", "").startswith("text/event-stream"):
+                    reply = await self.read_stream(response, Streamed(on_delta, started, call.tools))
                 else:
                     reply = self.read_whole(await response.aread(), call)
         except httpx.HTTPError as exc:

@@ -61,7 +61,7 @@ class OpenAIAdapter(Adapter):
             body["temperature"] = call.temperature
         if call.json:
             body["response_format"] = {"type": "json_object"}
-        if call.stream and not call.tools:
+        if call.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
         return body
@@ -95,9 +95,17 @@ class OpenAIAdapter(Adapter):
             for choice in chunk.get("choices") or []:
                 if not isinstance(choice, dict):
                     continue
-                delta = (choice.get("delta") or {}).get("content")
-                if isinstance(delta, str) and delta:
-                    await streamed.text(delta)
+                delta = choice.get("delta") or {}
+                content = delta.get("content") if isinstance(delta, dict) else None
+                if isinstance(content, str) and content:
+                    await streamed.text(content)
+                for part in (delta.get("tool_calls") if isinstance(delta, dict) else None) or []:
+                    function = part.get("function") if isinstance(part, dict) else None
+                    if not isinstance(function, dict):
+                        raise ProviderError("bad_response", "a streamed tool call is malformed", billed="unknown")
+                    streamed.tool_call_part(
+                        part.get("index"), part.get("id"), function.get("name"), function.get("arguments")
+                    )
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
         return streamed.reply(done or finish is not None, finish)
