@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
 
 from sophia.infra import InfraSettings
 from sophia.kit.testing import ToolClient
 
-from .conftest import cloud, deploy, make_stack
+from .conftest import PASSPHRASE, cloud, deploy, make_stack, started
 
 
 async def test_preview_then_up_applies_the_plan_and_masks_secrets(tools: ToolClient) -> None:
@@ -93,17 +97,13 @@ async def test_a_plan_is_single_use(tools: ToolClient) -> None:
 
 
 async def test_a_failure_half_way_leaves_a_true_state_and_names_the_resource(
-    tools: ToolClient, standin_only: None, monkeypatch: object
+    tools: ToolClient, standin_only: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import os
-
     await make_stack(tools)
     plan = await tools.ok("preview", stack="dev")
-    os.environ["PULUMI_STANDIN_FAIL_ON"] = "lb"
-    try:
-        error = await tools.error("up", stack="dev", plan_id=plan["plan_id"])
-    finally:
-        del os.environ["PULUMI_STANDIN_FAIL_ON"]
+    monkeypatch.setenv("PULUMI_STANDIN_FAIL_ON", "lb")
+    error = await tools.error("up", stack="dev", plan_id=plan["plan_id"])
+    monkeypatch.delenv("PULUMI_STANDIN_FAIL_ON")
     assert "urn:pulumi:dev::webapp::kubernetes:core/v1:Service::lb" in error
     listed = await tools.ok("stacks")
     assert listed["stacks"][0]["resource_count"] == 2  # the stack and `web` were created before `lb` failed
@@ -127,11 +127,11 @@ async def test_config_values_with_shell_metacharacters_are_one_argument(tools: T
     assert "invalid config key" in await tools.error("config_set", stack="dev", key="a;b", value="1")
 
 
-async def test_secrets_never_reach_results_or_logs(tools: ToolClient, caplog: object, settings: InfraSettings) -> None:
-    import logging
-
+async def test_secrets_never_reach_results_or_logs(
+    tools: ToolClient, caplog: pytest.LogCaptureFixture, settings: InfraSettings
+) -> None:
     secret = "Zebra-Canary-7781-secret"
-    caplog.set_level(logging.DEBUG)  # type: ignore[attr-defined]
+    caplog.set_level(logging.DEBUG)
     await make_stack(tools, password=secret)
     results = [
         await tools.ok("config_get", stack="dev", key="dbPassword"),
@@ -152,9 +152,9 @@ async def test_secrets_never_reach_results_or_logs(tools: ToolClient, caplog: ob
     assert secret not in text
     assert settings.passphrase is not None
     assert settings.passphrase.get_secret_value() not in text
-    logs = "\n".join(r.getMessage() + str(r.__dict__) for r in caplog.records)  # type: ignore[attr-defined]
+    logs = "\n".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
     assert secret not in logs and settings.passphrase.get_secret_value() not in logs
-    # An error that would carry the secret (a bad passphrase on the same store) is scrubbed too.
+    # Errors on the stack carry no secret either.
     assert secret not in await tools.error("config_get", stack="dev", key="missing")
 
 
@@ -206,3 +206,27 @@ async def test_new_stack_copies_configuration(tools: ToolClient) -> None:
     assert made["copied_keys"] == ["webapp:dbPassword", "webapp:replicas"]
     assert (await tools.ok("config_get", stack="staging", key="dbPassword"))["secret"] is True
     assert "already exists" in await tools.error("new_stack", stack="staging")
+
+
+async def test_a_lock_held_outside_this_service_is_reported(
+    tools: ToolClient, settings: InfraSettings, standin_only: None
+) -> None:
+    await make_stack(tools)
+    plan = await tools.ok("preview", stack="dev")
+    held = Path(settings.backend.removeprefix("file://")) / ".pulumi" / "locks" / "webapp" / "dev" / "other.json"
+    held.parent.mkdir(parents=True, exist_ok=True)
+    held.write_text("{}")
+    error = await tools.error("up", stack="dev", plan_id=plan["plan_id"])
+    assert "locked by another pulumi update (outside this service)" in error
+
+
+async def test_without_a_passphrase_or_a_cli_infra_says_it_is_not_configured(
+    settings: InfraSettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings.passphrase = None
+    async with started(settings) as tools:
+        assert "not configured: the state backend needs a passphrase" in await tools.error("stacks")
+    settings.passphrase = SecretStr(PASSPHRASE)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    async with started(settings) as tools:
+        assert "not configured: the pulumi CLI is not installed" in await tools.error("stacks")

@@ -105,3 +105,12 @@ def test_projects_only_from_the_configured_list(tmp_path: Path) -> None:
     assert projects.get(None).name == "alpha"
     with pytest.raises(ToolError, match="unknown project 'beta'"):
         projects.get("beta")
+
+
+def test_cli_errors_are_scrubbed_of_known_secrets() -> None:
+    from sophia.infra.engine import Engine
+
+    engine = Engine(InfraSettings(passphrase=SecretStr("the-passphrase"), access_token=SecretStr("pul-token-1")))
+    engine.remember_secrets(["config-secret-value", "abc"])  # too short to scrub safely: ignored
+    text = "error: the-passphrase pul-token-1 config-secret-value abc"
+    assert engine.scrub(text) == "error: [secret] [secret] [secret] abc"
