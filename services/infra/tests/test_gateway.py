@@ -101,3 +101,24 @@ def test_ask_plans_infra_requests(gateway: GatewayProcess, query: str, tool: str
     body = httpx.post(f"{gateway.url}/v1/ask", json={"query": query, "dry_run": True}, timeout=60).json()
     (step,) = body["plan"]["steps"]
     assert step["tool"] == tool and step["requires_approval"] is held
+
+
+def approve(gateway: GatewayProcess, held: httpx.Response) -> dict[str, Any]:
+    assert held.status_code == 202, held.text
+    approval = held.json()["structuredContent"]["approval"]
+    done = httpx.post(f"{gateway.url}/v1/approvals/{approval['id']}/approve", json={"approver": "lee"}, timeout=60)
+    assert done.status_code == 200 and done.json()["status"] == "executed", done.text
+    return dict(done.json()["result"]["structuredContent"])
+
+
+def test_production_calls_are_held_and_the_approved_rerun_carries_a_grant(gateway: GatewayProcess) -> None:
+    # new_stack and config_set are medium risk: held only because the server declares it for production.
+    approve(gateway, call(gateway, "infra_new_stack", stack="prod"))
+    approve(gateway, call(gateway, "infra_config_set", stack="prod", key="replicas", value="1"))
+    approve(gateway, call(gateway, "infra_config_set", stack="prod", key="dbPassword", value="pw-5555", secret=True))
+    preview = call(gateway, "infra_preview", stack="prod").json()["structuredContent"]
+    assert preview["production"] is True
+    result = approve(gateway, call(gateway, "infra_up", stack="prod", plan_id=preview["plan_id"]))
+    assert result["resources_done"] == 3
+    # Reads on production never wait.
+    assert call(gateway, "infra_outputs", stack="prod").status_code == 200
