@@ -141,6 +141,10 @@ class Engine:
         with self.errors(stack.name):
             stack.set_config(key, auto.ConfigValue(value=value, secret=secret))
 
+    def remove_config(self, stack: auto.Stack, key: str) -> None:
+        with self.errors(stack.name):
+            stack.remove_config(key)
+
     def preview(self, stack: auto.Stack, plan_file: Path, events: EventCollector, destroy: bool = False) -> None:
         with self.errors(stack.name, events):
             if destroy:

@@ -414,7 +414,7 @@ async def rollback(
             config_key(key)
             rt.engine.set_config(selected, key, str(old[key].value), old[key].secret)
         for key in removed:
-            selected.remove_config(config_key(key))
+            rt.engine.remove_config(selected, config_key(key))
         return restored, removed, _preview(rt, proj, stack, events, destroy=False)
 
     async with rt.locks.hold(f"{proj.name}/{stack}", "rollback", who):
