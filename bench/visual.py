@@ -4,7 +4,8 @@ The service runs as `sophia up` runs it (its own process, Qdrant local mode on d
 local text model on CPU). Quality: the 28 rendered scenes of `services/visual/tests/rendered.py` are
 indexed one call each over MCP/HTTP (that is the indexing time per page), then 44 text queries are
 scored by nDCG@5 (22 literal, 22 paraphrased; the target is on their mean) and 84 image queries (a crop,
-a half-size rescale and a JPEG q30 copy of every scene) by R@1. Baselines on the same candidates: text similarity alone, keywords alone, pHash alone.
+a half-size rescale and a JPEG q30 copy of every scene) by R@1. Baselines on the same candidates: text
+similarity alone, keywords alone, pHash alone.
 
 Latency: OCR'ing 10k real renders would take over an hour here, so the index is filled up to 1k and
 then 10k images with synthetic points written straight into the service's collection while it is
