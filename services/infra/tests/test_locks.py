@@ -41,6 +41,14 @@ async def test_the_lock_names_its_holder_and_only_the_owner_releases_it(redis: R
         assert (await locks.holder("webapp/t1")) is not None
 
 
+async def test_a_long_operation_keeps_its_lock_past_the_ttl(redis: Redis) -> None:
+    locks = StackLocks(redis, ttl_s=1)
+    async with locks.hold("webapp/long", "up", "call 1"):
+        await asyncio.sleep(2.5)
+        assert (await locks.holder("webapp/long")) is not None
+    assert await locks.holder("webapp/long") is None
+
+
 async def test_a_stack_held_by_another_operation_is_busy_for_callers(
     settings: InfraSettings, redis_url: str, redis: Redis
 ) -> None:

@@ -3,6 +3,7 @@ finds the stack busy."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import secrets
@@ -22,6 +23,12 @@ PREFIX = "sophia:infra:lock:"
 RELEASE = """
 local held = redis.call('GET', KEYS[1])
 if held and cjson.decode(held)['token'] == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# Extend the TTL while we still hold it: an update may outlast the TTL, which only bounds a dead holder.
+RENEW = """
+local held = redis.call('GET', KEYS[1])
+if held and cjson.decode(held)['token'] == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
 
@@ -55,10 +62,22 @@ class StackLocks:
         if not await self._acquire(key, token, record) and not await self._acquire(key, token, record):
             holder = await self.holder(stack)
             raise holder.busy(stack) if holder else ToolError(f"stack {stack} is busy with another operation")
+        renewer = asyncio.create_task(self._renew(key, token)) if self.redis is not None else None
         try:
             yield
         finally:
+            if renewer is not None:
+                renewer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewer
             await self._release(key, token)
+
+    async def _renew(self, key: str, token: str) -> None:
+        assert self.redis is not None
+        while True:
+            await asyncio.sleep(self.ttl_s / 3)
+            with contextlib.suppress(Exception):  # a Redis hiccup: the next round tries again
+                await self.redis.eval(RENEW, 1, key, token, self.ttl_s)
 
     async def holder(self, stack: str) -> Holder | None:
         raw = await self._read(PREFIX + stack)
