@@ -123,3 +123,12 @@ async def test_downloads_are_bounded_in_size_and_time(host: str) -> None:
             await download(client, f"{host}/shots/endless", allowed, 1_000_000, 5)
         with pytest.raises(ImageRejected, match=r"longer than 0\.5 s"):
             await download(client, f"{host}/shots/slow", allowed, 10_000_000, 0.5)
+
+
+async def test_refusals_never_echo_a_url_query(host: str) -> None:
+    """Signed URLs carry their secret in the query: error messages show the URL without it."""
+    allowed = on_allow_list([f"{host}/shots/"])
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(ImageRejected) as refused:
+            await download(client, f"{host}/private/a.png?X-Amz-Signature=s3cr3t", allowed, 10_000_000, 5)
+    assert "s3cr3t" not in str(refused.value) and "/private/a.png" in str(refused.value)
