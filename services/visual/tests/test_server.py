@@ -6,6 +6,7 @@ import base64
 import io
 from pathlib import Path
 
+from mcp.client import Client
 from PIL import Image
 
 from sophia.kit import Risk
@@ -139,3 +140,19 @@ async def test_index_a_file_under_the_allowed_root(tools: Tools, namespace: str,
     assert stored["indexed"][0]["origin"] == "file:shots/dash.png"
     found = await tools.ok("search", query="monthly revenue dashboard", namespace=namespace, k=1)
     assert found["items"][0]["id"] == stored["indexed"][0]["id"]
+
+
+async def test_index_reports_progress_image_by_image(namespace: str, tools: Tools) -> None:
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        seen.append((done, total, message))
+
+    images = [{"data": b64(rendered.png(scene(k).image))} for k in ("slide-hiring", "slide-pricing", "ui-login")]
+    async with Client(service.mcp) as client:
+        result = await client.call_tool("index", {"images": images, "namespace": namespace}, progress_callback=progress)
+        index_tool = next(t for t in (await client.list_tools()).tools if t.name == "index")
+    assert not result.is_error
+    assert [(done, total) for done, total, _ in seen] == [(1, 3), (2, 3), (3, 3)]
+    assert seen[-1][2] == "read 3 of 3 images"
+    assert "ctx" not in index_tool.input_schema["properties"]  # the context is injected, not an argument

@@ -8,7 +8,7 @@ configured and loadable, adds its own vector(s) next to these.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,9 @@ from sophia.visual.settings import VisualSettings
 TEXT_DIMENSIONS = 384  # all-MiniLM-L6-v2
 OCR_ENGINE = "rapidocr-onnxruntime (PP-OCRv4, bundled ONNX models)"
 TEXT_MODEL = "all-MiniLM-L6-v2 (local, int8 ONNX)"
+
+
+Progress = Callable[[int, int], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,22 @@ class Embedder:
     async def read(self, image: Image.Image) -> Reading:
         return await asyncio.to_thread(self._ocr.read, image)
 
-    async def features(self, images: list[Image.Image], labels: list[str]) -> list[Features]:
-        """Everything stored for `images` (labels: title and tags of each, embedded with its text)."""
-        readings = await asyncio.gather(*(self.read(image) for image in images))
+    async def features(
+        self, images: list[Image.Image], labels: list[str], progress: Progress | None = None
+    ) -> list[Features]:
+        """Everything stored for `images` (labels: title and tags of each, embedded with its text).
+        `progress(done, total)` is awaited as each image has been read (OCR is most of the time)."""
+        done = 0
+
+        async def read(image: Image.Image) -> Reading:
+            nonlocal done
+            reading = await self.read(image)
+            done += 1
+            if progress is not None:
+                await progress(done, len(images))
+            return reading
+
+        readings = await asyncio.gather(*(read(image) for image in images))
         texts = [f"{label}\n{reading.text}".strip() for label, reading in zip(labels, readings, strict=True)]
         vectors = await self.embed_texts(texts)
         learned_vectors: list[Array | None] = [None] * len(images)

@@ -13,10 +13,10 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from qdrant_client import models
 
-from sophia.kit import Depends, Risk, Service, ToolError
+from sophia.kit import Context, Depends, Risk, Service, ToolError
 from sophia.visual import figma, keywords, ranking, records, sources
 from sophia.visual import images as imaging
-from sophia.visual.embedding import Embedder, open_embedder
+from sophia.visual.embedding import Embedder, Progress, open_embedder
 from sophia.visual.images import Decoded, ImageRejected
 from sophia.visual.settings import VisualSettings
 from sophia.visual.store import LAYOUT, LEARNED, TEXT, Hit, Store, Where, open_store
@@ -24,6 +24,7 @@ from sophia.visual.store import LAYOUT, LEARNED, TEXT, Hit, Store, Where, open_s
 service = Service(
     "visual",
     settings=VisualSettings,
+    stream_responses=True,  # index sends progress as each image is read
     instructions="Visual search: index images, screenshots, UI mockups, slides, diagrams and scanned pages "
     "(text read by OCR), then find them by a text description or by an example image.",
 )
@@ -115,6 +116,18 @@ def _where(
     return where
 
 
+def reporter(ctx: Context | None) -> Progress | None:
+    """MCP progress notifications for a caller that asked for them (best effort: never fails the call)."""
+    if ctx is None:
+        return None
+
+    async def report(done: int, total: int) -> None:
+        with contextlib.suppress(Exception):
+            await ctx.report_progress(done, total, f"read {done} of {total} images")
+
+    return report
+
+
 async def ingest(
     visual: Visual,
     loaded: list[tuple[Decoded, str | None, str]],
@@ -122,11 +135,12 @@ async def ingest(
     source: str | None,
     project: str | None,
     tags: list[str],
+    progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """Read, embed and store decoded images (title, origin for each); one upsert for all."""
     embedder = visual.embedder
     labels = [" ".join([title or "", *tags]) for _, title, _ in loaded]
-    features = await embedder.features([decoded.image for decoded, _, _ in loaded], labels)
+    features = await embedder.features([decoded.image for decoded, _, _ in loaded], labels, progress)
     points = []
     results = []
     for (decoded, title, origin), feature in zip(loaded, features, strict=True):
@@ -170,6 +184,7 @@ async def index(
     project: str | None = Field(None, description="The project they belong to."),
     tags: list[str] = Field(default_factory=list, description="Labels to file every image under."),
     namespace: str = Field("default", description="Whose index this is (a team or user); search stays inside it."),
+    ctx: Context | None = None,
     visual: Visual = Index,
 ) -> dict[str, Any]:
     """Add images (screenshots, UI mockups, slides, diagrams, scanned pages) to the visual index: their text
@@ -191,7 +206,8 @@ async def index(
             loaded.append((await _decode(visual, data), title, origin))
         except ImageRejected as exc:
             raise ToolError(f"image {position + 1}: {exc}; nothing was indexed") from exc
-    return {"namespace": namespace, "indexed": await ingest(visual, loaded, namespace, source, project, tags)}
+    indexed = await ingest(visual, loaded, namespace, source, project, tags, reporter(ctx))
+    return {"namespace": namespace, "indexed": indexed}
 
 
 def _results(ranked: list[ranking.Ranked], k: int) -> list[dict[str, Any]]:
@@ -332,6 +348,7 @@ async def index_figma(
     project: str | None = Field(None, description="The project the frames belong to."),
     tags: list[str] = Field(default_factory=list, description="Labels to file every frame under."),
     namespace: str = Field("default", description="Whose index this is."),
+    ctx: Context | None = None,
     visual: Visual = Index,
 ) -> dict[str, Any]:
     """Index the top-level frames of a Figma file (mockups, screens) through the Figma REST API: each frame is
@@ -372,5 +389,5 @@ async def index_figma(
             continue
         title = f"{name} / {frame.page} / {frame.name}"[: s.max_label_chars]
         loaded.append((decoded, title, f"figma:{file_key}/{frame.id}"))
-    indexed = await ingest(visual, loaded, namespace, "figma", project, tags) if loaded else []
+    indexed = await ingest(visual, loaded, namespace, "figma", project, tags, reporter(ctx)) if loaded else []
     return {"file": name, "frames": len(frames), "indexed": indexed, "failed": failed, "over_limit": skipped}

@@ -31,9 +31,9 @@ class VisualSettings(ServiceSettings):
     local_index: bool = Field(
         True,
         description="In local mode, answer searches, counts and facets from an exact in-process copy of the text "
-        "and layout vectors (qdrant-client's local mode checks filters point by point: ~260 ms per search at 10k "
-        "images; the copy answers in ~12 ms end to end). The local directory is locked to one process, so the copy cannot "
-        "go stale. Ignored with qdrant_url.",
+        "and layout vectors (qdrant-client's local mode checks filters point by point: ~400 ms per search at 10k "
+        "images; with the copy ~12 ms end to end). The local directory is locked to one process, so the copy "
+        "cannot go stale. Ignored with qdrant_url.",
     )
     collection: str = Field("images", pattern=r"^[a-zA-Z0-9_-]{1,64}$", description="Qdrant collection name.")
 
