@@ -103,7 +103,7 @@ def test_rest_answers_400_with_the_validation_message_for_invalid_arguments(gate
     response = httpx.post(f"{gateway.url}/v1/tools/sample_sleep", json={"seconds": "soon"}, timeout=5)
     assert response.status_code == 400
     error = response.json()["error"]
-    assert error["type"] == "InvalidArguments" and "seconds: 'soon' is not of type 'number'" in error["message"]
+    assert error["type"] == "InvalidArguments" and 'seconds: "soon" is not of type "number"' in error["message"]
     assert "errors.pydantic.dev" not in error["message"]
 
 

@@ -216,7 +216,7 @@ async def test_a_known_tool_whose_server_is_down_is_a_503_that_says_so(rig: Rig)
     [
         ({"text": "x" * 51}, "text: "),
         ({"text": "hi", "k": 99}, "k: 99 is greater than the maximum of 10"),
-        ({"k": 1}, "'text' is a required property"),
+        ({"k": 1}, '"text" is a required property'),
         ({"text": "hi", "extra": 1}, "Additional properties"),
     ],
 )

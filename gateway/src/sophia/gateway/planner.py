@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import jsonschema_rs
 from pydantic import BaseModel, Field
 
 from sophia.gateway.catalog import Catalog, Route
@@ -212,10 +213,11 @@ class Planner:
         concrete = {k: ("" if _is_ref(v) else v) for k, v in arguments.items()}
         problems: list[str] = []
         for error in validator.iter_errors(concrete):
-            if error.validator == "required":
-                problems.extend(name for name in error.validator_value if name not in concrete)
-            elif not any(_is_ref(arguments.get(str(p))) for p in error.absolute_path):
-                problems.append(f"{'.'.join(map(str, error.absolute_path)) or 'arguments'}: {error.message}")
+            if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Required):
+                if error.kind.property not in concrete:
+                    problems.append(str(error.kind.property))
+            elif not any(_is_ref(arguments.get(str(p))) for p in error.instance_path):
+                problems.append(f"{'.'.join(map(str, error.instance_path)) or 'arguments'}: {error.message}")
         return sorted(set(problems))
 
 

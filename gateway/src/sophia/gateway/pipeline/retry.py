@@ -5,6 +5,7 @@ retried write could happen twice."""
 from __future__ import annotations
 
 import asyncio
+import random
 
 import stamina
 
@@ -14,6 +15,7 @@ from sophia.gateway.pipeline.call import Call, Next, Outcome, Stage
 RETRYABLE = (UpstreamUnavailable, UpstreamTimeout, UpstreamProtocolError)
 # Random extra wait before a retry (stamina's default, 1 s, would dwarf the 50 ms first backoff).
 RETRY_JITTER_S = 0.05
+FIRST_BACKOFF_S = 0.05
 
 
 class RetryStage(Stage):
@@ -25,7 +27,14 @@ class RetryStage(Stage):
         spec = call.route.spec
         if self.retries == 0 or not (spec.read_only or spec.idempotent) or call.route.kind == "local":
             return await next(call)
+        try:  # the first attempt without the retry machinery: almost every call ends here
+            return await next(call)
+        except RETRYABLE as exc:
+            first_failure: Exception = exc
         loop = asyncio.get_running_loop()
+        if call.deadline is not None and loop.time() + FIRST_BACKOFF_S >= call.deadline:
+            raise first_failure
+        await asyncio.sleep(FIRST_BACKOFF_S + random.uniform(0, RETRY_JITTER_S))  # noqa: S311 - jitter, not a secret
 
         def worth_retrying(exc: Exception) -> bool:
             # Past the deadline another attempt cannot finish: the last failure is the answer.
@@ -33,9 +42,9 @@ class RetryStage(Stage):
 
         async for attempt in stamina.retry_context(
             on=worth_retrying,
-            attempts=self.retries + 1,
+            attempts=self.retries,
             timeout=None,  # the call's deadline bounds it (the timeout stage)
-            wait_initial=0.05,
+            wait_initial=FIRST_BACKOFF_S * 2,
             wait_max=1.0,
             wait_jitter=RETRY_JITTER_S,
         ):

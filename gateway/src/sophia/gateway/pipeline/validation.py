@@ -44,16 +44,12 @@ class ValidationStage(Stage):
         validator = self.catalog.validator(call.route)
         if validator is not None and not validator.is_valid(call.arguments):
             problems = []
-            for error in sorted(validator.iter_errors(call.arguments), key=lambda e: list(e.absolute_path))[
-                :MAX_ERRORS_SHOWN
-            ]:
-                where = ".".join(map(str, error.absolute_path)) or "arguments"
-                message = error.message if len(error.message) <= MAX_MESSAGE_CHARS else _rule(error)
+            errors = sorted(validator.iter_errors(call.arguments), key=lambda e: [str(p) for p in e.instance_path])
+            for error in errors[:MAX_ERRORS_SHOWN]:
+                where = ".".join(map(str, error.instance_path)) or "arguments"
+                message = error.message
+                if len(message) > MAX_MESSAGE_CHARS:  # it quotes a long value back: keep the rule, not the value
+                    message = f"{message[: MAX_MESSAGE_CHARS // 2]}…{message[-MAX_MESSAGE_CHARS // 2 :]}"
                 problems.append(f"{where}: {message}")
             raise InvalidArguments(f"invalid arguments for {call.name}: " + "; ".join(problems))
         return await next(call)
-
-
-def _rule(error: Any) -> str:
-    """A short message for an error whose own text quotes a long value."""
-    return f"does not satisfy {error.validator} {str(error.validator_value)[:80]}"
