@@ -42,7 +42,7 @@ async def test_invalid_arguments_are_a_tool_error_naming_the_argument(gateway: G
     async with Client(gateway.mcp_url) as via_gateway:
         proxied = await via_gateway.call_tool("sample_add", {"a": "two", "b": 3})
     assert proxied.is_error
-    assert proxied.content[0].text == "invalid arguments for sample_add: a: 'two' is not of type 'number'"  # type: ignore[union-attr]
+    assert proxied.content[0].text == 'invalid arguments for sample_add: a: "two" is not of type "number"'  # type: ignore[union-attr]
 
 
 async def test_trace_context_flows_client_to_gateway_to_server(gateway: GatewayProcess) -> None:
