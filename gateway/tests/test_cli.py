@@ -64,7 +64,7 @@ def environment(pid: int) -> dict[str, str]:
 class Up:
     """A running `sophia up`, its output in a file."""
 
-    def __init__(self, tmp_path: Path, services: dict[str, list[str]] | None = None, **env: str) -> None:
+    def __init__(self, tmp_path: Path, services: dict[str, list[str]] | None = None, *args: str, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = tmp_path / "data"
@@ -72,7 +72,7 @@ class Up:
         full_env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SOPHIA_GATEWAY_SERVERS")}
         # Only the services a test names: installed ones (memory, …) would change what it sees.
         full_env |= {"SOPHIA_UP_SERVICES": "", "SOPHIA_UP_EXTRA_SERVICES": json.dumps(services or {}), **env}
-        argv = [sys.executable, "-m", "sophia.gateway.cli", "up", "--port", str(self.port)]
+        argv = [sys.executable, "-m", "sophia.gateway.cli", "up", "--port", str(self.port), *args]
         with self.out_path.open("wb") as out:
             self.proc = subprocess.Popen(
                 [*argv, "--data-dir", str(self.data_dir)], cwd=REPO, env=full_env, stdout=out, stderr=subprocess.STDOUT
@@ -115,8 +115,8 @@ def start_up(tmp_path: Path) -> Iterator[Callable[..., Up]]:
     """Start a `sophia up` of the test's own; whatever the test leaves running is stopped after it."""
     started: list[Up] = []
 
-    def start(services: dict[str, list[str]] | None = None, **env: str) -> Up:
-        started.append(Up(tmp_path, services, **env))
+    def start(services: dict[str, list[str]] | None = None, *args: str, **env: str) -> Up:
+        started.append(Up(tmp_path, services, *args, **env))
         return started[-1].wait_ready()
 
     yield start
@@ -347,3 +347,17 @@ def test_status_exits_1_with_a_clear_message_when_no_gateway_answers(capsys: pyt
     code, _, err = sophia(capsys, "status", "--url", url)
     assert code == 1
     assert f"the gateway at {url} did not answer" in err
+
+
+def test_up_demo_points_the_business_connectors_at_labelled_sample_data(start_up: Callable[..., Up]) -> None:
+    """`sophia up --demo`: the business service answers from local stand-in APIs whose every record says it
+    is demo data; without --demo it says its connectors are not configured (tested in services/business)."""
+    up = start_up(None, "--demo", SOPHIA_UP_SERVICES="business")
+    assert "Demo mode" in up.output()
+    question = "what's the stage of the Acme deal and what did they say on the last Gong call?"
+    response = httpx.post(f"{up.url}/v1/tools/business_query", json={"question": question}, timeout=30)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert not answer["isError"]
+    text = json.dumps(answer["structuredContent"])
+    assert "Acme" in text and "DEMO DATA" in text

@@ -40,7 +40,7 @@ SOPHIA_<NAME>_HTTP_PORT / _GRPC_PORT, plus REDIS_URL and SOPHIA_DATA_DIR; logs g
 def _up(args: argparse.Namespace) -> int:
     from sophia.gateway.cli import up  # imported per command: `sophia mcp` should start fast
 
-    return up.run(args.host, args.port, args.data_dir)
+    return up.run(args.host, args.port, args.data_dir, demo=args.demo)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -115,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--host", help="gateway interface (default: SOPHIA_GATEWAY_HOST, else 127.0.0.1)")
     up.add_argument(
         "--data-dir", type=Path, help="logs, Redis and Qdrant data (default: SOPHIA_DATA_DIR, else .sophia)"
+    )
+    up.add_argument(
+        "--demo",
+        action="store_true",
+        help="also start local stand-in business APIs with labelled sample data and point the connectors at them",
     )
     up.set_defaults(handler=_up)
 

@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from sophia.gateway.cli.services import ServiceConfigError, discover
 from sophia.gateway.cli.state import RedisStartError, SharedState, provide
 from sophia.kit.security import TOKEN_ENV
 
+#: Entry point group of services' demos: a callable returning an object with `url`, `env` and `stop()`.
+DEMO_GROUP = "sophia.demos"
 GRACE_S = 10.0  # per stop phase; the kit and the gateway finish in-flight calls within 5 s
 START_TIMEOUT_S = 30.0
 DISCOVERY_TIMEOUT_S = 10.0
@@ -76,8 +79,18 @@ class StopRequest:
 
 
 class Supervisor:
-    def __init__(self, host: str, port: int, data_dir: Path, services: dict[str, list[str]], out: Console) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        data_dir: Path,
+        services: dict[str, list[str]],
+        out: Console,
+        demo: bool = False,
+    ) -> None:
         self.host = host
+        self.demo = demo
+        self.demos: dict[str, Any] = {}  # service name -> its running demo (stand-in APIs), with --demo
         self.port = port
         self.data_dir = data_dir
         self.logs = data_dir / "logs"
@@ -118,6 +131,8 @@ class Supervisor:
         # started without it): nothing else on this machine can call a service around the gateway.
         # It lives in the children's environments alone; never printed, never written down.
         env[TOKEN_ENV] = secrets.token_urlsafe(32)
+        if self.demo:
+            self._start_demos()
         ports = free_ports(2 * len(self.services))
         for (name, argv), http_port, grpc_port in zip(self.services.items(), ports[::2], ports[1::2], strict=True):
             prefix = f"SOPHIA_{name.upper()}_"
@@ -128,6 +143,8 @@ class Supervisor:
                 f"{prefix}HTTP_PORT": str(http_port),
                 f"{prefix}GRPC_PORT": str(grpc_port),
                 f"{prefix}LOG_FORMAT": self.log_format,
+                # --demo: this service's connectors point at its stand-ins (their made-up tokens are its alone).
+                **(self.demos[name].env if name in self.demos else {}),
             }
             http_url = f"http://{LOOPBACK}:{http_port}"
             child = Child(name, argv, service_env, self.logs / f"{name}.log", f"{http_url}/healthz")
@@ -136,6 +153,16 @@ class Supervisor:
         if self.stop_request.requested:
             return False
         return self._start_gateway(env)
+
+    def _start_demos(self) -> None:
+        """Services that offer a demo (entry point group `sophia.demos`) get local stand-in APIs with
+        sample data that says it is demo data; off unless `--demo`."""
+        for entry in entry_points(group=DEMO_GROUP):
+            if entry.name in self.services:
+                demo = entry.load()()
+                self.demos[entry.name] = demo
+                self.out.print(f"[yellow]Demo mode[/]: {entry.name} talks to local stand-ins with sample data at "
+                               f"{demo.url} (every record says it is demo data)")  # fmt: skip
 
     def _wait_for_services(self) -> None:
         pending = [m.child for m in self.members]
@@ -281,10 +308,12 @@ class Supervisor:
         self.out.print("Stopping…")
         for phase in phases:
             stop_all([c for c in phase if c is not None], GRACE_S)
+        for demo in self.demos.values():
+            demo.stop()
         self.out.print("Stopped.")
 
 
-def run(host: str | None, port: int | None, data_dir: Path | None) -> int:
+def run(host: str | None, port: int | None, data_dir: Path | None, demo: bool = False) -> int:
     """Resolve the settings, refuse a busy port before starting anything, then supervise the fleet."""
     host = host or os.environ.get("SOPHIA_GATEWAY_HOST") or LOOPBACK
     try:
@@ -304,4 +333,4 @@ def run(host: str | None, port: int | None, data_dir: Path | None) -> int:
         return fail(str(exc), 2)
     data_dir = (data_dir or Path(os.environ.get("SOPHIA_DATA_DIR") or ".sophia")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    return Supervisor(host, port, data_dir, services, console()).run()
+    return Supervisor(host, port, data_dir, services, console(), demo=demo).run()
