@@ -21,6 +21,7 @@ import pytest
                 "ServiceSettings",
                 "ToolError",
                 "ToolSpec",
+                "comma_list",
                 "context_from_headers",
                 "inject_headers",
             },

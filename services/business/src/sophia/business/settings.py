@@ -7,14 +7,13 @@ environment fill in the ones the environment lacks (`credentials.py`).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from sophia.kit import ServiceSettings
+from sophia.kit import ServiceSettings, comma_list
 
 # The credential names the connectors read, by connector. A connector is configured when all of one of
 # its alternatives are present (Salesforce: a token, or client credentials).
@@ -48,16 +47,6 @@ OPTIONAL_FIELDS = (
     "asana_workspace",
     "router_url",
 )
-
-
-def _comma_list(value: object) -> object:
-    """Lists from the environment: a JSON array, or comma-separated."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)
-        return [item.strip() for item in text.split(",") if item.strip()]
-    return value
 
 
 def _credential(name: str, description: str) -> Any:
@@ -162,7 +151,7 @@ class BusinessSettings(ServiceSettings):
     )
     router_timeout_s: float = Field(60.0, gt=0, description="Time one synthesis may take.")
 
-    _lists = field_validator("slack_customer_channels", mode="before")(_comma_list)
+    _lists = field_validator("slack_customer_channels", mode="before")(comma_list)
 
     @field_validator(*OPTIONAL_FIELDS, mode="before")
     @classmethod

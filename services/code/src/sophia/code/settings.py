@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from sophia.kit import ServiceSettings
-
-
-def _comma_list(value: object) -> object:
-    """Lists from the environment: a JSON array, or comma-separated (``main,master,release/*``)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)
-        return [item.strip() for item in text.split(",") if item.strip()]
-    return value
+from sophia.kit import ServiceSettings, comma_list
 
 
 class CodeSettings(ServiceSettings):
@@ -93,7 +82,7 @@ class CodeSettings(ServiceSettings):
         60_000, gt=0, description="Repository text (diff, files) put in one prompt; the rest is cut, and said so."
     )
 
-    _lists = field_validator("allowed_remotes", "protected_branches", mode="before")(_comma_list)
+    _lists = field_validator("allowed_remotes", "protected_branches", mode="before")(comma_list)
 
     @property
     def workspace_root(self) -> Path:

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from sophia.kit import ServiceSettings
+from sophia.kit import ServiceSettings, comma_list
 
 PRICES = Path(__file__).with_name("prices.yaml")
-
-
-def _comma_list(value: object) -> object:
-    """Lists from the environment: a JSON array, or comma-separated (``deploy,infra/network``)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)
-        return [item.strip() for item in text.split(",") if item.strip()]
-    return value
 
 
 class InfraSettings(ServiceSettings):
@@ -85,7 +74,7 @@ class InfraSettings(ServiceSettings):
     max_config_value_bytes: int = Field(8_192, gt=0, description="Largest config value config_set accepts.")
     max_changes: int = Field(500, gt=0, description="Most resource changes one result lists (the rest counted).")
 
-    _lists = field_validator("projects", "production_stacks", mode="before")(_comma_list)
+    _lists = field_validator("projects", "production_stacks", mode="before")(comma_list)
 
     @property
     def state_dir(self) -> Path:

@@ -11,7 +11,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from sophia.kit._service import Service
-from sophia.kit._settings import ServiceSettings
+from sophia.kit._settings import ServiceSettings, comma_list
 from sophia.kit._tools import Depends, Risk, ToolSpec
 from sophia.kit._tracing import context_from_headers, inject_headers
 from sophia.kit.approvals import ApprovalCheck
@@ -25,6 +25,7 @@ __all__ = [
     "ServiceSettings",
     "ToolError",
     "ToolSpec",
+    "comma_list",
     "context_from_headers",
     "inject_headers",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +12,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sophia.kit.security import internal_token_field, internal_token_file_field
 
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+
+
+def comma_list(value: object) -> object:
+    """A list setting from the environment: a JSON array, or comma-separated (``main,master,release/*``).
+    Use as a `mode="before"` validator on fields annotated `Annotated[list[str], NoDecode]`."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
 
 
 class ServiceSettings(BaseSettings):

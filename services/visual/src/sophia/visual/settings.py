@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from sophia.kit import ServiceSettings
+from sophia.kit import ServiceSettings, comma_list
 
 
 class VisualSettings(ServiceSettings):
@@ -86,16 +85,7 @@ class VisualSettings(ServiceSettings):
     figma_api_url: str = Field("https://api.figma.com", description="Base URL of the Figma REST API.")
     max_figma_frames: int = Field(50, gt=0, le=500, description="Most frames one index_figma call renders.")
 
-    @field_validator("allowed_url_prefixes", mode="before")
-    @classmethod
-    def _comma_list(cls, value: object) -> object:
-        """A JSON array or comma-separated list from the environment."""
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [item.strip() for item in text.split(",") if item.strip()]
-        return value
+    _lists = field_validator("allowed_url_prefixes", mode="before")(comma_list)
 
     @field_validator("allowed_url_prefixes")
     @classmethod
