@@ -4,12 +4,11 @@ is on PATH) and the service started in this process with an MCP client talking t
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import shutil
 import stat
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -71,13 +70,8 @@ def write_standin(folder: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def quiet_mcp_log() -> Iterator[None]:
-    """The MCP SDK logs every failed call at INFO: many expected failures here."""
-    logger = logging.getLogger("mcp")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
+def _quiet(quiet_mcp_log: None) -> None:
+    """Expected tool failures are many here: the SDK's INFO line for each is noise."""
 
 
 @pytest.fixture(params=["standin", "real"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -39,3 +40,14 @@ def spans() -> Iterator[InMemorySpanExporter]:
     _EXPORTER.clear()
     yield _EXPORTER
     _EXPORTER.clear()
+
+
+@pytest.fixture
+def quiet_mcp_log() -> Iterator[None]:
+    """The MCP SDK logs every failed call at INFO (through rich): a suite of expected failures would bury
+    what matters. A package's conftest opts in with an autouse fixture that requests this one."""
+    logger = logging.getLogger("mcp")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
