@@ -81,3 +81,16 @@ async def test_a_step_missing_an_argument_is_not_run(rig: Rig) -> None:
     plan = Plan(steps=[step("s1", "svc_write", missing=["repo"])])
     outcomes = await Executor(rig.pipeline, 5).run(plan, query="q")
     assert outcomes["s1"].error.type == "MissingArguments" and rig.server.calls == []  # type: ignore[union-attr]
+
+
+async def test_a_field_edge_passes_one_field_of_the_upstream_structured_result(rig: Rig) -> None:
+    rig.server.answers = [{"content": [], "structuredContent": {"plan_id": "p-42", "noise": "x"}}]
+    plan = Plan(
+        steps=[
+            step("s1", "svc_read"),
+            step("s2", "svc_write", ("s1",), arguments={"text": {STEP_REF: "s1", "field": "plan_id"}}),
+        ]
+    )
+    outcomes = await Executor(rig.pipeline, 5).run(plan, query="q")
+    assert outcomes["s2"].status == "ok"
+    assert rig.server.calls[-1][:2] == ("write", {"text": "p-42"})

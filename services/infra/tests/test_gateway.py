@@ -92,7 +92,6 @@ def test_the_gateway_lists_infra_tools_and_holds_up_for_approval(gateway: Gatewa
     ("query", "tool", "held"),
     [
         ("preview the staging stack", "infra_preview", False),
-        ("add a staging environment for the MCP servers", "infra_new_stack", True),
         ("check prod for drift", "infra_refresh", True),
         ("what are the outputs of staging", "infra_outputs", False),
     ],
@@ -101,6 +100,30 @@ def test_ask_plans_infra_requests(gateway: GatewayProcess, query: str, tool: str
     body = httpx.post(f"{gateway.url}/v1/ask", json={"query": query, "dry_run": True}, timeout=60).json()
     (step,) = body["plan"]["steps"]
     assert step["tool"] == tool and step["requires_approval"] is held
+
+
+@pytest.mark.parametrize(
+    "query", ["deploy the staging stack", "roll out the new version to staging", "apply the pending changes to staging"]
+)
+def test_a_deploy_request_plans_a_preview_then_holds_the_apply_of_its_plan(gateway: GatewayProcess, query: str) -> None:
+    body = httpx.post(f"{gateway.url}/v1/ask", json={"query": query, "dry_run": True}, timeout=60).json()
+    preview, up = body["plan"]["steps"]
+    assert (preview["tool"], preview["requires_approval"]) == ("infra_preview", False)
+    assert (up["tool"], up["requires_approval"]) == ("infra_up", True)
+    assert up["depends_on"] == [preview["id"]]
+    assert up["arguments"]["plan_id"] == {"$step": preview["id"], "field": "plan_id"}  # the preview's saved plan
+    assert body["intent"]["requires_approval"] is True
+
+
+def test_ask_runs_the_preview_and_holds_exactly_its_plan_for_an_approver(gateway: GatewayProcess) -> None:
+    body = httpx.post(f"{gateway.url}/v1/ask", json={"query": "deploy the dev stack"}, timeout=120).json()
+    preview = next(o for o in body["steps"].values() if o["tool"] == "infra_preview")
+    assert preview["status"] == "ok", preview
+    plan_id = preview["result"]["structuredContent"]["plan_id"]
+    (held,) = body["pending_approvals"]
+    assert held["tool"] == "infra_up" and held["arguments"]["plan_id"] == plan_id
+    done = httpx.post(f"{gateway.url}/v1/approvals/{held['id']}/approve", json={"approver": "lee"}, timeout=120)
+    assert done.status_code == 200 and done.json()["status"] == "executed", done.text
 
 
 def approve(gateway: GatewayProcess, held: httpx.Response) -> dict[str, Any]:

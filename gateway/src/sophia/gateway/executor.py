@@ -117,7 +117,14 @@ class Executor:
 def _resolve(arguments: dict[str, Any], outcomes: dict[str, StepOutcome]) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     for name, value in arguments.items():
-        if isinstance(value, dict) and STEP_REF in value:
+        if isinstance(value, dict) and STEP_REF in value and value.get("field"):
+            # One field of the upstream's structured result (an identifier): absent, the argument stays
+            # unset and the tool's schema says what is missing.
+            structured = (outcomes[value[STEP_REF]].result or {}).get("structuredContent")
+            field = structured.get(value["field"]) if isinstance(structured, dict) else None
+            if isinstance(field, str | int | float | bool):
+                resolved[name] = field
+        elif isinstance(value, dict) and STEP_REF in value:
             upstream = text_of(outcomes[value[STEP_REF]].result)[:MAX_UPSTREAM_CHARS]
             prefix = value.get("prefix")
             resolved[name] = f"{prefix}\n\n{upstream}" if prefix else upstream

@@ -35,6 +35,11 @@ class Edge(BaseModel):
     source: str = Field(alias="from", description="<service>.<tool> or <service>")
     target: str = Field(alias="to", description="<service>.<tool> or <service>")
     argument: str | None = Field(None, description="The target's argument that receives the source's result.")
+    field: str | None = Field(
+        None,
+        description="Take this field of the source's structured result (an identifier such as a plan id) "
+        "instead of its text. The planner then also plans the source first when the target lacks it.",
+    )
     why: str = ""
 
     @field_validator("source", "target")
@@ -92,6 +97,7 @@ class Link:
     argument: str | None
     why: str
     declared: bool
+    field: str | None = None
 
 
 class CapabilityGraph:
@@ -105,12 +111,22 @@ class CapabilityGraph:
             return None
         for edge in self.edges:
             if edge.matches(source, target):
-                return Link(source.name, target.name, edge.argument, edge.why, declared=True)
+                return Link(source.name, target.name, edge.argument, edge.why, declared=True, field=edge.field)
         shared = (set(source.spec.produces) & set(target.spec.consumes)) - GENERIC_KINDS
         if shared and source.service != target.service:
             kinds = ", ".join(sorted(shared))
             return Link(source.name, target.name, None, f"{source.name} produces {kinds}", declared=False)
         return None
+
+    def producers(self, target: Route, argument: str) -> list[Route]:
+        """Serving tools whose result gives `target` its `argument` through a declared field edge
+        (a preview's `plan_id` for `up`): what to plan first when a request cannot name that value."""
+        found = []
+        for edge in self.edges:
+            if edge.field is None or edge.argument != argument or not _matches(edge.target, target):
+                continue
+            found += [r for r in self.catalog.routes() if r.name != target.name and _matches(edge.source, r)]
+        return found
 
     def snapshot(self) -> dict[str, Any]:
         """Servers, tools and the edges between present tools, for `GET /v1/capabilities`."""
@@ -123,6 +139,7 @@ class CapabilityGraph:
                     "from": link.source,
                     "to": link.target,
                     "argument": link.argument,
+                    "field": link.field,
                     "why": link.why,
                     "declared": link.declared,
                 }

@@ -123,6 +123,7 @@ class Planner:
                 if all(route.name != other.name for _, other in chosen):
                     chosen.append((index, route))
         chosen.sort(key=lambda item: item[0])
+        chosen = self._with_producers(chosen, parts, query, named, namespace)
 
         steps: list[Step] = []
         for number, (index, route) in enumerate(chosen, start=1):
@@ -136,7 +137,7 @@ class Planner:
                 depends_on.append(earlier.id)
                 properties = route.input_schema.get("properties", {})
                 if link.argument and link.argument in properties:
-                    arguments[link.argument] = _with_upstream(arguments.get(link.argument), earlier.id)
+                    arguments[link.argument] = _with_upstream(arguments.get(link.argument), earlier.id, link.field)
             missing = self._check(route, arguments)
             steps.append(
                 Step(
@@ -200,10 +201,30 @@ class Planner:
 
     def _unfillable(self, route: Route, part: str, query: str, named: Entities, namespace: str) -> float:
         """A tool that needs an opaque identifier the request does not hold is a worse fit ("what do we
-        know about X?" is a recall, not a get-by-id). A missing name (a stack, a repo) is not penalised:
-        the router's LLM may fill it, or the step says what to add."""
+        know about X?" is a recall, not a get-by-id), unless another tool produces it (a preview's plan id
+        for `up`: see `_with_producers`). A missing name (a stack, a repo) is not penalised: the router's
+        LLM may fill it, or the step says what to add."""
         missing = self._check(route, _arguments(route, part, query, named, namespace))
-        return MISSING_ARGUMENT_PENALTY * sum(1 for name in missing if _IDENTIFIER.search(name))
+        return MISSING_ARGUMENT_PENALTY * sum(
+            1 for name in missing if _IDENTIFIER.search(name) and not self.graph.producers(route, name)
+        )
+
+    def _with_producers(
+        self, chosen: list[tuple[int, Route]], parts: list[str], query: str, named: Entities, namespace: str
+    ) -> list[tuple[int, Route]]:
+        """Put before each chosen tool the tool that produces an identifier it needs and the request cannot
+        name: "deploy staging" plans a preview, whose saved plan the (held) `up` then applies."""
+        planned: list[tuple[int, Route]] = []
+        names = {route.name for _, route in chosen}
+        for index, route in chosen:
+            missing = self._check(route, _arguments(route, parts[index], query, named, namespace))
+            for argument in missing:
+                for producer in self.graph.producers(route, argument)[:1]:
+                    if producer.name not in names:
+                        planned.append((index, producer))
+                        names.add(producer.name)
+            planned.append((index, route))
+        return planned
 
     def _check(self, route: Route, arguments: dict[str, Any]) -> list[str]:
         """Problems with `arguments` against the tool's schema; upstream references count as present."""
@@ -225,8 +246,11 @@ def _is_ref(value: Any) -> bool:
     return isinstance(value, dict) and STEP_REF in value
 
 
-def _with_upstream(current: Any, step_id: str) -> dict[str, Any]:
-    """A reference to an upstream result; a text argument keeps the request's words before it."""
+def _with_upstream(current: Any, step_id: str, field: str | None = None) -> dict[str, Any]:
+    """A reference to an upstream result: one field of its structured content, or its text (after the
+    request's own words, when the argument had some)."""
+    if field is not None:
+        return {STEP_REF: step_id, "field": field}
     if isinstance(current, str) and current:
         return {STEP_REF: step_id, "prefix": current}
     return {STEP_REF: step_id}

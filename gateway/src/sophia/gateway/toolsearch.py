@@ -96,10 +96,15 @@ class ToolIndex:
 
 
 def affinity(route: Route, action: str) -> float:
-    """How well a tool's kind suits an action: reads for questions, destructive tools for deletions."""
+    """How well a tool's kind suits an action: reads for questions, destructive tools for deletions, the tool
+    that produces a deployment for deploys."""
     spec = route.spec
     if action in READ_ACTIONS:
         return 0.15 if spec.read_only else (-0.3 if spec.destructive else -0.05)
     if action == "delete":
         return 0.2 if spec.destructive else (-0.05 if spec.read_only else 0.0)
+    if action == "deploy" and "deployment" in spec.produces:
+        # The tool that applies, as its server declares it: a structural fact that outweighs wording (a
+        # "deploy" request is not a new stack because both descriptions say "stack").
+        return 0.3
     return -0.1 if spec.read_only else (-0.1 if spec.destructive else 0.05)
