@@ -4,6 +4,7 @@ Redis (and none: the explicit fail-open / fail-closed setting)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as redis
@@ -113,6 +114,30 @@ async def test_gcra_allows_the_burst_then_says_how_long_to_wait(redis_url: str) 
         expensive = [await limiter.check("gcra-test", "ask") for _ in range(2)]
         assert [v.allowed for v in expensive] == [True, False]  # its own, smaller allowance
         assert (await limiter.check("someone-else", "memory_recall")).allowed  # per principal
+    finally:
+        await client.aclose()
+
+
+async def test_a_busy_principal_is_admitted_in_batches_and_the_limit_still_holds(redis_url: str) -> None:
+    """Calls of a principal that calls often are admitted a few at a time (one Redis script per batch), never
+    past what the GCRA allows: 200 calls at once against a burst of 100 admit 100, with far fewer checks."""
+    client = redis.from_url(redis_url)
+    limiter = RateLimiter(client, Limit(60, 100), Limit(6, 1), [], "closed")
+    scripts = 0
+    script = limiter._script
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal scripts
+        scripts += 1
+        return await script(*args, **kwargs)
+
+    limiter._script = counted  # type: ignore[method-assign]
+    try:
+        verdicts = [await limiter.check("batch-test", "memory_recall") for _ in range(200)]
+        assert sum(v.allowed for v in verdicts) == 100  # the burst, not a call more
+        assert not verdicts[-1].allowed and verdicts[-1].retry_after_s > 0
+        assert scripts < 200 * 0.6, scripts  # batches: well under one round trip per call
+        assert (await limiter.check("quiet-one", "memory_recall")).allowed  # another principal: its own
     finally:
         await client.aclose()
 
