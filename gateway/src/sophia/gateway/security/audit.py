@@ -80,6 +80,10 @@ class InvalidCursor(GatewayError):
 
 BATCH = 256
 QUEUE = 10_000
+# After each write the writer lets entries gather this long, so a steady stream of calls costs one
+# pipelined round trip per few milliseconds rather than one per call (redis-py spends ~0.1 ms of CPU
+# per command: measured).
+COALESCE_S = 0.005
 FLUSH_TIMEOUT_S = 2.0
 
 
@@ -139,6 +143,7 @@ class AuditLog:
             finally:
                 for _ in batch:
                     self._queue.task_done()
+            await asyncio.sleep(COALESCE_S)
 
     async def flush(self) -> None:
         """Wait until this process's pending entries are written (or `FLUSH_TIMEOUT_S` passed)."""
