@@ -34,6 +34,9 @@ def main() -> None:
         # (an ingress sets it), and parsing it costs time on every call.
         proxy_headers=False,
         server_header=False,
+        # Every call is in the audit stream and the metrics already; an access line per request costs CPU
+        # on the hot path (measured ~3 % of the gateway's time under load) and says less.
+        access_log=False,
         # Slow clients: read deadlines per request and a connection cap (see sophia.kit.serving).
         **uvicorn_limits(settings.header_timeout_s, settings.body_timeout_s, settings.max_connections),
     )

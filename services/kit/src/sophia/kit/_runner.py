@@ -106,6 +106,7 @@ async def serve(service: Service, settings: ServiceSettings) -> None:
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_s)),
         # The server sits behind the gateway or a client that keeps connections; idle ones are cheap.
         timeout_keep_alive=75,
+        access_log=False,  # calls are counted in metrics and logged when they fail; a line per request is noise
         **uvicorn_limits(header_timeout_s=10, body_timeout_s=30, max_connections=1000),
     )
     # On a signal, NOT_SERVING goes out first so watchers (the gateway) drop our tools while HTTP drains.
