@@ -16,8 +16,8 @@ $(CURDIR)/.bin/uv:
 sync: $(UV)
 	$(UV) sync --frozen --all-packages
 
-up: sync  ## run the gateway and every service with embedded defaults
-	$(RUN) sophia up
+up: sync  ## run the gateway and every service with embedded defaults (options: make up UP_ARGS="--demo --port 9000")
+	$(RUN) sophia up $(UP_ARGS)
 
 test: sync  ## install everything, lint, and run the whole test suite
 	$(RUN) ruff check .
