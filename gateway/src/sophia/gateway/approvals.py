@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 import secrets
@@ -30,6 +29,7 @@ import redis.asyncio as redis
 from pydantic import BaseModel, Field
 
 from sophia.gateway.errors import GatewayError
+from sophia.kit.approvals import canonical_json
 
 logger = logging.getLogger("sophia.gateway.approvals")
 
@@ -91,8 +91,7 @@ def new_id() -> str:
 
 
 def seal(key: bytes, tool: str, arguments: dict[str, Any]) -> str:
-    canonical = json.dumps([tool, arguments], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hmac.new(key, canonical.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return hmac.new(key, canonical_json([tool, arguments]), hashlib.sha256).hexdigest()
 
 
 class ApprovalTampered(GatewayError):

@@ -25,6 +25,7 @@ from opentelemetry import trace
 from redis.exceptions import RedisError, ResponseError
 
 from sophia.gateway.errors import GatewayError
+from sophia.kit.approvals import canonical_json
 
 logger = logging.getLogger("sophia.gateway.audit")
 
@@ -70,8 +71,7 @@ def redact(value: Any, key: str = "") -> Any:
 
 
 def _digest_of_redacted(redacted: Any) -> str:
-    canonical = json.dumps(redacted, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(canonical_json(redacted)).hexdigest()
 
 
 class InvalidCursor(GatewayError):

@@ -42,15 +42,21 @@ class Guard:
         if not self.policy.may_call(principal, action, None):
             await self.record("call", principal, action, {}, "forbidden")
             raise Forbidden(f"{principal.name} may not use {action}")
-        if self.limiter is not None:
-            try:
-                verdict = await self.limiter.check(principal.key, action)
-            except RateLimitUnavailable as exc:
-                raise StateUnavailable(str(exc)) from exc
-            if not verdict.allowed:
-                await self.record("call", principal, action, {}, "rate_limited")
-                raise RateLimited(verdict.retry_after_s)
+        await self.within_limit(principal, action)
         return principal
+
+    async def within_limit(self, principal: Principal, action: str) -> None:
+        """Count one `action` against the principal's rate limit; `RateLimited` (audited) when over it,
+        `StateUnavailable` when the limits cannot be checked and the policy is to fail closed."""
+        if self.limiter is None:
+            return
+        try:
+            verdict = await self.limiter.check(principal.key, action)
+        except RateLimitUnavailable as exc:
+            raise StateUnavailable(str(exc)) from exc
+        if not verdict.allowed:
+            await self.record("call", principal, action, {}, "rate_limited")
+            raise RateLimited(verdict.retry_after_s)
 
     def namespace(self, principal: Principal, asked: str) -> str:
         """With auth on, the caller's own namespace, whatever the request said; with auth off, the asked one."""

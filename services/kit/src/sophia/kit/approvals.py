@@ -50,10 +50,16 @@ MAX_GRANT_CHARS = 1024
 _VERSION = "g1"
 
 
+def canonical_json(value: Any) -> bytes:
+    """One byte form per JSON value (sorted keys, no spaces, UTF-8): what digests and MACs are taken over.
+    Values JSON cannot hold are written as their `str` (audit copies may carry such)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return text.encode("utf-8", "surrogatepass")
+
+
 def arguments_digest(arguments: Mapping[str, Any] | None) -> str:
     """SHA-256 of the canonical JSON of `arguments`: what a grant and an approval record are bound to."""
-    canonical = json.dumps(dict(arguments or {}), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(canonical_json(dict(arguments or {}))).hexdigest()
 
 
 def _b64(data: bytes) -> str:
