@@ -149,3 +149,19 @@ def slow_gateway(sample: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     ).start()
     yield process
     process.stop()
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+def test_a_body_that_is_not_declared_json_is_refused_without_echoing_it(
+    gateway: GatewayProcess, content_type: str
+) -> None:
+    """FastAPI's default 422 repeats the caller's input; a token pasted into the wrong field must not come back."""
+    secret = "sk-should-never-come-back-4242"
+    response = httpx.post(
+        f"{gateway.url}/v1/tools/sample_echo",
+        content=f'{{"text": "{secret}"'.encode(),
+        headers={"content-type": content_type},
+        timeout=5,
+    )
+    assert response.status_code == 422
+    assert secret not in response.text and response.json()["detail"][0]["loc"] == ["body"]

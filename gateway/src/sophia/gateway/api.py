@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
@@ -181,6 +182,17 @@ async def call_tool(
     if outcome.held is not None:
         return JSONResponse(outcome.result, status_code=202)  # type: ignore[return-value]
     return outcome.result
+
+
+async def request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    """422 for a body or query that does not fit the route, naming where and why but never repeating the
+    value: FastAPI's default echoes the caller's input, which may be a secret, into the response."""
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {"loc": list(error.get("loc", ())), "msg": str(error.get("msg", ""))[:300], "type": error.get("type", "")}
+        for error in exc.errors()[:20]
+    ]
+    return JSONResponse({"detail": details}, status_code=422)
 
 
 async def gateway_error_handler(request: Request, exc: Exception) -> JSONResponse:

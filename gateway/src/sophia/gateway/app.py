@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import redis.asyncio as redis
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.server.transport_security import RequestBodyLimitMiddleware
 from redis.asyncio.retry import Retry
@@ -213,6 +214,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     fastapi.include_router(api_ask.router)
     fastapi.add_exception_handler(GatewayError, api.gateway_error_handler)
     fastapi.add_exception_handler(RedisError, api.gateway_error_handler)
+    fastapi.add_exception_handler(RequestValidationError, api.request_validation_handler)
     routes = _Dispatch(gateway.mcp, RequestBodyLimitMiddleware(JsonBodyGuard(fastapi), settings.max_body_bytes))
     authenticated = AuthMiddleware(
         routes, gateway.authenticator, settings.resource_url or settings.url, settings.authorization_servers
