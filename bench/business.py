@@ -5,10 +5,10 @@ the demo stand-ins (local servers speaking Slack's, Gong's, HubSpot's, Salesforc
 REST shapes, two records per page, started by `sophia.business.demo` in this process).
 1. Schema size: every business tool as `tools/list` shows it (name, description, input and output
    schemas), estimated as JSON characters / 4 (no tokenizer). Target: <= 10,000 tokens.
-2. Tool search: 30 plain requests, each labelled with the business tool that serves it, ranked by the
+2. Tool search: plain requests, each labelled with the business tool that serves it, ranked by the
    gateway's `find_tools` (an in-process `Gateway` that discovered this server; offline intent). Recall@1
-   and @3, beside a lexical baseline (request words found in the tool's name and description). Target:
-   recall@3 >= 0.9.
+   and @3, beside a lexical baseline (request words found in the tool's name and description), on the 30
+   requests the descriptions were tuned with and on a blind set of 30 written apart. Target: recall@3 >= 0.9.
 3. Fan-out: `query` with the demo question (all six systems, several pages each), 40 sequential calls
    after a warm-up. Target: p95 <= 400 ms.
 4. Rate-limit storm: 120 `crm_deals` + `search` calls while every third request to HubSpot and
@@ -69,6 +69,41 @@ PLAIN = [
     ("what does the onboarding doc in Notion say", "notion_read_page"),
     ("add a to-do in Asana: prepare the QBR deck", "asana_create_task"),
 ]
+# Written after the tool descriptions were tuned against PLAIN, with other wording, people and companies,
+# and never used to change a description: the figure that says how tool search does on requests it has
+# not been fitted to. Measured once per change, reported beside PLAIN's.
+BLIND = [
+    ("let everyone in #marketing know the webinar moved to Thursday", "slack_post"),
+    ("catch me up on the #incidents channel", "slack_history"),
+    ("has anyone in slack talked about the SSO outage", "slack_search"),
+    ("list recorded customer calls from last Tuesday", "gong_calls"),
+    ("pull up what was said word for word on the Hooli kickoff call", "gong_transcript"),
+    ("how long did the rep talk versus listen on the Pied Piper call", "gong_stats"),
+    ("which deals are stuck in contract review", "crm_deals"),
+    ("what is the amount on the Umbrella Corp renewal", "crm_deals"),
+    ("who is the HubSpot contact at Stark Industries", "hubspot_search"),
+    ("how many deals sit in each stage of the pipeline right now", "hubspot_pipeline"),
+    ("query Salesforce for accounts created this year", "salesforce_query"),
+    ("open opportunity 0065g0000DemoZ9AAA in salesforce", "salesforce_opportunity"),
+    ("set the close date on opportunity 0065g0000DemoZ9AAA to June 30", "salesforce_update_opportunity"),
+    ("is there a wiki page in Notion on travel reimbursement", "notion_search"),
+    ("show me what the Q3 roadmap page in Notion says", "notion_read_page"),
+    ("write up a new Notion doc for the offsite agenda", "notion_create_page"),
+    ("what's on my plate in Asana this week", "asana_tasks"),
+    ("open a task for Priya to review the MSA", "asana_create_task"),
+    ("reassign Asana task 4410 to Marco", "asana_update_task"),
+    ("can you reach Salesforce and Slack right now, is everything connected", "health"),
+    ("look across the business systems for anything on GDPR", "search"),
+    ("give me everything we know about Wayne Enterprises: deals, calls, chatter", "query"),
+    ("drop a note in #design that the mockups are ready", "slack_post"),
+    ("which calls this quarter mentioned a competitor", "gong_calls"),
+    ("close out task 4411, it's done", "asana_update_task"),
+    ("SOQL: count opportunities by stage", "salesforce_query"),
+    ("find me the Notion doc about the on-call rotation", "notion_search"),
+    ("add a reminder task to renew the SSL certificate", "asana_create_task"),
+    ("what did Initech say when we last spoke to them", "gong_transcript"),
+    ("show the biggest open deals", "crm_deals"),
+]
 WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -102,36 +137,32 @@ async def schema_and_search(server: KitServer) -> list[dict[str, Any]]:
                 raise RuntimeError("the in-process gateway did not discover the business server")
             await asyncio.sleep(0.05)
         routes = [r for r in gateway.catalog.routes() if r.service == "business"]
-        at1 = at3 = base1 = base3 = 0
-        misses = []
-        for request, tool in PLAIN:
-            found = [route.name for route, _ in await gateway.tools.find(request, routes, 3)]
-            at1 += found[:1] == [f"business_{tool}"]
-            at3 += f"business_{tool}" in found
-            if f"business_{tool}" not in found:
-                misses.append(f"{tool}<-{request[:30]}")
-            lexical = lexical_rank(request, dumped)
-            base1 += lexical[:1] == [tool]
-            base3 += tool in lexical[:3]
-    n = len(PLAIN)
-    rows += [
-        {
-            "measure": "find_tools recall@1",
-            "value": round(at1 / n, 3),
-            "target": "",
-            "met": "",
-            "baseline": round(base1 / n, 3),
-        },
-        {
-            "measure": "find_tools recall@3",
-            "value": round(at3 / n, 3),
-            "target": f">= {TARGETS['find_tools_recall_at_3']}",
-            "met": at3 / n >= TARGETS["find_tools_recall_at_3"],
-            "baseline": round(base3 / n, 3),
-        },
-    ]
-    if misses:
-        print("tool search misses:", "; ".join(misses))
+        for label, labelled in (("development set, tuned on", PLAIN), ("blind set", BLIND)):
+            at1 = at3 = base1 = base3 = 0
+            for request, tool in labelled:
+                found = [route.name for route, _ in await gateway.tools.find(request, routes, 3)]
+                at1 += found[:1] == [f"business_{tool}"]
+                at3 += f"business_{tool}" in found
+                lexical = lexical_rank(request, dumped)
+                base1 += lexical[:1] == [tool]
+                base3 += tool in lexical[:3]
+            n = len(labelled)
+            rows += [
+                {
+                    "measure": f"find_tools recall@1 ({label}, {n})",
+                    "value": round(at1 / n, 3),
+                    "target": "",
+                    "met": "",
+                    "baseline": round(base1 / n, 3),
+                },
+                {
+                    "measure": f"find_tools recall@3 ({label}, {n})",
+                    "value": round(at3 / n, 3),
+                    "target": f">= {TARGETS['find_tools_recall_at_3']}",
+                    "met": at3 / n >= TARGETS["find_tools_recall_at_3"],
+                    "baseline": round(base3 / n, 3),
+                },
+            ]
     return rows
 
 
