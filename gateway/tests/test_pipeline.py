@@ -411,3 +411,16 @@ def test_one_mapper_gives_every_error_its_status_code_and_shape(
     assert as_tool_result(error) == {"content": [{"type": "text", "text": str(error)}], "isError": True}
     if isinstance(error, UpstreamRejected):
         assert rpc == {"code": -32602, "message": "nope", "data": {"why": 1}}  # passed on unchanged
+
+
+async def test_an_approval_id_that_is_not_one_never_reaches_redis_as_a_key(rig: Rig) -> None:
+    """`<id>:decision` is the key of a decision: read as an approval it was a 500. Ids are checked first."""
+    from sophia.gateway.approvals import ApprovalNotFound
+
+    held = (await rig.run("svc_drop", {"text": "x"})).held
+    assert held is not None
+    await rig.decisions.deny(held.id, "ann")
+    assert await rig.client.exists(f"sophia:approval:{held.id}:decision")
+    for bad in (f"{held.id}:decision", "*", "../" + held.id, held.id.upper()):
+        with pytest.raises(ApprovalNotFound):
+            await rig.store.get(bad)
