@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sophia.gateway import api, api_ask
+from sophia.gateway import api, api_ask, ui
 from sophia.gateway.approvals import ApprovalStore
 from sophia.gateway.ask import Asker
 from sophia.gateway.bodies import JsonBodyGuard
@@ -208,10 +208,13 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         version="0.1.0",
         summary="One MCP endpoint and HTTP API over the Sophia capability servers.",
         lifespan=gateway.lifespan,
+        docs_url=None,  # served by the console package, from local assets (FastAPI's loads a CDN)
+        redoc_url=None,
     )
     fastapi.state.gateway = gateway
     fastapi.include_router(api.router)
     fastapi.include_router(api_ask.router)
+    ui.install(fastapi)
     fastapi.add_exception_handler(GatewayError, api.gateway_error_handler)
     fastapi.add_exception_handler(RedisError, api.gateway_error_handler)
     fastapi.add_exception_handler(RequestValidationError, api.request_validation_handler)

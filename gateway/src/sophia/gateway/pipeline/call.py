@@ -11,8 +11,9 @@ if TYPE_CHECKING:
     from sophia.gateway.catalog import Route
     from sophia.gateway.security.principals import Principal
 
-#: Where a call came from. `approved` is the re-run of a held call after an approver said yes.
-Source = Literal["mcp", "rest", "ask", "approved", "llm"]
+#: Where a call came from. `approved` is the re-run of a held call after an approver said yes; `ui` the
+#: operator console reading its panels.
+Source = Literal["mcp", "rest", "ask", "approved", "llm", "ui"]
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 
 

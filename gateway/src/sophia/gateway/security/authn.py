@@ -21,8 +21,13 @@ from sophia.gateway.security.tokens import InvalidToken, JWTVerifier
 logger = logging.getLogger("sophia.gateway.auth")
 
 METADATA_PATH = "/.well-known/oauth-protected-resource"
-# Liveness, readiness, Prometheus, the API description and the OAuth metadata answer anyone.
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
+# Liveness, readiness, Prometheus, the API description and the OAuth metadata answer anyone; so do the
+# console's page and the static assets of it and of /docs, which carry no data (the console's data comes
+# from routes that authenticate).
+OPEN_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/", "/ui", "/ui/"}
+)
+OPEN_PREFIXES = ("/ui/static/", "/docs/static/")
 
 
 class Unauthenticated(Exception):
@@ -84,7 +89,7 @@ class AuthMiddleware:
         if path.startswith(METADATA_PATH):
             await _json(send, 200, self.metadata())
             return
-        if path in OPEN_PATHS:
+        if path in OPEN_PATHS or (path.startswith(OPEN_PREFIXES) and ".." not in path):
             await self.app(scope, receive, send)
             return
         try:
