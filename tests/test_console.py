@@ -85,7 +85,6 @@ def test_docs_work_offline_from_packaged_assets(fleet: tuple[GatewayProcess, Kit
     bundle = httpx.get(gateway.url + "/docs/static/swagger-ui-bundle.js", timeout=5)
     assert bundle.status_code == 200 and len(bundle.content) > 100_000
     assert httpx.get(gateway.url + "/docs/static/swagger-ui.css", timeout=5).status_code == 200
-    assert httpx.get(gateway.url + "/docs/static/../../../etc/passwd", timeout=5).status_code == 404
 
 
 def test_every_console_route_checks_host_and_origin(fleet: tuple[GatewayProcess, KitServer]) -> None:
