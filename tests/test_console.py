@@ -19,6 +19,7 @@ import pytest
 
 from sophia.kit.testing import KitServer, wait_until
 from tests.support.browser import chromium_or_skip
+from tests.support.console import read_events
 from tests.support.fleet import GatewayProcess, sample_server
 
 SCRIPT = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
@@ -33,23 +34,6 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
     yield gateway, sample
     gateway.stop()
     sample.stop()
-
-
-def read_events(url: str, wanted: set[str], headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """The first event of each name in `wanted` from the console feed (then the stream is closed)."""
-    seen: dict[str, Any] = {}
-    with httpx.stream("GET", f"{url}/ui/api/events", headers=headers or {}, timeout=20) as response:
-        assert response.status_code == 200, response.read()
-        assert response.headers["content-type"].startswith("text/event-stream")
-        name = None
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                name = line[len("event: ") :]
-            elif line.startswith("data: ") and name is not None:
-                seen.setdefault(name, json.loads(line[len("data: ") :]))
-                if wanted <= seen.keys():
-                    break
-    return seen
 
 
 def hold(url: str, key: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 import sophia.memory.__main__ as memory_entry_point
 from sophia.gateway.security.principals import hash_key
 from sophia.kit.testing import KitServer, ManagedProcess, free_port, mcp_body, mcp_headers
+from tests.support.console import read_events
 from tests.support.fleet import GatewayProcess
 from tests.support.standins import running_standins
 
@@ -287,6 +288,33 @@ def test_every_call_and_decision_is_audited_and_only_admins_read_it(secured: Sec
         decisions = admin.get("/v1/audit", params={"principal": "api_key:approver"}).json()
         assert any(e["event"] == "approval" and e["outcome"] == "denied" for e in decisions)
         assert all(e["trace_id"] for e in entries)
+
+
+# -- the operator console ---------------------------------------------------------------------------
+
+
+def test_the_console_feed_needs_credentials_and_shows_each_caller_their_view(secured: Secured) -> None:
+    """The page opens without credentials (it carries no data); its feed needs the API's own. A viewer
+    neither approves nor reads the audit log; an admin does; memory's size is read through the pipeline,
+    in the caller's own namespace, and that read is audited as the console's."""
+    url = secured.gateway.url
+    assert httpx.get(f"{url}/ui", timeout=5).status_code == 200
+    assert httpx.get(f"{url}/ui/api/events", timeout=5).status_code == 401
+    with secured.client("admin") as admin:
+        admin.post("/v1/tools/memory_remember", json={"text": "the console counts this memory"}).raise_for_status()
+    wanted = {"identity", "approvals", "calls", "usage"}
+    viewer = read_events(url, wanted, headers={"authorization": f"Bearer {KEYS['viewer']}"})
+    assert viewer["identity"]["name"] == "viewer"
+    assert (viewer["identity"]["may_approve"], viewer["identity"]["may_audit"]) == (False, False)
+    assert viewer["calls"] == {"unavailable": "viewer may not read the audit log (it needs a role with audit: true)"}
+    admin_view = read_events(url, wanted, headers={"x-api-key": KEYS["admin"]})
+    assert (admin_view["identity"]["may_approve"], admin_view["identity"]["may_audit"]) == (True, True)
+    memory = admin_view["usage"]["memory"]
+    assert memory["namespace"] == "ops" and memory["memories"] >= 1
+    assert any(
+        e["tool"] == "memory_stats" and e["principal"] == "api_key:viewer" and e["detail"] == "ui"
+        for e in admin_view["calls"]["entries"]
+    )
 
 
 # -- rate limits ------------------------------------------------------------------------------------
