@@ -16,6 +16,7 @@ import pytest
 
 import sophia.router.__main__ as entry_point
 from sophia.kit.testing import KitServer
+from tests.support.console import read_events
 from tests.support.fleet import GatewayProcess
 from tests.support.standins import running_standins
 
@@ -75,3 +76,14 @@ def test_the_gateway_classifies_and_answers_through_the_router(fleet: GatewayPro
     # The router counted every completion, and the gateway reaches its stats like any tool.
     stats = httpx.post(f"{gateway.url}/v1/tools/router_stats", json={}, timeout=30).json()["structuredContent"]
     assert stats["completions"] == 3 and stats["spend_usd"] > 0  # /v1/intent, then /v1/ask: intent and answer
+
+
+def test_the_operator_console_shows_spend_per_model_and_budgets(fleet: GatewayProcess, llm: StandIn) -> None:
+    """The console's usage panel reads `router_stats` through the gateway: real spend from a real completion."""
+    done = httpx.post(f"{fleet.url}/v1/tools/router_complete", json={"prompt": "Say hello to the console"}, timeout=30)
+    assert done.status_code == 200 and not done.json()["isError"], done.text
+    router = read_events(fleet.url, {"usage"})["usage"]["router"]
+    assert router["completions"] == 1 and router["spend_usd"] > 0
+    (model,) = router["by_model"].values()
+    assert model["calls"] == 1 and model["spend_usd"] == router["spend_usd"]
+    assert {(b["scope"], b["period"]) for b in router["budgets"]} == {("global", "daily"), ("global", "monthly")}

@@ -36,7 +36,9 @@
   }
   function when(seconds) {
     const t = new Date(Number(seconds) * 1000);
-    return isNaN(t) ? "" : t.toLocaleTimeString([], { hour12: false });
+    if (isNaN(t)) return "";
+    const time = t.toLocaleTimeString([], { hour12: false });
+    return t.toDateString() === new Date().toDateString() ? time : `${t.toLocaleDateString()} ${time}`;
   }
   function ago(seconds) {
     const s = Math.round(Number(seconds) || 0);
