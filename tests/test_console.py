@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from sophia.kit.testing import KitServer, wait_until
-from tests.support.browser import chromium_or_skip
+from tests.support.browser import chromium_or_skip, css, wait_for
 from tests.support.console import read_events
 from tests.support.fleet import GatewayProcess, sample_server
 
@@ -116,20 +116,6 @@ def browser() -> Iterator[Any]:
     driver.quit()
 
 
-def wait_for(driver: Any, condition: Any, timeout: float = 20) -> Any:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
-
-
-def css(selector: str) -> Any:
-    def find(driver: Any) -> Any:
-        found = driver.find_elements("css selector", selector)
-        return found[0] if found else False
-
-    return find
-
-
 def test_the_page_shows_each_panel(fleet: tuple[GatewayProcess, KitServer], browser: Any, tmp_path: Path) -> None:
     gateway, _ = fleet
     browser.get(gateway.url + "/")
@@ -150,6 +136,8 @@ def test_approve_a_held_call_from_the_page_and_see_it_run(
     fleet: tuple[GatewayProcess, KitServer], browser: Any
 ) -> None:
     """The held arguments are shown exactly, as text: a `<script>` in them never runs."""
+    from selenium.webdriver.common.keys import Keys
+
     gateway, _ = fleet
     approval = hold(gateway.url, SCRIPT)
     browser.get(gateway.url + "/ui")
@@ -157,7 +145,8 @@ def test_approve_a_held_call_from_the_page_and_see_it_run(
     assert json.loads(card.find_element("css selector", "pre.arguments").text) == {"key": SCRIPT}
     assert browser.execute_script("return window.__pwned") is None
     assert not browser.find_elements("css selector", "#approvals script, #approvals img")
-    card.find_element("css selector", 'button[data-action="approve"]').click()
+    # Keyboard-operable: focus the button and press Enter, as someone without a mouse would.
+    card.find_element("css selector", 'button[data-action="approve"]').send_keys(Keys.ENTER)
     wait_for(browser, css(f'#approvals article[data-approval="{approval["id"]}"] .badge.executed'))
     done = httpx.get(f"{gateway.url}/v1/approvals/{approval['id']}", timeout=5).json()
     assert done["status"] == "executed" and done["decided_by"] == "local"

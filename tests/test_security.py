@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 import sophia.memory.__main__ as memory_entry_point
 from sophia.gateway.security.principals import hash_key
 from sophia.kit.testing import KitServer, ManagedProcess, free_port, mcp_body, mcp_headers
+from tests.support.browser import chromium_or_skip, css, wait_for
 from tests.support.console import read_events
 from tests.support.fleet import GatewayProcess
 from tests.support.standins import running_standins
@@ -315,6 +316,27 @@ def test_the_console_feed_needs_credentials_and_shows_each_caller_their_view(sec
         e["tool"] == "memory_stats" and e["principal"] == "api_key:viewer" and e["detail"] == "ui"
         for e in admin_view["calls"]["entries"]
     )
+
+
+def test_the_console_page_signs_in_with_an_api_key_in_a_browser(secured: Secured) -> None:
+    """Headless Chromium: the page asks for a credential, refuses a wrong one, and with a viewer's key shows
+    the viewer's view (no approve buttons, no calls)."""
+    from selenium.webdriver.common.keys import Keys
+
+    driver = chromium_or_skip()
+    try:
+        driver.get(f"{secured.gateway.url}/ui")
+        wait_for(driver, lambda d: d.find_element("id", "signin").is_displayed())
+        driver.find_element("id", "credential").send_keys("sk-sophia-not-a-real-key-000000", Keys.ENTER)
+        wait_for(driver, lambda d: "refused" in d.find_element("id", "signin-error").text)
+        driver.find_element("id", "credential").send_keys(KEYS["viewer"], Keys.ENTER)
+        wait_for(driver, lambda d: d.find_element("id", "identity").text.startswith("Signed in as viewer"))
+        assert not driver.find_element("id", "signin").is_displayed()
+        assert "may not read the audit log" in wait_for(driver, css("#calls .unavailable")).text
+        wait_for(driver, css('#fleet tr[data-status="serving"]'))
+        assert not driver.find_elements("css selector", "#approvals button")
+    finally:
+        driver.quit()
 
 
 # -- rate limits ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,20 @@ def chromium_or_skip():  # type: ignore[no-untyped-def]
                  "--window-size=1440,1100", "--disable-extensions", "--no-first-run"):  # fmt: skip
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(executable_path=driver), options=options)
+
+
+def wait_for(driver: Any, condition: Any, timeout: float = 20) -> Any:
+    """`condition(driver)`'s first truthy answer, polled every 0.1 s; TimeoutException after `timeout`."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+
+
+def css(selector: str) -> Any:
+    """A condition: the first element matching `selector`, else False."""
+
+    def find(driver: Any) -> Any:
+        found = driver.find_elements("css selector", selector)
+        return found[0] if found else False
+
+    return find

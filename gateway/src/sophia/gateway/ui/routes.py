@@ -55,6 +55,8 @@ async def events(request: Request, gateway: GatewayDep) -> Response:
     if streams.full():
         raise streams.refusal()
     principal = gateway.guard.principal()
+    # Opening a feed counts against the caller's rate limit, so a reconnect loop cannot hammer the gateway.
+    await gateway.guard.within_limit(principal, "console_feed")
     return StreamingResponse(
         feed(gateway, principal, streams),
         media_type="text/event-stream",
