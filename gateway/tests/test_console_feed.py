@@ -63,6 +63,21 @@ async def test_the_feed_sends_each_panel_once_then_heartbeats_and_ends_with_bye(
     assert data["usage"] == {name: {"unavailable": f"{name} is not serving"} for name in ("router", "memory", "visual")}
 
 
+async def test_a_feed_the_client_leaves_no_longer_counts_as_open() -> None:
+    gateway = Gateway(offline_settings())
+    streams = Streams()
+    events = feed(gateway, LOCAL_USER, streams, lifetime_s=60, poll_s=0.05)
+    token = current.set(LOCAL_USER)
+    try:
+        assert (await anext(events)).startswith(b"retry: ")
+        assert (await anext(events)).startswith(b"event: identity")
+        assert streams.open == 1
+    finally:
+        await events.aclose()  # what Starlette does when the client disconnects
+        current.reset(token)
+    assert streams.open == 0
+
+
 async def test_a_feed_beyond_the_cap_says_so_and_ends() -> None:
     gateway = Gateway(offline_settings())
     streams = Streams(limit=1)

@@ -20,6 +20,7 @@ from sophia.gateway.results import text_of
 
 if TYPE_CHECKING:
     from sophia.gateway.app import Gateway
+    from sophia.gateway.approvals import Approval
     from sophia.gateway.security.principals import Principal
 
 #: Recent calls shown (the audit stream keeps far more; `GET /v1/audit` pages through it).
@@ -94,19 +95,25 @@ async def approvals(gateway: Gateway, principal: Principal) -> dict[str, Any]:
     if gateway.approvals is None:
         return {"unavailable": "no approval store: set SOPHIA_GATEWAY_REDIS_URL"}
     try:
-        everything = await gateway.approvals.list(None, PENDING_SHOWN + DECIDED_SHOWN)
+        # Read apart: many recent decisions must never push an older pending call off the page.
+        pending = await gateway.approvals.list("pending", PENDING_SHOWN)
+        recent = await gateway.approvals.list(None, PENDING_SHOWN + DECIDED_SHOWN)
     except RedisError as exc:
         return {"unavailable": f"shared state (Redis) is unavailable: {type(exc).__name__}"}
     if not gateway.guard.policy.may_approve(principal, requester=""):
-        everything = [a for a in everything if a.requester == principal.key]
-    shown = [a.public() for a in everything]
-    for item in shown:
-        item.pop("arguments_mac", None)
-        item["result"] = _bounded(item["result"])
-    return {
-        "pending": [a for a in shown if a["status"] == "pending"][:PENDING_SHOWN],
-        "decided": [a for a in shown if a["status"] != "pending"][:DECIDED_SHOWN],
-    }
+        pending = [a for a in pending if a.requester == principal.key]
+        recent = [a for a in recent if a.requester == principal.key]
+    shown_pending = [_shown(a) for a in pending]
+    shown_decided = [item for item in map(_shown, recent) if item["status"] != "pending"][:DECIDED_SHOWN]
+    return {"pending": shown_pending, "decided": shown_decided}
+
+
+def _shown(approval: Approval) -> dict[str, Any]:
+    """An approval as the page shows it: without its seal, its result bounded."""
+    item = approval.public()
+    item.pop("arguments_mac", None)
+    item["result"] = _bounded(item["result"])
+    return item
 
 
 async def calls(gateway: Gateway, principal: Principal) -> dict[str, Any]:
