@@ -47,19 +47,20 @@ def identity(gateway: Gateway, principal: Principal) -> dict[str, Any]:
         "auth": gateway.settings.auth,
         "may_approve": policy.may_approve(principal, requester=""),
         "may_audit": policy.may_audit(principal),
+        "server_time": round(time.time(), 3),  # the page measures its clock's offset from this
     }
 
 
 def fleet(gateway: Gateway) -> dict[str, Any]:
-    """Health per server; tool counts are of the tools this caller may see."""
-    now = time.time()
+    """Health per server; tool counts are of the tools this caller may see. `since` (not an age) so the
+    panel changes, and is sent, only when a server's health does."""
     servers = [
         {
             "name": s.name,
             "kind": s.kind,
             "address": s.address,
             "status": s.status,
-            "for_s": round(max(0.0, now - s.since)),
+            "since": round(s.since, 3),
             "version": s.version,
             "error": s.error,
             "tools": sum(1 for r in s.routes.values() if gateway.guard.visible(r.name, r.spec)),

@@ -5,7 +5,7 @@
 
 (function () {
   const KEY = "sophia.console.credential";
-  const state = { identity: null, panels: {}, retryMs: 2000, backoff: 0, controller: null, busy: new Set() };
+  const state = { identity: null, panels: {}, retryMs: 2000, backoff: 0, controller: null, busy: new Set(), skew: 0 };
 
   // -- small DOM helpers (text only) ------------------------------------------------------------------
   function h(tag, attrs, ...children) {
@@ -41,7 +41,7 @@
     return t.toDateString() === new Date().toDateString() ? time : `${t.toLocaleDateString()} ${time}`;
   }
   function ago(seconds) {
-    const s = Math.round(Number(seconds) || 0);
+    const s = Math.max(0, Math.round(Number(seconds) || 0));
     if (s < 90) return `${s}s`;
     if (s < 5400) return `${Math.round(s / 60)}m`;
     return `${Math.round(s / 3600)}h`;
@@ -62,6 +62,7 @@
   const render = {
     identity(data) {
       state.identity = data;
+      state.skew = data.server_time - Date.now() / 1000;  // server clock minus ours
       const auth = data.auth === "off" ? " · auth off (local)" : "";
       document.getElementById("identity").textContent =
         `Signed in as ${data.name} (${data.roles.join(", ")})${auth}`;
@@ -73,7 +74,7 @@
       const rows = data.servers.map((s) => h("tr", { "data-server": s.name, "data-status": s.status },
         h("th", { scope: "row" }, s.name, h("div", { class: "muted mono" }, `${s.kind} ${s.address}`)),
         h("td", {}, badge(s.status)),
-        h("td", { class: "num" }, ago(s.for_s)),
+        h("td", { class: "num" }, ago(Date.now() / 1000 + state.skew - s.since)),
         h("td", { class: "num" }, s.tools),
         h("td", {}, s.version || ""),
         h("td", { class: "error" }, s.error || "")));
@@ -293,6 +294,8 @@
       if (state.controller) state.controller.abort();
       location.reload();
     });
+    // Ages ("serving for 3m") move on between updates; the feed sends the fleet only when health changes.
+    setInterval(() => { if (state.panels.fleet) render.fleet(state.panels.fleet); }, 5000);
     document.getElementById("hide-console").addEventListener("change", () => {
       if (state.panels.calls) render.calls(state.panels.calls);
     });
