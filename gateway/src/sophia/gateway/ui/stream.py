@@ -75,6 +75,8 @@ async def feed(
         yield f"retry: {RETRY_MS}\n\n".encode()
         yield event("identity", panels.identity(gateway, principal))
         sent: dict[str, str] = {}
+        graph_key: tuple[Any, ...] | None = None
+        graph: dict[str, Any] = {}
         started = last_sent = time.monotonic()
         usage_due = started
         while (now := time.monotonic()) - started < lifetime_s:
@@ -82,7 +84,11 @@ async def feed(
                 "approvals": lambda: panels.approvals(gateway, principal),
                 "calls": lambda: panels.calls(gateway, principal),
             }
-            current = {"fleet": panels.fleet(gateway), "graph": panels.graph(gateway)}
+            # The graph pairs every tool with every other: rebuilt only when the catalog or a status changed.
+            key = (gateway.catalog.version, tuple((s.name, s.status) for s in gateway.catalog.servers()))
+            if key != graph_key:
+                graph_key, graph = key, panels.graph(gateway)
+            current = {"fleet": panels.fleet(gateway), "graph": graph}
             for name, read in readers.items():
                 current[name] = await read()
             if now >= usage_due:
