@@ -148,6 +148,7 @@ def test_approve_a_held_call_from_the_page_and_see_it_run(
     # Keyboard-operable: focus the button and press Enter, as someone without a mouse would.
     card.find_element("css selector", 'button[data-action="approve"]').send_keys(Keys.ENTER)
     wait_for(browser, css(f'#approvals article[data-approval="{approval["id"]}"] .badge.executed'))
+    wait_for(browser, lambda d: d.find_element("id", "announce").text == "sample_erase_note executed")
     done = httpx.get(f"{gateway.url}/v1/approvals/{approval['id']}", timeout=5).json()
     assert done["status"] == "executed" and done["decided_by"] == "local"
     assert done["result"]["structuredContent"] == {"erased": False}
