@@ -319,8 +319,9 @@ def test_the_console_feed_needs_credentials_and_shows_each_caller_their_view(sec
 
 
 def test_the_console_page_signs_in_with_an_api_key_in_a_browser(secured: Secured) -> None:
-    """Headless Chromium: the page asks for a credential, refuses a wrong one, and with a viewer's key shows
-    the viewer's view (no approve buttons, no calls)."""
+    """Headless Chromium: the page asks for a credential, refuses a wrong one, with a viewer's key shows the
+    viewer's view (no approve buttons, no calls), and with an approver's approves a held call (the decision
+    is sent with the approver's own credential)."""
     from selenium.webdriver.common.keys import Keys
 
     driver = chromium_or_skip()
@@ -335,6 +336,19 @@ def test_the_console_page_signs_in_with_an_api_key_in_a_browser(secured: Secured
         assert "may not read the audit log" in wait_for(driver, css("#calls .unavailable")).text
         wait_for(driver, css('#fleet tr[data-status="serving"]'))
         assert not driver.find_elements("css selector", "#approvals button")
+        # An approver signs in and approves a developer's held call from the page.
+        with secured.client("dev") as dev:
+            held = dev.post("/v1/tools/infra_up", json={"stack": "console"}).json()["structuredContent"]["approval"]
+        driver.find_element("id", "signout").click()
+        wait_for(driver, lambda d: d.find_element("id", "signin").is_displayed())
+        driver.find_element("id", "credential").send_keys(KEYS["approver"], Keys.ENTER)
+        card = wait_for(driver, css(f'#approvals article[data-approval="{held["id"]}"]'))
+        card.find_element("css selector", 'button[data-action="approve"]').click()
+        wait_for(driver, css(f'#approvals article[data-approval="{held["id"]}"] .badge.executed'))
+        with secured.client("admin") as admin:
+            done = admin.get(f"/v1/approvals/{held['id']}").json()
+        assert (done["status"], done["decided_by"]) == ("executed", "api_key:approver")
+        assert "infra_up" in secured.calls()
     finally:
         driver.quit()
 
