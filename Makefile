@@ -28,7 +28,7 @@ test: sync browser  ## install everything, lint, and run the whole test suite
 # The operator console's browser tests drive Debian's chromium through chromium-driver. Best effort: installed
 # with apt-get when missing and we are root; otherwise those tests skip and say what to install.
 browser:
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	@if { command -v chromium || command -v google-chrome; } >/dev/null && command -v chromedriver >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing chromium and chromium-driver for the console's browser tests"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
