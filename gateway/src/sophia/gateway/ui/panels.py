@@ -8,6 +8,7 @@ policy-checked, namespace-scoped and audited like any call). Nothing here is cac
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ USAGE_TOOLS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("memory", "memory_stats", {}),
     ("visual", "visual_stats", {}),
 )
+USAGE_TIMEOUT_S = 5.0
 #: A tool result larger than this is not shown (the panel says so): the stream stays small.
 MAX_RESULT_CHARS = 20_000
 
@@ -133,10 +135,8 @@ async def calls(gateway: Gateway, principal: Principal) -> dict[str, Any]:
 
 async def usage(gateway: Gateway) -> dict[str, Any]:
     """Router spend and budgets, memory and visual index sizes: each a tool call through the pipeline."""
-    figures: dict[str, Any] = {}
-    for key, tool, arguments in USAGE_TOOLS:
-        figures[key] = await _read_tool(gateway, tool, arguments)
-    return figures
+    answers = await asyncio.gather(*(_read_tool(gateway, tool, arguments) for _, tool, arguments in USAGE_TOOLS))
+    return {key: answer for (key, _, _), answer in zip(USAGE_TOOLS, answers, strict=True)}
 
 
 async def _read_tool(gateway: Gateway, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -144,7 +144,9 @@ async def _read_tool(gateway: Gateway, tool: str, arguments: dict[str, Any]) -> 
     if not gateway.catalog.has(tool):
         return {"unavailable": f"{service} is not serving"}
     try:
-        outcome = await gateway.pipeline.run(Call(tool, dict(arguments), "ui"))
+        # A slow service costs the feed at most USAGE_TIMEOUT_S, not the gateway's call timeout.
+        deadline = asyncio.get_running_loop().time() + USAGE_TIMEOUT_S
+        outcome = await gateway.pipeline.run(Call(tool, dict(arguments), "ui", deadline=deadline))
     except GatewayError as exc:
         return {"unavailable": f"{tool}: {exc}"}
     result = outcome.result

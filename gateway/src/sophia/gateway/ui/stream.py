@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from sophia.gateway.errors import GatewayError
@@ -80,17 +80,16 @@ async def feed(
         started = last_sent = time.monotonic()
         usage_due = started
         while (now := time.monotonic()) - started < lifetime_s:
-            readers: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
-                "approvals": lambda: panels.approvals(gateway, principal),
-                "calls": lambda: panels.calls(gateway, principal),
-            }
             # The graph pairs every tool with every other: rebuilt only when the catalog or a status changed.
             key = (gateway.catalog.version, tuple((s.name, s.status) for s in gateway.catalog.servers()))
             if key != graph_key:
                 graph_key, graph = key, panels.graph(gateway)
-            current = {"fleet": panels.fleet(gateway), "graph": graph}
-            for name, read in readers.items():
-                current[name] = await read()
+            current = {
+                "fleet": panels.fleet(gateway),
+                "graph": graph,
+                "approvals": await panels.approvals(gateway, principal),
+                "calls": await panels.calls(gateway, principal),
+            }
             if now >= usage_due:
                 current["usage"] = await panels.usage(gateway)
                 usage_due = now + usage_every_s
