@@ -51,7 +51,8 @@
         const y = TOP + HEAD_H + NODE_GAP + row * (NODE_H + NODE_GAP);
         where.set(tool.name, { x: x, y: y + NODE_H / 2, column: column });
         const risky = tool.risk === "high" || tool.risk === "critical";
-        const g = el("g", { class: "node", tabindex: 0, role: "img",
+        // Not a tab stop each (a fleet has dozens of tools): the edges table below is the keyboard route.
+        const g = el("g", { class: "node", role: "img",
           "aria-label": `${tool.name}, risk ${tool.risk}${tool.read_only ? ", read-only" : ""}` });
         g.appendChild(el("title", {}, `${tool.name} (risk ${tool.risk}${tool.read_only ? ", read-only" : ""})`));
         g.appendChild(el("rect", { class: risky ? "tool risky" : "tool", x: x + 8, y: y, width: COL_W - 16, height: NODE_H, rx: 4 }));
