@@ -11,7 +11,11 @@
    it picks the premium tier (i.e. when P(premium) > 1 - min_quality). For each knob setting the table shows the
    share of strong calls and the quality reached (share answered correctly), next to random routing at the same
    strong share (expected value) and the oracle (strong only where it alone is right). Then, for "keep 95% of the
-   strong model's quality", the strong-call share each needs.
+   strong model's quality", the strong-call share each needs. Both routers are replayed: the default (the tier
+   model's premium probability) and the one with the gain model (`sophia/router/gain.py`: the expected gain of
+   the strong model), which `SOPHIA_ROUTER_GAIN_MODEL` turns on.
+3. With ROUTER_REPLAY_CV=1, the gain model cross-validated on its own training questions (`gain.jsonl`, whole
+   kinds held out) next to the tier model, random and oracle.
 
 The file shipped (`bench/data/router_replay.jsonl`, 130 exam-style multiple-choice questions) is OUR OWN: written
 for this benchmark, with strong/weak correctness labelled from our judgement of which questions a small model
@@ -26,6 +30,7 @@ import json
 import os
 import sys
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -33,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from bench._report import table, verdicts, write
+from sophia.router import features, gain
 from sophia.router.catalog import TIERS, Tier
 from sophia.router.tiers import Estimator, load_examples
 
@@ -40,6 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 BLIND = REPO / "bench" / "data" / "router_blind.jsonl"
 DEV = REPO / "services" / "router" / "tests" / "data" / "tiers.jsonl"
 REPLAY = REPO / "bench" / "data" / "router_replay.jsonl"
+GAIN_FILE = REPO / "services" / "router" / "src" / "sophia" / "router" / "gain.jsonl"
 KNOBS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 KEEP = 0.95  # share of the strong model's quality to keep
 TARGETS = {
@@ -118,6 +125,32 @@ def replay(estimator: Estimator, path: Path) -> tuple[list[dict[str, Any]], dict
     return rows, summary
 
 
+def gain_cross_validation(estimator: Estimator) -> dict[str, Any]:
+    """The gain model on its own question file, five folds holding out whole groups (kinds), against the tier model
+    (which never trained on that file). Slow (five trainings): run with ROUTER_REPLAY_CV=1."""
+    rows = [json.loads(line) for line in GAIN_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = gain.load_questions(GAIN_FILE.read_text(encoding="utf-8"))
+    library = gain.from_tiers(load_examples())
+    strong = np.array([r["strong_correct"] for r in rows], dtype=float)
+    weak = np.array([r["weak_correct"] for r in rows], dtype=float)
+    fold = np.array([zlib.crc32(q.group.encode()) % 5 for q in questions])
+    predicted = np.zeros(len(questions))
+    for k in range(5):
+        model = gain.GainModel.train([q for q, f in zip(questions, fold, strict=True) if f != k] + library)
+        for i in np.nonzero(fold == k)[0]:
+            predicted[i] = model.assess(questions[i].prompt, None, features.extract(questions[i].prompt))
+    tier = np.array([estimator.assess(q.prompt).probabilities[Tier.PREMIUM] for q in questions])
+    s_quality, w_quality = strong.mean(), weak.mean()
+    return {
+        "file": GAIN_FILE.name,
+        "prompts": len(questions),
+        "gain_model_cv_share_at_95pct": share_needed(np.argsort(-predicted, kind="stable"), strong, weak, KEEP),
+        "tier_model_share_at_95pct": share_needed(np.argsort(-tier, kind="stable"), strong, weak, KEEP),
+        "random_share_at_95pct": (KEEP * s_quality - w_quality) / (s_quality - w_quality),
+        "oracle_share_at_95pct": share_needed(np.argsort(-(strong - weak), kind="stable"), strong, weak, KEEP),
+    }
+
+
 def main(paths: list[str] | None = None) -> None:
     named = paths or [p for p in os.environ.get("ROUTER_REPLAY_FILES", "").split(",") if p.strip()]
     files = [Path(p.strip()) for p in named] or [REPLAY]
@@ -147,6 +180,11 @@ def main(paths: list[str] | None = None) -> None:
             result_rows += [{"operation": f"replay {path.name}, {who}", **r} for r in curve]
             result_rows.append({"operation": f"replay {path.name}, {who}, at 95%", **summary})
             shares[f"{path.name}, {who}"] = summary["router_share_at_95pct"]
+    if os.environ.get("ROUTER_REPLAY_CV") == "1":
+        cv = gain_cross_validation(estimator)
+        print("gain model cross-validated on its own question file (whole kinds held out), share at 95%:")
+        print(table([cv]), end="\n\n")
+        result_rows.append({"operation": "gain file cross-validation", **cv})
     blind = quality[0]
     measured = {
         "blind_accuracy": blind["accuracy"],
