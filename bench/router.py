@@ -52,7 +52,8 @@ LABELLED = REPO / "services" / "router" / "tests" / "data" / "tiers.jsonl"
 ROUNDS = 5
 HTTP_CALLS = 400
 PROVIDER_DELAY_S = 0.02
-TARGETS = {"decision_p95_ms": 2.0}
+# Wall time is what a caller waits; on a shared, loaded machine the thread's CPU time is the router's own cost.
+TARGETS = {"decision_p95_ms": 2.0, "decision_cpu_p95_ms": 2.0}
 PROMPT = "What is the capital of Portugal?"
 
 
@@ -237,7 +238,9 @@ def main() -> None:
     print(table([{k: v for k, v in r.items() if not k.startswith("cpu_p")} for r in rows[6:]]), end="\n\n")
     rows.append({"operation": "tier accuracy (labelled set)", "accuracy": round(accuracy, 4), "prompts": len(prompts)})
     rows.append({"operation": "machine load", "load_average_1m": round(load, 2)})
-    print(table(verdicts({"decision_p95_ms": decision["p95_ms"]}, TARGETS)))
+    print(
+        table(verdicts({"decision_p95_ms": decision["p95_ms"], "decision_cpu_p95_ms": decision["cpu_p95_ms"]}, TARGETS))
+    )
     print(f"wrote {write('router', rows, TARGETS)}")
 
 
