@@ -91,6 +91,13 @@ def share_needed(order: np.ndarray, strong: np.ndarray, weak: np.ndarray, keep: 
     return float(reached[0] / len(strong)) if len(reached) else 1.0
 
 
+def calibration_error(p: np.ndarray, outcome: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: per equal-width probability bin, |mean predicted - observed rate|, weighted."""
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    return float(sum(abs(p[which == b].mean() - outcome[which == b].mean()) * (which == b).mean()
+                     for b in range(bins) if (which == b).any()))  # fmt: skip
+
+
 def replay(estimator: Estimator, path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The curve of one router (its premium probability: the tier model's, or the expected gain with a gain model)."""
     prompts, strong, weak = load_replay(path)
@@ -121,6 +128,8 @@ def replay(estimator: Estimator, path: Path) -> tuple[list[dict[str, Any]], dict
         "router_share_at_95pct": share_needed(np.argsort(-premium, kind="stable"), strong, weak, KEEP),
         "random_share_at_95pct": min(1.0, random_share),
         "oracle_share_at_95pct": share_needed(np.argsort(-gain, kind="stable"), strong, weak, KEEP),
+        # how well the premium probability reads as P(strong right and weak wrong) on this file
+        "gain_calibration_error": calibration_error(premium, (strong > weak).astype(float)),
     }
     return rows, summary
 
@@ -148,6 +157,7 @@ def gain_cross_validation(estimator: Estimator) -> dict[str, Any]:
         "tier_model_share_at_95pct": share_needed(np.argsort(-tier, kind="stable"), strong, weak, KEEP),
         "random_share_at_95pct": (KEEP * s_quality - w_quality) / (s_quality - w_quality),
         "oracle_share_at_95pct": share_needed(np.argsort(-(strong - weak), kind="stable"), strong, weak, KEEP),
+        "gain_model_cv_calibration_error": calibration_error(predicted, (strong > weak).astype(float)),
     }
 
 
@@ -176,7 +186,8 @@ def main(paths: list[str] | None = None) -> None:
                   f"weak {summary['weak_quality']:.3f}")  # fmt: skip
             print(table(curve))
             said = ", ".join(f"{w} {summary[f'{w}_share_at_95pct']:.3f}" for w in ("router", "random", "oracle"))
-            print(f"strong calls to keep {KEEP:.0%} of strong quality: {said}\n")
+            print(f"strong calls to keep {KEEP:.0%} of strong quality: {said}; premium probability as P(gain): "
+              f"calibration error {summary['gain_calibration_error']:.3f}\n")  # fmt: skip
             result_rows += [{"operation": f"replay {path.name}, {who}", **r} for r in curve]
             result_rows.append({"operation": f"replay {path.name}, {who}, at 95%", **summary})
             shares[f"{path.name}, {who}"] = summary["router_share_at_95pct"]
