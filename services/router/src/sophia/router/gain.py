@@ -205,7 +205,8 @@ class GainModel:
         self.platt = platt
 
     @staticmethod
-    def inputs(prompt: str, system: str | None, signals: features.Features) -> npt.NDArray[np.float64]:
+    def inputs(prompt: str, signals: features.Features) -> npt.NDArray[np.float64]:
+        """The dense inputs: the tier signals, then the closed-question signals."""
         return np.concatenate([signals.vector, question_signals(prompt)])
 
     @classmethod
@@ -249,7 +250,7 @@ class GainModel:
     def train(cls, rows: list[Labelled]) -> GainModel:
         """Fit with whole groups held out, fit the Platt map on them, refit on everything."""
         signals = [features.extract(r.prompt, r.system) for r in rows]
-        x = np.stack([cls.inputs(r.prompt, r.system, s) for r, s in zip(rows, signals, strict=True)])
+        x = np.stack([cls.inputs(r.prompt, s) for r, s in zip(rows, signals, strict=True)])
         instructions = [instruction_of(s, r.system) for s, r in zip(signals, rows, strict=True)]
         held = calibration_groups([Example(r.prompt, Tier.SIMPLE, None, r.group) for r in rows])
         train = [i for i, r in enumerate(rows) if r.group not in held]
@@ -275,7 +276,7 @@ class GainModel:
 
     def assess(self, prompt: str, system: str | None, signals: features.Features) -> float:
         """P(the strong model is right where the weaker one is wrong) for this prompt."""
-        return self.probability(self.inputs(prompt, system, signals), instruction_of(signals, system))
+        return self.probability(self.inputs(prompt, signals), instruction_of(signals, system))
 
 
 def fit_platt(
