@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 import sophia.router.__main__ as entry_point
 from bench._fleet import Caller
-from bench._report import percentile, table, write
+from bench._report import percentile, table, verdicts, write
 from bench.proxy import cpu_seconds
 from sophia.kit.testing import KitServer, ManagedProcess, free_port, redis_server
 from sophia.router import policy
@@ -52,7 +52,8 @@ LABELLED = REPO / "services" / "router" / "tests" / "data" / "tiers.jsonl"
 ROUNDS = 5
 HTTP_CALLS = 400
 PROVIDER_DELAY_S = 0.02
-TARGETS = {"decision_p95_ms": 2.0}
+# Wall time is what a caller waits; on a shared, loaded machine the thread's CPU time is the router's own cost.
+TARGETS = {"decision_p95_ms": 2.0, "decision_cpu_p95_ms": 2.0}
 PROMPT = "What is the capital of Portugal?"
 
 
@@ -73,9 +74,10 @@ def row(name: str, seconds: list[float], cpu_ms: float | None = None, **more: An
     }
 
 
-def decisions(prompts: list[str]) -> tuple[list[float], list[float], float]:
-    """Tier estimate + ranking over the shipped catalog, no I/O; and the tier accuracy."""
-    estimator = Estimator.from_library()
+def decisions(prompts: list[str], gain: bool = False) -> tuple[list[float], list[float], float]:
+    """Tier estimate (with the gain model when `gain`) + ranking over the shipped catalog, no I/O; and the tier
+    accuracy."""
+    estimator = Estimator.from_library(gain=gain)
     catalog = load_catalog()
     settings = RouterSettings()
     labelled = load_examples(LABELLED.read_text(encoding="utf-8"))
@@ -219,7 +221,11 @@ def main() -> None:
     cpu.sort()
     decision = row("decision (in process)", latencies, cpu_p50_ms=percentile(cpu, 50) * 1e3)
     decision["cpu_p95_ms"] = percentile(cpu, 95) * 1e3
-    rows = [decision]
+    gain_latencies, gain_cpu, _ = decisions(prompts, gain=True)
+    gain_cpu.sort()
+    with_gain = row("decision, gain model on", gain_latencies, cpu_p50_ms=percentile(gain_cpu, 50) * 1e3)
+    with_gain["cpu_p95_ms"] = percentile(gain_cpu, 95) * 1e3
+    rows = [decision, with_gain]
     with tempfile.TemporaryDirectory(prefix="sophia-bench-") as tmp, redis_server(use_env=False) as redis_url:
         rows.append(row("route (in process, Redis)", asyncio.run(routes_in_process(redis_url, prompts, False))))
         rows.append(row("route with embeddings", asyncio.run(routes_in_process(redis_url, prompts, True))))
@@ -227,11 +233,14 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"\nrouter: {len(prompts)} labelled prompts, tier accuracy {accuracy:.3f}; load average {load:.1f} on "
           f"{os.cpu_count()} CPUs")  # fmt: skip
-    print(table([{k: v for k, v in r.items() if not k.startswith("added")} for r in rows[:5]]), end="\n\n")
+    print(table([{k: v for k, v in r.items() if not k.startswith("added")} for r in rows[:6]]), end="\n\n")
     print("complete: a provider stand-in answering in 20 ms, direct and through the router")
-    print(table([{k: v for k, v in r.items() if not k.startswith("cpu_p")} for r in rows[5:]]), end="\n\n")
+    print(table([{k: v for k, v in r.items() if not k.startswith("cpu_p")} for r in rows[6:]]), end="\n\n")
     rows.append({"operation": "tier accuracy (labelled set)", "accuracy": round(accuracy, 4), "prompts": len(prompts)})
     rows.append({"operation": "machine load", "load_average_1m": round(load, 2)})
+    print(
+        table(verdicts({"decision_p95_ms": decision["p95_ms"], "decision_cpu_p95_ms": decision["cpu_p95_ms"]}, TARGETS))
+    )
     print(f"wrote {write('router', rows, TARGETS)}")
 
 

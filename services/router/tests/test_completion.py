@@ -422,3 +422,14 @@ async def test_stats_give_time_to_first_token_and_speed_per_deployment(
     assert row["time_to_first_token_ms"]["samples"] == 1
     assert row["time_to_first_token_ms"]["p50"] == pytest.approx(streamed["first_token_ms"], abs=0.01)
     assert row["output_tokens_per_s"]["samples"] == 2 and row["output_tokens_per_s"]["p50"] > 0
+
+
+async def test_a_short_retry_after_on_a_503_is_waited_out_on_the_same_deployment(
+    router: Router, standin: StandIn
+) -> None:
+    """Overloaded for a moment (503 with a short Retry-After): worth the wait on the best candidate."""
+    standin.fail("small-1", "503", retry_after="0.1")
+    result = await complete(router)
+    assert result["model"] == "openai/small" and result["fallbacks"] == 0
+    assert standin.models_called() == ["small-1", "small-1"] and len(result["retries"]) == 1
+    assert await cooldown(router, "openai/small") is None

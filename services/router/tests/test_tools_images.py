@@ -141,3 +141,20 @@ def test_tool_choice_must_name_a_declared_tool() -> None:
 def test_bad_images_are_refused_clearly(raw: list[str], message: str) -> None:
     with pytest.raises(ToolError, match=message):
         images_of(raw)
+
+
+async def test_a_pinned_model_without_vision_is_refused_by_name_and_never_called(
+    router: Router, standin: StandIn
+) -> None:
+    with pytest.raises(ToolError, match="model openai/small cannot take this call: lacks vision"):
+        await complete(router, "Describe this chart.", images=images_of([PNG]), model="openai/small", fallback=False)
+    assert standin.calls == []
+    # Allowed to fall back, the call goes to a model that can see.
+    result = await complete(router, "Describe this chart.", images=images_of([PNG]), model="openai/small")
+    assert result["model"] in ("openai/big", "anthropic/big")
+
+
+async def test_a_pinned_model_without_tools_is_refused_by_name(router: Router, standin: StandIn) -> None:
+    with pytest.raises(ToolError, match="model anthropic/small cannot take this call: lacks tools"):
+        await complete(router, "Weather?", tools=tools_of([WEATHER]), model="anthropic/small", fallback=False)
+    assert standin.calls == []

@@ -101,6 +101,7 @@ class Decision:
             "tier_probabilities": {t.value: p for t, p in self.assessment.probabilities.items()},
             "expected_quality": {t.value: q for t, q in self.assessment.expected_quality().items()},
             "min_quality": self.assessment.min_quality,
+            **({"expected_gain": self.assessment.gain} if self.assessment.gain is not None else {}),
             "preset": self.preset,
             "fallbacks": [s.model.id for s in self.ranking.ranked[1:max_attempts]],
             "candidates": [s.view() for s in self.ranking.ranked[:5]],
@@ -357,7 +358,8 @@ async def open_router(settings: RouterSettings) -> AsyncIterator[Router]:
     """A kit dependency: the process's router, built at start (catalog read, tier model trained)."""
     catalog = load_catalog(settings.catalog_path)
     embedder = LazyEmbedder(settings.embedding_threads)
-    estimator = await asyncio.to_thread(Estimator.from_library)
+    gain_data = tuple(path.read_text(encoding="utf-8") for path in settings.gain_data)
+    estimator = await asyncio.to_thread(Estimator.from_library, None, settings.gain_model, gain_data)
     if settings.tier_embeddings:
         examples = load_examples()
         vectors = await embedder.many([f"{e.system or ''}\n{e.prompt}".strip() for e in examples])

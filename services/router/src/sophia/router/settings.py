@@ -172,6 +172,17 @@ class RouterSettings(ServiceSettings):
         description="Blend a nearest-neighbour vote over the example library (local sentence model, ~5 ms a prompt) "
         "into the tier estimate. Off: features and a logistic model only (well under 2 ms).",
     )
+    gain_model: bool = Field(
+        False,
+        description="Decide premium on the expected gain of the strong model (gain.py: P(strong right and weaker "
+        "wrong)) instead of the tier model's premium probability. Off by default: on the shipped replay file it "
+        "needs more strong calls than the tier model (see the README).",
+    )
+    gain_data: list[Path] = Field(
+        [],
+        description="Extra strong/weak correctness files (JSON lines: prompt, strong_correct, weak_correct) the gain "
+        "model also trains on at start: your own models' graded answers. A JSON list of paths.",
+    )
     preload_embeddings: bool = Field(
         False, description="Load the sentence model at start, not at the first cache call."
     )

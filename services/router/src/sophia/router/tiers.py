@@ -23,12 +23,16 @@ import re
 import zlib
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from sophia.router import features
 from sophia.router.catalog import TIERS, Tier
+
+if TYPE_CHECKING:
+    from sophia.router.gain import GainModel
 
 # Training: full-batch Adam on the cross-entropy, weight decay on both kinds of weight (the values chosen by
 # template-held-out cross-validation of the library). Two thousand prompts: about 2 s at start on one core.
@@ -73,6 +77,7 @@ class Assessment:
     features: features.Features
     reasons: list[str]
     min_quality: float = DEFAULT_MIN_QUALITY
+    gain: float | None = None  # P(the strong model is right where a weaker one is wrong), when estimated
 
     def expected_quality(self) -> dict[Tier, float]:
         """Per tier, the chance its models are enough: 1 - P(the prompt needs a higher tier)."""
@@ -301,15 +306,30 @@ class Neighbours:
 
 
 class Estimator:
-    """Prompt → `Assessment`."""
+    """Prompt → `Assessment`.
 
-    def __init__(self, model: TierModel, neighbours: Neighbours | None = None) -> None:
+    With a gain model the premium probability is the expected gain of the strong model (`gain.py`): the tier
+    model still says how the rest splits between simple and balanced, but whether to pay for the strongest
+    tier follows whether it is likely to be right where the others are not, not whether the prompt looks hard.
+    """
+
+    def __init__(self, model: TierModel, neighbours: Neighbours | None = None, gain: GainModel | None = None) -> None:
         self.model = model
         self.neighbours = neighbours
+        self.gain = gain
 
     @classmethod
-    def from_library(cls, examples: list[Example] | None = None) -> Estimator:
-        return cls(TierModel.train(examples) if examples is not None else shipped_model())
+    def from_library(
+        cls, examples: list[Example] | None = None, gain: bool = False, gain_data: tuple[str, ...] = ()
+    ) -> Estimator:
+        """The tier model (shipped, or trained on `examples`); with `gain`, the gain model too (trained on the
+        shipped data plus the correctness files' text in `gain_data`)."""
+        model = TierModel.train(examples) if examples is not None else shipped_model()
+        if not gain:
+            return cls(model)
+        from sophia.router import gain as gains  # gain.py builds on this module
+
+        return cls(model, gain=gains.shipped_gain_model() if not gain_data else gains.trained_with(gain_data))
 
     def assess(
         self,
@@ -323,10 +343,19 @@ class Estimator:
         p = self.model.probabilities(signals.vector, instruction)
         if embedding is not None and self.neighbours is not None:
             p = (1 - EMBEDDING_SHARE) * p + EMBEDDING_SHARE * self.neighbours.vote(embedding)
+        gain = None
+        if self.gain is not None:
+            gain = self.gain.assess(prompt, system, signals)
+            lower = p[:-1] / max(float(p[:-1].sum()), 1e-12)
+            p = np.append(lower * (1 - gain), gain)
         tier = choose(p, min_quality)
         probabilities = {t: round(float(p[i]), 3) for i, t in enumerate(TIERS)}
         reasons = self._reasons(signals, instruction, tier, prompt, embedding is not None)
-        return Assessment(tier, probabilities, signals, reasons, min_quality)
+        if gain is not None:
+            reasons.append(
+                f"expected gain of the strongest tier {gain:.2f}: the chance it is right where a cheaper one is not"
+            )
+        return Assessment(tier, probabilities, signals, reasons, min_quality, None if gain is None else round(gain, 3))
 
     def _reasons(
         self, signals: features.Features, instruction: str, tier: Tier, prompt: str, embedded: bool

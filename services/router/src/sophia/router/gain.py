@@ -1,0 +1,312 @@
+"""Expected quality gain of the strong model: P(the strong model is right and a weaker one is wrong).
+
+The tier model answers "what kind of task is this" by the fleet's tier convention; a router that pays for a
+strong model should instead ask "would the strong model do better here". On a closed question the two differ:
+a question about Goedel that everyone knows *looks* premium but any model answers it, while a plain-sounding
+question about a minor treaty or a three-step calculation is where a small model slips.
+
+This is a logistic model trained at start on two labelled sources:
+- `gain.jsonl` (built by `library/gain_build.py`): closed questions labelled by whether only the strong model
+  is right, by question kind (see that script for how the labels were made);
+- the tier library (`examples.jsonl`): open tasks, where "premium" is the tier convention's way of saying the
+  strong model is needed, and `simple` or `balanced` that it is not.
+Its inputs are the tier signals, the instruction's words and a few signals of closed questions: how well known
+the question's and the options' words are (word frequencies from `wordfreq`), numbers in the stem, numeric
+options, "all EXCEPT", statements to combine, quantifiers. Its output is Platt-calibrated on groups of both
+sources held out of the first fit, so a probability of 0.3 means about three in ten.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+import numpy.typing as npt
+import wordfreq
+
+from sophia.router import features
+from sophia.router.catalog import Tier
+from sophia.router.tiers import (
+    Example,
+    Vocabulary,
+    _gather,
+    _scatter,
+    calibration_groups,
+    instruction_of,
+    load_examples,
+)
+
+# Training: full-batch Adam on the weighted log loss, weight decay as for the tier model.
+L2_SIGNALS = 1e-2
+L2_WORDS = 3e-2
+ITERATIONS = 300
+LEARNING_RATE = 0.05
+QUESTION_WEIGHT = 2.0  # a closed-question row counts this many library rows: it carries the target itself
+RARE_ZIPF = 3.0  # a word used less than once per million words of English is "rare"
+COMMON_ZIPF = 5.2  # words at least this common (the, which, of) say nothing about knowledge
+MAX_CHARS = 4_000  # of a prompt read for the question signals
+
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+_OPTION_LINE = re.compile(r"^\s*(?:\(?[A-Da-d1-4][).:]|[A-D] ?[-:.])\s+(.+)$", re.M)
+_INLINE_OPTIONS = re.compile(r"\b(?:options|choices)\s*:\s*(.+)$", re.I | re.S)
+_EXCEPT = re.compile(r"\b(?:EXCEPT|NOT|LEAST)\b|\bwhich (?:of the following )?is not\b|\ball of the following\b")
+_STATEMENTS = re.compile(r"(?:^|\s)(?:I|II|III|IV)[.)]\s", re.M)
+_QUANTIFIERS = re.compile(r"\b(?:all|every|no|none|some|only|must|implies|unless|neither|nor)\b")
+
+QUESTION_SIGNALS = (
+    "question:has_options",
+    "question:stem_words",
+    "question:stem_rare_words",
+    "question:stem_rarest",
+    "question:stem_familiarity",
+    "question:option_rare_words",
+    "question:option_familiarity",
+    "question:stem_numbers",
+    "question:numeric_options",
+    "question:all_except",
+    "question:statements",
+    "question:quantifiers",
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _frequencies() -> dict[str, float]:
+    """English word frequencies shipped inside `wordfreq` (no download): ~0.4 s, once per process."""
+    return wordfreq.get_frequency_dict("en", wordlist="best")
+
+
+def zipf(word: str) -> float:
+    """Zipf frequency: log10 of uses per billion words (the 7.7; nitrogen 3.8; stoichiometry 2.2; unseen 0)."""
+    f = _frequencies().get(word)
+    return math.log10(f) + 9 if f else 0.0
+
+
+def split_question(text: str) -> tuple[str, list[str]]:
+    """(stem, options) of a closed question; options empty when none are listed."""
+    lines = _OPTION_LINE.findall(text)
+    if len(lines) >= 2:
+        first = _OPTION_LINE.search(text)
+        assert first is not None
+        return text[: first.start()], [line.strip() for line in lines]
+    inline = _INLINE_OPTIONS.search(text)
+    if inline:
+        parts = [p.strip(" .") for p in re.split(r";|\s(?=[A-D][.)]\s)", inline.group(1)) if p.strip(" .")]
+        return text[: inline.start()], [re.sub(r"^[A-Da-d][.)]\s*", "", p) for p in parts]
+    return text, []
+
+
+def _knowledge(words: list[str]) -> tuple[int, float, float]:
+    """(rare words, the rarest word's zipf, mean zipf) of the content words."""
+    content = [z for z in (zipf(w) for w in words if len(w) > 2) if z < COMMON_ZIPF]
+    if not content:
+        return 0, 7.0, 7.0
+    return sum(z < RARE_ZIPF for z in content), min(content), sum(content) / len(content)
+
+
+def question_signals(prompt: str) -> npt.NDArray[np.float64]:
+    """The closed-question signals of `QUESTION_SIGNALS`, in that order."""
+    text = prompt[:MAX_CHARS]
+    stem, options = split_question(text)
+    stem_words = _WORD.findall(stem.lower())
+    option_words = _WORD.findall(" ".join(options).lower())
+    rare, rarest, familiarity = _knowledge(stem_words)
+    option_rare, _, option_familiarity = _knowledge(option_words)
+    numeric = sum(bool(_NUMBER.search(o)) and len(_WORD.findall(o.lower())) <= 2 for o in options)
+    return np.array(
+        [
+            float(len(options) >= 2),
+            math.log1p(len(stem_words)),
+            min(rare, 6),
+            rarest,
+            familiarity,
+            min(option_rare, 8),
+            option_familiarity if options else 7.0,
+            min(len(_NUMBER.findall(stem)), 10),
+            numeric / len(options) if options else 0.0,
+            float(bool(_EXCEPT.search(stem))),
+            float(len(_STATEMENTS.findall(stem)) >= 2),
+            min(len(_QUANTIFIERS.findall(stem.lower())), 6),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Labelled:
+    prompt: str
+    gain: bool  # the strong model right where the weaker one is wrong
+    weight: float
+    group: str
+    system: str | None = None
+
+
+def load_questions(text: str | None = None) -> list[Labelled]:
+    """The shipped closed-question file, or one in the replay format (`prompt`, `strong_correct`,
+    `weak_correct`; optional `group`)."""
+    if text is None:
+        text = resources.files("sophia.router").joinpath("gain.jsonl").read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    for i, r in enumerate(rows):
+        missing = {"prompt", "strong_correct", "weak_correct"} - set(r) if isinstance(r, dict) else {"an object"}
+        if missing:
+            raise ValueError(f"correctness line {i + 1}: missing {sorted(missing)}")
+        if not isinstance(r["prompt"], str) or not all(
+            isinstance(r[k], bool) for k in ("strong_correct", "weak_correct")
+        ):
+            raise ValueError(f"correctness line {i + 1}: prompt must be text, strong_correct and weak_correct booleans")
+    return [
+        Labelled(
+            r["prompt"],
+            bool(r["strong_correct"]) and not bool(r["weak_correct"]),
+            QUESTION_WEIGHT,
+            "q:" + str(r.get("group") or f"line:{i}"),
+        )
+        for i, r in enumerate(rows)
+    ]
+
+
+def from_tiers(examples: list[Example]) -> list[Labelled]:
+    """Tier library rows as gain rows: premium means the strong model is needed."""
+    return [
+        Labelled(e.prompt, e.tier is Tier.PREMIUM, 1.0, "t:" + (e.group or f"line:{i}"), e.system)
+        for i, e in enumerate(examples)
+    ]
+
+
+def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
+
+
+class GainModel:
+    """Logistic regression on [tier signals, question signals] (standardised) plus the instruction's words,
+    with a Platt map (a, b) from its score to a calibrated probability."""
+
+    def __init__(
+        self,
+        weights: npt.NDArray[np.float64],
+        word_weights: npt.NDArray[np.float64],
+        bias: float,
+        mean: npt.NDArray[np.float64],
+        scale: npt.NDArray[np.float64],
+        vocabulary: Vocabulary,
+        platt: tuple[float, float] = (1.0, 0.0),
+    ) -> None:
+        self.weights = weights
+        self.word_weights = word_weights
+        self.bias = bias
+        self.mean = mean
+        self.scale = scale
+        self.vocabulary = vocabulary
+        self.platt = platt
+
+    @staticmethod
+    def inputs(prompt: str, signals: features.Features) -> npt.NDArray[np.float64]:
+        """The dense inputs: the tier signals, then the closed-question signals."""
+        return np.concatenate([signals.vector, question_signals(prompt)])
+
+    @classmethod
+    def _fit(cls, x: npt.NDArray[np.float64], instructions: list[str], rows: list[Labelled]) -> GainModel:
+        vocabulary = Vocabulary.learn(instructions)
+        ids = [vocabulary.ids(text) for text in instructions]
+        owner = np.repeat(np.arange(len(ids)), [len(i) for i in ids])
+        flat = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+        y = np.array([r.gain for r in rows], dtype=np.float64)
+        w = np.array([r.weight for r in rows])
+        # Both outcomes weigh the same in total, however many rows each has.
+        positive = w[y == 1].sum()
+        negative = w[y == 0].sum()
+        w = np.where(y == 1, w / max(positive, 1e-9), w / max(negative, 1e-9)) * len(y) / 2
+        mean = x.mean(axis=0)
+        scale = x.std(axis=0)
+        scale[scale < 1e-6] = 1.0
+        z = (x - mean) / scale
+        n, v = len(y), len(vocabulary)
+        params = [np.zeros((x.shape[1], 1)), np.zeros((v, 1)), np.zeros(1)]
+        moments = [np.zeros_like(p) for p in params]
+        squares = [np.zeros_like(p) for p in params]
+        for step in range(1, ITERATIONS + 1):
+            weights, words, bias = params
+            score = z @ weights + bias + _gather(words, flat, owner, n)
+            error = (_sigmoid(score) - y[:, None]) * w[:, None] / n
+            grads = [
+                z.T @ error + L2_SIGNALS * weights,
+                _scatter(error, flat, owner, v) + L2_WORDS * words,
+                error.sum(axis=0),
+            ]
+            for p, g, m, s in zip(params, grads, moments, squares, strict=True):
+                m *= 0.9
+                m += 0.1 * g
+                s *= 0.999
+                s += 0.001 * g * g
+                p -= LEARNING_RATE * (m / (1 - 0.9**step)) / (np.sqrt(s / (1 - 0.999**step)) + 1e-8)
+        return cls(params[0][:, 0], params[1][:, 0], float(params[2][0]), mean, scale, vocabulary)
+
+    @classmethod
+    def train(cls, rows: list[Labelled]) -> GainModel:
+        """Fit with whole groups held out, fit the Platt map on them, refit on everything."""
+        signals = [features.extract(r.prompt, r.system) for r in rows]
+        x = np.stack([cls.inputs(r.prompt, s) for r, s in zip(rows, signals, strict=True)])
+        instructions = [instruction_of(s, r.system) for s, r in zip(signals, rows, strict=True)]
+        held = calibration_groups([Example(r.prompt, Tier.SIMPLE, None, r.group) for r in rows])
+        train = [i for i, r in enumerate(rows) if r.group not in held]
+        calib = [i for i, r in enumerate(rows) if r.group in held]
+        platt = (1.0, 0.0)
+        if train and calib:
+            first = cls._fit(x[train], [instructions[i] for i in train], [rows[i] for i in train])
+            scores = np.array([first.score(x[i], instructions[i]) for i in calib])
+            y = np.array([rows[i].gain for i in calib], dtype=np.float64)
+            platt = fit_platt(scores, y, np.array([rows[i].weight for i in calib]))
+        model = cls._fit(x, instructions, rows)
+        model.platt = platt
+        return model
+
+    def score(self, vector: npt.NDArray[np.float64], instruction: str) -> float:
+        ids = self.vocabulary.ids(instruction)
+        words = float(self.word_weights[ids].sum()) if len(ids) else 0.0
+        return float(((vector - self.mean) / self.scale) @ self.weights) + self.bias + words
+
+    def probability(self, vector: npt.NDArray[np.float64], instruction: str) -> float:
+        a, b = self.platt
+        return float(_sigmoid(np.array(a * self.score(vector, instruction) + b)))
+
+    def assess(self, prompt: str, system: str | None, signals: features.Features) -> float:
+        """P(the strong model is right where the weaker one is wrong) for this prompt."""
+        return self.probability(self.inputs(prompt, signals), instruction_of(signals, system))
+
+
+def fit_platt(
+    scores: npt.NDArray[np.float64], y: npt.NDArray[np.float64], weight: npt.NDArray[np.float64]
+) -> tuple[float, float]:
+    """Platt scaling: (a, b) minimising the weighted held-out log loss of sigmoid(a * score + b) (Newton steps)."""
+    a, b = 1.0, 0.0
+    for _ in range(50):
+        p = _sigmoid(a * scores + b)
+        g = weight * (p - y)
+        h = weight * np.maximum(p * (1 - p), 1e-9)
+        grad = np.array([(g * scores).sum(), g.sum()]) + np.array([1e-3 * (a - 1), 0.0])
+        hess = np.array([[(h * scores * scores).sum() + 1e-3, (h * scores).sum()], [(h * scores).sum(), h.sum()]])
+        step = np.linalg.solve(hess + 1e-9 * np.eye(2), grad)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(a), float(b)
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_gain_model() -> GainModel:
+    """Trained once per process on the shipped closed questions and the tier library (deterministic)."""
+    return GainModel.train(load_questions() + from_tiers(load_examples()))
+
+
+def trained_with(extra: tuple[str, ...]) -> GainModel:
+    """Trained on the shipped data plus correctness files (their text, replay format): an operator's own graded
+    answers of their strong and weak models."""
+    rows = load_questions() + from_tiers(load_examples())
+    for n, text in enumerate(extra):
+        rows += [Labelled(r.prompt, r.gain, r.weight, f"extra{n}:{r.group}") for r in load_questions(text)]
+    return GainModel.train(rows)

@@ -1,0 +1,141 @@
+"""The gain model: P(the strong model is right where a weaker one is wrong), and the signals it reads.
+
+Small models are trained here on a few dozen labelled questions (fractions of a second); one test trains the
+shipped model (the tier library plus `gain.jsonl`) as the service does when `SOPHIA_ROUTER_GAIN_MODEL` is on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sophia.router import features
+from sophia.router.catalog import Tier
+from sophia.router.gain import (
+    QUESTION_SIGNALS,
+    GainModel,
+    Labelled,
+    fit_platt,
+    load_questions,
+    question_signals,
+    split_question,
+    zipf,
+)
+from sophia.router.tiers import Estimator, shipped_model
+
+REPLAY = Path(__file__).parents[3] / "bench" / "data" / "router_replay.jsonl"
+SIGNAL = {name: i for i, name in enumerate(QUESTION_SIGNALS)}
+
+
+def test_options_are_told_apart_from_the_stem_in_every_layout() -> None:
+    for text in (
+        "Which gas is inert?\nA) Argon\nB) Oxygen\nC) Chlorine\nD) Fluorine\nAnswer with the letter.",
+        "Which gas is inert?\n(a) Argon\n(b) Oxygen\n(c) Chlorine\n(d) Fluorine",
+        "Which gas is inert?\n\n1. Argon\n2. Oxygen\n3. Chlorine\n4. Fluorine\n\nWhich number is correct?",
+        "Which gas is inert? Options: A. Argon; B. Oxygen; C. Chlorine; D. Fluorine.",
+    ):
+        stem, options = split_question(text)
+        assert stem.strip() == "Which gas is inert?", text
+        assert [o.split()[0].strip(".") for o in options] == ["Argon", "Oxygen", "Chlorine", "Fluorine"], text
+    assert split_question("Why is the sky blue?") == ("Why is the sky blue?", [])
+
+
+def test_question_signals_count_numbers_exceptions_statements_and_rare_words() -> None:
+    calc = question_signals("A 5,000 loan at 6.5% is repaid over 3 years with 2 fees of 40. What is the payment?")
+    assert calc[SIGNAL["question:stem_numbers"]] == 5
+    exception = question_signals(
+        "All of the following are noble gases EXCEPT:\nA) Neon\nB) Argon\nC) Xenon\nD) Nitrogen"
+    )
+    assert exception[SIGNAL["question:all_except"]] == 1 and exception[SIGNAL["question:has_options"]] == 1
+    combine = question_signals("Consider: I. A is true. II. B is false. III. C holds. Which are true?")
+    assert combine[SIGNAL["question:statements"]] == 1
+    rare = question_signals("Which enzyme is the rate-limiting step of cholesterol synthesis? HMG-CoA reductase")
+    common = question_signals("Which animal is the largest one that lives in the sea today?")
+    assert rare[SIGNAL["question:stem_rare_words"]] > common[SIGNAL["question:stem_rare_words"]]
+    assert rare[SIGNAL["question:stem_rarest"]] < common[SIGNAL["question:stem_rarest"]]
+    assert zipf("the") > 7 > zipf("nitrogen") > zipf("stoichiometry") > zipf("qzxwvprt") == 0.0
+
+
+def test_a_correctness_file_with_a_bad_line_is_refused_naming_the_line() -> None:
+    good = json.dumps({"prompt": "2+2?", "strong_correct": True, "weak_correct": True})
+    with pytest.raises(ValueError, match="line 2: missing \\['weak_correct'\\]"):
+        load_questions(good + "\n" + json.dumps({"prompt": "x", "strong_correct": True}))
+    with pytest.raises(ValueError, match="line 1: prompt must be text"):
+        load_questions(json.dumps({"prompt": "x", "strong_correct": "yes", "weak_correct": False}))
+    rows = load_questions(good + "\n" + json.dumps({"prompt": "y", "strong_correct": True, "weak_correct": False}))
+    assert [r.gain for r in rows] == [False, True]
+
+
+def test_the_shipped_question_file_is_apart_from_the_replay_file_and_labels_both_ways() -> None:
+    questions = load_questions()
+    replayed = {json.loads(line)["prompt"] for line in REPLAY.read_text(encoding="utf-8").splitlines() if line}
+    assert not {q.prompt for q in questions} & replayed
+    gains = sum(q.gain for q in questions)
+    assert len(questions) >= 400 and 0.3 < gains / len(questions) < 0.8
+    assert len({q.group.split(":")[1] for q in questions}) >= 10  # kinds of question
+
+
+def test_platt_scaling_recovers_a_known_map() -> None:
+    rng = np.random.default_rng(7)
+    scores = rng.normal(size=4000)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(2.0 * scores - 1.0)))).astype(float)
+    a, b = fit_platt(scores, y, np.ones_like(y))
+    assert a == pytest.approx(2.0, abs=0.2) and b == pytest.approx(-1.0, abs=0.15)
+
+
+def _toy_rows() -> list[Labelled]:
+    rows = []
+    for i in range(12):
+        calc = f"A sum of {1000 + 100 * i} grows {3 + i % 4}% a year, compounded monthly, for {2 + i % 5} years"
+        rows.append(Labelled(f"{calc}, then {10 + i}% is taxed. What is left?", True, 1.0, f"calc:{i % 4}"))
+        recall = f"Which planet is number {1 + i % 8} from the Sun?\nA) Mars\nB) Venus\nC) Earth\nD) Saturn"
+        rows.append(Labelled(recall, False, 1.0, f"recall:{i % 4}"))
+    return rows
+
+
+def test_a_trained_gain_model_ranks_a_multi_step_calculation_above_a_recall_question() -> None:
+    model = GainModel.train(_toy_rows())
+    calc = "A deposit of 7,500 earns 4% a year compounded monthly for 6 years, then 15% is taxed. What is left?"
+    recall = "Which planet is the largest?\nA) Mars\nB) Jupiter\nC) Earth\nD) Saturn"
+    p_calc = model.assess(calc, None, features.extract(calc))
+    p_recall = model.assess(recall, None, features.extract(recall))
+    assert 0 < p_recall < p_calc < 1
+
+
+def test_with_a_gain_model_the_premium_probability_is_the_expected_gain_and_the_knob_decides() -> None:
+    gain = GainModel.train(_toy_rows())
+    gain.platt = (0.0, 0.0)  # a model that knows nothing: an expected gain of one half everywhere
+    estimator = Estimator(shipped_model(), gain=gain)
+    prompt = "A loan of 12,000 at 5% a year compounded monthly runs 4 years, then a 2% fee is added. What is owed?"
+    low = estimator.assess(prompt, min_quality=0.3)  # pays for premium when its gain exceeds 0.7
+    high = estimator.assess(prompt, min_quality=0.8)  # ... exceeds 0.2
+    assert low.gain == 0.5 and low.probabilities[Tier.PREMIUM] == pytest.approx(0.5, abs=1e-3)
+    assert sum(low.probabilities.values()) == pytest.approx(1.0, abs=2e-3)
+    assert high.tier is Tier.PREMIUM and low.tier is not Tier.PREMIUM
+    assert any("expected gain" in r for r in low.reasons)
+    assert Estimator(shipped_model()).assess(prompt).gain is None  # off unless asked for
+
+
+def test_the_shipped_gain_model_prefers_the_strong_model_where_it_pays(tmp_path: Path) -> None:
+    """The model the service trains at start with gain_model on (plus an operator's file of graded answers)."""
+    extra = "\n".join(
+        json.dumps(
+            {
+                "prompt": f"Operator question {i}: what is 17 * {i} + 3?",
+                "strong_correct": True,
+                "weak_correct": i % 2 == 0,
+            }
+        )
+        for i in range(10)
+    )
+    estimator = Estimator.from_library(gain=True, gain_data=(extra,))
+    assert estimator.gain is not None
+    famous = "Who wrote 'Romeo and Juliet'?\nA) Marlowe\nB) Shakespeare\nC) Milton\nD) Jonson"
+    steps = (
+        "A 3-year bond with face value 1,000 pays a 5% annual coupon. If the yield is 7%, what is its price?\n"
+        "A) 947.51\nB) 1,000.00\nC) 1,054.46\nD) 900.00"
+    )
+    assert estimator.assess(steps).gain > estimator.assess(famous).gain  # type: ignore[operator]
