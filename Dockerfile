@@ -13,6 +13,7 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 COPY services ./services
 COPY gateway ./gateway
+COPY deploy ./deploy
 # PACKAGE may name several members (the infra image adds sophia-deploy, the program it runs).
 RUN uv sync --frozen --no-dev --no-editable $(for p in $PACKAGE; do printf -- "--package %s " "$p"; done)
 
@@ -32,6 +33,8 @@ tarfile.open(fileobj=urllib.request.urlopen(url), mode='r|gz').extractall('/opt'
     fi
 RUN useradd --system --uid 10001 --home /app sophia
 COPY --from=build --chown=sophia /app/.venv /app/.venv
+# The fleet's Pulumi program: the infra service's default project (SOPHIA_INFRA_PROJECTS=/app/deploy).
+COPY --from=build --chown=sophia /app/deploy /app/deploy
 USER 10001
 WORKDIR /app
 EXPOSE 8080 8000 50051
