@@ -22,7 +22,7 @@ up: sync  ## run the gateway and every service with embedded defaults (options: 
 test: sync  ## install everything, lint, and run the whole test suite
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy services/kit/src gateway/src services/memory/src services/code/src services/router/src services/infra/src services/business/src services/visual/src
+	$(RUN) mypy services/kit/src gateway/src services/memory/src services/code/src services/router/src services/infra/src services/business/src services/visual/src deploy/src
 	$(RUN) pytest
 
 bench: sync  ## benchmarks: printed as a table, written to bench/results/*.json
@@ -34,7 +34,7 @@ proto: sync  ## regenerate the control-plane code from protos/
 lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy services/kit/src gateway/src services/memory/src services/code/src services/router/src services/infra/src services/business/src services/visual/src
+	$(RUN) mypy services/kit/src gateway/src services/memory/src services/code/src services/router/src services/infra/src services/business/src services/visual/src deploy/src
 
 fmt: sync
 	$(RUN) ruff check --fix .
