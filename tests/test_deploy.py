@@ -22,6 +22,7 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
+from sophia.gateway.discovery import from_service
 from sophia.gateway.security.principals import ApiKeys
 from sophia.gateway.settings import GatewaySettings
 from sophia.kit.security import InternalCredential
@@ -82,15 +83,26 @@ def test_the_crd_schema_catches_a_misspelt_field() -> None:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_service_runs_and_the_gateway_lists_each(overlay: str) -> None:
+def test_every_service_runs_and_the_gateway_discovers_each(overlay: str) -> None:
+    """The gateway watches the Services labelled sophia.dev/mcp; each capability server's announces its gRPC
+    port, and the gateway's service account may read Services (and nothing else)."""
     deployments = of_kind(overlay, "Deployment")
     assert set(deployments) == {*SERVICES, "gateway"}
     assert {"redis", "qdrant"} <= set(of_kind(overlay, "StatefulSet"))
     config = yaml.safe_load(of_kind(overlay, "ConfigMap")["gateway"]["data"]["gateway.yaml"])
-    assert sorted(config["servers"]) == [f"{name}:50051" for name in SERVICES]
-    services = of_kind(overlay, "Service")
-    for name in SERVICES:
-        assert {p["port"] for p in services[name]["spec"]["ports"]} == {8000, 50051}, name
+    assert config["kubernetes_discovery"] is True and not config.get("servers")
+    found = {}
+    for name, svc in of_kind(overlay, "Service").items():
+        if "sophia.dev/mcp" in svc["metadata"]["labels"]:
+            found[name] = from_service(svc).kit_address
+    assert found == {name: f"{name}.sophia.svc:50051" for name in SERVICES}
+    (rule,) = of_kind(overlay, "Role")["gateway-discovery"]["rules"]
+    assert rule == {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list", "watch"]}
+    binding = of_kind(overlay, "RoleBinding")["gateway-discovery"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "gateway", "namespace": "sophia"}]
+    assert deployments["gateway"]["spec"]["template"]["spec"]["serviceAccountName"] == "gateway"
+    for name in SERVICES:  # the servers never talk to the API: no token in their pods
+        assert deployments[name]["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -329,3 +341,17 @@ def test_client_examples_point_at_the_default_gateway() -> None:
 
     args = build_parser().parse_args(claude["mcpServers"]["sophia"]["args"])
     assert args.url == default_mcp
+
+
+def test_the_mcp_server_example_is_discovered_and_let_in() -> None:
+    """examples/kubernetes-mcp-server: valid, announced as an external server, reachable by the gateway."""
+    documents = list(yaml.safe_load_all((ROOT / "examples" / "kubernetes-mcp-server" / "mcp-server.yaml").read_text()))
+    for document in documents:
+        kubernetes_validate.validate(document, KUBERNETES_VERSIONS[-1], strict=True)
+    deployment, svc = documents
+    svc["metadata"]["namespace"] = "sophia"
+    external = from_service(svc).external
+    assert external is not None and external.url == "http://notes.sophia.svc:8000/mcp"
+    policies = list(of_kind("prod", "NetworkPolicy").values())
+    gateway = of_kind("prod", "Deployment")["gateway"]["spec"]["template"]["metadata"]["labels"]
+    assert _allowed(policies, gateway, deployment["spec"]["template"]["metadata"]["labels"], 8000)

@@ -104,13 +104,13 @@ def test_configured_secrets_become_secret_resources_and_stay_secret() -> pulumi.
 
 
 @pulumi.runtime.test
-def test_gateway_config_lists_every_server_and_the_configured_hosts() -> pulumi.Output[Any]:
+def test_gateway_config_discovers_servers_and_answers_the_configured_hosts() -> pulumi.Output[Any]:
     _, fleet = _stack({"allowedHosts": ["sophia.example.org", "gateway:*"]})
 
     def check(data: dict[str, str]) -> None:
         config = yaml.safe_load(data["gateway.yaml"])
         assert config["allowed_hosts"] == ["sophia.example.org", "gateway:*"]
-        assert sorted(config["servers"]) == sorted(f"{name}:50051" for name in SERVICES)
+        assert config["kubernetes_discovery"] is True  # servers come from the labelled Services
 
     return fleet.resources["ConfigMap", "gateway"].data.apply(check)
 
@@ -183,8 +183,13 @@ def test_the_program_deploys_the_same_fleet_as_the_prod_overlay() -> pulumi.Outp
                 assert _normalized(inputs["spec"]) == _normalized(overlay[kind][name]["spec"]), (kind, name)
         config = yaml.safe_load(_by_kind(recorder, "kubernetes:core/v1:ConfigMap")["gateway"]["data"]["gateway.yaml"])
         theirs = yaml.safe_load(overlay["ConfigMap"]["gateway"]["data"]["gateway.yaml"])
-        assert config["allowed_hosts"] == theirs["allowed_hosts"]
-        assert sorted(config["servers"]) == sorted(theirs["servers"])
+        assert config == theirs
+        role = _by_kind(recorder, "kubernetes:rbac.authorization.k8s.io/v1:Role")["gateway-discovery"]
+        assert role["rules"] == overlay["Role"]["gateway-discovery"]["rules"]
+        services = _by_kind(recorder, "kubernetes:core/v1:Service")
+        for name, svc in overlay["Service"].items():  # the discovery label on exactly the same Services
+            ours = services[name]["metadata"]["labels"].get("sophia.dev/mcp")
+            assert ours == svc["metadata"]["labels"].get("sophia.dev/mcp"), name
 
     return _when_created(fleet, check)
 

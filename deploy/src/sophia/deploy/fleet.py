@@ -216,6 +216,8 @@ def _workload(
     component = labels["app.kubernetes.io/component"]
     meta = _meta(config, name, **_labels(name, component))
     fleet.add("Deployment", name, _create(k8s.apps.v1.Deployment, name, metadata=meta, spec=spec, opts=opts))
+    if component == "server":  # the gateway discovers kit servers by this label (it watches Services)
+        meta = _meta(config, name, **_labels(name, component), **{"sophia.dev/mcp": "kit"})
     port_names = {HTTP: "http", GRPC: "grpc", GATEWAY_PORT: "http"}
     fleet.add(
         "Service",
@@ -283,7 +285,8 @@ def _gateway(fleet: Fleet, opts: pulumi.ResourceOptions) -> None:
             "host": "0.0.0.0",
             "port": GATEWAY_PORT,
             "allowed_hosts": hosts,
-            "servers": [f"{name}:{GRPC}" for name in SERVICES],
+            # Servers are discovered through the Kubernetes API (Services labelled sophia.dev/mcp), not listed.
+            "kubernetes_discovery": True,
         },
         indent=2,
     )
@@ -326,7 +329,7 @@ def _gateway(fleet: Fleet, opts: pulumi.ResourceOptions) -> None:
         "template": {
             "metadata": {"labels": labels},
             "spec": {
-                "automountServiceAccountToken": False,
+                "serviceAccountName": "gateway",  # may list and watch Services: discovery
                 "securityContext": POD_SECURITY,
                 "containers": [container],
                 "volumes": [
@@ -339,8 +342,42 @@ def _gateway(fleet: Fleet, opts: pulumi.ResourceOptions) -> None:
         },
     }
     _workload(fleet, "gateway", spec, labels, [GATEWAY_PORT], opts)
+    _discovery_rights(fleet, opts)
     _autoscaler(fleet, "gateway", opts)
     _disruption_budget(fleet, "gateway", opts)
+
+
+def _discovery_rights(fleet: Fleet, opts: pulumi.ResourceOptions) -> None:
+    """The gateway's service account may read Services in its namespace, and nothing else."""
+    config = fleet.config
+    fleet.add(
+        "ServiceAccount",
+        "gateway",
+        _create(k8s.core.v1.ServiceAccount, "gateway-account", metadata=_meta(config, "gateway"), opts=opts),
+    )
+    fleet.add(
+        "Role",
+        "gateway-discovery",
+        _create(
+            k8s.rbac.v1.Role,
+            "gateway-discovery",
+            metadata=_meta(config, "gateway-discovery"),
+            rules=[{"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list", "watch"]}],
+            opts=opts,
+        ),
+    )
+    fleet.add(
+        "RoleBinding",
+        "gateway-discovery",
+        _create(
+            k8s.rbac.v1.RoleBinding,
+            "gateway-discovery-binding",
+            metadata=_meta(config, "gateway-discovery"),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "gateway-discovery"},
+            subjects=[{"kind": "ServiceAccount", "name": "gateway", "namespace": config.namespace}],
+            opts=opts,
+        ),
+    )
 
 
 def _statefulset(
