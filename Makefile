@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: up test bench proto proto-check lint fmt sync clean browser
+.PHONY: up test bench proto proto-check lint fmt sync clean browser scan images
 
 $(CURDIR)/.bin/uv:
 	python3 -m venv .bin/venv
@@ -22,7 +22,7 @@ up: sync  ## run the gateway and every service with embedded defaults (options: 
 test: sync browser  ## install everything, lint, and run the whole test suite
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy services/kit/src gateway/src services/memory/src services/code/src services/router/src services/infra/src services/business/src services/visual/src
+	$(RUN) mypy services/kit/src gateway/src services/memory/src services/code/src services/router/src services/infra/src services/business/src services/visual/src deploy/src
 	$(RUN) pytest
 
 # The operator console's browser tests drive Debian's chromium through chromium-driver. Best effort: installed
@@ -44,11 +44,27 @@ proto: sync  ## regenerate the control-plane code from protos/
 lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy services/kit/src gateway/src services/memory/src services/code/src services/router/src services/infra/src services/business/src services/visual/src
+	$(RUN) mypy services/kit/src gateway/src services/memory/src services/code/src services/router/src services/infra/src services/business/src services/visual/src deploy/src
 
 fmt: sync
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
+
+scan: sync  ## security scans that install from PyPI: uv.lock in step, every locked pin audited (pip-audit)
+	$(UV) lock --check
+	$(UV) export --frozen --all-packages --no-emit-workspace --format requirements-txt --output-file .scan-requirements.txt >/dev/null
+	$(RUN) pip-audit --requirement .scan-requirements.txt --require-hashes --disable-pip --strict --progress-spinner off; status=$$?; rm -f .scan-requirements.txt; \
+	  test $$status = 0 || echo "pip-audit failed: a vulnerable pin, or packages it could not audit (no PyPI JSON API reachable)"; exit $$status
+	@if command -v trivy >/dev/null; then trivy fs --scanners vuln,secret,misconfig --severity HIGH,CRITICAL --exit-code 1 .; \
+	else echo "trivy: not installed (not on PyPI; CI runs it in .github/workflows/security.yml)"; fi
+
+images:  ## build every service's image as sophia-<service>:$(TAG) (default dev), as CI does (needs Docker)
+	for s in gateway memory code infra router visual business; do \
+	  pkgs=sophia-$$s; apt=""; pulumi=""; \
+	  case $$s in code) apt=git;; visual) apt="libgl1 libglib2.0-0";; infra) pkgs="sophia-infra sophia-deploy"; pulumi=3.272.0;; esac; \
+	  docker build --build-arg PACKAGE="$$pkgs" --build-arg MODULE=sophia.$$s --build-arg APT_PACKAGES="$$apt" \
+	    --build-arg PULUMI_VERSION="$$pulumi" -t sophia-$$s:$(or $(TAG),dev) . || exit 1; \
+	done
 
 clean:
 	rm -rf .venv .bin .pytest_cache .mypy_cache .ruff_cache

@@ -175,6 +175,12 @@ class Catalog:
         logger.info("server serving", extra={"server": name, "tools": len(routes)})
         await self._rebuild()
 
+    async def remove(self, name: str) -> None:
+        """A server discovery says is gone for good (its Service was deleted): it and its tools leave."""
+        if self._servers.pop(name, None) is not None:
+            logger.info("server removed", extra={"server": name})
+            await self._rebuild()
+
     async def down(self, name: str, error: str) -> None:
         state = self._servers.get(name)
         if state is None:

@@ -21,6 +21,7 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
 from sophia.gateway.catalog import Catalog, Kind
+from sophia.gateway.discovery import ApiClient, Discovered, KubernetesDiscovery
 from sophia.gateway.settings import ExternalServer, GatewaySettings
 from sophia.gateway.upstream import HttpUpstream, SessionUpstream
 from sophia.kit import Risk, ToolSpec
@@ -193,11 +194,41 @@ class Fleet:
             KitServerWatch(address, catalog, http, settings, credential) for address in settings.servers
         ] + [ExternalServerWatch(config, catalog, settings) for config in settings.external]
         self._tasks: list[asyncio.Task[None]] = []
+        self.catalog, self.http, self.settings, self.credential = catalog, http, settings, credential
+        self._discovered: dict[str, tuple[KitServerWatch | ExternalServerWatch, asyncio.Task[None]]] = {}
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(w.run(), name=f"watch {type(w).__name__}") for w in self.watches]
+        if self.settings.kubernetes_discovery:
+            api = ApiClient.discover(self.settings.kubernetes_namespace)
+            discovery = KubernetesDiscovery(api, self, self.settings.kubernetes_selector, self.settings.reconnect_max_s)
+            self._tasks.append(asyncio.create_task(discovery.run(), name="kubernetes discovery"))
+
+    # Kubernetes discovery (discovery/) adds and removes servers while the gateway runs.
+    def discovered(self, server: Discovered) -> None:
+        watch: KitServerWatch | ExternalServerWatch
+        try:
+            if server.kit_address is not None:
+                watch = KitServerWatch(server.kit_address, self.catalog, self.http, self.settings, self.credential)
+            elif server.external is not None:
+                watch = ExternalServerWatch(server.external, self.catalog, self.settings)
+            else:
+                return
+        except ValueError as exc:  # a name another server already has
+            logger.warning("discovered server %s skipped: %s", server.key, exc)
+            return
+        self._discovered[server.key] = (watch, asyncio.create_task(watch.run(), name=f"watch {server.key}"))
+
+    async def gone(self, key: str) -> None:
+        watch, task = self._discovered.pop(key)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await self.catalog.remove(watch.name if isinstance(watch, KitServerWatch) else watch.config.name)
 
     async def stop(self) -> None:
+        for key in list(self._discovered):
+            await self.gone(key)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

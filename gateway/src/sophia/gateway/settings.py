@@ -68,6 +68,15 @@ class GatewaySettings(BaseSettings):
         description="gRPC addresses (host:port) of kit capability servers; in Kubernetes, service DNS names.",
     )
     external: list[ExternalServer] = Field(default_factory=list, description="Other MCP servers to federate.")
+    kubernetes_discovery: bool = Field(
+        False,
+        description="Also follow servers announced by Kubernetes Services (label sophia.dev/mcp=kit|external), "
+        "listed and watched through the API: in a pod with its service account, else from KUBECONFIG.",
+    )
+    kubernetes_namespace: str | None = Field(
+        None, description="Namespace whose Services are followed. Unset: the pod's own (or the kubeconfig's)."
+    )
+    kubernetes_selector: str = Field("sophia.dev/mcp", description="Label selector of the Services to follow.")
     allowed_hosts: list[str] = Field(
         default_factory=lambda: ["127.0.0.1:*", "localhost:*", "[::1]:*"],
         description="Host header values every route accepts (DNS-rebinding protection: `name`, `name:port`, "
