@@ -68,7 +68,7 @@ async def serving(app: Any) -> AsyncIterator[int]:
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_limits(5, 5, 10))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+    while not server.started:
         await asyncio.sleep(0.01)
     try:
         yield port
