@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from sophia.gateway.cli import main
 from sophia.kit.testing import free_port, wait_until
@@ -277,16 +278,35 @@ def test_up_rejects_a_bad_service_selection_with_exit_2_before_starting_anything
 # -- sophia call / status / tools ---------------------------------------------------------------
 
 
-def test_call_script_prints_the_tool_result_as_json(fleet: Up) -> None:
+def test_call_script_prints_the_structured_result_once(fleet: Up) -> None:
     script = Path(sys.executable).with_name("sophia")
     done = subprocess.run(
-        [str(script), "call", "sample_echo", '{"text":"hi"}', "--url", fleet.url],
+        [str(script), "call", "sample_add", '{"a": 2, "b": 3}', "--url", fleet.url],
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["structuredContent"] == {"result": "hi"}
+    assert json.loads(done.stdout) == {"total": 5.0}  # one result: not the text block and the structure both
+
+
+def test_call_prints_the_whole_result_with_json(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = sophia(capsys, "call", "sample_echo", '{"text": "hi"}', "--json", "--url", fleet.url)
+    result = json.loads(out)
+    assert code == 0 and result["content"][0]["text"] == "hi" and result["structuredContent"] == {"result": "hi"}
+
+
+def test_a_result_without_structure_prints_its_text_blocks() -> None:
+    from sophia.gateway.cli.commands import shown
+
+    text_only = {"content": [{"type": "text", "text": "line one"}, {"type": "image"}, {"type": "text", "text": "two"}]}
+    assert shown(text_only) == "line one\ntwo"
+    assert shown({"content": [{"type": "text", "text": "{}"}], "structuredContent": {"n": 1}}) == '{\n  "n": 1\n}'
+
+
+def test_call_accepts_a_url_without_a_scheme(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = sophia(capsys, "call", "sample_add", '{"a": 1, "b": 1}', "--url", f"127.0.0.1:{fleet.port}")
+    assert (code, json.loads(out)) == (0, {"total": 2.0})
 
 
 def test_call_with_invalid_json_exits_2_without_calling(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
@@ -301,21 +321,28 @@ def test_call_with_a_json_array_exits_2(fleet: Up, capsys: pytest.CaptureFixture
     assert "must be a JSON object" in err
 
 
-def test_call_of_a_failing_tool_prints_its_result_and_exits_1(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = sophia(capsys, "call", "sample_fail", '{"message": "boom"}', "--url", fleet.url)
-    assert code == 1
-    result = json.loads(out)
-    assert result["isError"] is True
-    assert "boom" in result["content"][0]["text"]
+def test_call_of_a_failing_tool_says_its_error_and_exits_1(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = sophia(capsys, "call", "sample_fail", '{"message": "boom"}', "--url", fleet.url)
+    assert (code, out) == (1, "")
+    assert err.startswith("error: sample_fail answered an error:") and "boom" in err
 
 
-def test_call_of_an_unknown_tool_prints_the_error_body_and_exits_1(
+def test_call_of_a_misspelt_tool_suggests_the_close_names_and_exits_1(
     fleet: Up, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = sophia(capsys, "call", "sample_nope", "{}", "--url", fleet.url)
+    code, out, err = sophia(capsys, "call", "sample_ecoh", "{}", "--url", fleet.url)
     assert (code, out) == (1, "")
-    assert "HTTP 404" in err
-    assert "Unknown tool: sample_nope" in err
+    assert "the gateway has no tool 'sample_ecoh'; did you mean `sample_echo`?" in err
+    code, _, err = sophia(capsys, "call", "zzzz", "{}", "--url", fleet.url)
+    assert code == 1 and "no tool 'zzzz'; see `sophia tools`" in err
+
+
+def test_a_held_call_tells_the_cli_user_to_run_sophia_approve(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = sophia(capsys, "call", "sample_erase_note", '{"key": "k"}', "--url", fleet.url)
+    assert code == 0
+    approval_id = json.loads(httpx.get(f"{fleet.url}/v1/approvals", timeout=5).text)[0]["id"]
+    assert f"`sophia approve {approval_id}`" in out
+    assert out.count("\n") == 1  # the explanation, once
 
 
 def test_status_shows_each_server_with_health_and_tool_count(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
@@ -342,6 +369,10 @@ def test_tools_lists_name_risk_and_first_line_of_description(fleet: Up, capsys: 
     assert rows["sample_erase_note"] == ["high", "Erase the note stored under `key`."]
 
 
+def test_up_prints_no_http_client_log_lines(fleet: Up) -> None:
+    assert "HTTP Request:" not in fleet.output()
+
+
 def test_status_exits_1_with_a_clear_message_when_no_gateway_answers(capsys: pytest.CaptureFixture[str]) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     code, _, err = sophia(capsys, "status", "--url", url)
@@ -361,3 +392,81 @@ def test_up_demo_points_the_business_connectors_at_labelled_sample_data(start_up
     assert not answer["isError"]
     text = json.dumps(answer["structuredContent"])
     assert "Acme" in text and "DEMO DATA" in text
+
+
+# -- small things without a fleet ---------------------------------------------------------------
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sophia {version('sophia-gateway')}"
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [
+        ("127.0.0.1:8093", "http://127.0.0.1:8093"),
+        ("localhost:9000/", "http://localhost:9000"),
+        ("https://sophia.example.com", "https://sophia.example.com"),
+        ("http://[::1]:8080", "http://[::1]:8080"),
+    ],
+)
+def test_a_url_without_a_scheme_means_http(given: str, meant: str) -> None:
+    from sophia.gateway.cli.commands import base_url
+
+    assert base_url(given) == meant
+
+
+@pytest.mark.parametrize(
+    ("given", "why"),
+    [
+        ("ftp://host", "speaks http or https, not ftp"),
+        ("127.0.0.1:port", "port is not a number"),
+        ("http://", "no host"),
+    ],
+)
+def test_a_url_the_gateway_cannot_be_at_is_explained_with_exit_2(
+    given: str, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["status", "--url", given])
+    assert exited.value.code == 2
+    assert why in capsys.readouterr().err
+
+
+def test_keys_create_refuses_a_role_the_policy_does_not_define(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = sophia(capsys, "keys", "create", "bob", "--role", "viewer", "--role", "wizard")
+    assert (code, out) == (2, "")
+    assert "unknown role 'wizard'" in err and "viewer" in err
+    assert "sk-sophia-" not in err  # no key was made
+
+
+def test_keys_create_checks_roles_against_the_policy_file_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("roles:\n  wizard:\n    tools: ['*']\n")
+    code, out, _ = sophia(capsys, "keys", "create", "bob", "--role", "wizard", "--policy", str(policy))
+    assert code == 0
+    (entry,) = yaml.safe_load(out)
+    assert entry["name"] == "bob" and entry["roles"] == ["wizard"]
+
+
+def test_ask_progress_reads_as_words_not_event_names() -> None:
+    """The one wording for MCP progress notifications and `sophia ask`'s live lines."""
+    from sophia.gateway.ask_progress import describe
+
+    plan = {"steps": [{"tool": "memory_recall"}, {"tool": "business_search"}, {"tool": "memory_remember"}]}
+    assert describe("intent", {"action": "search", "capabilities": ["memory"]}) == "classified as search (memory)"
+    assert describe("plan", plan) == "planning 3 steps: memory_recall, business_search, memory_remember"
+    assert describe("step_started", {"tool": "memory_recall"}) == "running memory_recall"
+    assert describe("step_held", {"tool": "infra_up", "approval": {"id": "ab12"}}) == (
+        "infra_up held for approval (sophia approve ab12)"
+    )
+    failed = {"tool": "code_search", "error": {"message": "timed out"}}
+    assert describe("step_failed", failed) == "code_search failed: timed out"
+    assert describe("answer", {"answer": "…"}) == "answered"

@@ -68,11 +68,17 @@ class Child:
         self.proc: subprocess.Popen[bytes] | None = None
         self.reported = False  # an unexpected exit is announced once
 
-    def start(self) -> Child:
+    def start(self, restart_note: str | None = None) -> Child:
+        """Start the process. A restart within a run (`restart_note` says why) appends to this run's log,
+        so the lines before a crash stay beside the ones after it."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        if self.log_path.exists():  # one log per run, and the previous run's kept for a post-mortem
+        if restart_note is None and self.log_path.exists():
+            # One log per run, and the previous run's kept for a post-mortem.
             self.log_path.replace(self.log_path.with_name(self.log_path.name + ".1"))
-        with self.log_path.open("wb") as log:
+        with self.log_path.open("ab" if restart_note else "wb") as log:
+            if restart_note:
+                log.write(f"--- sophia up: {restart_note} ---\n".encode())
+                log.flush()
             self.proc = subprocess.Popen(
                 self.argv,
                 env=self.env,
