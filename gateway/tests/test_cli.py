@@ -213,21 +213,50 @@ def test_up_with_no_services_and_no_redis_server_uses_fakeredis_until_ctrl_c(sta
     assert is_gone(gateway) and is_gone(fake)
 
 
-def test_up_survives_a_dead_service_but_stops_everything_when_the_gateway_dies(
-    start_up: Callable[..., Up],
+def test_up_heals_a_crashed_service_restarts_one_on_request_and_stops_everything_when_the_gateway_dies(
+    start_up: Callable[..., Up], capsys: pytest.CaptureFixture[str]
 ) -> None:
     up = start_up(SAMPLE)
     sample, gateway = up.child("sample_service.py"), up.child("-m sophia.gateway ")
     others = [pid for pid in children_of(up.proc.pid) if pid not in (sample, gateway)]
     os.kill(sample, signal.SIGKILL)
-    wait_until(lambda: "sample exited with code -9" in up.output(), 10, "sophia up to report the dead service")
-    assert up.proc.poll() is None
-    assert httpx.get(f"{up.url}/healthz", timeout=5).status_code == 200
+    wait_until(lambda: "sample restarted" in up.output(), 15, "sophia up to restart the dead service")
+    assert "sample exited with code -9 unexpectedly; restarting it in 1 s (restart 1)" in up.output()
+    healed = up.child("sample_service.py")
+    assert healed != sample and up.proc.poll() is None
+    log = (up.data_dir / "logs" / "sample.log").read_text()
+    assert "--- sophia up: restart 1 after exit code -9 ---" in log  # the lines before the crash are kept
 
+    def serving() -> bool:
+        caps = httpx.get(f"{up.url}/v1/capabilities", timeout=5).json()
+        return [s["status"] for s in caps["servers"]] == ["serving"]
+
+    wait_until(serving, 20, "the gateway to find the restarted service on its old address")
+    assert httpx.post(f"{up.url}/v1/tools/sample_echo", json={"text": "back"}, timeout=10).status_code == 200
+    code, out, _ = sophia(capsys, "status", "--url", up.url, "--data-dir", str(up.data_dir))
+    row = next(line for line in out.splitlines() if "sample" in line)
+    assert [cell.strip() for cell in row.split("│")[1:5]] == ["sample", "serving", "8", "1"]
+
+    # Asked for: at once, no backoff, and `sophia status --json` counts it.
+    code, out, _ = sophia(capsys, "restart", "sample", "--data-dir", str(up.data_dir))
+    assert code == 0 and "sample restarted (pid " in out and "2 restarts this run" in out
+    assert up.child("sample_service.py") != healed
+    code, out, _ = sophia(capsys, "status", "--json", "--url", up.url, "--data-dir", str(up.data_dir))
+    assert [(s["name"], s["restarts"]) for s in json.loads(out)] == [("sample", 2)]
+    code, _, err = sophia(capsys, "restart", "nosuch", "--data-dir", str(up.data_dir))
+    assert code == 1 and "no service 'nosuch' in this fleet (services: sample)" in err
+
+    restarted = up.child("sample_service.py")
     os.kill(gateway, signal.SIGKILL)
     assert up.proc.wait(30) == 1
     assert "the gateway exited with code -9" in up.output()
-    assert all(is_gone(pid) for pid in [sample, gateway, *others])
+    assert all(is_gone(pid) for pid in [restarted, gateway, *others])
+    assert not (up.data_dir / "up.json").exists() and not (up.data_dir / "up.sock").exists()
+
+
+def test_restart_without_a_running_fleet_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = sophia(capsys, "restart", "memory", "--data-dir", str(tmp_path))
+    assert code == 1 and f"no `sophia up` is running with data dir {tmp_path}" in err
 
 
 def test_up_refuses_a_busy_port_from_the_environment_before_starting_anything(
@@ -470,3 +499,43 @@ def test_ask_progress_reads_as_words_not_event_names() -> None:
     failed = {"tool": "code_search", "error": {"message": "timed out"}}
     assert describe("step_failed", failed) == "code_search failed: timed out"
     assert describe("answer", {"answer": "…"}) == "answered"
+
+
+def test_restart_backoff_doubles_from_one_second_and_stops_at_thirty() -> None:
+    from sophia.gateway.cli.processes import Child
+    from sophia.gateway.cli.up import Member
+
+    member = Member("memory", Child("memory", ["true"], {}, Path("unused.log")), "http://x", "x:1")
+    waits = []
+    for crashes in range(1, 8):
+        member.crashes_in_a_row = crashes
+        waits.append(member.backoff())
+    assert waits == [1, 2, 4, 8, 16, 30, 30]
+
+
+def test_the_control_socket_is_private_and_refuses_oversized_or_malformed_requests(tmp_path: Path) -> None:
+    """The supervisor's socket, without a fleet: mode 0600, one bounded JSON line per request."""
+    from sophia.gateway.cli.control import MAX_REQUEST, ControlServer, answer
+
+    server = ControlServer(tmp_path)
+    assert server.open() is None
+    try:
+        assert server.poll() is None  # nobody asked: it does not block
+        assert (server.path.stat().st_mode & 0o777) == 0o600
+        for raw, why in ((b"x" * (MAX_REQUEST + 10), "longer than"), (b"[1]\n", "not an object")):
+            with socket.socket(socket.AF_UNIX) as client:
+                client.connect(str(server.path))
+                client.sendall(raw)
+                assert server.poll() is None  # answered with the reason, nothing to act on
+                reply = json.loads(client.makefile().readline())
+            assert reply["ok"] is False and why in reply["error"]
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(str(server.path))
+            client.sendall(b'{"restart": "memory"}\n')
+            waiting = server.poll()
+            assert waiting is not None and waiting[1] == {"restart": "memory"}
+            answer(waiting[0], {"ok": True})
+            assert json.loads(client.makefile().readline()) == {"ok": True}
+    finally:
+        server.close()
+    assert not server.path.exists()
