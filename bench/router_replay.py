@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from bench._report import table, write
+from bench._report import table, targets, write
 from sophia.router.catalog import TIERS, Tier
 from sophia.router.tiers import Estimator, load_examples
 
@@ -138,22 +138,13 @@ def main(paths: list[str] | None = None) -> None:
         result_rows.append({"operation": f"replay {path.name} at 95%", **summary})
     blind = quality[0]
     share = result_rows[-1]["router_share_at_95pct"]
-    checks = [
-        ("blind tier accuracy", blind["accuracy"], TARGETS["blind_accuracy"], True),
-        ("premium under-routing (blind)", blind["premium_under"], TARGETS["premium_under_routing_max"], False),
-        ("simple -> premium (blind)", blind["simple_to_premium"], TARGETS["simple_to_premium_max"], False),
-        ("strong share at 95% quality", share, TARGETS["strong_share_at_95pct_quality_max"], False),
-    ]
-    verdicts = [
-        {
-            "target": name,
-            "measured": value,
-            "wanted": f"{'>=' if at_least else '<='} {goal}",
-            "status": "met" if (value >= goal if at_least else value <= goal) else "MISSED",
-        }
-        for name, value, goal, at_least in checks
-    ]
-    print(table(verdicts))
+    measured = {
+        "blind_accuracy": blind["accuracy"],
+        "premium_under_routing_max": blind["premium_under"],
+        "simple_to_premium_max": blind["simple_to_premium"],
+        "strong_share_at_95pct_quality_max": share,
+    }
+    result_rows += targets("router_replay", measured, TARGETS, at_least=frozenset({"blind_accuracy"}))
     print(f"wrote {write('router_replay', result_rows, TARGETS)}")
 
 
