@@ -42,7 +42,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     columns = list(rows[0])
     cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()
     rule = "  ".join("-" * w for w in widths)
     # Numbers line up on the right, words (names, verdicts) read from the left.
     numeric = [[isinstance(row.get(c), int | float) for c in columns] for row in rows]
