@@ -29,9 +29,10 @@ from rich.table import Table
 
 from sophia.gateway.cli.control import ControlServer, answer, write_state
 from sophia.gateway.cli.output import console, fail
-from sophia.gateway.cli.processes import Child, free_ports, port_in_use, stop_all
+from sophia.gateway.cli.processes import Child, port_in_use, stop_all
 from sophia.gateway.cli.services import ServiceConfigError, discover
 from sophia.gateway.cli.state import RedisStartError, SharedState, provide
+from sophia.kit.ports import free_ports
 from sophia.kit.security import TOKEN_ENV
 
 #: Entry point group of services' demos: a callable returning an object with `url`, `env` and `stop()`.
