@@ -200,8 +200,7 @@ class Supervisor:
         while pending and not self.stop_request.requested and time.monotonic() < deadline:
             for child in list(pending):
                 if child.poll() is not None:
-                    pending.remove(child)
-                    self._report_exit(child, "during startup")
+                    pending.remove(child)  # reported, with its log, and restarted by the watch loop
                 elif child.healthy():
                     pending.remove(child)
             time.sleep(0.1)
@@ -300,10 +299,11 @@ class Supervisor:
             )
         self.out.print(f"Data in {_shown(self.data_dir)}. Press Ctrl-C to stop everything.")
 
-    def _report_exit(self, child: Child, when: str, then: str = "the gateway routes around it") -> None:
+    def _report_exit(self, child: Child, then: str) -> None:
         child.reported = True
         self.out.print(
-            f"[red]{child.name} exited with code {child.poll()} {when}; {then}. "
+            f"[red]{child.name} exited with code {child.poll()} unexpectedly; {then}; the gateway routes around "
+            f"it meanwhile. "
             f"Last lines of {_shown(child.log_path)}:[/]\n{escape(child.tail(5))}"
         )
 
@@ -319,9 +319,7 @@ class Supervisor:
                 member.crashes_in_a_row = 1 if now - member.started_at >= STABLE_S else member.crashes_in_a_row + 1
                 delay = member.backoff()
                 member.restart_at = now + delay
-                self._report_exit(
-                    child, "unexpectedly", f"restarting it in {delay:.0f} s (restart {member.restarts + 1})"
-                )
+                self._report_exit(child, f"restarting it in {delay:.0f} s (restart {member.restarts + 1})")
                 self._write_state()
             elif member.restart_at is not None and now >= member.restart_at:
                 self._restart(member, f"restart {member.restarts + 1} after exit code {child.poll()}")
