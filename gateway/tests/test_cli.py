@@ -398,10 +398,6 @@ def test_tools_lists_name_risk_and_first_line_of_description(fleet: Up, capsys: 
     assert rows["sample_erase_note"] == ["high", "Erase the note stored under `key`."]
 
 
-def test_up_prints_no_http_client_log_lines(fleet: Up) -> None:
-    assert "HTTP Request:" not in fleet.output()
-
-
 def test_status_exits_1_with_a_clear_message_when_no_gateway_answers(capsys: pytest.CaptureFixture[str]) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     code, _, err = sophia(capsys, "status", "--url", url)
@@ -414,6 +410,8 @@ def test_up_demo_points_the_business_connectors_at_labelled_sample_data(start_up
     is demo data; without --demo it says its connectors are not configured (tested in services/business)."""
     up = start_up(None, "--demo", SOPHIA_UP_SERVICES="business")
     assert "Demo mode" in up.output()
+    # Loading the demo installs an INFO root handler (the MCP SDK's MCPServer does): none of its lines show.
+    assert "HTTP Request:" not in up.output() and "INFO" not in up.output()
     question = "what's the stage of the Acme deal and what did they say on the last Gong call?"
     response = httpx.post(f"{up.url}/v1/tools/business_query", json={"question": question}, timeout=30)
     assert response.status_code == 200, response.text

@@ -405,9 +405,10 @@ class Supervisor:
 
 def run(host: str | None, port: int | None, data_dir: Path | None, demo: bool = False) -> int:
     """Resolve the settings, refuse a busy port before starting anything, then supervise the fleet."""
-    # Its own health polls are not news: httpx logs each request at INFO once anything configures logging.
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The supervisor speaks through its console; its children log to files. A service module imported for
+    # its demo builds an MCPServer, which installs an INFO root handler (basicConfig); then httpx logs every health
+    # poll and uvicorn every demo start. `disable` holds whatever configures logging later; warnings show.
+    logging.disable(logging.INFO)
     host = host or os.environ.get("SOPHIA_GATEWAY_HOST") or LOOPBACK
     try:
         port = port if port is not None else int(os.environ.get("SOPHIA_GATEWAY_PORT") or 8080)
