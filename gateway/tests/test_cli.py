@@ -3,6 +3,7 @@ loopback ports, supervising the real gateway, the sample kit service and (when i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -10,7 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -537,3 +538,42 @@ def test_the_control_socket_is_private_and_refuses_oversized_or_malformed_reques
     finally:
         server.close()
     assert not server.path.exists()
+
+
+@pytest.mark.parametrize(
+    ("second_event", "message"),
+    [
+        (
+            b'event: error\ndata: {"type": "InternalError", "message": "the gateway failed; see its log"}\n\n',
+            "ask failed: the gateway failed; see its log",
+        ),
+        (b"event: plan\ndata: not json\n\n", "the gateway sent a 'plan' event whose data is not a JSON object"),
+    ],
+    ids=["error-event", "not-json"],
+)
+async def test_ask_shows_what_ran_then_the_streamed_failure_and_exits_1(
+    second_event: bytes, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stand-in for the gateway's `/v1/ask` event stream (its real event shape) failing after the intent."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    from sophia.kit.testing import serve_asgi
+
+    async def ask(request: Request) -> StreamingResponse:
+        assert request.headers["accept"] == "text/event-stream"
+
+        async def events() -> AsyncIterator[bytes]:
+            yield b'event: intent\ndata: {"action": "search", "capabilities": ["memory"]}\n\n'
+            yield second_event
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    async with serve_asgi(Starlette(routes=[Route("/v1/ask", ask, methods=["POST"])])) as url:
+        code = await asyncio.to_thread(main, ["ask", "what did we decide?", "--url", url])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert "classified as search (memory)" in err
+    assert message in err

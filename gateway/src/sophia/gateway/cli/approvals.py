@@ -67,7 +67,12 @@ def _ask_streamed(url: str, body: dict[str, Any], timeout: float, show: bool) ->
                 source.response.read()
                 _json(source.response, "ask")  # raises with the gateway's message
             for event in source.iter_sse():
-                data = event.json() if event.data else {}
+                try:
+                    data = event.json() if event.data else {}
+                except ValueError:
+                    data = None
+                if not isinstance(data, dict):
+                    raise CommandError(f"the gateway sent a {event.event!r} event whose data is not a JSON object")
                 if event.event == "error":
                     raise CommandError(f"ask failed: {data.get('message', 'the gateway gave no reason')}")
                 if event.event == "done":
@@ -77,7 +82,7 @@ def _ask_streamed(url: str, body: dict[str, Any], timeout: float, show: bool) ->
                 if event.event in ("intent", "plan"):
                     result[event.event] = data
                 elif event.event in STEP_ENDS:
-                    result.setdefault("steps", {})[data["id"]] = data
+                    result.setdefault("steps", {})[str(data.get("id"))] = data
                 elif event.event == "answer":
                     result.setdefault("steps", {})
                     result.update(answer=data.get("answer"), pending_approvals=data.get("pending_approvals"))
