@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: Every benchmark's verdicts in this run, for the summary `python -m bench` prints at the end.
+SUMMARY: list[dict[str, Any]] = []
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -40,9 +42,14 @@ def table(rows: list[dict[str, Any]]) -> str:
     columns = list(rows[0])
     cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()
     rule = "  ".join("-" * w for w in widths)
-    body = ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    # Numbers line up on the right, words (names, verdicts) read from the left.
+    numeric = [[isinstance(row.get(c), int | float) for c in columns] for row in rows]
+    body = [
+        "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(r, widths, kinds, strict=True)).rstrip()
+        for r, kinds in zip(cells, numeric, strict=True)
+    ]
     return "\n".join([line, rule, *body])
 
 
@@ -62,5 +69,17 @@ def verdicts(
         value = measured.get(name, float("nan"))
         met = value >= target if name in at_least else value <= target
         rows.append({"measure": name, "value": value, "target": f"{'>=' if name in at_least else '<='} {target:g}",
-                     "met": "yes" if met else "NO"})  # fmt: skip
+                     "met": "met" if met else "MISSED"})  # fmt: skip
+    return rows
+
+
+def targets(
+    name: str, measured: dict[str, float], goals: dict[str, float], at_least: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Print a benchmark's targets with value and met/missed (every target in `goals`: one not measured
+    reads as missed), remember them for the run's summary, and return the rows to write."""
+    rows = verdicts(measured, goals, at_least)
+    print(f"{name} targets")
+    print(table(rows), end="\n\n")
+    SUMMARY.extend({"benchmark": name, **row} for row in rows)
     return rows

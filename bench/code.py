@@ -24,7 +24,7 @@ import aiohttp
 
 import sophia.code.__main__ as entry_point
 from bench._fleet import Caller
-from bench._report import percentile, table, write
+from bench._report import percentile, table, targets, write
 from sophia.kit.testing import KitServer
 
 FILES = 2_000
@@ -153,7 +153,14 @@ def main() -> None:
             server.stop()
     print(f"\ncode: a {FILES}-file repository over MCP/HTTP, sequential calls on one connection")
     print(table(rows), end="\n\n")
-    print(f"wrote {write('code', rows, TARGETS)}")
+
+    def worst(prefix: str) -> float:  # every variant of an operation counts against its target
+        return max(r["p95_ms"] for r in rows if r["operation"].startswith(prefix))
+
+    measured = {"search_p95_ms": worst("search"), "read_file_p95_ms": worst("read_file"),
+                "diff_p95_ms": worst("diff"), "review_50_files_p95_ms": worst("review")}  # fmt: skip
+    checks = targets("code", measured, TARGETS)
+    print(f"wrote {write('code', rows + checks, TARGETS)}")
 
 
 if __name__ == "__main__":

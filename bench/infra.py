@@ -16,7 +16,6 @@ Targets (2-core development machine): preview p95 <= 1 s, round trip p95 <= 3 s,
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import stat
 import sys
@@ -29,7 +28,7 @@ import httpx
 
 import sophia.infra.__main__ as entry_point
 from bench._fleet import rss_mib
-from bench._report import percentile, table, verdicts, write
+from bench._report import percentile, table, targets, write
 from sophia.kit.testing import KitServer, redis_server
 from tests.support.fleet import ROOT, GatewayProcess
 
@@ -105,7 +104,6 @@ async def measure(gateway: GatewayProcess) -> tuple[list[dict[str, Any]], dict[s
 
 
 def main() -> None:
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     with tempfile.TemporaryDirectory(prefix="sophia-bench-infra-") as tmp, redis_server() as redis_url:
         root = Path(tmp)
         project = root / "benchapp"
@@ -149,10 +147,9 @@ def main() -> None:
     measured["rss_at_start_mib"] = rss
     rows.append({"operation": "server memory at start", "calls": 1, "p50_ms": float("nan"), "p95_ms": float("nan"),
                  "note": f"{rss:.1f} MiB RSS"})  # fmt: skip
-    checks = verdicts(measured, TARGETS)
     print("\ninfra: through the gateway over HTTP, the pulumi stand-in, sequential calls")
     print(table(rows), end="\n\n")
-    print(table(checks), end="\n\n")
+    checks = targets("infra", measured, TARGETS)
     print(f"wrote {write('infra', rows + checks, TARGETS)}")
 
 

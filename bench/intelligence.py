@@ -40,7 +40,7 @@ from typing import Any
 import aiohttp
 
 from bench._fleet import rss_mib
-from bench._report import percentile, table, write
+from bench._report import percentile, table, targets, write
 from sophia.gateway.app import Gateway
 from sophia.gateway.intent.classifier import IntentClassifier, build_classifier
 from sophia.gateway.settings import GatewaySettings
@@ -389,9 +389,21 @@ def main() -> None:
     print(table(quality), end="\n\n")
     width = max(map(len, summary))
     print(table([{"summary": key.ljust(width), "value": value} for key, value in summary.items()]), end="\n\n")
+
+    def p95(start: str) -> float:
+        return float(next(r["p95_ms"] for r in rows if r["measure"].startswith(start)))
+
+    measured = {
+        "intent_p95_ms": p95("intent, POST /v1/intent"),  # over HTTP: what a caller waits for
+        "planning_p95_ms": p95("plan, planning_ms reported"),
+        "fanout_end_to_end_p95_ms": p95("fan-out"),
+        "concurrent_dry_runs": summary["concurrent_requests"] - summary["concurrent_errors"],
+        "concurrent_errors": summary["concurrent_errors"],
+    }
+    checks = targets("intelligence", measured, TARGETS, at_least=frozenset({"concurrent_dry_runs"}))
     rows.append({"measure": "summary", **summary})
     rows.extend(quality)
-    print(f"wrote {write('intelligence', rows, TARGETS)}")
+    print(f"wrote {write('intelligence', rows + checks, TARGETS)}")
 
 
 if __name__ == "__main__":

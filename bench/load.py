@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from bench._report import percentile, table, verdicts, write
+from bench._report import percentile, table, targets, write
 from sophia.kit.testing import mcp_body, mcp_headers
 from tests.support.fleet import GatewayProcess, sample_server
 
@@ -84,5 +84,5 @@ def main() -> None:
             server.stop()
     print(f"\nload: {CLIENTS} concurrent clients for {DURATION_S:g} s through the gateway")
     print(table([row]), end="\n\n")
-    print(table(verdicts({"errors": row["errors"]}, TARGETS)))
-    print(f"wrote {write('load', [row], TARGETS)}")
+    checks = targets("load", {"errors": row["errors"]}, TARGETS)
+    print(f"wrote {write('load', [row, *checks], TARGETS)}")

@@ -21,7 +21,7 @@ import aiohttp
 
 import sophia.memory.__main__ as entry_point
 from bench._fleet import Caller, rss_mib
-from bench._report import percentile, table, write
+from bench._report import percentile, table, targets, write
 from sophia.kit.testing import KitServer, redis_server
 
 MEMORIES = 10_000
@@ -154,7 +154,9 @@ def main() -> None:
     print(table(rows), end="\n\n")
     print(table([memory]), end="\n\n")
     rows.append({"operation": "resident memory", **memory})
-    print(f"wrote {write('memory', rows, TARGETS)}")
+    recall = next(r["p95_ms"] for r in rows if r["operation"] == "recall")
+    checks = targets("memory", {"recall_p95_ms": recall}, TARGETS)
+    print(f"wrote {write('memory', rows + checks, TARGETS)}")
 
 
 if __name__ == "__main__":

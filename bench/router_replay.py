@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from bench._report import table, verdicts, write
+from bench._report import table, targets, write
 from sophia.router import features, gain
 from sophia.router.catalog import TIERS, Tier
 from sophia.router.tiers import Estimator, load_examples
@@ -204,7 +204,7 @@ def main(paths: list[str] | None = None) -> None:
         # the default router on the last file (the shipped one unless files were named)
         "strong_share_at_95pct_quality_max": shares[f"{files[-1].name}, tier model (default)"],
     }
-    print(table(verdicts(measured, TARGETS, frozenset({"blind_accuracy"}))))
+    result_rows += targets("router_replay", measured, TARGETS, at_least=frozenset({"blind_accuracy"}))
     print(f"wrote {write('router_replay', result_rows, TARGETS)}")
 
 

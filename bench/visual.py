@@ -32,7 +32,7 @@ from qdrant_client import QdrantClient, models
 
 import sophia.visual.__main__ as entry_point
 from bench._fleet import Caller, rss_mib
-from bench._report import percentile, table, write
+from bench._report import percentile, table, targets, write
 from sophia.kit.embeddings import local_model
 from sophia.kit.testing import KitServer
 
@@ -217,22 +217,12 @@ def main() -> None:
         "search_p95_ms@10k": p95["10k"],
         "rss_start_mib": memory["rss_start_mib"],
     }
-    higher_is_better = {"text_ndcg@5", "image_r@1"}
-    summary = [
-        {
-            "measure": key,
-            "value": value,
-            "target": TARGETS[key],
-            "met": "met" if (value >= TARGETS[key] if key in higher_is_better else value <= TARGETS[key]) else "missed",
-        }
-        for key, value in measured.items()
-    ]
     queries = len(rendered.TEXT_QUERIES) + len(rendered.PARAPHRASED_QUERIES)
     print(f"\nvisual: {len(rendered.scenes())} rendered scenes, {queries} text queries (literal + paraphrased)")
     print(table(quality_rows), end="\n\n")
     print(table(latency_rows), end="\n\n")
     print(table([memory]), end="\n\n")
-    print(table(summary), end="\n\n")
+    summary = targets("visual", measured, TARGETS, at_least=frozenset({"text_ndcg@5", "image_r@1"}))
     rows = [*quality_rows, *latency_rows, {"operation": "resident memory", **memory}, *summary]
     print(f"wrote {write('visual', rows, TARGETS)}")
 

@@ -272,9 +272,25 @@ def test_the_cli_asks_lists_and_approves(fleet: Fleet, capsys: pytest.CaptureFix
     assert main(["deny", held["id"], "--url", url]) == 1  # already decided
     assert "409" in capsys.readouterr().err
     assert fleet.tools_called() == ["infra_up"]
+
+    # Without --json, each stage shows (on stderr) as it happens, in words, from the event stream.
+    assert main(["ask", "deploy the api to the perf stack", "--url", url]) == 0
+    out, err = capsys.readouterr()
+    lines = [line.removeprefix("· ") for line in err.splitlines()]
+    assert lines[0] == "classifying…" and lines[1].startswith("classified as ")
+    assert lines[2] == "planning 1 step: infra_up"
+    (held_line,) = [line for line in lines if line.startswith("infra_up held for approval")]
+    again = held_line.rsplit("sophia approve ", 1)[1].rstrip(")")
+    assert f"sophia approve {again}" in out
+    # Without --approver, the decider is the same local principal that asked, not "anonymous" or $USER.
+    assert main(["approve", again, "--url", url]) == 0
+    approved = json.loads(capsys.readouterr().out)
+    assert approved["decided_by"] == approved["requester"] == "anonymous:local"
+    assert fleet.tools_called() == ["infra_up", "infra_up"]
     assert main(["call", "infra_destroy", '{"stack": "perf"}', "--url", url]) == 0
-    assert "needs an approver" in capsys.readouterr().out
-    assert fleet.tools_called() == ["infra_up"]
+    held_text = capsys.readouterr().out
+    assert "needs an approver" in held_text and "sophia approve " in held_text
+    assert fleet.tools_called() == ["infra_up", "infra_up"]
 
 
 def test_a_recall_request_plans_a_search_not_a_get_by_id(fleet: Fleet) -> None:

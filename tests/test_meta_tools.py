@@ -169,13 +169,16 @@ async def test_ask_runs_the_plan_and_reports_progress_as_it_goes(fleet: Fleet) -
     assert fleet.tools_called() == ["visual_search", "business_asana_create_task"]
 
     messages = [message or "" for _, _, message in reports]
-    assert messages[:2] == ["intent: intent", "plan: plan"]
-    assert "step_started: visual_search" in messages
-    assert "step_finished: business_asana_create_task" in messages
-    assert messages[-1] == "answer: answer"
+    # Words a person reads in their MCP client, not event names.
+    assert messages[0] == "classifying"
+    assert messages[1].startswith("classified as ")
+    assert messages[2] == "planning 2 steps: visual_search, business_asana_create_task"
+    assert "running visual_search" in messages
+    assert "business_asana_create_task done" in messages
+    assert messages[-1] == "answered"
     done = [d for d, _, _ in reports]
     assert done == sorted(done) and len(set(done)) == len(done)  # progress only grows
-    totals = [total for _, total, _ in reports[1:]]  # known once the plan is
+    totals = [total for _, total, _ in reports[2:]]  # known once the plan is
     assert len(set(totals)) == 1 and totals[0] is not None
     assert all(d <= totals[0] for d in done)
     assert done[-1] == totals[0]  # the answer completes it

@@ -3,6 +3,7 @@ loopback ports, supervising the real gateway, the sample kit service and (when i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -10,11 +11,12 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from sophia.gateway.cli import main
 from sophia.kit.testing import free_port, wait_until
@@ -212,21 +214,50 @@ def test_up_with_no_services_and_no_redis_server_uses_fakeredis_until_ctrl_c(sta
     assert is_gone(gateway) and is_gone(fake)
 
 
-def test_up_survives_a_dead_service_but_stops_everything_when_the_gateway_dies(
-    start_up: Callable[..., Up],
+def test_up_heals_a_crashed_service_restarts_one_on_request_and_stops_everything_when_the_gateway_dies(
+    start_up: Callable[..., Up], capsys: pytest.CaptureFixture[str]
 ) -> None:
     up = start_up(SAMPLE)
     sample, gateway = up.child("sample_service.py"), up.child("-m sophia.gateway ")
     others = [pid for pid in children_of(up.proc.pid) if pid not in (sample, gateway)]
     os.kill(sample, signal.SIGKILL)
-    wait_until(lambda: "sample exited with code -9" in up.output(), 10, "sophia up to report the dead service")
-    assert up.proc.poll() is None
-    assert httpx.get(f"{up.url}/healthz", timeout=5).status_code == 200
+    wait_until(lambda: "sample restarted" in up.output(), 15, "sophia up to restart the dead service")
+    assert "sample exited with code -9 unexpectedly; restarting it in 1 s (restart 1)" in up.output()
+    healed = up.child("sample_service.py")
+    assert healed != sample and up.proc.poll() is None
+    log = (up.data_dir / "logs" / "sample.log").read_text()
+    assert "--- sophia up: restart 1 after exit code -9 ---" in log  # the lines before the crash are kept
 
+    def serving() -> bool:
+        caps = httpx.get(f"{up.url}/v1/capabilities", timeout=5).json()
+        return [s["status"] for s in caps["servers"]] == ["serving"]
+
+    wait_until(serving, 20, "the gateway to find the restarted service on its old address")
+    assert httpx.post(f"{up.url}/v1/tools/sample_echo", json={"text": "back"}, timeout=10).status_code == 200
+    code, out, _ = sophia(capsys, "status", "--url", up.url, "--data-dir", str(up.data_dir))
+    row = next(line for line in out.splitlines() if "sample" in line)
+    assert [cell.strip() for cell in row.split("│")[1:5]] == ["sample", "serving", "8", "1"]
+
+    # Asked for: at once, no backoff, and `sophia status --json` counts it.
+    code, out, _ = sophia(capsys, "restart", "sample", "--data-dir", str(up.data_dir))
+    assert code == 0 and "sample restarted (pid " in out and "2 restarts this run" in out
+    assert up.child("sample_service.py") != healed
+    code, out, _ = sophia(capsys, "status", "--json", "--url", up.url, "--data-dir", str(up.data_dir))
+    assert [(s["name"], s["restarts"]) for s in json.loads(out)] == [("sample", 2)]
+    code, _, err = sophia(capsys, "restart", "nosuch", "--data-dir", str(up.data_dir))
+    assert code == 1 and "no service 'nosuch' in this fleet (services: sample)" in err
+
+    restarted = up.child("sample_service.py")
     os.kill(gateway, signal.SIGKILL)
     assert up.proc.wait(30) == 1
     assert "the gateway exited with code -9" in up.output()
-    assert all(is_gone(pid) for pid in [sample, gateway, *others])
+    assert all(is_gone(pid) for pid in [restarted, gateway, *others])
+    assert not (up.data_dir / "up.json").exists() and not (up.data_dir / "up.sock").exists()
+
+
+def test_restart_without_a_running_fleet_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = sophia(capsys, "restart", "memory", "--data-dir", str(tmp_path))
+    assert code == 1 and f"no `sophia up` is running with data dir {tmp_path}" in err
 
 
 def test_up_refuses_a_busy_port_from_the_environment_before_starting_anything(
@@ -277,16 +308,35 @@ def test_up_rejects_a_bad_service_selection_with_exit_2_before_starting_anything
 # -- sophia call / status / tools ---------------------------------------------------------------
 
 
-def test_call_script_prints_the_tool_result_as_json(fleet: Up) -> None:
+def test_call_script_prints_the_structured_result_once(fleet: Up) -> None:
     script = Path(sys.executable).with_name("sophia")
     done = subprocess.run(
-        [str(script), "call", "sample_echo", '{"text":"hi"}', "--url", fleet.url],
+        [str(script), "call", "sample_add", '{"a": 2, "b": 3}', "--url", fleet.url],
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["structuredContent"] == {"result": "hi"}
+    assert json.loads(done.stdout) == {"total": 5.0}  # one result: not the text block and the structure both
+
+
+def test_call_prints_the_whole_result_with_json(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = sophia(capsys, "call", "sample_echo", '{"text": "hi"}', "--json", "--url", fleet.url)
+    result = json.loads(out)
+    assert code == 0 and result["content"][0]["text"] == "hi" and result["structuredContent"] == {"result": "hi"}
+
+
+def test_a_result_without_structure_prints_its_text_blocks() -> None:
+    from sophia.gateway.cli.commands import shown
+
+    text_only = {"content": [{"type": "text", "text": "line one"}, {"type": "image"}, {"type": "text", "text": "two"}]}
+    assert shown(text_only) == "line one\ntwo"
+    assert shown({"content": [{"type": "text", "text": "{}"}], "structuredContent": {"n": 1}}) == '{\n  "n": 1\n}'
+
+
+def test_call_accepts_a_url_without_a_scheme(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = sophia(capsys, "call", "sample_add", '{"a": 1, "b": 1}', "--url", f"127.0.0.1:{fleet.port}")
+    assert (code, json.loads(out)) == (0, {"total": 2.0})
 
 
 def test_call_with_invalid_json_exits_2_without_calling(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
@@ -301,21 +351,28 @@ def test_call_with_a_json_array_exits_2(fleet: Up, capsys: pytest.CaptureFixture
     assert "must be a JSON object" in err
 
 
-def test_call_of_a_failing_tool_prints_its_result_and_exits_1(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = sophia(capsys, "call", "sample_fail", '{"message": "boom"}', "--url", fleet.url)
-    assert code == 1
-    result = json.loads(out)
-    assert result["isError"] is True
-    assert "boom" in result["content"][0]["text"]
+def test_call_of_a_failing_tool_says_its_error_and_exits_1(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = sophia(capsys, "call", "sample_fail", '{"message": "boom"}', "--url", fleet.url)
+    assert (code, out) == (1, "")
+    assert err.startswith("error: sample_fail answered an error:") and "boom" in err
 
 
-def test_call_of_an_unknown_tool_prints_the_error_body_and_exits_1(
+def test_call_of_a_misspelt_tool_suggests_the_close_names_and_exits_1(
     fleet: Up, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = sophia(capsys, "call", "sample_nope", "{}", "--url", fleet.url)
+    code, out, err = sophia(capsys, "call", "sample_ecoh", "{}", "--url", fleet.url)
     assert (code, out) == (1, "")
-    assert "HTTP 404" in err
-    assert "Unknown tool: sample_nope" in err
+    assert "the gateway has no tool 'sample_ecoh'; did you mean `sample_echo`?" in err
+    code, _, err = sophia(capsys, "call", "zzzz", "{}", "--url", fleet.url)
+    assert code == 1 and "no tool 'zzzz'; see `sophia tools`" in err
+
+
+def test_a_held_call_tells_the_cli_user_to_run_sophia_approve(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = sophia(capsys, "call", "sample_erase_note", '{"key": "k"}', "--url", fleet.url)
+    assert code == 0
+    approval_id = json.loads(httpx.get(f"{fleet.url}/v1/approvals", timeout=5).text)[0]["id"]
+    assert f"`sophia approve {approval_id}`" in out
+    assert out.count("\n") == 1  # the explanation, once
 
 
 def test_status_shows_each_server_with_health_and_tool_count(fleet: Up, capsys: pytest.CaptureFixture[str]) -> None:
@@ -354,6 +411,8 @@ def test_up_demo_points_the_business_connectors_at_labelled_sample_data(start_up
     is demo data; without --demo it says its connectors are not configured (tested in services/business)."""
     up = start_up(None, "--demo", SOPHIA_UP_SERVICES="business")
     assert "Demo mode" in up.output()
+    # Loading the demo installs an INFO root handler (the MCP SDK's MCPServer does): none of its lines show.
+    assert "HTTP Request:" not in up.output() and "INFO" not in up.output()
     question = "what's the stage of the Acme deal and what did they say on the last Gong call?"
     response = httpx.post(f"{up.url}/v1/tools/business_query", json={"question": question}, timeout=30)
     assert response.status_code == 200, response.text
@@ -361,3 +420,160 @@ def test_up_demo_points_the_business_connectors_at_labelled_sample_data(start_up
     assert not answer["isError"]
     text = json.dumps(answer["structuredContent"])
     assert "Acme" in text and "DEMO DATA" in text
+
+
+# -- small things without a fleet ---------------------------------------------------------------
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sophia {version('sophia-gateway')}"
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [
+        ("127.0.0.1:8093", "http://127.0.0.1:8093"),
+        ("localhost:9000/", "http://localhost:9000"),
+        ("https://sophia.example.com", "https://sophia.example.com"),
+        ("http://[::1]:8080", "http://[::1]:8080"),
+    ],
+)
+def test_a_url_without_a_scheme_means_http(given: str, meant: str) -> None:
+    from sophia.gateway.cli.commands import base_url
+
+    assert base_url(given) == meant
+
+
+@pytest.mark.parametrize(
+    ("given", "why"),
+    [
+        ("ftp://host", "speaks http or https, not ftp"),
+        ("127.0.0.1:port", "port is not a number"),
+        ("http://", "no host"),
+    ],
+)
+def test_a_url_the_gateway_cannot_be_at_is_explained_with_exit_2(
+    given: str, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["status", "--url", given])
+    assert exited.value.code == 2
+    assert why in capsys.readouterr().err
+
+
+def test_keys_create_refuses_a_role_the_policy_does_not_define(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = sophia(capsys, "keys", "create", "bob", "--role", "viewer", "--role", "wizard")
+    assert (code, out) == (2, "")
+    assert "unknown role 'wizard'" in err and "viewer" in err
+    assert "sk-sophia-" not in err  # no key was made
+
+
+def test_keys_create_checks_roles_against_the_policy_file_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("roles:\n  wizard:\n    tools: ['*']\n")
+    code, out, _ = sophia(capsys, "keys", "create", "bob", "--role", "wizard", "--policy", str(policy))
+    assert code == 0
+    (entry,) = yaml.safe_load(out)
+    assert entry["name"] == "bob" and entry["roles"] == ["wizard"]
+
+
+def test_ask_progress_reads_as_words_not_event_names() -> None:
+    """The one wording for MCP progress notifications and `sophia ask`'s live lines."""
+    from sophia.gateway.ask_progress import describe
+
+    plan = {"steps": [{"tool": "memory_recall"}, {"tool": "business_search"}, {"tool": "memory_remember"}]}
+    assert describe("intent", {"action": "search", "capabilities": ["memory"]}) == "classified as search (memory)"
+    assert describe("plan", plan) == "planning 3 steps: memory_recall, business_search, memory_remember"
+    assert describe("step_started", {"tool": "memory_recall"}) == "running memory_recall"
+    assert describe("step_held", {"tool": "infra_up", "approval": {"id": "ab12"}}) == (
+        "infra_up held for approval (sophia approve ab12)"
+    )
+    failed = {"tool": "code_search", "error": {"message": "timed out"}}
+    assert describe("step_failed", failed) == "code_search failed: timed out"
+    assert describe("answer", {"answer": "…"}) == "answered"
+
+
+def test_restart_backoff_doubles_from_one_second_and_stops_at_thirty() -> None:
+    from sophia.gateway.cli.processes import Child
+    from sophia.gateway.cli.up import Member
+
+    member = Member("memory", Child("memory", ["true"], {}, Path("unused.log")), "http://x", "x:1")
+    waits = []
+    for crashes in range(1, 8):
+        member.crashes_in_a_row = crashes
+        waits.append(member.backoff())
+    assert waits == [1, 2, 4, 8, 16, 30, 30]
+
+
+def test_the_control_socket_is_private_and_refuses_oversized_or_malformed_requests(tmp_path: Path) -> None:
+    """The supervisor's socket, without a fleet: mode 0600, one bounded JSON line per request."""
+    from sophia.gateway.cli.control import MAX_REQUEST, ControlServer, answer
+
+    server = ControlServer(tmp_path)
+    assert server.open() is None
+    try:
+        assert server.poll() is None  # nobody asked: it does not block
+        assert (server.path.stat().st_mode & 0o777) == 0o600
+        for raw, why in ((b"x" * (MAX_REQUEST + 10), "longer than"), (b"[1]\n", "not an object")):
+            with socket.socket(socket.AF_UNIX) as client:
+                client.connect(str(server.path))
+                client.sendall(raw)
+                assert server.poll() is None  # answered with the reason, nothing to act on
+                reply = json.loads(client.makefile().readline())
+            assert reply["ok"] is False and why in reply["error"]
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(str(server.path))
+            client.sendall(b'{"restart": "memory"}\n')
+            waiting = server.poll()
+            assert waiting is not None and waiting[1] == {"restart": "memory"}
+            answer(waiting[0], {"ok": True})
+            assert json.loads(client.makefile().readline()) == {"ok": True}
+    finally:
+        server.close()
+    assert not server.path.exists()
+
+
+@pytest.mark.parametrize(
+    ("second_event", "message"),
+    [
+        (
+            b'event: error\ndata: {"type": "InternalError", "message": "the gateway failed; see its log"}\n\n',
+            "ask failed: the gateway failed; see its log",
+        ),
+        (b"event: plan\ndata: not json\n\n", "the gateway sent a 'plan' event whose data is not a JSON object"),
+    ],
+    ids=["error-event", "not-json"],
+)
+async def test_ask_shows_what_ran_then_the_streamed_failure_and_exits_1(
+    second_event: bytes, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stand-in for the gateway's `/v1/ask` event stream (its real event shape) failing after the intent."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    from sophia.kit.testing import serve_asgi
+
+    async def ask(request: Request) -> StreamingResponse:
+        assert request.headers["accept"] == "text/event-stream"
+
+        async def events() -> AsyncIterator[bytes]:
+            yield b'event: intent\ndata: {"action": "search", "capabilities": ["memory"]}\n\n'
+            yield second_event
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    async with serve_asgi(Starlette(routes=[Route("/v1/ask", ask, methods=["POST"])])) as url:
+        code = await asyncio.to_thread(main, ["ask", "what did we decide?", "--url", url])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert "classified as search (memory)" in err
+    assert message in err

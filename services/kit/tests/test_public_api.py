@@ -43,6 +43,8 @@ import pytest
             },
         ),
         ("sophia.kit.serving", {"DeadlineHttpProtocol", "raise_open_file_limit", "uvicorn_limits"}),
+        ("sophia.kit.ports", {"free_port", "free_ports"}),
+        ("sophia.kit.processes", {"Child", "stop_all"}),
         (
             "sophia.kit.observability",
             {"LATENCY_BUCKETS", "JsonFormatter", "TraceContextMiddleware", "configure_logging", "configure_tracing"},

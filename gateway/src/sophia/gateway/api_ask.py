@@ -36,7 +36,12 @@ APPROVAL_ERRORS: dict[int | str, dict[str, Any]] = {
 
 class ApprovalDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    approver: str = Field("anonymous", min_length=1, max_length=200, description="Who decides (audit trail).")
+    approver: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Who decides, for the audit trail when auth is off (default: the caller's own principal).",
+    )
 
 
 @router.post("/v1/intent", tags=["ask"])

@@ -62,5 +62,6 @@ class Decisions:
 
 
 def _decider(principal: Principal, named: str | None) -> str:
-    """Who decided: the authenticated principal; with auth off, the name the decider gave."""
-    return (named or principal.name) if principal.via == "anonymous" else principal.key
+    """Who decided: the authenticated principal; with auth off, the name the decider gave, else the same
+    local principal that requested (`anonymous:local`), so a local approval names one identity twice."""
+    return (named or principal.key) if principal.via == "anonymous" else principal.key

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sophia.gateway.ask import Asker
+from sophia.gateway.ask_progress import STARTING, describe
 from sophia.gateway.catalog import Catalog, Route
 from sophia.gateway.errors import InvalidArguments
 from sophia.gateway.intent.schema import Query
@@ -202,10 +203,11 @@ class MetaTools:
                 # intent, plan, answer, and per step: started and finished (a held or skipped step only ends).
                 total = 3.0 + 2 * len(data.get("steps", []))
             done = total if event == "answer" and total is not None else done + 1
-            label = data.get("tool") or event
-            await progress(done, total, f"{event}: {label}")
+            await progress(done, total, describe(event, data))
 
         namespace = self.guard.namespace(self.guard.principal(), arguments.namespace)
+        if progress is not None:
+            await progress(0.0, None, STARTING)  # classifying and planning come before the first event
         result = await self.asker.ask(arguments.query, dry_run=arguments.dry_run, namespace=namespace, emit=emit)
         data = result.model_dump(exclude_none=True)
         return ok_result(data, result.answer or json.dumps(data.get("plan", {})))

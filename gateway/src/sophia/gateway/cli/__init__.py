@@ -1,7 +1,9 @@
 """The `sophia` command: run the fleet on this machine and talk to its gateway.
 
 sophia up       start the gateway and every capability service; Ctrl-C stops them all
-sophia status   the servers the gateway federates and their health
+sophia status   the servers the gateway federates, their health (and restarts, for `sophia up`)
+sophia restart SERVICE
+                restart one service of the running `sophia up`
 sophia tools    the tools the gateway exposes
 sophia call     call one tool with JSON arguments (a risky one is held for approval)
 sophia ask      ask the fleet in plain words: intent, plan, results, answer
@@ -20,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sophia.gateway.cli.commands import CommandError, default_url
+from sophia.gateway.cli.commands import CommandError, base_url, default_data_dir, default_url
 from sophia.gateway.cli.output import fail
 
 __all__ = ["main"]
@@ -46,7 +48,13 @@ def _up(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from sophia.gateway.cli import commands
 
-    return commands.status(args.url, args.json)
+    return commands.status(args.url, args.json, args.data_dir)
+
+
+def _restart(args: argparse.Namespace) -> int:
+    from sophia.gateway.cli import commands
+
+    return commands.restart(args.data_dir, args.service)
 
 
 def _tools(args: argparse.Namespace) -> int:
@@ -58,7 +66,7 @@ def _tools(args: argparse.Namespace) -> int:
 def _call(args: argparse.Namespace) -> int:
     from sophia.gateway.cli import commands
 
-    return commands.call(args.url, args.tool, args.arguments, args.timeout)
+    return commands.call(args.url, args.tool, args.arguments, args.timeout, args.json)
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -82,7 +90,7 @@ def _decide(args: argparse.Namespace) -> int:
 def _keys(args: argparse.Namespace) -> int:
     from sophia.gateway.cli import keys
 
-    return keys.create(args.name, args.role, args.namespace)
+    return keys.create(args.name, args.role, args.namespace, args.policy)
 
 
 def _mcp(args: argparse.Namespace) -> int:
@@ -97,10 +105,20 @@ def _mcp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sophia-gateway")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sophia", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"sophia {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     up = commands.add_parser(
@@ -123,29 +141,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.set_defaults(handler=_up)
 
+    data_dir_help = "the data dir of the `sophia up` to ask (default: SOPHIA_DATA_DIR, else .sophia)"
     url_help = "gateway base URL (default: http://127.0.0.1:$SOPHIA_GATEWAY_PORT, else port 8080)"
     status = commands.add_parser("status", help="servers the gateway federates and their health")
-    status.add_argument("--url", default=default_url(), help=url_help)
+    status.add_argument("--url", type=base_url, default=default_url(), help=url_help)
     status.add_argument("--json", action="store_true", help="print the servers as JSON")
+    status.add_argument("--data-dir", type=Path, default=default_data_dir(), help=data_dir_help)
     status.set_defaults(handler=_status)
 
+    restart = commands.add_parser("restart", help="restart one service of the running `sophia up`")
+    restart.add_argument("service", help="the service's name, as in `sophia status`")
+    restart.add_argument("--data-dir", type=Path, default=default_data_dir(), help=data_dir_help)
+    restart.set_defaults(handler=_restart)
+
     tools = commands.add_parser("tools", help="tools the gateway exposes")
-    tools.add_argument("--url", default=default_url(), help=url_help)
+    tools.add_argument("--url", type=base_url, default=default_url(), help=url_help)
     tools.add_argument("--json", action="store_true", help="print the tools (with their schemas) as JSON")
     tools.set_defaults(handler=_tools)
 
     call = commands.add_parser("call", help='call one tool, e.g. sophia call sample_echo \'{"text": "hi"}\'')
     call.add_argument("tool", help="exposed tool name, <service>_<tool>")
     call.add_argument("arguments", nargs="?", default="{}", help="JSON object of arguments; - reads stdin")
-    call.add_argument("--url", default=default_url(), help=url_help)
+    call.add_argument("--url", type=base_url, default=default_url(), help=url_help)
     call.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the result")
+    call.add_argument("--json", action="store_true", help="print the whole MCP result (content, structuredContent)")
     call.set_defaults(handler=_call)
 
     ask = commands.add_parser("ask", help='ask in plain words, e.g. sophia ask "what did we decide about pricing?"')
     ask.add_argument("query", help="the request")
     ask.add_argument("--dry-run", action="store_true", help="show the intent and the plan; run nothing")
     ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
-    ask.add_argument("--url", default=default_url(), help=url_help)
+    ask.add_argument("--url", type=base_url, default=default_url(), help=url_help)
     ask.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the answer")
     ask.set_defaults(handler=_ask)
 
@@ -157,14 +183,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="which approvals to list (default: pending)",
     )
     queue.add_argument("--json", action="store_true", help="print the approvals as JSON")
-    queue.add_argument("--url", default=default_url(), help=url_help)
+    queue.add_argument("--url", type=base_url, default=default_url(), help=url_help)
     queue.set_defaults(handler=_approvals)
 
     for decision, text in (("approve", "run exactly the held call, once"), ("deny", "drop the held call")):
         command = commands.add_parser(decision, help=text)
         command.add_argument("id", help="the approval id (see `sophia approvals`)")
-        command.add_argument("--approver", default=os.environ.get("USER", "anonymous"), help="who decides")
-        command.add_argument("--url", default=default_url(), help=url_help)
+        command.add_argument(
+            "--approver", help="who decides, recorded when auth is off (default: you, the same principal that asked)"
+        )
+        command.add_argument("--url", type=base_url, default=default_url(), help=url_help)
         command.set_defaults(handler=_decide, decision=decision)
 
     keys = commands.add_parser("keys", help="API keys for the gateway's principals file")
@@ -173,10 +201,17 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("name", help="the principal's name (shown in audit entries and approvals)")
     create.add_argument("--role", action="append", required=True, help="a role from the policy (repeatable)")
     create.add_argument("--namespace", default="default", help="whose data the principal's calls touch")
+    create.add_argument(
+        "--policy",
+        type=Path,
+        default=os.environ.get("SOPHIA_GATEWAY_POLICY_FILE") or None,
+        help="the gateway's role policy, whose roles --role must name "
+        "(default: SOPHIA_GATEWAY_POLICY_FILE, else the shipped policy)",
+    )
     create.set_defaults(handler=_keys)
 
     mcp = commands.add_parser("mcp", help="stdio MCP server bridging to the gateway (for Claude Desktop)")
-    mcp.add_argument("--url", default=f"{default_url()}/mcp", help="the gateway's MCP endpoint")
+    mcp.add_argument("--url", type=base_url, default=f"{default_url()}/mcp", help="the gateway's MCP endpoint")
     mcp.set_defaults(handler=_mcp)
     return parser
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import redis
 
-from sophia.gateway.cli.processes import Child, free_ports, stop_all
+from sophia.gateway.cli.processes import Child, stop_all
+from sophia.kit.ports import free_ports
 
 START_TIMEOUT_S = 10.0
 

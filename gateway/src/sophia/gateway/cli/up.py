@@ -3,12 +3,15 @@
 Start order: shared state (Redis), then the services in parallel, then the gateway once they answer,
 so its first discovery pass already finds them. Stop order is the reverse: the gateway first (no new
 calls are routed), the services, Redis last (services may flush state on the way out). A service that
-dies is reported and left dead; the gateway routes around it. A gateway that dies ends the fleet.
+dies is reported and started again on the same ports after a capped exponential backoff (the gateway
+routes around it meanwhile and finds it again by itself); `sophia restart <service>` asks for a
+restart through the control socket (`control.py`). A gateway that dies ends the fleet.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import signal
@@ -24,10 +27,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sophia.gateway.cli.control import ControlServer, answer, write_state
 from sophia.gateway.cli.output import console, fail
-from sophia.gateway.cli.processes import Child, free_ports, port_in_use, stop_all
+from sophia.gateway.cli.processes import Child, port_in_use, stop_all
 from sophia.gateway.cli.services import ServiceConfigError, discover
 from sophia.gateway.cli.state import RedisStartError, SharedState, provide
+from sophia.kit.ports import free_ports
 from sophia.kit.security import TOKEN_ENV
 
 #: Entry point group of services' demos: a callable returning an object with `url`, `env` and `stop()`.
@@ -36,6 +41,11 @@ GRACE_S = 10.0  # per stop phase; the kit and the gateway finish in-flight calls
 START_TIMEOUT_S = 30.0
 DISCOVERY_TIMEOUT_S = 10.0
 LOOPBACK = "127.0.0.1"
+# A crashed service is started again after 1, 2, 4, … seconds, never more than RESTART_MAX_S apart; one
+# that then stays up for STABLE_S starts over at 1 s. A crash loop costs little and still heals.
+RESTART_FIRST_S = 1.0
+RESTART_MAX_S = 30.0
+STABLE_S = 60.0
 
 
 def _url_host(host: str) -> str:
@@ -57,6 +67,19 @@ class Member:
     child: Child
     http_url: str
     grpc_address: str
+    restarts: int = 0
+    crashes_in_a_row: int = 0  # since it last stayed up STABLE_S; sets the backoff
+    started_at: float = 0.0  # monotonic
+    restart_at: float | None = None  # monotonic; set while a restart waits out its backoff
+
+    def backoff(self) -> float:
+        return min(RESTART_MAX_S, RESTART_FIRST_S * 2 ** max(0, self.crashes_in_a_row - 1))
+
+    @property
+    def state(self) -> str:
+        if self.restart_at is not None:
+            return "restarting"
+        return "running" if self.child.poll() is None else f"exited ({self.child.poll()})"
 
 
 class StopRequest:
@@ -103,15 +126,21 @@ class Supervisor:
         self.state = SharedState(None, None, "")
         self.members: list[Member] = []
         self.gateway: Child | None = None
+        self.control = ControlServer(data_dir)
 
     def run(self) -> int:
         self.stop_request.install()
         try:
             if not self._start():
                 return 0 if self.stop_request.requested else 1
+            if problem := self.control.open():
+                self.out.print(f"[yellow]warning: {escape(problem)}; `sophia restart` will not reach this fleet[/]")
+            self._write_state()
             self._print_fleet(self._discovered())
             return self._watch()
         finally:
+            self.control.close()
+            (self.data_dir / "up.json").unlink(missing_ok=True)
             self._stop()
 
     # -- start ----------------------------------------------------------------------------
@@ -148,7 +177,8 @@ class Supervisor:
             }
             http_url = f"http://{LOOPBACK}:{http_port}"
             child = Child(name, argv, service_env, self.logs / f"{name}.log", f"{http_url}/healthz")
-            self.members.append(Member(name, child.start(), http_url, f"{LOOPBACK}:{grpc_port}"))
+            member = Member(name, child.start(), http_url, f"{LOOPBACK}:{grpc_port}", started_at=time.monotonic())
+            self.members.append(member)
         self._wait_for_services()
         if self.stop_request.requested:
             return False
@@ -170,8 +200,7 @@ class Supervisor:
         while pending and not self.stop_request.requested and time.monotonic() < deadline:
             for child in list(pending):
                 if child.poll() is not None:
-                    pending.remove(child)
-                    self._report_exit(child, "during startup")
+                    pending.remove(child)  # reported, with its log, and restarted by the watch loop
                 elif child.healthy():
                     pending.remove(child)
             time.sleep(0.1)
@@ -230,13 +259,16 @@ class Supervisor:
 
     def _print_fleet(self, caps: dict[str, Any]) -> None:
         by_address = {s.get("address"): s for s in caps.get("servers", [])}
-        table = Table("service", "pid", "HTTP", "gRPC", "status", "log")
+        table = Table("service", "pid", "HTTP", "gRPC", "status", "restarts", "log")
         assert self.gateway is not None
-        table.add_row("gateway", str(self.gateway.pid), self.url, "", "ready", _shown(self.gateway.log_path))
+        table.add_row("gateway", str(self.gateway.pid), self.url, "", "ready", "", _shown(self.gateway.log_path))
         for member in self.members:
             code = member.child.poll()
             server = by_address.get(member.grpc_address, {})
-            status = f"exited ({code})" if code is not None else server.get("status", "unknown")
+            if member.restart_at is not None:
+                status = f"restarting in {max(0.0, member.restart_at - time.monotonic()):.0f} s"
+            else:
+                status = f"exited ({code})" if code is not None else server.get("status", "unknown")
             if status == "serving":
                 status += f" ({len(server.get('tools', []))} tools)"
             elif server.get("error"):
@@ -247,11 +279,13 @@ class Supervisor:
                 member.http_url,
                 member.grpc_address,
                 escape(status),
+                str(member.restarts),
                 _shown(member.child.log_path),
             )
         redis = self.state.redis
         if redis is not None:
-            table.add_row(redis.name, str(redis.pid), self.state.redis_url or "", "", "running", _shown(redis.log_path))
+            redis_url = self.state.redis_url or ""
+            table.add_row(redis.name, str(redis.pid), redis_url, "", "running", "", _shown(redis.log_path))
         self.out.print(f"Sophia gateway: [bold]{self.url}[/]  (MCP endpoint: {self.url}/mcp)")
         self.out.print(table)
         if not self.state.durable:
@@ -265,12 +299,69 @@ class Supervisor:
             )
         self.out.print(f"Data in {_shown(self.data_dir)}. Press Ctrl-C to stop everything.")
 
-    def _report_exit(self, child: Child, when: str) -> None:
+    def _report_exit(self, child: Child, then: str) -> None:
         child.reported = True
         self.out.print(
-            f"[red]{child.name} exited with code {child.poll()} {when}; the gateway routes around it. "
+            f"[red]{child.name} exited with code {child.poll()} unexpectedly; {then}; the gateway routes around "
+            f"it meanwhile. "
             f"Last lines of {_shown(child.log_path)}:[/]\n{escape(child.tail(5))}"
         )
+
+    # -- heal -----------------------------------------------------------------------------
+
+    def _heal(self) -> None:
+        """Schedule a restart for each service that died; start the ones whose backoff is over."""
+        now = time.monotonic()
+        for member in self.members:
+            child = member.child
+            if member.restart_at is None and child.poll() is not None:
+                # One that stayed up a while crashed for a new reason: start over at the shortest wait.
+                member.crashes_in_a_row = 1 if now - member.started_at >= STABLE_S else member.crashes_in_a_row + 1
+                delay = member.backoff()
+                member.restart_at = now + delay
+                self._report_exit(child, f"restarting it in {delay:.0f} s (restart {member.restarts + 1})")
+                self._write_state()
+            elif member.restart_at is not None and now >= member.restart_at:
+                self._restart(member, f"restart {member.restarts + 1} after exit code {child.poll()}")
+
+    def _restart(self, member: Member, why: str) -> None:
+        """Start the service again with the same argv, environment and ports: the gateway's address for
+        it stays right, so it reconnects by itself."""
+        stop_all([member.child], GRACE_S)  # a running one (`sophia restart`): stopped like at shutdown
+        member.child.reported = False
+        member.child.start(restart_note=why)
+        member.restarts += 1
+        member.restart_at = None
+        member.started_at = time.monotonic()
+        self.out.print(
+            f"[green]{member.name} restarted[/] (pid {member.child.pid}, {why}; "
+            f"{member.restarts} restart{'s' if member.restarts != 1 else ''} this run)"
+        )
+        self._write_state()
+
+    def _serve_control(self) -> None:
+        waiting = self.control.poll()
+        if waiting is None:
+            return
+        conn, request = waiting
+        name = request.get("restart")
+        member = next((m for m in self.members if m.name == name), None)
+        if member is None:
+            known = ", ".join(m.name for m in self.members) or "none"
+            hint = " (the gateway restarts with the fleet: stop `sophia up` and start it again)"
+            answer(conn, {"ok": False, "error": f"no service {str(name)[:100]!r} in this fleet (services: {known})"
+                          + (hint if name == "gateway" else "")})  # fmt: skip
+            return
+        member.crashes_in_a_row = 0  # asked for: no backoff
+        self._restart(member, "restart asked for with `sophia restart`")
+        answer(conn, {"ok": True, "service": member.name, "pid": member.child.pid, "restarts": member.restarts})
+
+    def _write_state(self) -> None:
+        services = {
+            m.name: {"pid": m.child.pid, "state": m.state, "restarts": m.restarts, "log": str(m.child.log_path)}
+            for m in self.members
+        }
+        write_state(self.data_dir, {"pid": os.getpid(), "url": self.url, "services": services})
 
     # -- run and stop ---------------------------------------------------------------------
 
@@ -284,9 +375,8 @@ class Supervisor:
                     f"Last lines of {_shown(self.gateway.log_path)}:\n{self.gateway.tail()}"
                 )
                 return 1
-            for child in [m.child for m in self.members]:
-                if not child.reported and child.poll() is not None:
-                    self._report_exit(child, "unexpectedly")
+            self._heal()
+            self._serve_control()
             redis = self.state.redis
             if redis is not None and not redis.reported and redis.poll() is not None:
                 redis.reported = True
@@ -315,6 +405,10 @@ class Supervisor:
 
 def run(host: str | None, port: int | None, data_dir: Path | None, demo: bool = False) -> int:
     """Resolve the settings, refuse a busy port before starting anything, then supervise the fleet."""
+    # The supervisor speaks through its console; its children log to files. A service module imported for
+    # its demo builds an MCPServer, which installs an INFO root handler (basicConfig); then httpx logs every health
+    # poll and uvicorn every demo start. `disable` holds whatever configures logging later; warnings show.
+    logging.disable(logging.INFO)
     host = host or os.environ.get("SOPHIA_GATEWAY_HOST") or LOOPBACK
     try:
         port = port if port is not None else int(os.environ.get("SOPHIA_GATEWAY_PORT") or 8080)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 
+from sophia.kit.processes import Child
+
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
     """Poll `predicate` until it is true; fail with `what` after `timeout` seconds."""
@@ -20,8 +22,9 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interva
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-class ManagedProcess:
-    """A child process with its own process group, its output in a log file, and a health URL."""
+class ManagedProcess(Child):
+    """A `Child` for tests: the environment is this process's plus `env`, output appended to its log,
+    `start` waits for the health URL, and it works as a context manager."""
 
     def __init__(
         self,
@@ -32,20 +35,19 @@ class ManagedProcess:
         health_url: str | None = None,
         cwd: Path | None = None,
     ) -> None:
-        self.argv = list(argv)
-        self.env = {**os.environ, **(env or {})}
-        self.log_path = log_path
-        self.health_url = health_url
-        self.cwd = cwd
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 30) -> ManagedProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.cwd, start_new_session=True
+        # Tests start processes from many threads: no death signal tied to the starting thread.
+        super().__init__(
+            Path(argv[-1]).name if argv else "process",
+            argv,
+            {**os.environ, **(env or {})},
+            log_path,
+            health_url,
+            cwd=cwd,
+            rotate_log=False,
         )
-        log.close()
+
+    def start(self, timeout: float = 30) -> ManagedProcess:  # type: ignore[override]
+        super().start()
         if self.health_url:
             try:
                 wait_until(self.healthy, timeout, f"{self.argv} at {self.health_url} (log: {self.log_path})")
@@ -65,9 +67,6 @@ class ManagedProcess:
     @property
     def returncode(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self, timeout: float = 10) -> int | None:
         """SIGTERM, then SIGKILL after `timeout`; returns the exit code."""
