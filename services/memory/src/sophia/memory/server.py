@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from sophia.kit import Depends, Risk, Service, ToolError
-from sophia.memory import pruning
+from sophia.memory import pruning, ranking
 from sophia.memory.embeddings import Batcher, EmbeddingError, open_embedder
 from sophia.memory.index import Filter
 from sophia.memory.records import (
@@ -53,11 +53,8 @@ async def _embed(embedder: Batcher, texts: list[str]) -> Any:
         raise ToolError(f"embedding failed: {exc}") from exc
 
 
-async def _known_namespace(store: Store, namespace: str) -> str:
-    check_namespace(namespace)
-    if not await store.has_namespace(namespace):
-        raise ToolError(f"unknown namespace {namespace!r}: it holds no memories yet (remember something there first)")
-    return namespace
+def _nothing_stored(namespace: str) -> str:
+    return f"nothing stored yet in namespace {namespace!r}"
 
 
 async def _existing(store: Store, namespace: str, memory_id: str) -> Record:
@@ -98,7 +95,7 @@ async def remember(
 
 @service.tool(read_only=True, tags={"memory"}, consumes=["memory"], produces=["memory"])
 async def recall(
-    query: str = Field(description="What to look for, in plain words; matched by meaning, not keywords."),
+    query: str = Field(description="What to look for, in plain words; matched by meaning and by rare words."),
     namespace: str = Field("default", description="The namespace to search; nothing outside it is returned."),
     k: int = Field(5, description="How many memories to return (1 to the server's max_k, 50 by default)."),
     kinds: list[Kind] | None = Field(None, description="Only these kinds."),
@@ -111,9 +108,11 @@ async def recall(
     shortterm: ShortTerm = Shortterm,
     settings: MemorySettings = Settings,
 ) -> dict[str, Any]:
-    """Search what we know: the k memories of a namespace closest in meaning to query ("what did we decide
-    about pricing?", "who owns billing?"), best first, with a score (cosine similarity, higher is closer).
-    Updated memories replace their older versions."""
+    """Search what we know: the k memories of a namespace that best answer query ("what did we decide
+    about pricing?", "who owns billing?"), best first. Ranking fuses closeness in meaning, shared rare words
+    (names, dates) and, when the query names a date or month, what happened then. score is the fused rank
+    (1.0: first by every measure), similarity the cosine in meaning. When nothing is close enough the answer
+    is empty with nothing_relevant true. Updated memories replace their older versions."""
     query = check_text(query, settings.max_text_bytes, what="query")
     if not 1 <= k <= settings.max_k:
         raise ToolError(f"k must be between 1 and {settings.max_k}, got {k}")
@@ -127,15 +126,32 @@ async def recall(
     )
     if where.since is not None and where.until is not None and where.since > where.until:
         raise ToolError(f"since ({since}) is after until ({until}): no memory can match")
-    await _known_namespace(store, namespace)
+    check_namespace(namespace)
+    if not await store.has_namespace(namespace):
+        return {"namespace": namespace, "items": [], "nothing_relevant": True, "note": _nothing_stored(namespace)}
     vector = (await _embed(embedder, [query]))[0]
-    # History can push the newest versions down: fetch a few more before re-ranking.
-    found = await store.search(vector, where, k * 2 if include_superseded else k)
-    ranked = _rank(found, settings.superseded_penalty)[:k]
-    shortterm.activity.note(namespace, [(record.id, raw) for record, _, raw in ranked])
+    answer = await ranking.recall(store, settings, query, vector, where, k)
+    if answer.nothing_relevant:
+        best = f" (closest similarity {answer.best_similarity:.2f})" if answer.hits else ""
+        return {
+            "namespace": namespace,
+            "items": [],
+            "nothing_relevant": True,
+            "note": f"nothing relevant to the query in namespace {namespace!r}{best}",
+        }
+    shortterm.activity.note(namespace, [(hit.record.id, hit.similarity) for hit, _ in answer.hits])
     return {
         "namespace": namespace,
-        "items": [{**record.view(), "score": round(score, 4)} for record, score, _ in ranked],
+        "nothing_relevant": False,
+        "items": [
+            {
+                **hit.record.view(),
+                "score": round(score, 4),
+                "similarity": round(hit.similarity, 4),
+                "lexical": round(hit.lexical, 4),
+            }
+            for hit, score in answer.hits
+        ],
     }
 
 
@@ -147,21 +163,6 @@ def _seconds(moment: datetime | None, name: str) -> float | None:
     return moment.timestamp()
 
 
-def _rank(found: list[tuple[Record, float]], penalty: float) -> list[tuple[Record, float, float]]:
-    """Order by score, superseded versions lowered by `penalty`, and never above their successor."""
-    ranked = sorted(
-        ((record, raw - (0 if record.current else penalty), raw) for record, raw in found), key=lambda item: -item[1]
-    )
-    position = {record.id: i for i, (record, _, _) in enumerate(ranked)}
-    for record, _, _ in list(ranked):
-        successor = record.superseded_by
-        if successor in position and position[successor] > position[record.id]:
-            item = ranked.pop(position[successor])
-            ranked.insert(position[record.id], item)
-            position = {r.id: i for i, (r, _, _) in enumerate(ranked)}
-    return ranked
-
-
 @service.tool(read_only=True, tags={"memory"}, consumes=["memory"], produces=["memory"])
 async def get(
     id: str = Field(description="The memory's id, as remember or recall returned it."),
@@ -170,7 +171,7 @@ async def get(
     shortterm: ShortTerm = Shortterm,
 ) -> dict[str, Any]:
     """Return one memory by id, with how often recall has returned it."""
-    await _known_namespace(store, namespace)
+    check_namespace(namespace)
     record = await _existing(store, namespace, id)
     usage = (await shortterm.activity.usage(namespace, [record.id]))[record.id]
     return {**record.view(), "recalls": usage.hits, "last_recalled_at": iso(usage.last_access)}
@@ -183,7 +184,7 @@ async def history(
     store: Store = Memories,
 ) -> dict[str, Any]:
     """Return every version of a memory that was updated with `supersedes`, newest first."""
-    await _known_namespace(store, namespace)
+    check_namespace(namespace)
     record = await _existing(store, namespace, id)
     while record.superseded_by and (newer := await store.get(namespace, record.superseded_by)):
         record = newer
@@ -282,7 +283,7 @@ async def prune(
 ) -> dict[str, Any]:
     """Dry run: list memories worth deleting (stale, rarely recalled, low relevance, near-duplicates, old
     history), each with its reasons. Deletes nothing; pass the ids you agree with to prune_apply."""
-    await _known_namespace(store, namespace)
+    check_namespace(namespace)
     found = await _candidates(store, shortterm, settings, namespace)
     return {"namespace": namespace, "dry_run": True, "candidates": [c.view() for c in found]}
 
@@ -297,7 +298,7 @@ async def prune_apply(
 ) -> dict[str, Any]:
     """Delete the given prune candidates. Each id is checked again: one that is no longer a candidate is
     skipped, with the reason."""
-    await _known_namespace(store, namespace)
+    check_namespace(namespace)
     wanted = list(dict.fromkeys(check_id(i) for i in ids))
     deleted: list[str] = []
     skipped: dict[str, str] = {}
@@ -323,8 +324,9 @@ async def stats(
     store: Store = Memories,
     settings: MemorySettings = Settings,
 ) -> dict[str, Any]:
-    """Return how many memories a namespace holds, by kind, and how many are superseded history."""
-    await _known_namespace(store, namespace)
+    """Return how many memories a namespace holds, by kind, and how many are superseded history. A namespace
+    never written to holds nothing yet (it is not an error)."""
+    check_namespace(namespace)
     everything = Filter(namespace, include_superseded=True)
     by_kind = {kind: await store.count(Filter(namespace, kinds=frozenset({kind}))) for kind in KINDS}
     total = await store.count(everything)
@@ -336,4 +338,5 @@ async def stats(
         "by_kind": by_kind,
         "embedding": settings.embedding_model if settings.embedding_url else "all-MiniLM-L6-v2 (local, int8 ONNX)",
         "storage": "qdrant server" if settings.qdrant_url else "qdrant local mode",
+        **({"note": _nothing_stored(namespace)} if total == 0 else {}),
     }
