@@ -6,9 +6,9 @@ import time
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from sophia.kit import Depends, Risk, Service, ToolError
+from sophia.kit import Context, Depends, Risk, Service, ToolError
 from sophia.memory import pruning, ranking
 from sophia.memory.embeddings import Batcher, EmbeddingError, open_embedder
 from sophia.memory.index import Filter
@@ -33,6 +33,7 @@ service = Service(
     settings=MemorySettings,
     instructions="Long-term semantic memory per namespace (remember, recall, forget, prune) and the recent "
     "turns of conversations.",
+    stream_responses=True,  # bulk writes report progress before their result
 )
 
 
@@ -91,6 +92,159 @@ async def remember(
         record = Record(id=new_id(), namespace=namespace, text=text, kind=kind, tags=tags, supersedes=old_id)
         await store.add(record, vector, supersedes=old)
     return {"id": record.id, "namespace": namespace, "supersedes": old_id}
+
+
+class MemoryItem(BaseModel):
+    """One memory of a bulk write."""
+
+    text: str = Field(description="The memory, one self-contained statement.")
+    kind: Kind = Field("note", description="fact, preference, decision, event or note.")
+    tags: list[str] = Field(default_factory=list, description="Labels recall can filter on.")
+    occurred_at: datetime | None = Field(None, description="When it happened (ISO 8601 with a time zone), if known.")
+
+
+class Turn(BaseModel):
+    """One turn of a chat transcript."""
+
+    speaker: str = Field(description="Who said it (a name, 1-64 characters).")
+    text: str = Field(description="What was said.")
+    at: datetime = Field(description="When it was said (ISO 8601 with a time zone).")
+    session: str | None = Field(None, description="The chat session it belongs to, if the transcript has several.")
+
+
+@service.tool(tags={"memory"}, produces=["memory"])
+async def remember_many(
+    items: list[MemoryItem] = Field(description="The memories to store (at most the server's max_batch, 1000)."),
+    namespace: str = Field("default", description="Whose memories these are."),
+    all_or_nothing: bool = Field(
+        False, description="True: if any item is invalid or a write fails, store none of them."
+    ),
+    store: Store = Memories,
+    embedder: Batcher = Embedder,
+    settings: MemorySettings = Settings,
+    ctx: Context | None = None,
+) -> dict[str, Any]:
+    """Store many memories in one call (embedded in batches, written in one request per batch), far faster
+    than one remember per memory. Returns one result per item, in order: its id, or why it was refused.
+    Updates of existing memories (supersedes) go through remember."""
+    check_namespace(namespace)
+    _check_batch(len(items), settings)
+    prepared: list[Record | str] = []
+    for item in items:
+        try:
+            prepared.append(
+                Record(
+                    id=new_id(),
+                    namespace=namespace,
+                    text=check_text(item.text, settings.max_text_bytes),
+                    kind=item.kind,
+                    tags=check_tags(item.tags, settings.max_tags),
+                    occurred_at=_seconds(item.occurred_at, "occurred_at"),
+                )
+            )
+        except ToolError as exc:
+            prepared.append(str(exc))
+    return await _write_many(prepared, namespace, all_or_nothing, store, embedder, settings, ctx)
+
+
+@service.tool(tags={"memory", "session"}, produces=["memory"])
+async def import_conversation(
+    turns: list[Turn] = Field(description="The transcript's turns, oldest first (at most max_batch, 1000)."),
+    conversation: str = Field(description="The transcript's id; each turn is tagged conversation:<id>."),
+    namespace: str = Field("default", description="Whose conversation this is."),
+    all_or_nothing: bool = Field(True, description="True: if any turn is invalid, import none of them."),
+    store: Store = Memories,
+    embedder: Batcher = Embedder,
+    settings: MemorySettings = Settings,
+    ctx: Context | None = None,
+) -> dict[str, Any]:
+    """Import a chat transcript into long-term memory, one memory per turn ("<speaker>: <text>", kind
+    event, with the time it was said), so recall can find what was said and when ("what did Ana say about
+    her trip in May 2023?"). Tags: conversation:<id> and session:<session>. Reports progress."""
+    check_namespace(namespace)
+    _check_batch(len(turns), settings)
+    conversation_tag = check_tags([f"conversation:{conversation}"], 1)[0]
+    prepared: list[Record | str] = []
+    for turn in turns:
+        try:
+            speaker = " ".join(turn.speaker.split())
+            if not 1 <= len(speaker) <= 64:
+                raise ToolError("speaker must be 1-64 characters")
+            tags = [conversation_tag] + ([f"session:{turn.session}"] if turn.session else [])
+            text = check_text(turn.text, settings.max_text_bytes)
+            prepared.append(
+                Record(
+                    id=new_id(),
+                    namespace=namespace,
+                    text=f"{speaker}: {text}",
+                    kind="event",
+                    tags=check_tags(tags, settings.max_tags),
+                    occurred_at=_seconds(turn.at, "at"),
+                )
+            )
+        except ToolError as exc:
+            prepared.append(str(exc))
+    result = await _write_many(prepared, namespace, all_or_nothing, store, embedder, settings, ctx)
+    return {"conversation": conversation, **result}
+
+
+def _check_batch(size: int, settings: MemorySettings) -> None:
+    if not 1 <= size <= settings.max_batch:
+        raise ToolError(f"a bulk write takes 1 to {settings.max_batch} items, got {size} (split it into calls)")
+
+
+WRITE_CHUNK = 256  # memories embedded and upserted together; progress is reported after each
+
+
+async def _write_many(
+    prepared: list[Record | str],
+    namespace: str,
+    all_or_nothing: bool,
+    store: Store,
+    embedder: Batcher,
+    settings: MemorySettings,
+    ctx: Context | None,
+) -> dict[str, Any]:
+    """Embed and store the valid records chunk by chunk. Each chunk is one upsert (all of it or none); with
+    all_or_nothing an invalid item refuses the call up front, and a failed chunk takes the earlier ones back."""
+    refused = [(i, item) for i, item in enumerate(prepared) if isinstance(item, str)]
+    if all_or_nothing and refused:
+        first = "; ".join(f"item {i}: {why}" for i, why in refused[:5])
+        raise ToolError(f"{len(refused)} of {len(prepared)} items are invalid, nothing was stored: {first}")
+    records = [(i, item) for i, item in enumerate(prepared) if isinstance(item, Record)]
+    results: list[dict[str, Any]] = [
+        {"index": i, "error": item} if isinstance(item, str) else {"index": i} for i, item in enumerate(prepared)
+    ]
+    written: list[Record] = []
+    for start in range(0, len(records), WRITE_CHUNK):
+        chunk = [record for _, record in records[start : start + WRITE_CHUNK]]
+        try:
+            # Similar lengths together: the local model pads each batch to its longest text.
+            order = sorted(range(len(chunk)), key=lambda j: len(chunk[j].text))
+            vectors = await _embed(embedder, [chunk[j].text for j in order])
+            by_position = vectors[sorted(range(len(order)), key=order.__getitem__)]
+            await store.add_many(chunk, by_position)
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, ToolError) else f"storage failed: {type(exc).__name__}"
+            if all_or_nothing:
+                if written:
+                    await store.remove(written, [])
+                raise ToolError(f"{reason}; nothing was stored") from exc
+            for i, _ in records[start : start + WRITE_CHUNK]:
+                results[i]["error"] = f"not stored: {reason}"
+            continue
+        written.extend(chunk)
+        for i, record in records[start : start + WRITE_CHUNK]:
+            results[i]["id"] = record.id
+        if ctx is not None:
+            done = min(start + WRITE_CHUNK, len(records))
+            await ctx.report_progress(done, len(records), f"stored {len(written)} of {len(records)}")
+    return {
+        "namespace": namespace,
+        "stored": len(written),
+        "refused": len(prepared) - len(written),
+        "results": results,
+    }
 
 
 @service.tool(read_only=True, tags={"memory"}, consumes=["memory"], produces=["memory"])
