@@ -27,6 +27,7 @@ from sophia.memory.session import Role, check_session_id
 from sophia.memory.settings import MemorySettings
 from sophia.memory.shortterm import ShortTerm, open_shortterm
 from sophia.memory.store import Store, open_store
+from sophia.memory.writelock import WriteLocks
 
 service = Service(
     "memory",
@@ -54,6 +55,16 @@ async def _embed(embedder: Batcher, texts: list[str]) -> Any:
         raise ToolError(f"embedding failed: {exc}") from exc
 
 
+async def add_version(store: Store, locks: WriteLocks, record: Record, vector: Any, old_id: str) -> None:
+    """Store `record` as the new version of `old_id`: checked and written under the namespace's lock, so of
+    two replicas superseding the same memory at once, one wins and the other is told it is superseded."""
+    async with locks.hold(record.namespace), store.writes:
+        old = await _existing(store, record.namespace, old_id)
+        if not old.current:
+            raise ToolError(f"memory {old.id} is already superseded by {old.superseded_by}; supersede that one instead")
+        await store.add(record, vector, supersedes=old)
+
+
 def _nothing_stored(namespace: str) -> str:
     return f"nothing stored yet in namespace {namespace!r}"
 
@@ -76,6 +87,7 @@ async def remember(
     ),
     store: Store = Memories,
     embedder: Batcher = Embedder,
+    shortterm: ShortTerm = Shortterm,
     settings: MemorySettings = Settings,
 ) -> dict[str, Any]:
     """Store a long-term memory and return its id. To update a memory, pass the old id as `supersedes`:
@@ -85,12 +97,12 @@ async def remember(
     tags = check_tags(tags, settings.max_tags)
     old_id = check_id(supersedes) if supersedes else None
     vector = (await _embed(embedder, [text]))[0]
-    async with store.writes:
-        old = await _existing(store, namespace, old_id) if old_id else None
-        if old is not None and not old.current:
-            raise ToolError(f"memory {old.id} is already superseded by {old.superseded_by}; supersede that one instead")
-        record = Record(id=new_id(), namespace=namespace, text=text, kind=kind, tags=tags, supersedes=old_id)
-        await store.add(record, vector, supersedes=old)
+    record = Record(id=new_id(), namespace=namespace, text=text, kind=kind, tags=tags, supersedes=old_id)
+    if old_id is None:
+        async with store.writes:
+            await store.add(record, vector)
+    else:
+        await add_version(store, shortterm.locks, record, vector, old_id)
     return {"id": record.id, "namespace": namespace, "supersedes": old_id}
 
 
@@ -223,12 +235,14 @@ async def _write_many(
             order = sorted(range(len(chunk)), key=lambda j: len(chunk[j].text))
             vectors = await _embed(embedder, [chunk[j].text for j in order])
             by_position = vectors[sorted(range(len(order)), key=order.__getitem__)]
-            await store.add_many(chunk, by_position)
+            async with store.writes:
+                await store.add_many(chunk, by_position)
         except Exception as exc:
             reason = str(exc) if isinstance(exc, ToolError) else f"storage failed: {type(exc).__name__}"
             if all_or_nothing:
                 if written:
-                    await store.remove(written, [])
+                    async with store.writes:
+                        await store.remove(written, [])
                 raise ToolError(f"{reason}; nothing was stored") from exc
             for i, _ in records[start : start + WRITE_CHUNK]:
                 results[i]["error"] = f"not stored: {reason}"
@@ -373,7 +387,7 @@ async def forget(
 ) -> dict[str, Any]:
     """Delete one memory for good. If it had updated an older version, that version becomes current again."""
     check_namespace(namespace)
-    async with store.writes:
+    async with shortterm.locks.hold(namespace), store.writes:
         record = await _existing(store, namespace, id)
         updates = await _unlink(store, record)
         await store.remove([record], updates)
@@ -456,7 +470,7 @@ async def prune_apply(
     wanted = list(dict.fromkeys(check_id(i) for i in ids))
     deleted: list[str] = []
     skipped: dict[str, str] = {}
-    async with store.writes:
+    async with shortterm.locks.hold(namespace), store.writes:
         current = {c.record.id: c for c in await _candidates(store, shortterm, settings, namespace)}
         for memory_id in wanted:
             if memory_id not in current:
