@@ -54,6 +54,30 @@ def words(text: str) -> list[str]:
     return list(_stemmer().stemWords(tokens))
 
 
+CALENDAR = frozenset(
+    {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+     "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday",
+     "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+)  # fmt: skip
+SENTENCE = re.compile(r"(?:^|[.!?]\s+)(\w+)")
+
+
+def names(text: str) -> set[str]:
+    """Stemmed words the text capitalises mid-sentence (people, systems, places): what a question is
+    about. Sentence-initial words, calendar words, "I" and acronyms (API, EU: generic more often than
+    not) are left out."""
+    initial = {m.start(1) for m in SENTENCE.finditer(text)}
+    found = set()
+    for match in WORD.finditer(text):
+        word = match.group()
+        lowered = word.lower()
+        acronym = len(word) > 1 and word.isupper()
+        if match.start() in initial or not word[0].isupper() or acronym or lowered in CALENDAR or lowered in STOP_WORDS:
+            continue
+        found.add(_stemmer().stemWord(lowered))
+    return found
+
+
 def term_id(word: str) -> int:
     return zlib.crc32(word.encode())
 

@@ -17,6 +17,7 @@ from sophia.memory.store import Store
 class Answer:
     hits: list[tuple[Hit, float]]  # best first, with the score after the superseded penalty
     nothing_relevant: bool
+    unmentioned: frozenset[str] = frozenset()  # names the question uses that no hit mentions
 
     @property
     def best_similarity(self) -> float:
@@ -32,12 +33,25 @@ async def recall(store: Store, settings: MemorySettings, text: str, vector: Vect
     # History can push the newest versions down: fetch a few more before re-ranking.
     found = await store.search(asked, where, k * 2 if where.include_superseded else k, weights(settings))
     ranked = rank(found, settings.superseded_penalty)[:k]
-    return Answer(ranked, not any(relevant(hit, settings) for hit, _ in ranked))
+    best = max((hit.similarity for hit, _ in ranked), default=-1.0)
+    close = best >= settings.relevance_floor
+    # A hit this close in meaning is trusted even when it calls the thing by another name.
+    checked = settings.require_names and best < settings.names_trusted_similarity
+    unmentioned = unmentioned_names(text, ranked) if checked else set()
+    return Answer(ranked, not close or bool(unmentioned), frozenset(unmentioned))
 
 
-def relevant(hit: Hit, settings: MemorySettings) -> bool:
-    """Whether a hit is close enough to the query to make the answer worth returning at all."""
-    return hit.similarity >= settings.relevance_floor
+def unmentioned_names(text: str, ranked: list[tuple[Hit, float]]) -> set[str]:
+    """The relevance floor's second half: a question about a name (a person, a system) that none of the
+    hits mentions is about something this namespace does not hold, however close the wording of the hits
+    ("What does Wilhelmina drink?" when only Maria's drink is stored)."""
+    asked = lexical.names(text)
+    if not asked:
+        return set()
+    mentioned: set[str] = set()
+    for hit, _ in ranked:
+        mentioned.update(lexical.words(hit.record.text))
+    return asked - mentioned
 
 
 def rank(found: list[Hit], penalty: float) -> list[tuple[Hit, float]]:

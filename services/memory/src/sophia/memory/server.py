@@ -300,7 +300,10 @@ async def recall(
     vector = (await _embed(embedder, [query]))[0]
     answer = await ranking.recall(store, settings, query, vector, where, k)
     if answer.nothing_relevant:
-        best = f" (closest similarity {answer.best_similarity:.2f})" if answer.hits else ""
+        if answer.unmentioned:
+            best = f" (no memory there mentions {', '.join(sorted(answer.unmentioned))})"
+        else:
+            best = f" (closest similarity {answer.best_similarity:.2f})" if answer.hits else ""
         return {
             "namespace": namespace,
             "items": [],
