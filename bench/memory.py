@@ -8,7 +8,8 @@
    Snowball stemming) over the same texts per namespace.
 2. Bulk writes over MCP/HTTP: the service as `sophia up` runs it (own process, Qdrant local mode on disk,
    the local embedding model, real Redis); `remember_many` of 1,000 memories per call, end to end
-   (embedding included), then sequential recalls over HTTP at that size.
+   (embedding included; the bulk target is judged on this), then sequential recalls over HTTP at that
+   size. Beside it, the write path alone (add_many with precomputed vectors) shows what is not the model.
 3. Recall at 100k memories, in process (a bench-only run, bounded to well under a minute of loading):
    100,000 memories in one namespace, of which 2,000 distinct texts were embedded by the model and the
    rest are those vectors with noise (search cost does not depend on vector content; embedding 100k texts
@@ -18,8 +19,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import logging
 import random
 import tempfile
 import time
@@ -44,7 +47,7 @@ from sophia.memory.index import Filter, LocalIndex
 from sophia.memory.ranking import recall
 from sophia.memory.records import Record, new_id
 from sophia.memory.settings import MemorySettings
-from sophia.memory.store import Store
+from sophia.memory.store import Store, open_store
 
 DATA = Path(__file__).resolve().parent / "data"
 CACHE = RESULTS / "memory-embedding-cache.npz"
@@ -55,6 +58,7 @@ HTTP_RECALLS = 200
 LARGE = 100_000
 LARGE_DISTINCT = 2_000
 LARGE_RECALLS = 300
+STORE_ONLY = 1_024
 TARGETS = {
     "paraphrase recall@1": 0.85,
     "paraphrase recall@5": 0.97,
@@ -315,6 +319,24 @@ async def over_http(server: KitServer) -> tuple[list[dict[str, Any]], float]:
     return rows, per_s
 
 
+async def store_only(base: Vectors) -> dict[str, Any]:
+    """The write path without the model: add_many into Qdrant local mode on disk plus the local index, in
+    chunks of 256 as remember_many writes them (vectors precomputed)."""
+    rng = random.Random(9)
+    with tempfile.TemporaryDirectory(prefix="sophia-bench-") as tmp:
+        settings = MemorySettings(data_dir=Path(tmp))
+        async with contextlib.asynccontextmanager(open_store)(settings) as store:
+            records = [Record(id=new_id(), namespace="w", text=memory_text(rng, i)) for i in range(STORE_ONLY)]
+            vectors = base[np.arange(STORE_ONLY) % len(base)]
+            started = time.perf_counter()
+            for i in range(0, STORE_ONLY, 256):
+                await store.add_many(records[i : i + 256], vectors[i : i + 256])
+            elapsed = time.perf_counter() - started
+    return {"operation": "add_many, store only (no embedding)", "calls": -(-STORE_ONLY // 256),
+            "p50_ms": elapsed / -(-STORE_ONLY // 256) * 1e3, "p95_ms": float("nan"), "per_s": STORE_ONLY / elapsed,
+            "memories": STORE_ONLY}  # fmt: skip
+
+
 # --- recall at 100k -------------------------------------------------------------------------------------
 
 
@@ -352,6 +374,7 @@ async def large() -> tuple[dict[str, Any], float]:
 
 
 def main() -> None:
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
     rows, measured = quality()
     print("\nmemory: recall quality on bench/data (targets judged on blind; dev is what was tuned on)")
     print(table(rows), end="\n\n")
@@ -367,6 +390,7 @@ def main() -> None:
             speed, measured["bulk memories/s"] = asyncio.run(over_http(server))
         finally:
             server.stop()
+    speed.append(asyncio.run(store_only(Embeddings().embed([memory_text(random.Random(7), i) for i in range(2000)]))))
     big, measured["recall p95 ms at 100k"] = asyncio.run(large())
     speed.append(big)
     print(table(speed), end="\n\n")
