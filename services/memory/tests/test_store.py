@@ -4,11 +4,14 @@ own filters (local_index off), so the filter Qdrant servers run is exercised too
 from __future__ import annotations
 
 import contextlib
+import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from qdrant_client import QdrantClient
 
 from sophia.memory import lexical
 from sophia.memory.fusion import Weights
@@ -114,3 +117,29 @@ async def test_add_many_stores_all_and_survives_a_restart(tmp_path: Path) -> Non
     async with opened(tmp_path, True) as store:
         hits = await search(store, vectors[123], Filter("bulk"), 1, "number 123")
         assert hits[0][0].id == records[123].id
+
+
+QDRANT_URL = os.environ.get("SOPHIA_TEST_QDRANT_URL")
+
+
+@pytest.mark.skipif(not QDRANT_URL, reason="no Qdrant server here: set SOPHIA_TEST_QDRANT_URL to run against one")
+async def test_hybrid_search_against_a_qdrant_server(tmp_path: Path) -> None:
+    """Server mode: payload indexes, the sparse vector with the IDF modifier and the batch of queries,
+    scored like the local index (same memories, same question)."""
+    texts = ["Maria owns Ledgerline", "Maria drinks green tea", "Tomasz owns the billing service"]
+    records = [Record(id=new_id(), namespace="a", text=t) for t in texts]
+    vectors = np.stack([vector(i) for i in range(len(texts))])
+    query = Query(vector(0), lexical.query("who owns Ledgerline"))
+    collection = f"test_{uuid.uuid4().hex[:12]}"
+    server = MemorySettings(data_dir=tmp_path, qdrant_url=QDRANT_URL, collection=collection)
+    try:
+        async with contextlib.asynccontextmanager(open_store)(server) as store:
+            await store.add_many(records, vectors)
+            remote = await store.search(query, Filter("a"), 3, Weights(1.0, 0.5, 0.0))
+        async with opened(tmp_path / "local", True) as store:
+            await store.add_many(records, vectors)
+            local = await store.search(query, Filter("a"), 3, Weights(1.0, 0.5, 0.0))
+        scored = [[(h.record.id, round(h.lexical, 3)) for h in hits] for hits in (remote, local)]
+        assert scored[0] == scored[1]
+    finally:
+        QdrantClient(url=QDRANT_URL).delete_collection(collection)
