@@ -278,8 +278,8 @@ async def recall(
 ) -> dict[str, Any]:
     """Search what we know: the k memories of a namespace that best answer query ("what did we decide
     about pricing?", "who owns billing?"), best first. Ranking fuses closeness in meaning, shared rare words
-    (names, dates) and, when the query names a date or month, what happened then. score is the fused rank
-    (1.0: first by every measure), similarity the cosine in meaning. When nothing is close enough the answer
+    (names, dates) and, when the query names a date or month, what happened then. score is that fused score
+    (higher is better), similarity the cosine in meaning. When nothing is close enough the answer
     is empty with nothing_relevant true. Updated memories replace their older versions."""
     query = check_text(query, settings.max_text_bytes, what="query")
     if not 1 <= k <= settings.max_k:

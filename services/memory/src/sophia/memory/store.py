@@ -177,7 +177,7 @@ class Store:
         return record if record is not None and record.namespace == namespace else None
 
     async def search(self, query: Query, where: Filter, limit: int, weights: Weights) -> list[Hit]:
-        """The `limit` best memories by fused rank (see fusion.py), from the local index or from Qdrant."""
+        """The `limit` best memories by fused score (see fusion.py), from the local index or from Qdrant."""
         query = Query(query.vector, query.terms, query.period, max(query.depth, limit))
         if self.index is not None:
             return self.index.search(query, where, limit, weights)
