@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sophia.memory.index import Filter, LocalIndex
+from sophia.memory import lexical
+from sophia.memory.fusion import Weights
+from sophia.memory.index import Filter, LocalIndex, Query
 from sophia.memory.records import Record, new_id
+
+DENSE_ONLY = Weights(dense=1.0, lexical=0.0, time=0.0)
 
 
 def unit(*values: float) -> np.ndarray:
@@ -11,17 +15,26 @@ def unit(*values: float) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-def record(namespace: str = "a", **fields: object) -> Record:
-    return Record(id=new_id(), namespace=namespace, text="t", **fields)  # type: ignore[arg-type]
+def record(namespace: str = "a", text: str = "t", **fields: object) -> Record:
+    return Record(id=new_id(), namespace=namespace, text=text, **fields)  # type: ignore[arg-type]
+
+
+def put(index: LocalIndex, r: Record, vector: np.ndarray) -> None:
+    index.put(r, vector, lexical.document(r.text, 8))
+
+
+def search(index: LocalIndex, vector: np.ndarray, where: Filter, limit: int) -> list[tuple[Record, float]]:
+    hits = index.search(Query(vector, lexical.query("")), where, limit, DENSE_ONLY)
+    return [(hit.record, hit.score) for hit in hits]
 
 
 def test_search_stays_in_the_namespace_and_orders_by_score() -> None:
     index = LocalIndex(2)
     near, far, other = record(), record(), record("b")
-    index.put(near, unit(1, 0.1))
-    index.put(far, unit(0.2, 1))
-    index.put(other, unit(1, 0))  # the best match overall, but in another namespace
-    hits = index.search(unit(1, 0), Filter("a"), 5)
+    put(index, near, unit(1, 0.1))
+    put(index, far, unit(0.2, 1))
+    put(index, other, unit(1, 0))  # the best match overall, but in another namespace
+    hits = search(index, unit(1, 0), Filter("a"), 5)
     assert [r.id for r, _ in hits] == [near.id, far.id]
     assert hits[0][1] > hits[1][1]
 
@@ -32,8 +45,8 @@ def test_filters_on_kind_tags_time_and_superseded() -> None:
     note = record(kind="note", tags=["y"], created_at=200.0)
     old = record(kind="fact", superseded_by=fact.id, created_at=50.0)
     for r in (fact, note, old):
-        index.put(r, unit(1, 0))
-    ids = lambda where: {r.id for r, _ in index.search(unit(1, 0), where, 10)}  # noqa: E731
+        put(index, r, unit(1, 0))
+    ids = lambda where: {r.id for r, _ in search(index, unit(1, 0), where, 10)}  # noqa: E731
     assert ids(Filter("a")) == {fact.id, note.id}
     assert ids(Filter("a", include_superseded=True)) == {fact.id, note.id, old.id}
     assert ids(Filter("a", kinds=frozenset({"note"}))) == {note.id}
@@ -46,16 +59,44 @@ def test_remove_keeps_the_other_rows_intact() -> None:
     index = LocalIndex(2)
     rows = [record(tags=[f"t{i % 3}"]) for i in range(100)]  # past the first growth of the arrays
     for i, r in enumerate(rows):
-        index.put(r, unit(1, i / 100))
+        put(index, r, unit(1, i / 100))
     for r in rows[:50]:
         index.remove(r.id)
     assert len(index) == 50
     assert index.namespaces() == {"a"}
-    hits = index.search(unit(1, 0.99), Filter("a"), 1)
+    hits = search(index, unit(1, 0.99), Filter("a"), 1)
     assert hits[0][0].id == rows[99].id
     # Tag filters follow rows that moved into the holes.
-    tagged = {r.id for r, _ in index.search(unit(1, 0), Filter("a", tags=frozenset({"t0"})), 100)}
+    tagged = {r.id for r, _ in search(index, unit(1, 0), Filter("a", tags=frozenset({"t0"})), 100)}
     assert tagged == {r.id for i, r in enumerate(rows) if i >= 50 and i % 3 == 0}
     for r in rows[50:]:
         index.remove(r.id)
     assert index.namespaces() == set()
+
+
+def test_a_rare_shared_word_lifts_the_memory_that_has_it() -> None:
+    """BM25 over the index's posting lists: same meaning for both, one shares the name asked about."""
+    index = LocalIndex(2)
+    named = record(text="Ledgerline is owned by Maria")
+    other = record(text="The billing service is owned by Maria")
+    put(index, other, unit(1, 0))
+    put(index, named, unit(1, 0.05))  # slightly less similar in meaning
+    hybrid = Weights(dense=1.0, lexical=0.2, time=0.0)
+    hits = index.search(Query(unit(1, 0), lexical.query("who owns Ledgerline?")), Filter("a"), 2, hybrid)
+    assert [h.record.id for h in hits] == [named.id, other.id]
+    assert hits[0].lexical == 1.0 and 0 < hits[1].lexical < 0.5  # "owned" stems to "own" too; "Ledgerline" is rare
+    index.remove(other.id)  # postings follow the row that moved
+    hits = index.search(Query(unit(1, 0), lexical.query("Ledgerline")), Filter("a"), 2, hybrid)
+    assert [h.record.id for h in hits] == [named.id] and hits[0].lexical == 1.0
+
+
+def test_the_period_a_question_names_lifts_what_happened_then() -> None:
+    index = LocalIndex(2)
+    may = record(text="went hiking", occurred_at=1_684_000_000.0)  # May 2023
+    june = record(text="went hiking", occurred_at=1_686_700_000.0)  # June 2023
+    put(index, may, unit(1, 0.1))
+    put(index, june, unit(1, 0))
+    period = (1_682_899_200.0, 1_685_577_600.0)  # [1 May, 1 June) 2023
+    weights = Weights(dense=1.0, lexical=0.0, time=0.2)
+    hits = index.search(Query(unit(1, 0), lexical.query(""), period), Filter("a"), 2, weights)
+    assert [h.record.id for h in hits] == [may.id, june.id]

@@ -58,3 +58,12 @@ async def test_recall_quality_on_the_labelled_set(tools: Tools, namespace: str) 
     assert stale == 0
     assert at1 / n >= 0.85
     assert at5 / n >= 0.95
+
+
+async def test_a_question_about_someone_not_stored_gets_nothing_relevant(tools: Tools, namespace: str) -> None:
+    """The relevance floor's name check: the wording is close to a stored fact, the person is not."""
+    await tools.ok("remember", text="Maria drinks green tea every morning", namespace=namespace)
+    asked = await tools.ok("recall", query="What does Wilhelmina like to drink?", namespace=namespace)
+    assert asked["nothing_relevant"] and "no memory there mentions wilhelmina" in asked["note"]
+    found = await tools.ok("recall", query="What does Maria like to drink?", namespace=namespace)
+    assert found["items"][0]["text"] == "Maria drinks green tea every morning"

@@ -4,13 +4,18 @@ own filters (local_index off), so the filter Qdrant servers run is exercised too
 from __future__ import annotations
 
 import contextlib
+import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from qdrant_client import QdrantClient
 
-from sophia.memory.index import Filter
+from sophia.memory import lexical
+from sophia.memory.fusion import Weights
+from sophia.memory.index import Filter, Query
 from sophia.memory.records import Record, new_id
 from sophia.memory.settings import MemorySettings
 from sophia.memory.store import Store, open_store
@@ -19,6 +24,11 @@ from sophia.memory.store import Store, open_store
 def vector(seed: int) -> np.ndarray:
     v = np.random.default_rng(seed).normal(size=384).astype(np.float32)
     return v / np.linalg.norm(v)
+
+
+async def search(store: Store, v: np.ndarray, where: Filter, limit: int, text: str = "") -> list[tuple[Record, float]]:
+    hits = await store.search(Query(v, lexical.query(text)), where, limit, Weights(1.0, 0.0, 0.0))
+    return [(hit.record, hit.similarity) for hit in hits]
 
 
 @contextlib.asynccontextmanager
@@ -39,7 +49,7 @@ async def test_search_never_returns_another_namespace(store: Store) -> None:
     theirs = Record(id=new_id(), namespace="b", text="theirs")
     await store.add(mine, vector(1))
     await store.add(theirs, vector(2))
-    hits = await store.search(vector(2), Filter("a"), 10)  # the query is exactly b's vector
+    hits = await search(store, vector(2), Filter("a"), 10)  # the query is exactly b's vector
     assert [r.id for r, _ in hits] == [mine.id]
     assert await store.get("a", theirs.id) is None
     assert await store.has_namespace("b") and not await store.has_namespace("c")
@@ -52,7 +62,7 @@ async def test_superseding_marks_the_old_version_in_the_same_write(store: Store)
     await store.add(new, vector(1), supersedes=old)
     stored_old = await store.get("a", old.id)
     assert stored_old is not None and stored_old.superseded_by == new.id
-    assert [r.id for r, _ in await store.search(vector(1), Filter("a"), 10)] == [new.id]
+    assert [r.id for r, _ in await search(store, vector(1), Filter("a"), 10)] == [new.id]
     assert await store.count(Filter("a", include_superseded=True)) == 2
 
 
@@ -63,7 +73,7 @@ async def test_memories_survive_a_restart(tmp_path: Path) -> None:
         await store.add(record, vector(7))
     async with opened(tmp_path, True) as store:
         assert await store.get("a", record.id) == record
-        hits = await store.search(vector(7), Filter("a", tags=frozenset({"t"})), 1)
+        hits = await search(store, vector(7), Filter("a", tags=frozenset({"t"})), 1)
         assert hits[0][0].id == record.id and hits[0][1] == pytest.approx(1.0, abs=1e-5)
 
 
@@ -78,3 +88,58 @@ async def test_remove_restores_neighbours_in_the_same_write(store: Store) -> Non
     assert restored is not None and restored.current
     records, vectors = await store.with_vectors(Filter("a", include_superseded=True))
     assert [r.id for r in records] == [old.id] and vectors.shape == (1, 384)
+
+
+async def test_hybrid_search_scores_alike_in_the_index_and_in_qdrant(tmp_path: Path) -> None:
+    """The same memories and question through the local index and through Qdrant's own sparse (IDF
+    modifier) and dense queries: same order, same similarity and BM25 share."""
+    texts = ["Maria owns Ledgerline", "Maria drinks green tea", "Tomasz owns the billing service", "Lunch at noon"]
+    records = [Record(id=new_id(), namespace="a", text=t) for t in texts]
+    vectors = np.stack([vector(i) for i in range(len(texts))])
+    query = Query(vector(0) * 0.6 + vector(2) * 0.8, lexical.query("who owns Ledgerline"))
+    query = Query(query.vector / np.linalg.norm(query.vector), query.terms)
+    results = []
+    for local_index in (True, False):
+        async with opened(tmp_path / str(local_index), local_index) as store:
+            await store.add_many(records, vectors)
+            hits = await store.search(query, Filter("a"), 4, Weights(1.0, 0.5, 0.0))
+            results.append([(h.record.id, round(h.similarity, 4), round(h.lexical, 4)) for h in hits])
+    assert results[0] == results[1]
+    assert results[0][0][0] == records[0].id and results[0][0][2] == 1.0  # the only one naming Ledgerline
+
+
+async def test_add_many_stores_all_and_survives_a_restart(tmp_path: Path) -> None:
+    records = [Record(id=new_id(), namespace="bulk", text=f"memory number {i}") for i in range(300)]
+    vectors = np.stack([vector(i) for i in range(300)])
+    async with opened(tmp_path, True) as store:
+        await store.add_many(records, vectors)
+        assert await store.count(Filter("bulk")) == 300
+    async with opened(tmp_path, True) as store:
+        hits = await search(store, vectors[123], Filter("bulk"), 1, "number 123")
+        assert hits[0][0].id == records[123].id
+
+
+QDRANT_URL = os.environ.get("SOPHIA_TEST_QDRANT_URL")
+
+
+@pytest.mark.skipif(not QDRANT_URL, reason="no Qdrant server here: set SOPHIA_TEST_QDRANT_URL to run against one")
+async def test_hybrid_search_against_a_qdrant_server(tmp_path: Path) -> None:
+    """Server mode: payload indexes, the sparse vector with the IDF modifier and the batch of queries,
+    scored like the local index (same memories, same question)."""
+    texts = ["Maria owns Ledgerline", "Maria drinks green tea", "Tomasz owns the billing service"]
+    records = [Record(id=new_id(), namespace="a", text=t) for t in texts]
+    vectors = np.stack([vector(i) for i in range(len(texts))])
+    query = Query(vector(0), lexical.query("who owns Ledgerline"))
+    collection = f"test_{uuid.uuid4().hex[:12]}"
+    server = MemorySettings(data_dir=tmp_path, qdrant_url=QDRANT_URL, collection=collection)
+    try:
+        async with contextlib.asynccontextmanager(open_store)(server) as store:
+            await store.add_many(records, vectors)
+            remote = await store.search(query, Filter("a"), 3, Weights(1.0, 0.5, 0.0))
+        async with opened(tmp_path / "local", True) as store:
+            await store.add_many(records, vectors)
+            local = await store.search(query, Filter("a"), 3, Weights(1.0, 0.5, 0.0))
+        scored = [[(h.record.id, round(h.lexical, 3)) for h in hits] for hits in (remote, local)]
+        assert scored[0] == scored[1]
+    finally:
+        QdrantClient(url=QDRANT_URL).delete_collection(collection)

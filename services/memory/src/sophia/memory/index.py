@@ -3,8 +3,9 @@
 qdrant-client's local mode evaluates filters in Python one point at a time (about 150 ms for a
 namespace filter at 10k points). Local mode locks its directory to one process, so that process
 sees every write and can keep this copy exact: rows of unit vectors plus the payload columns that
-filters use (namespaces and kinds as small integer codes, tags as row sets). A search is one
-matrix-vector product and a few vectorised comparisons.
+filters use (namespaces and kinds as small integer codes, tags as row sets), and posting lists of
+lexical terms. A search is one matrix-vector product, a few vectorised comparisons, and one
+scatter-add per query term.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from sophia.kit.embeddings import Vectors
+from sophia.memory import lexical
+from sophia.memory.fusion import Hit, Weights
 from sophia.memory.records import KINDS, Record
 
 Mask = npt.NDArray[np.bool_]
@@ -33,6 +36,16 @@ class Filter:
     include_superseded: bool = False
 
 
+@dataclass(frozen=True)
+class Query:
+    """One recall's question in every form a ranking needs."""
+
+    vector: Vectors
+    terms: lexical.Terms
+    period: tuple[float, float] | None = None  # event times the question names: a third signal
+    depth: int = 100  # how many candidates each signal brings (a Qdrant server; the local index scores all)
+
+
 class LocalIndex:
     def __init__(self, dimensions: int, capacity: int = 64) -> None:
         self.dimensions = dimensions
@@ -46,6 +59,10 @@ class LocalIndex:
         self._kind = np.zeros(capacity, dtype=np.int8)
         self._created = np.zeros(capacity, dtype=np.float64)
         self._current = np.zeros(capacity, dtype=bool)
+        self._event = np.zeros(capacity, dtype=np.float64)
+        self._terms: list[lexical.Terms] = []
+        self._postings: defaultdict[int, dict[int, float]] = defaultdict(dict)  # term -> row -> tf weight
+        self._posting_arrays: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = {}
 
     def __len__(self) -> int:
         return len(self.records)
@@ -60,15 +77,18 @@ class LocalIndex:
     def has_namespace(self, namespace: str) -> bool:
         return self._per_namespace[namespace] > 0
 
-    def put(self, record: Record, vector: Vectors | None = None) -> None:
-        """Insert or replace a record; `vector` may be omitted when only the payload changed."""
+    def put(self, record: Record, vector: Vectors | None = None, terms: lexical.Terms | None = None) -> None:
+        """Insert or replace a record; `vector` and `terms` may be omitted when only the payload changed
+        (a memory's text never changes)."""
         row = self._rows.get(record.id)
         if row is None:
-            if vector is None:
+            if vector is None or terms is None:
                 raise KeyError(record.id)
             row = len(self.records)
             self._grow(row + 1)
             self.records.append(record)
+            self._terms.append(terms)
+            self._post(row, terms)
             self._rows[record.id] = row
             self._per_namespace[record.namespace] += 1
         else:
@@ -80,6 +100,7 @@ class LocalIndex:
         self._kind[row] = KINDS.index(record.kind)
         self._created[row] = record.created_at
         self._current[row] = record.current
+        self._event[row] = record.event_at
         for tag in record.tags:
             self._tag_rows[tag].add(row)
 
@@ -91,17 +112,22 @@ class LocalIndex:
         record = self.records[row]
         self._per_namespace[record.namespace] -= 1
         self._untag(record, row)
+        self._unpost(row, self._terms[row])
         last = len(self.records) - 1
         if row != last:
             moved = self.records[last]
             self._untag(moved, last)
+            self._unpost(last, self._terms[last])
             self.records[row] = moved
+            self._terms[row] = self._terms[last]
             self._rows[moved.id] = row
-            for column in (self._vectors, self._namespace, self._kind, self._created, self._current):
+            for column in (self._vectors, self._namespace, self._kind, self._created, self._current, self._event):
                 column[row] = column[last]
             for tag in moved.tags:
                 self._tag_rows[tag].add(row)
+            self._post(row, self._terms[row])
         self.records.pop()
+        self._terms.pop()
 
     def mask(self, where: Filter) -> Mask:
         n = len(self.records)
@@ -124,20 +150,65 @@ class LocalIndex:
             mask &= tagged
         return mask
 
-    def search(self, query: Vectors, where: Filter, limit: int) -> list[tuple[Record, float]]:
+    def search(self, query: Query, where: Filter, limit: int, weights: Weights) -> list[Hit]:
+        """The `limit` best rows by fused score (see fusion.py), every filtered row scored exactly."""
         rows = np.flatnonzero(self.mask(where))
         if rows.size == 0:
             return []
+        n = len(self.records)
         # Score every row in place and pick the filtered ones after: gathering the rows' vectors
         # first would copy them (15 MB at 10k) on every search.
-        scores = (self._vectors[: len(self.records)] @ query)[rows]
-        top = np.argsort(-scores)[:limit] if rows.size <= limit else np.argpartition(-scores, limit)[:limit]
-        top = top[np.argsort(-scores[top])]
-        return [(self.records[rows[i]], float(scores[i])) for i in top]
+        dense = (self._vectors[:n] @ query.vector)[rows].astype(np.float64)
+        bm25 = self.lexical_scores(query.terms)[rows]
+        top_bm25 = bm25.max()
+        relative = bm25 / top_bm25 if top_bm25 > 0 else bm25
+        inside = np.zeros(rows.size, dtype=bool)
+        if query.period is not None:
+            event = self._event[rows]
+            inside = (event >= query.period[0]) & (event < query.period[1])
+        asked = query.period is not None
+        total = weights.dense + weights.lexical + (weights.time if asked else 0.0)
+        fused = (weights.dense * dense + weights.lexical * relative + weights.time * inside) / (total or 1.0)
+        top = _top(fused, limit)
+        return [Hit(self.records[rows[i]], float(fused[i]), float(dense[i]), float(relative[i])) for i in top]
+
+    def lexical_scores(self, terms: lexical.Terms) -> npt.NDArray[np.float64]:
+        """BM25 of every row, with IDF over the whole collection (as Qdrant's IDF modifier computes it)."""
+        n = len(self.records)
+        scores = np.zeros(n)
+        for term, weight in zip(terms.indices, terms.values, strict=True):
+            posting = self._postings.get(term)
+            if not posting:
+                continue
+            rows, tf = self._posting_array(term)
+            scores[rows] += weight * lexical.idf(n, len(posting)) * tf
+        return scores
 
     def vectors_of(self, where: Filter) -> tuple[list[Record], Vectors]:
         rows = np.flatnonzero(self.mask(where))
         return [self.records[r] for r in rows], self._vectors[rows].copy()
+
+    def _post(self, row: int, terms: lexical.Terms) -> None:
+        for term, weight in zip(terms.indices, terms.values, strict=True):
+            self._postings[term][row] = weight
+            self._posting_arrays.pop(term, None)
+
+    def _unpost(self, row: int, terms: lexical.Terms) -> None:
+        for term in terms.indices:
+            posting = self._postings[term]
+            posting.pop(row, None)
+            if not posting:
+                del self._postings[term]
+            self._posting_arrays.pop(term, None)
+
+    def _posting_array(self, term: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """A term's posting list as arrays, rebuilt only after the term's rows changed."""
+        cached = self._posting_arrays.get(term)
+        if cached is None:
+            posting = self._postings[term]
+            cached = (np.fromiter(posting.keys(), np.int64, len(posting)), np.fromiter(posting.values(), np.float64))
+            self._posting_arrays[term] = cached
+        return cached
 
     def _untag(self, record: Record, row: int) -> None:
         for tag in record.tags:
@@ -156,3 +227,12 @@ class LocalIndex:
         self._kind = np.resize(self._kind, capacity)
         self._created = np.resize(self._created, capacity)
         self._current = np.resize(self._current, capacity)
+        self._event = np.resize(self._event, capacity)
+
+
+def _top(scores: npt.NDArray[np.floating], limit: int) -> npt.NDArray[np.int64]:
+    """Positions of the `limit` highest scores, best first."""
+    if scores.size <= limit:
+        return np.argsort(-scores, kind="stable")
+    top = np.argpartition(-scores, limit)[:limit]
+    return top[np.argsort(-scores[top], kind="stable")]

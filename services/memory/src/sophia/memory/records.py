@@ -29,6 +29,7 @@ class Record(BaseModel):
     kind: Kind = "note"
     tags: list[str] = Field(default_factory=list)
     created_at: float = Field(default_factory=time.time, description="Unix seconds.")
+    occurred_at: float | None = Field(None, description="When what it tells happened (a turn was said), Unix seconds.")
     supersedes: str | None = None
     superseded_by: str | None = None
     superseded_at: float | None = None
@@ -41,7 +42,13 @@ class Record(BaseModel):
         data = self.model_dump(exclude={"id"})
         # Stored flat so one boolean index answers "current only", the default of every recall.
         data["current"] = self.current
+        # One time to filter and boost on: when it happened, or else when it was stored.
+        data["event_at"] = self.event_at
         return data
+
+    @property
+    def event_at(self) -> float:
+        return self.created_at if self.occurred_at is None else self.occurred_at
 
     @classmethod
     def from_payload(cls, point_id: str, payload: dict[str, Any]) -> Record:
@@ -57,6 +64,7 @@ class Record(BaseModel):
             "tags": self.tags,
             "namespace": self.namespace,
             "created_at": iso(self.created_at),
+            "occurred_at": iso(self.occurred_at),
             "superseded": not self.current,
             "supersedes": self.supersedes,
             "superseded_by": self.superseded_by,

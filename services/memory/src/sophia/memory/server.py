@@ -6,10 +6,10 @@ import time
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from sophia.kit import Depends, Risk, Service, ToolError
-from sophia.memory import pruning
+from sophia.kit import Context, Depends, Risk, Service, ToolError
+from sophia.memory import pruning, ranking
 from sophia.memory.embeddings import Batcher, EmbeddingError, open_embedder
 from sophia.memory.index import Filter
 from sophia.memory.records import (
@@ -27,12 +27,14 @@ from sophia.memory.session import Role, check_session_id
 from sophia.memory.settings import MemorySettings
 from sophia.memory.shortterm import ShortTerm, open_shortterm
 from sophia.memory.store import Store, open_store
+from sophia.memory.writelock import WriteLocks
 
 service = Service(
     "memory",
     settings=MemorySettings,
     instructions="Long-term semantic memory per namespace (remember, recall, forget, prune) and the recent "
     "turns of conversations.",
+    stream_responses=True,  # bulk writes report progress before their result
 )
 
 
@@ -53,11 +55,18 @@ async def _embed(embedder: Batcher, texts: list[str]) -> Any:
         raise ToolError(f"embedding failed: {exc}") from exc
 
 
-async def _known_namespace(store: Store, namespace: str) -> str:
-    check_namespace(namespace)
-    if not await store.has_namespace(namespace):
-        raise ToolError(f"unknown namespace {namespace!r}: it holds no memories yet (remember something there first)")
-    return namespace
+async def add_version(store: Store, locks: WriteLocks, record: Record, vector: Any, old_id: str) -> None:
+    """Store `record` as the new version of `old_id`: checked and written under the namespace's lock, so of
+    two replicas superseding the same memory at once, one wins and the other is told it is superseded."""
+    async with locks.hold(record.namespace), store.writes:
+        old = await _existing(store, record.namespace, old_id)
+        if not old.current:
+            raise ToolError(f"memory {old.id} is already superseded by {old.superseded_by}; supersede that one instead")
+        await store.add(record, vector, supersedes=old)
+
+
+def _nothing_stored(namespace: str) -> str:
+    return f"nothing stored yet in namespace {namespace!r}"
 
 
 async def _existing(store: Store, namespace: str, memory_id: str) -> Record:
@@ -78,6 +87,7 @@ async def remember(
     ),
     store: Store = Memories,
     embedder: Batcher = Embedder,
+    shortterm: ShortTerm = Shortterm,
     settings: MemorySettings = Settings,
 ) -> dict[str, Any]:
     """Store a long-term memory and return its id. To update a memory, pass the old id as `supersedes`:
@@ -87,18 +97,173 @@ async def remember(
     tags = check_tags(tags, settings.max_tags)
     old_id = check_id(supersedes) if supersedes else None
     vector = (await _embed(embedder, [text]))[0]
-    async with store.writes:
-        old = await _existing(store, namespace, old_id) if old_id else None
-        if old is not None and not old.current:
-            raise ToolError(f"memory {old.id} is already superseded by {old.superseded_by}; supersede that one instead")
-        record = Record(id=new_id(), namespace=namespace, text=text, kind=kind, tags=tags, supersedes=old_id)
-        await store.add(record, vector, supersedes=old)
+    record = Record(id=new_id(), namespace=namespace, text=text, kind=kind, tags=tags, supersedes=old_id)
+    if old_id is None:
+        async with store.writes:
+            await store.add(record, vector)
+    else:
+        await add_version(store, shortterm.locks, record, vector, old_id)
     return {"id": record.id, "namespace": namespace, "supersedes": old_id}
+
+
+class MemoryItem(BaseModel):
+    """One memory of a bulk write."""
+
+    text: str = Field(description="The memory, one self-contained statement.")
+    kind: Kind = Field("note", description="fact, preference, decision, event or note.")
+    tags: list[str] = Field(default_factory=list, description="Labels recall can filter on.")
+    occurred_at: datetime | None = Field(None, description="When it happened (ISO 8601 with a time zone), if known.")
+
+
+class Turn(BaseModel):
+    """One turn of a chat transcript."""
+
+    speaker: str = Field(description="Who said it (a name, 1-64 characters).")
+    text: str = Field(description="What was said.")
+    at: datetime = Field(description="When it was said (ISO 8601 with a time zone).")
+    session: str | None = Field(None, description="The chat session it belongs to, if the transcript has several.")
+
+
+@service.tool(tags={"memory"}, produces=["memory"])
+async def remember_many(
+    items: list[MemoryItem] = Field(description="The memories to store (at most the server's max_batch, 1000)."),
+    namespace: str = Field("default", description="Whose memories these are."),
+    all_or_nothing: bool = Field(
+        False, description="True: if any item is invalid or a write fails, store none of them."
+    ),
+    store: Store = Memories,
+    embedder: Batcher = Embedder,
+    settings: MemorySettings = Settings,
+    ctx: Context | None = None,
+) -> dict[str, Any]:
+    """Store many memories in one call (embedded in batches, written in one request per batch), far faster
+    than one remember per memory. Returns one result per item, in order: its id, or why it was refused.
+    Updates of existing memories (supersedes) go through remember."""
+    check_namespace(namespace)
+    _check_batch(len(items), settings)
+    prepared: list[Record | str] = []
+    for item in items:
+        try:
+            prepared.append(
+                Record(
+                    id=new_id(),
+                    namespace=namespace,
+                    text=check_text(item.text, settings.max_text_bytes),
+                    kind=item.kind,
+                    tags=check_tags(item.tags, settings.max_tags),
+                    occurred_at=_seconds(item.occurred_at, "occurred_at"),
+                )
+            )
+        except ToolError as exc:
+            prepared.append(str(exc))
+    return await _write_many(prepared, namespace, all_or_nothing, store, embedder, settings, ctx)
+
+
+@service.tool(tags={"memory", "session"}, produces=["memory"])
+async def import_conversation(
+    turns: list[Turn] = Field(description="The transcript's turns, oldest first (at most max_batch, 1000)."),
+    conversation: str = Field(description="The transcript's id; each turn is tagged conversation:<id>."),
+    namespace: str = Field("default", description="Whose conversation this is."),
+    all_or_nothing: bool = Field(True, description="True: if any turn is invalid, import none of them."),
+    store: Store = Memories,
+    embedder: Batcher = Embedder,
+    settings: MemorySettings = Settings,
+    ctx: Context | None = None,
+) -> dict[str, Any]:
+    """Import a chat transcript into long-term memory, one memory per turn ("<speaker>: <text>", kind
+    event, with the time it was said), so recall can find what was said and when ("what did Ana say about
+    her trip in May 2023?"). Tags: conversation:<id> and session:<session>. Reports progress."""
+    check_namespace(namespace)
+    _check_batch(len(turns), settings)
+    conversation_tag = check_tags([f"conversation:{conversation}"], 1)[0]
+    prepared: list[Record | str] = []
+    for turn in turns:
+        try:
+            speaker = " ".join(turn.speaker.split())
+            if not 1 <= len(speaker) <= 64:
+                raise ToolError("speaker must be 1-64 characters")
+            tags = [conversation_tag] + ([f"session:{turn.session}"] if turn.session else [])
+            text = check_text(turn.text, settings.max_text_bytes)
+            prepared.append(
+                Record(
+                    id=new_id(),
+                    namespace=namespace,
+                    text=f"{speaker}: {text}",
+                    kind="event",
+                    tags=check_tags(tags, settings.max_tags),
+                    occurred_at=_seconds(turn.at, "at"),
+                )
+            )
+        except ToolError as exc:
+            prepared.append(str(exc))
+    result = await _write_many(prepared, namespace, all_or_nothing, store, embedder, settings, ctx)
+    return {"conversation": conversation, **result}
+
+
+def _check_batch(size: int, settings: MemorySettings) -> None:
+    if not 1 <= size <= settings.max_batch:
+        raise ToolError(f"a bulk write takes 1 to {settings.max_batch} items, got {size} (split it into calls)")
+
+
+WRITE_CHUNK = 256  # memories embedded and upserted together; progress is reported after each
+
+
+async def _write_many(
+    prepared: list[Record | str],
+    namespace: str,
+    all_or_nothing: bool,
+    store: Store,
+    embedder: Batcher,
+    settings: MemorySettings,
+    ctx: Context | None,
+) -> dict[str, Any]:
+    """Embed and store the valid records chunk by chunk. Each chunk is one upsert (all of it or none); with
+    all_or_nothing an invalid item refuses the call up front, and a failed chunk takes the earlier ones back."""
+    refused = [(i, item) for i, item in enumerate(prepared) if isinstance(item, str)]
+    if all_or_nothing and refused:
+        first = "; ".join(f"item {i}: {why}" for i, why in refused[:5])
+        raise ToolError(f"{len(refused)} of {len(prepared)} items are invalid, nothing was stored: {first}")
+    records = [(i, item) for i, item in enumerate(prepared) if isinstance(item, Record)]
+    results: list[dict[str, Any]] = [
+        {"index": i, "error": item} if isinstance(item, str) else {"index": i} for i, item in enumerate(prepared)
+    ]
+    written: list[Record] = []
+    for start in range(0, len(records), WRITE_CHUNK):
+        chunk = [record for _, record in records[start : start + WRITE_CHUNK]]
+        try:
+            # Similar lengths together: the local model pads each batch to its longest text.
+            order = sorted(range(len(chunk)), key=lambda j: len(chunk[j].text))
+            vectors = await _embed(embedder, [chunk[j].text for j in order])
+            by_position = vectors[sorted(range(len(order)), key=order.__getitem__)]
+            async with store.writes:
+                await store.add_many(chunk, by_position)
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, ToolError) else f"storage failed: {type(exc).__name__}"
+            if all_or_nothing:
+                if written:
+                    async with store.writes:
+                        await store.remove(written, [])
+                raise ToolError(f"{reason}; nothing was stored") from exc
+            for i, _ in records[start : start + WRITE_CHUNK]:
+                results[i]["error"] = f"not stored: {reason}"
+            continue
+        written.extend(chunk)
+        for i, record in records[start : start + WRITE_CHUNK]:
+            results[i]["id"] = record.id
+        if ctx is not None:
+            done = min(start + WRITE_CHUNK, len(records))
+            await ctx.report_progress(done, len(records), f"stored {len(written)} of {len(records)}")
+    return {
+        "namespace": namespace,
+        "stored": len(written),
+        "refused": len(prepared) - len(written),
+        "results": results,
+    }
 
 
 @service.tool(read_only=True, tags={"memory"}, consumes=["memory"], produces=["memory"])
 async def recall(
-    query: str = Field(description="What to look for, in plain words; matched by meaning, not keywords."),
+    query: str = Field(description="What to look for, in plain words; matched by meaning and by rare words."),
     namespace: str = Field("default", description="The namespace to search; nothing outside it is returned."),
     k: int = Field(5, description="How many memories to return (1 to the server's max_k, 50 by default)."),
     kinds: list[Kind] | None = Field(None, description="Only these kinds."),
@@ -111,9 +276,11 @@ async def recall(
     shortterm: ShortTerm = Shortterm,
     settings: MemorySettings = Settings,
 ) -> dict[str, Any]:
-    """Search what we know: the k memories of a namespace closest in meaning to query ("what did we decide
-    about pricing?", "who owns billing?"), best first, with a score (cosine similarity, higher is closer).
-    Updated memories replace their older versions."""
+    """Search what we know: the k memories of a namespace that best answer query ("what did we decide
+    about pricing?", "who owns billing?"), best first. Ranking fuses closeness in meaning, shared rare words
+    (names, dates) and, when the query names a date or month, what happened then. score is that fused score
+    (higher is better), similarity the cosine in meaning. When nothing is close enough the answer
+    is empty with nothing_relevant true. Updated memories replace their older versions."""
     query = check_text(query, settings.max_text_bytes, what="query")
     if not 1 <= k <= settings.max_k:
         raise ToolError(f"k must be between 1 and {settings.max_k}, got {k}")
@@ -127,15 +294,35 @@ async def recall(
     )
     if where.since is not None and where.until is not None and where.since > where.until:
         raise ToolError(f"since ({since}) is after until ({until}): no memory can match")
-    await _known_namespace(store, namespace)
+    check_namespace(namespace)
+    if not await store.has_namespace(namespace):
+        return {"namespace": namespace, "items": [], "nothing_relevant": True, "note": _nothing_stored(namespace)}
     vector = (await _embed(embedder, [query]))[0]
-    # History can push the newest versions down: fetch a few more before re-ranking.
-    found = await store.search(vector, where, k * 2 if include_superseded else k)
-    ranked = _rank(found, settings.superseded_penalty)[:k]
-    shortterm.activity.note(namespace, [(record.id, raw) for record, _, raw in ranked])
+    answer = await ranking.recall(store, settings, query, vector, where, k)
+    if answer.nothing_relevant:
+        if answer.unmentioned:
+            best = f" (no memory there mentions {', '.join(sorted(answer.unmentioned))})"
+        else:
+            best = f" (closest similarity {answer.best_similarity:.2f})" if answer.hits else ""
+        return {
+            "namespace": namespace,
+            "items": [],
+            "nothing_relevant": True,
+            "note": f"nothing relevant to the query in namespace {namespace!r}{best}",
+        }
+    shortterm.activity.note(namespace, [(hit.record.id, hit.similarity) for hit, _ in answer.hits])
     return {
         "namespace": namespace,
-        "items": [{**record.view(), "score": round(score, 4)} for record, score, _ in ranked],
+        "nothing_relevant": False,
+        "items": [
+            {
+                **hit.record.view(),
+                "score": round(score, 4),
+                "similarity": round(hit.similarity, 4),
+                "lexical": round(hit.lexical, 4),
+            }
+            for hit, score in answer.hits
+        ],
     }
 
 
@@ -147,21 +334,6 @@ def _seconds(moment: datetime | None, name: str) -> float | None:
     return moment.timestamp()
 
 
-def _rank(found: list[tuple[Record, float]], penalty: float) -> list[tuple[Record, float, float]]:
-    """Order by score, superseded versions lowered by `penalty`, and never above their successor."""
-    ranked = sorted(
-        ((record, raw - (0 if record.current else penalty), raw) for record, raw in found), key=lambda item: -item[1]
-    )
-    position = {record.id: i for i, (record, _, _) in enumerate(ranked)}
-    for record, _, _ in list(ranked):
-        successor = record.superseded_by
-        if successor in position and position[successor] > position[record.id]:
-            item = ranked.pop(position[successor])
-            ranked.insert(position[record.id], item)
-            position = {r.id: i for i, (r, _, _) in enumerate(ranked)}
-    return ranked
-
-
 @service.tool(read_only=True, tags={"memory"}, consumes=["memory"], produces=["memory"])
 async def get(
     id: str = Field(description="The memory's id, as remember or recall returned it."),
@@ -170,7 +342,7 @@ async def get(
     shortterm: ShortTerm = Shortterm,
 ) -> dict[str, Any]:
     """Return one memory by id, with how often recall has returned it."""
-    await _known_namespace(store, namespace)
+    check_namespace(namespace)
     record = await _existing(store, namespace, id)
     usage = (await shortterm.activity.usage(namespace, [record.id]))[record.id]
     return {**record.view(), "recalls": usage.hits, "last_recalled_at": iso(usage.last_access)}
@@ -183,7 +355,7 @@ async def history(
     store: Store = Memories,
 ) -> dict[str, Any]:
     """Return every version of a memory that was updated with `supersedes`, newest first."""
-    await _known_namespace(store, namespace)
+    check_namespace(namespace)
     record = await _existing(store, namespace, id)
     while record.superseded_by and (newer := await store.get(namespace, record.superseded_by)):
         record = newer
@@ -218,7 +390,7 @@ async def forget(
 ) -> dict[str, Any]:
     """Delete one memory for good. If it had updated an older version, that version becomes current again."""
     check_namespace(namespace)
-    async with store.writes:
+    async with shortterm.locks.hold(namespace), store.writes:
         record = await _existing(store, namespace, id)
         updates = await _unlink(store, record)
         await store.remove([record], updates)
@@ -282,7 +454,7 @@ async def prune(
 ) -> dict[str, Any]:
     """Dry run: list memories worth deleting (stale, rarely recalled, low relevance, near-duplicates, old
     history), each with its reasons. Deletes nothing; pass the ids you agree with to prune_apply."""
-    await _known_namespace(store, namespace)
+    check_namespace(namespace)
     found = await _candidates(store, shortterm, settings, namespace)
     return {"namespace": namespace, "dry_run": True, "candidates": [c.view() for c in found]}
 
@@ -297,11 +469,11 @@ async def prune_apply(
 ) -> dict[str, Any]:
     """Delete the given prune candidates. Each id is checked again: one that is no longer a candidate is
     skipped, with the reason."""
-    await _known_namespace(store, namespace)
+    check_namespace(namespace)
     wanted = list(dict.fromkeys(check_id(i) for i in ids))
     deleted: list[str] = []
     skipped: dict[str, str] = {}
-    async with store.writes:
+    async with shortterm.locks.hold(namespace), store.writes:
         current = {c.record.id: c for c in await _candidates(store, shortterm, settings, namespace)}
         for memory_id in wanted:
             if memory_id not in current:
@@ -323,8 +495,9 @@ async def stats(
     store: Store = Memories,
     settings: MemorySettings = Settings,
 ) -> dict[str, Any]:
-    """Return how many memories a namespace holds, by kind, and how many are superseded history."""
-    await _known_namespace(store, namespace)
+    """Return how many memories a namespace holds, by kind, and how many are superseded history. A namespace
+    never written to holds nothing yet (it is not an error)."""
+    check_namespace(namespace)
     everything = Filter(namespace, include_superseded=True)
     by_kind = {kind: await store.count(Filter(namespace, kinds=frozenset({kind}))) for kind in KINDS}
     total = await store.count(everything)
@@ -336,4 +509,5 @@ async def stats(
         "by_kind": by_kind,
         "embedding": settings.embedding_model if settings.embedding_url else "all-MiniLM-L6-v2 (local, int8 ONNX)",
         "storage": "qdrant server" if settings.qdrant_url else "qdrant local mode",
+        **({"note": _nothing_stored(namespace)} if total == 0 else {}),
     }

@@ -55,6 +55,35 @@ class MemorySettings(ServiceSettings):
     superseded_penalty: float = Field(
         0.05, ge=0, le=1, description="Subtracted from a superseded memory's score, so its successor ranks above it."
     )
+    dense_weight: float = Field(1.0, ge=0, description="Weight of similarity in meaning in recall's fused score.")
+    lexical_weight: float = Field(
+        0.1, ge=0, description="Weight of BM25 (shared words, rare ones counting most) in recall's fused score."
+    )
+    time_weight: float = Field(
+        0.5, ge=0, description="Weight of 'happened in the period the question names' in recall's fused score."
+    )
+    fusion_depth: int = Field(
+        100, gt=0, le=1000, description="Candidates per signal from a Qdrant server (the local index scores all)."
+    )
+    lexical_avg_length: float = Field(
+        8, gt=0, description="Typical number of content words in a memory: BM25's length normalisation."
+    )
+    relevance_floor: float = Field(
+        0.3,
+        ge=-1,
+        le=1,
+        description="A recall whose best hit is less similar in meaning than this (and shares no rare word "
+        "with the question) answers 'nothing relevant'.",
+    )
+    require_names: bool = Field(
+        True,
+        description="A recall whose query names someone or something (a capitalised word mid-sentence) that none "
+        "of the hits mentions answers 'nothing relevant'. Off: only relevance_floor decides.",
+    )
+    names_trusted_similarity: float = Field(
+        0.5, ge=-1, le=1, description="From this similarity on, a hit is relevant even if it never uses the name."
+    )
+    max_batch: int = Field(1000, gt=0, le=10_000, description="Most memories or turns one bulk call may write.")
     session_max_turns: int = Field(50, gt=0, description="Turns kept per conversation; older ones are dropped.")
     session_ttl_s: int = Field(86_400, gt=0, description="A conversation's turns expire this long after its last turn.")
     prune_stale_days: float = Field(

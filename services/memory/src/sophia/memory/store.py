@@ -17,7 +17,9 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 
 from sophia.kit.embeddings import Vectors
-from sophia.memory.index import Filter, LocalIndex
+from sophia.memory import lexical
+from sophia.memory.fusion import Hit, Weights
+from sophia.memory.index import Filter, LocalIndex, Query
 from sophia.memory.records import Record
 from sophia.memory.settings import MemorySettings
 
@@ -32,8 +34,11 @@ INDEXES: dict[str, models.PayloadSchemaType] = {
     "tags": models.PayloadSchemaType.KEYWORD,
     "current": models.PayloadSchemaType.BOOL,
     "created_at": models.PayloadSchemaType.FLOAT,
+    "event_at": models.PayloadSchemaType.FLOAT,
 }
 SCROLL_PAGE = 1000
+DENSE = ""  # the collection's unnamed dense vector
+SPARSE = "text"  # BM25 term weights; Qdrant multiplies in IDF (Modifier.IDF)
 
 
 def qdrant_filter(where: Filter) -> models.Filter:
@@ -51,15 +56,28 @@ def qdrant_filter(where: Filter) -> models.Filter:
     return models.Filter(must=must)
 
 
+def in_period(where: Filter, period: tuple[float, float]) -> models.Filter:
+    base = qdrant_filter(where)
+    window = models.FieldCondition(key="event_at", range=models.Range(gte=period[0], lt=period[1]))
+    return models.Filter(must=[*(base.must or []), window])
+
+
 class Store:
     def __init__(
-        self, client: QdrantClient, collection: str, dimensions: int, index: LocalIndex | None, server: bool = False
+        self,
+        client: QdrantClient,
+        collection: str,
+        dimensions: int,
+        index: LocalIndex | None,
+        server: bool = False,
+        avg_length: float = 8.0,
     ) -> None:
         self._client = client
         self.server = server
         self._collection = collection
         self.dimensions = dimensions
         self.index = index
+        self.avg_length = avg_length
         # Writes go one at a time in this process: supersede and forget read a record, then rewrite it,
         # and qdrant-client's local mode is not safe for concurrent writers.
         self.writes = asyncio.Lock()
@@ -70,12 +88,21 @@ class Store:
     async def ensure_collection(self) -> None:
         if not await self._call(self._client.collection_exists, self._collection):
             params = models.VectorParams(size=self.dimensions, distance=models.Distance.COSINE)
-            await self._call(self._client.create_collection, self._collection, vectors_config=params)
+            sparse = {SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)}
+            await self._call(
+                self._client.create_collection, self._collection, vectors_config=params, sparse_vectors_config=sparse
+            )
         info = await self._call(self._client.get_collection, self._collection)
         size = info.config.params.vectors.size
         if size != self.dimensions:
             raise RuntimeError(
                 f"collection {self._collection} holds {size}-d vectors; the embedder makes {self.dimensions}"
+            )
+        if SPARSE not in (info.config.params.sparse_vectors or {}):
+            # Qdrant cannot add a sparse vector to an existing collection: its points would lack one.
+            raise RuntimeError(
+                f"collection {self._collection} was made before hybrid recall and has no {SPARSE!r} sparse vectors; "
+                "set SOPHIA_MEMORY_COLLECTION to a new name (or delete the old collection)"
             )
         if self.server:
             # Local mode ignores payload indexes (and warns); a server needs them to filter without a scan.
@@ -92,18 +119,25 @@ class Store:
                 self._client.scroll, self._collection, limit=SCROLL_PAGE, offset=offset, with_vectors=True
             )
             for point in points:
-                self.index.put(Record.from_payload(point.id, point.payload or {}), np.asarray(point.vector, np.float32))
+                record = Record.from_payload(point.id, point.payload or {})
+                vectors: Any = point.vector
+                self.index.put(record, np.asarray(vectors[DENSE], np.float32), self.terms(record.text))
             if offset is None:
                 break
 
+    def terms(self, text: str) -> lexical.Terms:
+        return lexical.document(text, self.avg_length)
+
+    def _point(self, record: Record, vector: Vectors, terms: lexical.Terms) -> models.PointStruct:
+        sparse = models.SparseVector(indices=terms.indices, values=terms.values)
+        vectors: dict[str, Any] = {DENSE: vector.tolist(), SPARSE: sparse}
+        return models.PointStruct(id=record.id, vector=vectors, payload=record.payload())
+
     async def add(self, record: Record, vector: Vectors, supersedes: Record | None = None) -> None:
         """Store `record`; when it supersedes another, mark that one in the same request."""
+        terms = self.terms(record.text)
         operations: list[Any] = [
-            models.UpsertOperation(
-                upsert=models.PointsList(
-                    points=[models.PointStruct(id=record.id, vector=vector.tolist(), payload=record.payload())]
-                )
-            )
+            models.UpsertOperation(upsert=models.PointsList(points=[self._point(record, vector, terms)]))
         ]
         old: Record | None = None
         if supersedes is not None:
@@ -116,9 +150,22 @@ class Store:
             await self._call(self._delete_points, [record.id])
             raise
         if self.index is not None:
-            self.index.put(record, vector)
+            self.index.put(record, vector, terms)
             if old is not None:
                 self.index.put(old)
+
+    async def add_many(self, records: list[Record], vectors: Vectors) -> None:
+        """Store new records (none supersedes another) in one upsert: all of them or, on failure, none."""
+        terms = [self.terms(r.text) for r in records]
+        points = [self._point(r, v, t) for r, v, t in zip(records, vectors, terms, strict=True)]
+        try:
+            await self._call(self._client.upsert, self._collection, points, wait=True)
+        except Exception:
+            await self._call(self._delete_points, [r.id for r in records])
+            raise
+        if self.index is not None:
+            for record, vector, record_terms in zip(records, vectors, terms, strict=True):
+                self.index.put(record, vector, record_terms)
 
     async def get(self, namespace: str, memory_id: str) -> Record | None:
         if self.index is not None:
@@ -129,18 +176,54 @@ class Store:
         # Another namespace's memory is answered exactly like a missing one.
         return record if record is not None and record.namespace == namespace else None
 
-    async def search(self, vector: Vectors, where: Filter, limit: int) -> list[tuple[Record, float]]:
+    async def search(self, query: Query, where: Filter, limit: int, weights: Weights) -> list[Hit]:
+        """The `limit` best memories by fused score (see fusion.py), from the local index or from Qdrant."""
+        query = Query(query.vector, query.terms, query.period, max(query.depth, limit))
         if self.index is not None:
-            return self.index.search(vector, where, limit)
-        response = await self._call(
-            self._client.query_points,
-            self._collection,
-            query=vector.tolist(),
-            query_filter=qdrant_filter(where),
-            limit=limit,
-            with_payload=True,
-        )
-        return [(Record.from_payload(p.id, p.payload or {}), float(p.score)) for p in response.points]
+            return self.index.search(query, where, limit, weights)
+        return await self._call(self._search_qdrant, query, where, limit, weights)
+
+    def _search_qdrant(self, query: Query, where: Filter, limit: int, weights: Weights) -> list[Hit]:
+        """Candidates from one batch of up to three queries (dense, BM25, dense within the period), scored
+        here as the local index scores them. A candidate missing from the BM25 list scores 0 there: it is
+        below the depth-th BM25 score anyway."""
+        dense = query.vector.tolist()
+        flt = qdrant_filter(where)
+        requests = [models.QueryRequest(query=dense, filter=flt, limit=query.depth, with_payload=True)]
+        if query.terms and weights.lexical > 0:
+            sparse = models.SparseVector(indices=query.terms.indices, values=query.terms.values)
+            requests.append(
+                models.QueryRequest(
+                    query=sparse, using=SPARSE, filter=flt, limit=query.depth, with_payload=True, with_vector=[DENSE]
+                )
+            )
+        if query.period is not None:
+            window = in_period(where, query.period)
+            requests.append(models.QueryRequest(query=dense, filter=window, limit=query.depth, with_payload=True))
+        responses = self._client.query_batch_points(self._collection, requests)
+        records: dict[str, Record] = {}
+        similarity: dict[str, float] = {}
+        bm25: dict[str, float] = {}
+        for request, response in zip(requests, responses, strict=True):
+            for point in response.points:
+                key = str(point.id)
+                records.setdefault(key, Record.from_payload(key, point.payload or {}))
+                if request.using == SPARSE:
+                    bm25[key] = float(point.score)
+                    stored: Any = point.vector
+                    if key not in similarity and stored and DENSE in stored:
+                        similarity[key] = float(np.dot(np.asarray(stored[DENSE], np.float32), query.vector))
+                else:
+                    similarity[key] = float(point.score)
+        top_bm25 = max(bm25.values(), default=0.0) or 1.0
+        hits = []
+        for key, record in records.items():
+            inside = query.period is not None and query.period[0] <= record.event_at < query.period[1]
+            relative = bm25.get(key, 0.0) / top_bm25
+            score = weights.fuse(similarity.get(key, 0.0), relative, inside, query.period is not None)
+            hits.append(Hit(record, score, similarity.get(key, 0.0), relative))
+        hits.sort(key=lambda hit: -hit.score)
+        return hits[:limit]
 
     async def remove(self, records: list[Record], restore: list[Record]) -> None:
         """Delete `records`, and write back `restore` (predecessors made current again) in one request."""
@@ -183,7 +266,8 @@ class Store:
             )
             for point in points:
                 records.append(Record.from_payload(point.id, point.payload or {}))
-                vectors.append(point.vector)
+                stored: Any = point.vector
+                vectors.append(stored[DENSE])
             if offset is None:
                 break
         return records, np.asarray(vectors, dtype=np.float32).reshape(len(records), self.dimensions)
@@ -210,7 +294,14 @@ async def open_store(settings: MemorySettings) -> AsyncIterator[Store]:
         client = await asyncio.to_thread(QdrantClient, path=str(settings.qdrant_path))
         if settings.local_index:
             index = LocalIndex(settings.embedding_dimensions)
-    store = Store(client, settings.collection, settings.embedding_dimensions, index, server=bool(settings.qdrant_url))
+    store = Store(
+        client,
+        settings.collection,
+        settings.embedding_dimensions,
+        index,
+        server=bool(settings.qdrant_url),
+        avg_length=settings.lexical_avg_length,
+    )
     try:
         await store.ensure_collection()
         await store.load_index()
