@@ -9,6 +9,7 @@ BENCHMARKS = [
     "proxy",
     "load",
     "memory",
+    "intent",
     "intelligence",
     "code",
     "router",

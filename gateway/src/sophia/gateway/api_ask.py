@@ -41,9 +41,10 @@ class ApprovalDecision(BaseModel):
 
 @router.post("/v1/intent", tags=["ask"])
 async def intent(body: IntentArguments, gateway: GatewayDep) -> Intent:
-    """Classify a request without running anything."""
-    await gateway.guard.admit("classify_intent")
-    return await gateway.intents.classify(body.query)
+    """Classify a request without running anything. `requires_approval` is also true when the plan for it
+    (made dry: nothing runs) would hold a step for an approver."""
+    principal = await gateway.guard.admit("classify_intent")
+    return await gateway.asker.classify(body.query, gateway.guard.namespace(principal, "default"))
 
 
 @router.post(

@@ -34,6 +34,14 @@ class Asker:
         self.executor = executor
         self.llm = llm
 
+    async def classify(self, query: str, namespace: str = "default") -> Intent:
+        """The intent, with approval decided by the plan's structure as well as by the words: the request
+        is planned (dry: nothing runs, servers that decide approval per call are only asked) and needs
+        approval when any step would be held."""
+        reading = await self.intents.read(query)
+        plan = await self.planner.plan(query, reading.intent, namespace, reading.clause_vectors)
+        return _with_structural_approval(reading.intent, plan)
+
     async def ask(
         self,
         query: str,
@@ -46,9 +54,7 @@ class Asker:
         intent = reading.intent
         plan = await self.planner.plan(query, intent, namespace, reading.clause_vectors)
         await self.planner.fill_missing(plan, query, self.llm)
-        if any(step.requires_approval for step in plan.steps) and not intent.requires_approval:
-            # Structure decides too: a plan that would hold a step needs approval, whatever the words said.
-            intent = intent.model_copy(update={"requires_approval": True})
+        intent = _with_structural_approval(intent, plan)
         if emit is not None:
             await emit("intent", intent.model_dump())
             await emit("plan", plan.model_dump())
@@ -60,3 +66,11 @@ class Asker:
         if emit is not None:
             await emit("answer", {"answer": answer, "pending_approvals": pending})
         return AskResult(intent=intent, plan=plan, steps=outcomes, pending_approvals=pending, answer=answer)
+
+
+def _with_structural_approval(intent: Intent, plan: Plan) -> Intent:
+    """Structure decides too: a plan that would hold a step needs approval, whatever the words said."""
+    if intent.requires_approval or not any(step.requires_approval for step in plan.steps):
+        return intent
+    risk = intent.risk_level if intent.risk_level in ("high", "critical") else "high"
+    return intent.model_copy(update={"requires_approval": True, "risk_level": risk})

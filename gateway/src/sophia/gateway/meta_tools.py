@@ -164,7 +164,8 @@ class MetaTools:
         except ValidationError as exc:
             raise InvalidArguments(f"invalid arguments for {name}: {_first_error(exc)}") from None
         if isinstance(parsed, IntentArguments):
-            intent = await self.asker.intents.classify(parsed.query)
+            namespace = self.guard.namespace(self.guard.principal(), "default")
+            intent = await self.asker.classify(parsed.query, namespace)
             return ok_result(intent.model_dump(), json.dumps(intent.model_dump()))
         if isinstance(parsed, FindToolsArguments):
             return await self._find_tools(parsed)
