@@ -273,8 +273,14 @@ def _arguments(route: Route, part: str, query: str, named: Entities, namespace: 
 def _value_for(name: str, spec: dict[str, Any], part: str, query: str, named: Entities, namespace: str) -> Any:
     if name == "namespace":
         return namespace
+    if name == "text":
+        return _without_lead_in(part, _REMEMBER_LEAD_IN)  # "remember that X" stores X
+    if name == "query":
+        return _without_lead_in(part, _ASK_LEAD_IN) or part  # "what do we know about X" searches for X
     if name in TEXT_ARGUMENTS:
         return part if name != "prompt" else query
+    if name in ("daily_usd", "monthly_usd"):
+        return _budget(part, name.split("_")[0])
     if name in SHORT_TEXT_ARGUMENTS:
         return part if len(part) <= 80 else part[:77].rsplit(" ", 1)[0] + "..."
     if name == "channel":
@@ -296,6 +302,39 @@ def _value_for(name: str, spec: dict[str, Any], part: str, query: str, named: En
     if name == "to":
         return _first([word.strip(".,;") for word in query.split() if "@" in word and "." in word])
     return None
+
+
+# The command that opens a request, not its content: "remember that the API freezes on Fridays".
+_REMEMBER_LEAD_IN = re.compile(
+    r"^(?:(?:please|pls|hey|ok|can you|could you|would you)[\s,]+)*(?:remember|note(?: down)?|make a note|jot down|"
+    r"write down|record|store|save|keep in mind|don'?t forget|log(?: the decision)?)"
+    r"(?:\s+(?:this|for later|for future reference|to memory|in memory))*\s*(?:that\b|:|-|,)?\s*",
+    re.IGNORECASE,
+)
+_ASK_LEAD_IN = re.compile(
+    r"^(?:(?:please|pls|hey|ok|can you|could you)[\s,]+)*(?:what (?:do|did) (?:we|you|i) (?:know|decide|agree|say|"
+    r"conclude|remember|note)(?: on)?|what (?:have|has) (?:we|anyone) (?:noted|stored|said)|do you (?:remember|recall)|"
+    r"recall(?: what we said)?|remind me (?:of |what )?|(?:search|look up|check) (?:memory|our notes)(?: for)?|"
+    r"(?:delete|forget|erase|remove|drop|wipe)(?: the)?(?: memory| memories| note| notes)?|"
+    r"anything (?:stored|in memory))"
+    r"(?:\s+(?:about|regarding|on|of|for|that))?\s+",
+    re.IGNORECASE,
+)
+_AMOUNT = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s*(?:usd|us dollars?|dollars?|bucks)\b", re.I)
+_PERIOD = {"daily": re.compile(r"\b(?:daily|a day|per day|each day|every day)\b", re.I),
+           "monthly": re.compile(r"\b(?:monthly|a month|per month|each month|every month)\b", re.I)}  # fmt: skip
+
+
+def _without_lead_in(text: str, lead_in: re.Pattern[str]) -> str:
+    return lead_in.sub("", text.strip(), count=1).strip().rstrip("?").strip()
+
+
+def _budget(text: str, period: str) -> float | None:
+    """The amount in US dollars of a `period` ("daily", "monthly") budget the text sets, if it says one."""
+    match = _AMOUNT.search(text)
+    if match is None or not _PERIOD[period].search(text):
+        return None
+    return float((match.group(1) or match.group(2)).replace(",", ""))
 
 
 def _accepts(spec: Any, kind: str) -> bool:
