@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 
 from sophia.gateway.intent import rules
-from sophia.gateway.intent.model import IntentModel, library
+from sophia.gateway.intent.model import ARTIFACT, IntentModel
 from sophia.gateway.intent.schema import Action, Capability, Intent, Urgency
 from sophia.gateway.intent.text import clauses, entities, repair, unquoted
 from sophia.kit.embeddings import Vectors
@@ -113,6 +113,6 @@ def split_vectors(vectors: Vectors) -> tuple[Vectors, Vectors]:
     return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32), vectors
 
 
-def build_classifier(rows: list[dict[str, Any]] | None = None) -> IntentClassifier:
-    """Train on the shipped library (or on `rows` in the same shape): about a second, deterministic."""
-    return IntentClassifier(IntentModel(rows if rows is not None else library()))
+def build_classifier(path: Path = ARTIFACT) -> IntentClassifier:
+    """The shipped model (trained from the library by `train.py`), ready to classify: milliseconds."""
+    return IntentClassifier(IntentModel.load(path))

@@ -1,39 +1,45 @@
-"""The trained intent model: linear models over word and character n-grams.
+"""The trained intent model as the gateway runs it: linear decisions over word and character n-grams.
 
-It is fitted from the shipped training library (`library/`: generated templates x entities x
-phrasings, hand-written hard cases and near-misses, and the original example set) the first time the
-gateway classifies, in about a second; the fit is deterministic (seeded expansion, a deterministic
-solver), so every replica holds the same model. No weight here is set by hand: the library is the
-only thing to edit when the model is wrong, and the blind set in bench/data says whether it helped.
+The model is trained from the shipped library (`library/`: generated templates x entities x
+phrasings, hand-written hard cases and near-misses, and the original example set) by `train.py`,
+which writes `library/model.npz`; a test retrains and compares, so the artifact is never stale. No
+weight is set by hand: the library is the only thing to edit when the model is wrong, and the blind
+set in bench/data says whether the edit helped.
+
+Scoring needs only numpy: the n-grams are computed here exactly as scikit-learn's TF-IDF vectorizers
+do (a test checks it) and looked up in the vocabularies, so the gateway neither imports scikit-learn
+(seconds at start) nor pays its per-call validation (milliseconds).
 
 Character n-grams carry misspellings and unseen names ("dploy", "ledgerline"); word n-grams carry
-phrasing ("what do we know about" is a recall). One model per field: domain, action, approval, and
-one binary model per capability (a request may need several).
+phrasing ("what do we know about" is a recall). Decisions: domain, action, approval, and one binary
+decision per capability (a request may need several).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion
-from sklearn.svm import LinearSVC
 
 from sophia.gateway.intent.library.templates import OUTCOME_ORDER, expand
 from sophia.gateway.intent.schema import CAPABILITIES
 from sophia.gateway.intent.text import clauses, repair
 
-SVM_C = 1.0  # scikit-learn's default: the library is varied enough that it needs no tuning here
-LOGISTIC_C = 8.0
 LIBRARY = "sophia.gateway.intent.library"
+ARTIFACT = Path(__file__).resolve().parent / "library" / "model.npz"
+TOKEN_PATTERN = r"[\w#$/.-]+"  # noqa: S105 - a regular expression, not a secret
+CHAR_NGRAMS = (3, 5)
+_TOKEN = re.compile(TOKEN_PATTERN)
+_WHITE_SPACES = re.compile(r"\s\s+")
 
 
 def library() -> list[dict[str, Any]]:
@@ -43,6 +49,29 @@ def library() -> list[dict[str, Any]]:
         text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
         rows += [json.loads(line) for line in text.splitlines() if line.strip()]
     return rows
+
+
+def word_ngrams(text: str) -> list[str]:
+    """Word 1- and 2-grams, as TfidfVectorizer(token_pattern=TOKEN_PATTERN, ngram_range=(1, 2))."""
+    tokens = _TOKEN.findall(text.lower())
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+
+
+def char_ngrams(text: str) -> list[str]:
+    """Character n-grams inside word boundaries, as TfidfVectorizer(analyzer="char_wb")."""
+    grams: list[str] = []
+    low, high = CHAR_NGRAMS
+    for word in _WHITE_SPACES.sub(" ", text.lower()).split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            offset = 0
+            grams.append(padded[offset : offset + n])
+            while offset + n < len(padded):
+                offset += 1
+                grams.append(padded[offset : offset + n])
+            if offset == 0:  # a word shorter than n counts once
+                break
+    return grams
 
 
 @dataclass(frozen=True)
@@ -55,46 +84,30 @@ class Prediction:
 
 
 class IntentModel:
-    """Linear SVMs for domain, action and each capability, a logistic regression for approval (its
-    probability is thresholded low: a missed approval is the dangerous error). All of them are one
-    matrix product at prediction time, so a request costs its feature extraction and little else."""
+    """Every decision is one column of one weight matrix: a request costs its n-grams and one product."""
 
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
-        texts = [normalise(row["query"]) for row in rows]
-        self.size = len(rows)
-        self._features = FeatureUnion(
-            [
-                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[\w#$/.-]+")),  # noqa: S106
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)),
-            ]
-        )
-        x = self._features.fit_transform(texts)
-        domain = LinearSVC(C=SVM_C, class_weight="balanced").fit(x, [row["domain"] for row in rows])
-        action = LinearSVC(C=SVM_C, class_weight="balanced").fit(x, [row["action"] for row in rows])
-        capabilities = [
-            LinearSVC(C=SVM_C, class_weight="balanced").fit(x, [c in row["capabilities"] for row in rows])
-            for c in CAPABILITIES
+    def __init__(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
+        self.size = int(arrays["size"])
+        self.domains = [str(d) for d in arrays["domains"]]
+        self.actions = [str(a) for a in arrays["actions"]]
+        self._weights = arrays["weights"].astype(np.float64)
+        self._bias = arrays["bias"].astype(np.float64)
+        words = {str(t): i for i, t in enumerate(arrays["words"])}
+        chars = {str(t): i for i, t in enumerate(arrays["chars"])}
+        self._parts = [
+            (word_ngrams, words, arrays["idf_words"].astype(np.float64), 0),
+            (char_ngrams, chars, arrays["idf_chars"].astype(np.float64), len(words)),
         ]
-        approval = LogisticRegression(C=LOGISTIC_C, solver="liblinear", class_weight="balanced")
-        approval.fit(x, [bool(row["requires_approval"]) for row in rows])
-        self.domains = [str(c) for c in domain.classes_]
-        self.actions = [str(c) for c in action.classes_]
-        # Columns: domains, actions, capabilities, approval.
-        self._weights = np.vstack(
-            [domain.coef_, action.coef_, *(m.coef_ for m in capabilities), approval.coef_]
-        ).T.astype(np.float64)
-        self._parts = []
-        offset = 0
-        for _, vectorizer in self._features.transformer_list:
-            self._parts.append((vectorizer.build_analyzer(), vectorizer.vocabulary_, vectorizer.idf_, offset))
-            offset += len(vectorizer.vocabulary_)
-        self._bias = np.concatenate(
-            [domain.intercept_, action.intercept_, *(m.intercept_ for m in capabilities), approval.intercept_]
-        )
+
+    @classmethod
+    def load(cls, path: Path = ARTIFACT) -> IntentModel:
+        """The shipped model (`train.py` writes it)."""
+        with np.load(path, allow_pickle=False) as data:
+            return cls({name: data[name] for name in data.files})
 
     def predict(self, query: str) -> Prediction:
         """One request; "X, then Y" is also read clause by clause: the capabilities add up, the clause with
-        the weightiest outcome gives the action and domain, and approval is the most cautious reading."""
+        the weightiest outcome gives the action, and approval is the most cautious reading."""
         parts = clauses(repair(query))
         whole = self._predict_one(query)
         if len(parts) == 1:
@@ -111,9 +124,8 @@ class IntentModel:
         )
 
     def scores(self, query: str) -> npt.NDArray[np.float64]:
-        """Every model's decision value for `query`: TF-IDF exactly as the fitted vectorizers compute it,
-        but only for the few n-grams the request holds (scikit-learn's `transform` costs milliseconds of
-        validation and sparse-matrix building per call; this costs tens of microseconds)."""
+        """Every decision's value for `query`: TF-IDF (sublinear tf, l2 per vectorizer) of the n-grams the
+        request holds that the vocabularies know, times the weights."""
         text = normalise(query)
         total = self._bias.copy()
         for analyse, vocabulary, idf, offset in self._parts:
