@@ -15,12 +15,14 @@ trained by `python -m sophia.gateway.intent.train`) is timed too.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
 from pathlib import Path
 from typing import Any
 
+from bench._catalog import six_services
 from bench._report import percentile, table, write
 from sophia.gateway.intent.classifier import build_classifier
 
@@ -50,6 +52,24 @@ def measure(classify: Any, rows: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
+async def with_structure(rows: list[dict[str, Any]]) -> tuple[dict[str, float], list[float]]:
+    """Approval as `/v1/intent` decides it: the words, or any step the plan over the six real services'
+    catalog would hold (tool risk and destructive flags; servers that decide per call are not running)."""
+    _, planner, intents, _ = await six_services()
+    needed = flagged = caught = 0
+    latencies: list[float] = []
+    for row in rows:
+        at = time.perf_counter()
+        reading = await intents.read(row["query"])
+        plan = await planner.plan(row["query"], reading.intent, "default", reading.clause_vectors)
+        held = reading.intent.requires_approval or any(step.requires_approval for step in plan.steps)
+        latencies.append((time.perf_counter() - at) * 1e3)
+        needed += row["requires_approval"]
+        flagged += held
+        caught += held and row["requires_approval"]
+    return {"approval_recall": caught / max(needed, 1), "approval_precision": caught / max(flagged, 1)}, latencies
+
+
 def main() -> None:
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
@@ -67,6 +87,7 @@ def main() -> None:
                 latencies.append((time.perf_counter() - at) * 1e3)
     latencies.sort()
     p95 = percentile(latencies, 95)
+    structural = {name: asyncio.run(with_structure(rows)) for name, rows in labelled.items()}
 
     rows_out: list[dict[str, Any]] = []
     for field, target in TARGETS.items():
@@ -75,6 +96,15 @@ def main() -> None:
         blind = scores["blind"][field]
         rows_out.append({"measure": field, "blind": round(blind, 3), "dev": round(scores["dev"][field], 3),
                          "target": f">= {target:g}", "met": "yes" if blind >= target else "NO"})  # fmt: skip
+    for field in ("approval_recall", "approval_precision"):
+        blind = structural["blind"][0][field]
+        rows_out.append({"measure": f"{field} + plan structure (/v1/intent)", "blind": round(blind, 3),
+                         "dev": round(structural["dev"][0][field], 3), "target": f">= {TARGETS[field]:g}",
+                         "met": "yes" if blind >= TARGETS[field] else "NO"})  # fmt: skip
+    planned = sorted(structural["blind"][1] + structural["dev"][1])
+    rows_out.append({"measure": "intent + dry plan p95 ms (/v1/intent's work)",
+                     "blind": round(percentile(planned, 95), 2), "dev": round(percentile(planned, 50), 2),
+                     "target": "(dev column: p50)", "met": ""})  # fmt: skip
     rows_out.append({"measure": "intent p95 ms (classify, in process)", "blind": round(p95, 2),
                      "dev": round(percentile(latencies, 50), 2), "target": "<= 15 (dev column: p50)",
                      "met": "yes" if p95 <= TARGETS["intent_p95_ms"] else "NO"})  # fmt: skip
