@@ -10,6 +10,7 @@ BENCHMARKS = [
     "load",
     "memory",
     "intent",
+    "toolsearch",
     "intelligence",
     "code",
     "router",
