@@ -75,3 +75,19 @@ def test_intent_needs_approval_when_the_plan_would_hold_a_step(gateway: GatewayP
     )
     assert response.status_code == 200, response.text
     assert response.json()["requires_approval"] is True
+
+
+def test_a_session_resolves_it_from_recent_turns_and_records_each_answer(gateway: GatewayProcess) -> None:
+    first = ask(gateway, "remember that the kiwi repo indents with tabs", session="conv-1")
+    assert "resolved_query" not in first  # it named its own things
+    followed = ask(gateway, "what do we know about it?", session="conv-1")
+    assert followed["resolved_query"] == "what do we know about it? (context: the kiwi repo)"
+    assert "the kiwi repo indents with tabs" in followed["answer"]
+    elsewhere = ask(gateway, "what do we know about it?", session="conv-2")  # another conversation: no context
+    assert "resolved_query" not in elsewhere
+
+    response = httpx.post(f"{gateway.url}/v1/tools/memory_recent_turns", json={"session_id": "conv-1"}, timeout=30)
+    assert response.status_code == 200, response.text
+    turns = response.json()["structuredContent"]["turns"]
+    assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
+    assert turns[2]["text"] == "what do we know about it?"  # recorded as asked

@@ -61,7 +61,7 @@ async def ask(body: AskArguments, request: Request, gateway: GatewayDep) -> Any:
     principal = await gateway.guard.admit("ask")
     body = body.model_copy(update={"namespace": gateway.guard.namespace(principal, body.namespace)})
     if "text/event-stream" not in request.headers.get("accept", ""):
-        return await gateway.asker.ask(body.query, dry_run=body.dry_run, namespace=body.namespace)
+        return await gateway.asker.ask(body.query, dry_run=body.dry_run, namespace=body.namespace, session=body.session)
     return StreamingResponse(_events(gateway, body), media_type="text/event-stream",
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no"})  # fmt: skip
 
@@ -74,7 +74,9 @@ async def _events(gateway: Any, body: AskArguments) -> AsyncIterator[bytes]:
 
     async def run() -> None:
         try:
-            await gateway.asker.ask(body.query, dry_run=body.dry_run, namespace=body.namespace, emit=emit)
+            await gateway.asker.ask(
+                body.query, dry_run=body.dry_run, namespace=body.namespace, emit=emit, session=body.session
+            )
             await queue.put(("done", {}))
         except GatewayError as exc:
             await queue.put(("error", {"type": type(exc).__name__, "message": str(exc)}))

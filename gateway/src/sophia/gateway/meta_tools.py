@@ -35,6 +35,9 @@ class AskArguments(BaseModel):
     namespace: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = Field(
         "default", description="Whose data memory tools read and write."
     )
+    session: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = Field(
+        None, description="A conversation id: recent turns resolve 'it' and 'the same repo'; each answer is recorded."
+    )
 
 
 class IntentArguments(BaseModel):
@@ -207,7 +210,9 @@ class MetaTools:
             await progress(done, total, f"{event}: {label}")
 
         namespace = self.guard.namespace(self.guard.principal(), arguments.namespace)
-        result = await self.asker.ask(arguments.query, dry_run=arguments.dry_run, namespace=namespace, emit=emit)
+        result = await self.asker.ask(
+            arguments.query, dry_run=arguments.dry_run, namespace=namespace, emit=emit, session=arguments.session
+        )
         data = result.model_dump(exclude_none=True)
         return ok_result(data, result.answer or json.dumps(data.get("plan", {})))
 
