@@ -11,6 +11,7 @@ BENCHMARKS = [
     "memory",
     "intent",
     "toolsearch",
+    "ask_e2e",
     "intelligence",
     "code",
     "router",
