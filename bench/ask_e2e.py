@@ -170,7 +170,8 @@ def main() -> None:
                     problems = (
                         check(scenario, body) if response.status_code == 200 else [f"HTTP {response.status_code}"]
                     )
-                    results.append({"query": scenario.query, "ok": not problems, "ms": elapsed, "problems": problems})
+                    results.append({"query": scenario.query, "ok": not problems, "ms": elapsed, "problems": problems,
+                                    "answer": body.get("answer", "")})  # fmt: skip
         finally:
             gateway.stop()
             for server in started:
@@ -188,6 +189,7 @@ def main() -> None:
     for result in results:
         if not result["ok"]:
             print(f"  FAILED {result['query']!r}: {'; '.join(result['problems'])}")
+            print("    answer: " + " | ".join((result["answer"] or "").splitlines())[:400])
     print(f"wrote {write('ask_e2e', [*rows, *results], {'scenarios': 50})}")
 
 
