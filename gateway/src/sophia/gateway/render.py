@@ -19,7 +19,7 @@ from sophia.gateway.results import text_of
 
 MAX_ITEMS = 8  # bullets per list; the rest is counted
 MAX_VALUE_CHARS = 240
-LABEL_FIELDS = ("title", "name", "text", "summary", "subject", "message", "path", "file", "url", "id")
+LABEL_FIELDS = ("title", "text", "summary", "subject", "message", "name", "path", "file", "url", "id")
 _UNKNOWN_NAMESPACE = re.compile(r"unknown namespace '([^']{1,64})'", re.IGNORECASE)
 
 
@@ -47,7 +47,7 @@ def _label(item: Any) -> str:
     for field in LABEL_FIELDS:
         if item.get(field):
             label = shorten(item[field])
-            extra = [f"{k} {shorten(item[k], 60)}" for k in ("score", "stage", "amount", "state", "branch")
+            extra = [f"{k} {shorten(item[k], 60)}" for k in ("channel", "score", "stage", "amount", "state", "branch")
                      if item.get(k) not in (None, "")]  # fmt: skip
             return label + (f" ({', '.join(extra)})" if extra else "")
     return "; ".join(f"{k}: {shorten(v, 60)}" for k, v in list(item.items())[:4] if _plain(v))
@@ -121,10 +121,22 @@ def _fields(data: dict[str, Any]) -> list[str]:
             lines.append(f"- {key.replace('_', ' ')}: " + (", ".join(_label(v) for v in value[:5]) or "none")
                          + (f" (and {len(value) - 5} more)" if len(value) > 5 else ""))  # fmt: skip
         elif isinstance(value, dict) and value:
-            inner = ", ".join(f"{k} {shorten(v, 40)}" for k, v in list(value.items())[:6] if _plain(v))
+            # {"slack": {"status": "ok", ...}, ...}: each entry by its status or its first plain field.
+            inner = ", ".join(
+                f"{k} {shorten(v, 40)}" if _plain(v) else f"{k} {shorten(_status(v), 40)}"
+                for k, v in list(value.items())[:8]
+                if _plain(v) or isinstance(v, dict)
+            )
             if inner:
                 lines.append(f"- {key.replace('_', ' ')}: {inner}")
     return lines or ["Done."]
+
+
+def _status(value: dict[str, Any]) -> str:
+    for key in ("status", "state", "value", "name"):
+        if _plain(value.get(key)) and value.get(key) not in (None, ""):
+            return str(value[key])
+    return next((str(v) for v in value.values() if _plain(v)), "")
 
 
 # (a test on the structured content, its renderer), most specific first.
