@@ -91,3 +91,8 @@ def test_a_finished_preview_suggests_its_held_apply() -> None:
     text = answer([(step, done)])
     assert text.startswith("infra_preview:\n- stack: dev\n- changes: 2")
     assert "ask to deploy it (the deploy waits for an approver)" in text
+
+
+def test_a_hit_titled_by_its_place_says_what_it_holds() -> None:
+    hits = result({"results": [{"title": "#sales", "snippet": "Globex wants a second pilot workspace", "score": 0.4}]})
+    assert render_result(hits) == ["1 results:", "- #sales: Globex wants a second pilot workspace (score 0.4)"]

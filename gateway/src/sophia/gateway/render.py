@@ -47,6 +47,9 @@ def _label(item: Any) -> str:
     for field in LABEL_FIELDS:
         if item.get(field):
             label = shorten(item[field])
+            body = next((item[k] for k in ("text", "snippet", "summary") if k != field and item.get(k)), None)
+            if field == "title" and body:  # a hit titled by where it is (a channel, a page): say what it holds
+                label = f"{shorten(item[field], 60)}: {shorten(body)}"
             extra = [f"{k} {shorten(item[k], 60)}" for k in ("channel", "score", "stage", "amount", "state", "branch")
                      if item.get(k) not in (None, "")]  # fmt: skip
             return label + (f" ({', '.join(extra)})" if extra else "")
