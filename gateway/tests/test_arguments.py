@@ -77,9 +77,3 @@ def test_forget_receives_the_id_of_the_memory_the_recall_matched_best() -> None:
     assert _resolve({"id": reference, "namespace": "team-a"}, {"s1": recalled}) == {"id": "m-7", "namespace": "team-a"}
     empty = StepOutcome(id="s1", tool="memory_recall", status="ok", result={"structuredContent": {"items": []}})
     assert _resolve({"id": reference}, {"s1": empty}) == {}  # nothing matched: the id stays missing
-
-
-def test_an_optional_filter_gets_what_narrows_the_search_or_nothing() -> None:
-    tasks = {"properties": {"query": {"type": "string"}, "project": {"type": "string"}}}
-    assert arguments(tasks, "what Asana tasks are open?") == {}  # nothing narrows it: every task
-    assert arguments(tasks, "list the Asana tasks in the Renewals project") == {"query": "Renewals"}

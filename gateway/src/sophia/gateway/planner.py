@@ -42,18 +42,6 @@ FILL_SYSTEM = (
 TEXT_ARGUMENTS = {"query", "question", "prompt", "instruction", "text", "body", "notes", "message", "content",
                   "description", "summary", "topic"}  # fmt: skip
 SHORT_TEXT_ARGUMENTS = {"title", "subject", "name_hint"}
-FILTER_ARGUMENTS = {"query", "question", "topic"}
-# Words that ask or name the kind of thing, never what to look for.
-_NOT_CONTENT_WORDS = (
-    "a an the our my your their its this that these those all any every some of in on at to for from with by about "
-    "and or is are was were be been do does did have has had can could would should will what which who whom whose "
-    "where when how why please pls show list find get give tell me us we i you it they them open opened there here "
-    "search look up read see check any latest recent last new current task tasks deal deals message messages page "
-    "pages call calls channel channels project projects item items thing things record records asana slack hubspot "
-    "salesforce notion gong crm systems system tools tool business close closing month week today quarter year "
-    "yesterday tomorrow"
-)
-_NOT_CONTENT = frozenset(_NOT_CONTENT_WORDS.split())
 SHORTLIST = 6  # tools per capability whose arguments are tried before choosing
 MISSING_ARGUMENT_PENALTY = 0.15
 # Arguments a request cannot hold in words: an opaque identifier, or an image to compare with.
@@ -283,10 +271,6 @@ def _arguments(route: Route, part: str, query: str, named: Entities, namespace: 
     arguments: dict[str, Any] = {}
     for name, spec in properties.items():
         value = _value_for(name.lower(), spec if isinstance(spec, dict) else {}, part, query, named, namespace)
-        if value is not None and name not in required and name.lower() in FILTER_ARGUMENTS:
-            # An optional filter gets what narrows the search, never the whole sentence ("what Asana tasks
-            # are open?" lists the tasks); nothing when nothing narrows it.
-            value = _content_words(str(value)) or None
         if value is not None:
             arguments[name] = value
         elif name in required and _accepts(spec, "string") and name.lower() in TEXT_ARGUMENTS:
@@ -363,11 +347,6 @@ def _takes_text(route: Route) -> bool:
 _AMOUNT = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s*(?:usd|us dollars?|dollars?|bucks)\b", re.I)
 _PERIOD = {"daily": re.compile(r"\b(?:daily|a day|per day|each day|every day)\b", re.I),
            "monthly": re.compile(r"\b(?:monthly|a month|per month|each month|every month)\b", re.I)}  # fmt: skip
-
-
-def _content_words(text: str) -> str:
-    words = re.findall(r"[\w#@.'-]+", text)
-    return " ".join(w for w in words if w.lower().strip("'") not in _NOT_CONTENT)
 
 
 def _without_lead_in(text: str, lead_in: re.Pattern[str]) -> str:
