@@ -1,8 +1,9 @@
-"""The offline intent classifier against the labelled evaluation set (tests/data/intents.jsonl).
+"""The offline intent classifier against the project's labelled dev set (tests/data/intents.jsonl).
 
-The set is disjoint from the shipped example library (different wording, people, customers, repos,
-stacks and channels), so these numbers measure requests the classifier has not seen. The floors sit
-a few points under what it scores today: a drop means a regression, not noise.
+The classifier is trained from the shipped library (intent/library/); the dev set has been looked at
+while writing that library's hand-written cases, so its numbers are optimistic: the blind set in
+bench/data, measured by `make bench`, is the honest measure. The floors sit a few points under what
+the dev set scores today: a drop means a regression, not noise.
 """
 
 from __future__ import annotations
@@ -11,31 +12,31 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from sophia.gateway.intent.classifier import IntentClassifier, build_classifier
 from sophia.gateway.intent.engine import combine
+from sophia.gateway.intent.model import ARTIFACT, char_ngrams, library, word_ngrams
 from sophia.gateway.intent.rules import approval_findings
-from sophia.gateway.intent.schema import Intent
+from sophia.gateway.intent.schema import CAPABILITIES, Intent
 from sophia.gateway.intent.text import clauses, entities, repair
-from sophia.kit.embeddings import local_model
 
 EVALUATION = Path(__file__).resolve().parents[2] / "tests" / "data" / "intents.jsonl"
 FIELDS = ("domain", "action", "capabilities", "requires_approval", "risk_level", "urgency")
-FLOORS = {"domain": 0.78, "action": 0.66, "capabilities": 0.75, "requires_approval": 0.9, "risk_level": 0.76,
-          "urgency": 0.82}  # fmt: skip
+BLIND = EVALUATION.parents[2] / "bench" / "data" / "intents_blind.jsonl"
+FLOORS = {"domain": 0.84, "action": 0.83, "capabilities": 0.85, "requires_approval": 0.92, "risk_level": 0.82,
+          "urgency": 0.88}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def classify() -> Any:
-    model = local_model()
-    classifier = build_classifier(model.embed_sync)
+def classifier() -> IntentClassifier:
+    return build_classifier()
 
-    def run(query: str) -> Intent:
-        vectors = model.embed_sync(IntentClassifier.texts_to_embed(query))
-        return classifier.classify(query, vectors)
 
-    return run
+@pytest.fixture(scope="module")
+def classify(classifier: IntentClassifier) -> Any:
+    return classifier.classify
 
 
 @pytest.fixture(scope="module")
@@ -70,16 +71,74 @@ def test_no_request_that_needs_approval_goes_without(labelled: list[dict[str, An
     assert missed == []
 
 
-def test_confidence_is_calibrated(labelled: list[dict[str, Any]], predictions: list[Intent]) -> None:
+def test_confidence_orders_requests_by_how_likely_the_reading_is_right(
+    labelled: list[dict[str, Any]], predictions: list[Intent]
+) -> None:
     right = [
         p.domain == row["domain"] and p.action == row["action"] and p.capabilities == row["capabilities"]
         for p, row in zip(predictions, labelled, strict=True)
     ]
-    mean_confidence = sum(p.confidence for p in predictions) / len(predictions)
-    assert abs(mean_confidence - sum(right) / len(right)) < 0.12
-    confident = [r for p, r in zip(predictions, right, strict=True) if p.confidence >= 0.7]
-    doubtful = [r for p, r in zip(predictions, right, strict=True) if p.confidence < 0.4]
-    assert sum(confident) / max(len(confident), 1) > sum(doubtful) / max(len(doubtful), 1)
+    median = sorted(p.confidence for p in predictions)[len(predictions) // 2]
+    confident = [r for p, r in zip(predictions, right, strict=True) if p.confidence > median]
+    doubtful = [r for p, r in zip(predictions, right, strict=True) if p.confidence <= median]
+    assert sum(confident) / len(confident) > sum(doubtful) / len(doubtful)
+
+
+def test_training_is_deterministic_and_never_sees_a_blind_request() -> None:
+    """The library expands the same way every time (seeded), and no request of the blind evaluation set
+    (bench/data/intents_blind.jsonl) is in it: the bench's blind numbers measure unseen requests."""
+    rows = library()
+    assert [r["query"] for r in rows] == [r["query"] for r in library()]
+    assert len(rows) >= 2000
+    assert {c for r in rows for c in r["capabilities"]} == set(CAPABILITIES)
+    blind = {json.loads(line)["query"].lower() for line in BLIND.read_text().splitlines() if line.strip()}
+    assert len(blind) >= 300
+    assert not blind & {r["query"].lower() for r in rows}
+
+
+@pytest.mark.timeout(300)  # importing scikit-learn takes seconds, many on a loaded machine
+def test_the_shipped_model_is_what_the_library_trains_today() -> None:
+    """The artifact is never stale: retraining from the library gives the same vocabularies and weights
+    (an edit to the library without `python -m sophia.gateway.intent.train` fails here)."""
+    from sophia.gateway.intent.train import fit
+
+    fresh = fit(library())
+    with np.load(ARTIFACT, allow_pickle=False) as shipped:
+        assert sorted(shipped.files) == sorted(fresh)
+        for name, array in fresh.items():
+            if array.dtype.kind in "fc":
+                assert np.allclose(shipped[name], array, atol=1e-5), name
+            else:
+                assert np.array_equal(shipped[name], array), name
+
+
+@pytest.mark.parametrize(
+    "text", ["deploy the api to stagng", "what do we know about the Acme renewal?", "a  b", "#ops ¿qué?", "x", ""]
+)
+def test_the_n_grams_are_scikit_learns(text: str) -> None:
+    from sophia.gateway.intent.train import vectorizers
+
+    words, chars = vectorizers()
+    assert word_ngrams(text) == words.build_analyzer()(text)
+    assert char_ngrams(text) == chars.build_analyzer()(text)
+
+
+@pytest.mark.parametrize(
+    ("query", "capabilities", "action"),
+    [
+        ("review the README of the zeppelin repo", ["code"], "analyze"),
+        ("what do we know about the Acme renewal?", ["memory"], "query"),
+        ("what did we decide about the deploy policy?", ["memory"], "query"),
+        ("set a daily budget of 5 dollars", ["router"], "modify"),
+        ("which model should I use for a legal summary?", ["router"], "query"),
+        ("check drift on the kestrel-prod stack and post the result in #ops", ["business", "infra"], "create"),
+    ],
+)
+def test_requests_the_issue_named_are_read_right(
+    classify: Any, query: str, capabilities: list[str], action: str
+) -> None:
+    intent = classify(query)
+    assert (intent.capabilities, intent.action) == (capabilities, action)
 
 
 @pytest.mark.parametrize(

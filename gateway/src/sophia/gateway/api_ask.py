@@ -46,9 +46,10 @@ class ApprovalDecision(BaseModel):
 
 @router.post("/v1/intent", tags=["ask"])
 async def intent(body: IntentArguments, gateway: GatewayDep) -> Intent:
-    """Classify a request without running anything."""
-    await gateway.guard.admit("classify_intent")
-    return await gateway.intents.classify(body.query)
+    """Classify a request without running anything. `requires_approval` is also true when the plan for it
+    (made dry: nothing runs) would hold a step for an approver."""
+    principal = await gateway.guard.admit("classify_intent")
+    return await gateway.asker.classify(body.query, gateway.guard.namespace(principal, "default"))
 
 
 @router.post(
@@ -65,7 +66,7 @@ async def ask(body: AskArguments, request: Request, gateway: GatewayDep) -> Any:
     principal = await gateway.guard.admit("ask")
     body = body.model_copy(update={"namespace": gateway.guard.namespace(principal, body.namespace)})
     if "text/event-stream" not in request.headers.get("accept", ""):
-        return await gateway.asker.ask(body.query, dry_run=body.dry_run, namespace=body.namespace)
+        return await gateway.asker.ask(body.query, dry_run=body.dry_run, namespace=body.namespace, session=body.session)
     return StreamingResponse(_events(gateway, body), media_type="text/event-stream",
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no"})  # fmt: skip
 
@@ -78,7 +79,9 @@ async def _events(gateway: Any, body: AskArguments) -> AsyncIterator[bytes]:
 
     async def run() -> None:
         try:
-            await gateway.asker.ask(body.query, dry_run=body.dry_run, namespace=body.namespace, emit=emit)
+            await gateway.asker.ask(
+                body.query, dry_run=body.dry_run, namespace=body.namespace, emit=emit, session=body.session
+            )
             await queue.put(("done", {}))
         except GatewayError as exc:
             await queue.put(("error", {"type": type(exc).__name__, "message": str(exc)}))

@@ -17,6 +17,7 @@ from sophia.gateway.intent.engine import IntentEngine
 from sophia.gateway.intent.schema import Intent
 from sophia.gateway.llm import RouterLLM
 from sophia.gateway.planner import Plan, Planner
+from sophia.gateway.sessions import Sessions, resolve
 
 
 class AskResult(BaseModel):
@@ -25,6 +26,9 @@ class AskResult(BaseModel):
     steps: dict[str, StepOutcome] | None = Field(None, description="Each step's result or error (absent in a dry run).")
     pending_approvals: list[dict[str, Any]] | None = Field(None, description="Held steps and their approval ids.")
     answer: str | None = None
+    resolved_query: str | None = Field(
+        None, description="The request as read, when the session's recent turns gave its references context."
+    )
 
 
 class Asker:
@@ -33,6 +37,15 @@ class Asker:
         self.planner = planner
         self.executor = executor
         self.llm = llm
+        self.sessions = Sessions(executor, planner.catalog.has) if executor is not None else None
+
+    async def classify(self, query: str, namespace: str = "default") -> Intent:
+        """The intent, with approval decided by the plan's structure as well as by the words: the request
+        is planned (dry: nothing runs, servers that decide approval per call are only asked) and needs
+        approval when any step would be held."""
+        reading = await self.intents.read(query)
+        plan = await self.planner.plan(query, reading.intent, namespace, reading.clause_vectors)
+        return _with_structural_approval(reading.intent, plan)
 
     async def ask(
         self,
@@ -41,22 +54,39 @@ class Asker:
         dry_run: bool = False,
         namespace: str = "default",
         emit: Emit | None = None,
+        session: str | None = None,
     ) -> AskResult:
+        """`session`: a conversation id; its recent turns resolve references ("now deploy it") and this
+        request and its answer are recorded in it (memory's session memory)."""
+        asked = query
+        if session is not None and self.sessions is not None:
+            query = resolve(query, await self.sessions.recent(session, namespace))
+        resolved = query if query != asked else None
         reading = await self.intents.read(query)
         intent = reading.intent
         plan = await self.planner.plan(query, intent, namespace, reading.clause_vectors)
         await self.planner.fill_missing(plan, query, self.llm)
-        if any(step.requires_approval for step in plan.steps) and not intent.requires_approval:
-            # Structure decides too: a plan that would hold a step needs approval, whatever the words said.
-            intent = intent.model_copy(update={"requires_approval": True})
+        intent = _with_structural_approval(intent, plan)
         if emit is not None:
             await emit("intent", intent.model_dump())
             await emit("plan", plan.model_dump())
         if dry_run:
-            return AskResult(intent=intent, plan=plan)
+            return AskResult(intent=intent, plan=plan, resolved_query=resolved)
         outcomes = await self.executor.run(plan, query=query, emit=emit)
         pending = [o.approval for o in outcomes.values() if o.status == "held" and o.approval is not None]
         answer = await write_answer(self.llm, query, intent, plan, outcomes)
         if emit is not None:
             await emit("answer", {"answer": answer, "pending_approvals": pending})
-        return AskResult(intent=intent, plan=plan, steps=outcomes, pending_approvals=pending, answer=answer)
+        if session is not None and self.sessions is not None:
+            await self.sessions.record(session, namespace, asked, answer)
+        return AskResult(
+            intent=intent, plan=plan, steps=outcomes, pending_approvals=pending, answer=answer, resolved_query=resolved
+        )
+
+
+def _with_structural_approval(intent: Intent, plan: Plan) -> Intent:
+    """Structure decides too: a plan that would hold a step needs approval, whatever the words said."""
+    if intent.requires_approval or not any(step.requires_approval for step in plan.steps):
+        return intent
+    risk = intent.risk_level if intent.risk_level in ("high", "critical") else "high"
+    return intent.model_copy(update={"requires_approval": True, "risk_level": risk})

@@ -121,7 +121,7 @@ def _resolve(arguments: dict[str, Any], outcomes: dict[str, StepOutcome]) -> dic
             # One field of the upstream's structured result (an identifier): absent, the argument stays
             # unset and the tool's schema says what is missing.
             structured = (outcomes[value[STEP_REF]].result or {}).get("structuredContent")
-            field = structured.get(value["field"]) if isinstance(structured, dict) else None
+            field = _at(structured, str(value["field"]))
             if isinstance(field, str | int | float | bool):
                 resolved[name] = field
         elif isinstance(value, dict) and STEP_REF in value:
@@ -131,6 +131,18 @@ def _resolve(arguments: dict[str, Any], outcomes: dict[str, StepOutcome]) -> dic
         else:
             resolved[name] = value
     return resolved
+
+
+def _at(data: Any, path: str) -> Any:
+    """`path` in structured content: a key, or dotted keys and list indexes ("items.0.id": the best match's id)."""
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
 
 
 def _blocked_message(blocked: list[str], outcomes: dict[str, StepOutcome]) -> str:

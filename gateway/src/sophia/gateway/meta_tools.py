@@ -36,6 +36,9 @@ class AskArguments(BaseModel):
     namespace: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = Field(
         "default", description="Whose data memory tools read and write."
     )
+    session: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = Field(
+        None, description="A conversation id: recent turns resolve 'it' and 'the same repo'; each answer is recorded."
+    )
 
 
 class IntentArguments(BaseModel):
@@ -165,7 +168,8 @@ class MetaTools:
         except ValidationError as exc:
             raise InvalidArguments(f"invalid arguments for {name}: {_first_error(exc)}") from None
         if isinstance(parsed, IntentArguments):
-            intent = await self.asker.intents.classify(parsed.query)
+            namespace = self.guard.namespace(self.guard.principal(), "default")
+            intent = await self.asker.classify(parsed.query, namespace)
             return ok_result(intent.model_dump(), json.dumps(intent.model_dump()))
         if isinstance(parsed, FindToolsArguments):
             return await self._find_tools(parsed)
@@ -208,7 +212,9 @@ class MetaTools:
         namespace = self.guard.namespace(self.guard.principal(), arguments.namespace)
         if progress is not None:
             await progress(0.0, None, STARTING)  # classifying and planning come before the first event
-        result = await self.asker.ask(arguments.query, dry_run=arguments.dry_run, namespace=namespace, emit=emit)
+        result = await self.asker.ask(
+            arguments.query, dry_run=arguments.dry_run, namespace=namespace, emit=emit, session=arguments.session
+        )
         data = result.model_dump(exclude_none=True)
         return ok_result(data, result.answer or json.dumps(data.get("plan", {})))
 

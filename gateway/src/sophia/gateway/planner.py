@@ -44,7 +44,9 @@ TEXT_ARGUMENTS = {"query", "question", "prompt", "instruction", "text", "body", 
 SHORT_TEXT_ARGUMENTS = {"title", "subject", "name_hint"}
 SHORTLIST = 6  # tools per capability whose arguments are tried before choosing
 MISSING_ARGUMENT_PENALTY = 0.15
-_IDENTIFIER = re.compile(r"(?:^|_)(?:id|ids|hash|number|uuid)$")
+# Arguments a request cannot hold in words: an opaque identifier, or an image to compare with.
+_IDENTIFIER = re.compile(r"(?:^|_)(?:id|ids|hash|number|uuid|image|images)$")
+TOPIC_BONUS = 0.1  # a question about something ("what did we decide about X") needs a tool that searches for X
 
 
 class Step(BaseModel):
@@ -112,7 +114,13 @@ class Planner:
                 relevance = 0.1 if cue.search(part) else 0.0
                 ranked = await self.tools.rank(part, candidates, vector)
                 scored = [
-                    (score + affinity(route, action) - self._unfillable(route, part, query, named, namespace), route)
+                    (
+                        score
+                        + affinity(route, action)
+                        + TOPIC_BONUS * (_has_topic(part) and _takes_text(route))
+                        - self._unfillable(route, part, query, named, namespace),
+                        route,
+                    )
                     for route, score in ranked[:SHORTLIST]
                 ]
                 score, route = max(scored, key=lambda item: item[0])
@@ -273,8 +281,14 @@ def _arguments(route: Route, part: str, query: str, named: Entities, namespace: 
 def _value_for(name: str, spec: dict[str, Any], part: str, query: str, named: Entities, namespace: str) -> Any:
     if name == "namespace":
         return namespace
+    if name == "text":  # "remember that X" stores X; "post in #eng that X" posts X
+        return _without_lead_in(_without_lead_in(part, _REMEMBER_LEAD_IN), _SAY_LEAD_IN) or part
+    if name == "query":
+        return _without_lead_in(part, _ASK_LEAD_IN) or part  # "what do we know about X" searches for X
     if name in TEXT_ARGUMENTS:
         return part if name != "prompt" else query
+    if name in ("daily_usd", "monthly_usd"):
+        return _budget(part, name.split("_")[0])
     if name in SHORT_TEXT_ARGUMENTS:
         return part if len(part) <= 80 else part[:77].rsplit(" ", 1)[0] + "..."
     if name == "channel":
@@ -296,6 +310,55 @@ def _value_for(name: str, spec: dict[str, Any], part: str, query: str, named: En
     if name == "to":
         return _first([word.strip(".,;") for word in query.split() if "@" in word and "." in word])
     return None
+
+
+# The command that opens a request, not its content: "remember that the API freezes on Fridays".
+_REMEMBER_LEAD_IN = re.compile(
+    r"^(?:(?:please|pls|hey|ok|can you|could you|would you)[\s,]+)*(?:remember|note(?: down)?|make a note|jot down|"
+    r"write down|record|store|save|keep in mind|don'?t forget|log(?: the decision)?)"
+    r"(?:\s+(?:this|for later|for future reference|to memory|in memory))*\s*(?:that\b|:|-|,)?\s*",
+    re.IGNORECASE,
+)
+_ASK_LEAD_IN = re.compile(
+    r"^(?:(?:please|pls|hey|ok|can you|could you)[\s,]+)*(?:what (?:do|did) (?:we|you|i) (?:know|decide|agree|say|"
+    r"conclude|remember|note)(?: on)?|what (?:have|has) (?:we|anyone) (?:noted|stored|said)|do you (?:remember|recall)|"
+    r"recall(?: what we said)?|remind me (?:of |what )?|(?:search|look up|check) (?:memory|our notes)(?: for)?|"
+    r"(?:delete|forget|erase|remove|drop|wipe)(?: the)?(?: memory| memories| note| notes)?|"
+    r"anything (?:stored|in memory))"
+    r"(?:\s+(?:about|regarding|on|of|for|that))?\s+",
+    re.IGNORECASE,
+)
+_SAY_LEAD_IN = re.compile(
+    r"^(?i:(?:(?:please|pls|hey|ok|can you|could you)[\s,]+)*(?:post|say|tell|reply|send|write|announce|message|"
+    r"let [\w#@-]+ know))(?:\s+(?:in|to|on|into|the team|everyone|them|us|[#@][\w-]+|[A-Z][\w&-]*))*"
+    r"\s*(?:that\b|:|-)\s*",
+)
+
+
+def _has_topic(part: str) -> bool:
+    return bool(_ASK_LEAD_IN.match(part.strip())) or bool(re.search(r"\b(?:about|regarding)\b", part, re.I))
+
+
+def _takes_text(route: Route) -> bool:
+    properties = route.input_schema.get("properties", {}) if isinstance(route.input_schema, dict) else {}
+    return any(name.lower() in TEXT_ARGUMENTS for name in properties)
+
+
+_AMOUNT = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s*(?:usd|us dollars?|dollars?|bucks)\b", re.I)
+_PERIOD = {"daily": re.compile(r"\b(?:daily|a day|per day|each day|every day)\b", re.I),
+           "monthly": re.compile(r"\b(?:monthly|a month|per month|each month|every month)\b", re.I)}  # fmt: skip
+
+
+def _without_lead_in(text: str, lead_in: re.Pattern[str]) -> str:
+    return lead_in.sub("", text.strip(), count=1).strip().rstrip("?").strip()
+
+
+def _budget(text: str, period: str) -> float | None:
+    """The amount in US dollars of a `period` ("daily", "monthly") budget the text sets, if it says one."""
+    match = _AMOUNT.search(text)
+    if match is None or not _PERIOD[period].search(text):
+        return None
+    return float((match.group(1) or match.group(2)).replace(",", ""))
 
 
 def _accepts(spec: Any, kind: str) -> bool:

@@ -25,6 +25,10 @@ NAME_BOOST = 0.08
 CAPABILITY_BOOST = 0.12
 READ_ACTIONS = {"query", "analyze", "monitor"}
 _SPLIT = re.compile(r"[_\W]+")
+# Words people use for what tool names call otherwise ("find the mockup" is a search).
+SYNONYMS = {"find": "search", "look": "search", "locate": "search", "where": "search", "grep": "search",
+            "forget": "forget", "erase": "forget", "remember": "remember", "note": "remember", "ship": "up",
+            "deploy": "up", "drift": "refresh", "tasks": "tasks", "deals": "deals"}  # fmt: skip
 
 
 def tool_text(route: Route) -> str:
@@ -66,6 +70,7 @@ class ToolIndex:
         vector = query_vector if query_vector is not None else await self.embed(query)
         scores = np.stack(await self.vectors(candidates)) @ vector
         words = set(_SPLIT.split(query.lower()))
+        words |= {SYNONYMS[w] for w in words if w in SYNONYMS}
         ranked = []
         for route, score in zip(candidates, scores.tolist(), strict=True):
             name_words = set(_SPLIT.split(route.name.lower())) - {route.service}

@@ -86,21 +86,24 @@ class IntentEngine:
                 if self._classifier is None:
                     model = await asyncio.to_thread(local_model)
                     self._embedder = Batcher(model, self._batch_size)
-                    self._classifier = await asyncio.to_thread(build_classifier, model.embed_sync)
-                    logger.info("intent classifier loaded", extra={"examples": len(self._classifier.examples)})
+                    self._classifier = await asyncio.to_thread(build_classifier)
+                    logger.info("intent classifier trained", extra={"examples": self._classifier.size})
         return self._classifier
 
     async def classify(self, query: str, *, offline: bool = False) -> Intent:
-        """The request's intent; `offline` skips the LLM even when one is configured."""
-        return (await self.read(query, offline=offline)).intent
+        """The request's intent from its words alone; `offline` skips the LLM even when one is configured.
+        (`Asker.classify` adds what the plan's structure says about approval.)"""
+        classifier = await self._load()
+        return await self._with_llm(query, classifier.classify(query), offline)
 
     async def read(self, query: str, *, offline: bool = False) -> Reading:
-        """The intent, and the clause vectors it was read from (the planner reuses them)."""
+        """The intent, and the clause vectors the planner ranks tools with."""
         classifier = await self._load()
         assert self._embedder is not None
         parts = IntentClassifier.texts_to_embed(query)
-        vectors = await self._embedder.embed(parts)
-        intent = await self._with_llm(query, classifier.classify(query, vectors), offline)
+        vectors, intent = await asyncio.gather(
+            self._embedder.embed(parts), self._with_llm(query, classifier.classify(query), offline)
+        )
         return Reading(intent=intent, clauses=parts, clause_vectors=vectors)
 
     async def _with_llm(self, query: str, offline_intent: Intent, offline: bool) -> Intent:

@@ -189,6 +189,15 @@ _STACK = re.compile(
     re.IGNORECASE,
 )
 _REPO = re.compile(r"\b([a-z][a-z0-9]*(?:-[a-z0-9]+)+)\b")
+# A repository named as one ("the sophia repo", "repository orion", "the 'ledger' codebase"): one-word
+# names count too, quoted or not.
+_NAMED_REPO = (
+    re.compile(r"(?:\b|[\"'`])([A-Za-z][\w.-]{0,99})[\"'`]?\s+(?:repo|repository|codebase)\b", re.IGNORECASE),
+    re.compile(r"\b(?:repo|repository)\s+(?:called\s+|named\s+)?[\"'`]?([A-Za-z][\w.-]{0,99})", re.IGNORECASE),
+)
+_NOT_A_REPO = {"the", "a", "an", "our", "my", "this", "that", "which", "each", "every", "code", "git", "github",
+               "same", "whole", "new", "old", "main", "default", "in", "of", "for", "and", "or", "to", "is", "are",
+               "has", "have", "was", "with", "any", "some", "what", "its", "their", "your"}  # fmt: skip
 _MENTION = re.compile(r"(?<![\w.])@([A-Za-z][\w.-]{1,40})")
 _NUMBER = re.compile(r"(?:#|\bPR\s*|\bpull request\s*)(\d{1,7})\b", re.IGNORECASE)
 _NOT_A_STACK = {"the", "a", "an", "our", "my", "this", "that", "whole", "full", "tech", "new", "old", "each", "every",
@@ -211,8 +220,16 @@ def entities(request: str) -> Entities:
             stacks.append("production" if name.lower() == "prod" else name)
     found.stacks = _unique(stacks)
     branch_like = {b.split("/")[-1] for b in found.branches} | set(found.branches)
+    named_repos: list[str] = []
+    for pattern in _NAMED_REPO:  # "the X repo" first; "repo X" only when no name precedes the word
+        named_repos = named_repos or [n for n in pattern.findall(request) if n.lower() not in _NOT_A_REPO]
     found.repos = _unique(
-        r for r in _REPO.findall(text) if r not in branch_like and not r.startswith(("e-mail", "follow-up", "on-call"))
+        named_repos
+        + [
+            r
+            for r in _REPO.findall(text)
+            if r not in branch_like and not r.startswith(("e-mail", "follow-up", "on-call"))
+        ]
     )
     found.people = _unique(_MENTION.findall(text))
     found.numbers = _unique(_NUMBER.findall(text))

@@ -1,0 +1,121 @@
+"""Intent quality on the blind set and the dev set, side by side, and the classifier's speed.
+
+- blind: bench/data/intents_blind.jsonl, 360 requests over all six services written before the trained
+  classifier existed, with people, companies, repositories, stacks and channels that are nowhere in
+  the training library (a test checks that no blind request is in it). Never tuned on.
+- dev: tests/data/intents.jsonl, the project's own 262 requests. The library's hand-written cases were
+  written while looking at its errors: its numbers are optimistic.
+
+Measured in process, the way the gateway classifies (`IntentClassifier.classify`: the trained model,
+the approval rules, the convention): domain, action, exact capability set, approval recall and
+precision from the words alone (`/v1/intent` and `ask` add the plan's structure, which only adds
+approvals), and the latency of one classification. Loading the shipped model (intent/library/model.npz,
+trained by `python -m sophia.gateway.intent.train`) is timed too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from bench._catalog import six_services
+from bench._report import percentile, table, write
+from sophia.gateway.intent.classifier import build_classifier
+
+ROOT = Path(__file__).resolve().parents[1]
+SETS = {"blind": ROOT / "bench/data/intents_blind.jsonl", "dev": ROOT / "tests/data/intents.jsonl"}
+PASSES = 3
+TARGETS = {"domain": 0.95, "action": 0.90, "capabilities": 0.90, "approval_recall": 1.0,
+           "approval_precision": 0.8, "intent_p95_ms": 15.0}  # fmt: skip
+
+
+def measure(classify: Any, rows: list[dict[str, Any]]) -> dict[str, float]:
+    right = {"domain": 0, "action": 0, "capabilities": 0}
+    needed = flagged = caught = 0
+    for row in rows:
+        intent = classify(row["query"])
+        right["domain"] += intent.domain == row["domain"]
+        right["action"] += intent.action == row["action"]
+        right["capabilities"] += set(intent.capabilities) == set(row["capabilities"])
+        needed += row["requires_approval"]
+        flagged += intent.requires_approval
+        caught += intent.requires_approval and row["requires_approval"]
+    n = len(rows)
+    return {
+        **{field: right[field] / n for field in right},
+        "approval_recall": caught / max(needed, 1),
+        "approval_precision": caught / max(flagged, 1),
+    }
+
+
+async def with_structure(rows: list[dict[str, Any]]) -> tuple[dict[str, float], list[float]]:
+    """Approval as `/v1/intent` decides it: the words, or any step the plan over the six real services'
+    catalog would hold (tool risk and destructive flags; servers that decide per call are not running)."""
+    _, planner, intents, _ = await six_services()
+    needed = flagged = caught = 0
+    latencies: list[float] = []
+    for row in rows:
+        at = time.perf_counter()
+        reading = await intents.read(row["query"])
+        plan = await planner.plan(row["query"], reading.intent, "default", reading.clause_vectors)
+        held = reading.intent.requires_approval or any(step.requires_approval for step in plan.steps)
+        latencies.append((time.perf_counter() - at) * 1e3)
+        needed += row["requires_approval"]
+        flagged += held
+        caught += held and row["requires_approval"]
+    return {"approval_recall": caught / max(needed, 1), "approval_precision": caught / max(flagged, 1)}, latencies
+
+
+def main() -> None:
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    classifier = build_classifier()
+    loaded_s = time.perf_counter() - started
+    labelled = {name: [json.loads(line) for line in p.read_text().splitlines() if line] for name, p in SETS.items()}
+    scores = {name: measure(classifier.classify, rows) for name, rows in labelled.items()}
+
+    latencies: list[float] = []
+    for _ in range(PASSES):
+        for rows in labelled.values():
+            for row in rows:
+                at = time.perf_counter()
+                classifier.classify(row["query"])
+                latencies.append((time.perf_counter() - at) * 1e3)
+    latencies.sort()
+    p95 = percentile(latencies, 95)
+    structural = {name: asyncio.run(with_structure(rows)) for name, rows in labelled.items()}
+
+    rows_out: list[dict[str, Any]] = []
+    for field, target in TARGETS.items():
+        if field == "intent_p95_ms":
+            continue
+        blind = scores["blind"][field]
+        rows_out.append({"measure": field, "blind": round(blind, 3), "dev": round(scores["dev"][field], 3),
+                         "target": f">= {target:g}", "met": "yes" if blind >= target else "NO"})  # fmt: skip
+    for field in ("approval_recall", "approval_precision"):
+        blind = structural["blind"][0][field]
+        rows_out.append({"measure": f"{field} + plan structure (/v1/intent)", "blind": round(blind, 3),
+                         "dev": round(structural["dev"][0][field], 3), "target": f">= {TARGETS[field]:g}",
+                         "met": "yes" if blind >= TARGETS[field] else "NO"})  # fmt: skip
+    planned = sorted(structural["blind"][1] + structural["dev"][1])
+    rows_out.append({"measure": "intent + dry plan p95 ms (/v1/intent's work)",
+                     "blind": round(percentile(planned, 95), 2), "dev": round(percentile(planned, 50), 2),
+                     "target": "(dev column: p50)", "met": ""})  # fmt: skip
+    rows_out.append({"measure": "intent p95 ms (classify, in process)", "blind": round(p95, 2),
+                     "dev": round(percentile(latencies, 50), 2), "target": "<= 15 (dev column: p50)",
+                     "met": "yes" if p95 <= TARGETS["intent_p95_ms"] else "NO"})  # fmt: skip
+    summary = {"blind_requests": len(labelled["blind"]), "dev_requests": len(labelled["dev"]),
+               "library_size": classifier.size, "load_model_s": round(loaded_s, 3),
+               "load_avg_1m_before": load_before, "load_avg_1m_after": os.getloadavg()[0]}  # fmt: skip
+    print("\nintent: the blind column decides 'met'; dev was looked at while writing the library")
+    print(table(rows_out), end="\n\n")
+    print(table([{"summary": key, "value": value} for key, value in summary.items()]), end="\n\n")
+    print(f"wrote {write('intent', [*rows_out, {'measure': 'summary', **summary}], TARGETS)}")
+
+
+if __name__ == "__main__":
+    main()

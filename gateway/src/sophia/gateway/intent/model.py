@@ -1,0 +1,166 @@
+"""The trained intent model as the gateway runs it: linear decisions over word and character n-grams.
+
+The model is trained from the shipped library (`library/`: generated templates x entities x
+phrasings, hand-written hard cases and near-misses, and the original example set) by `train.py`,
+which writes `library/model.npz`; a test retrains and compares, so the artifact is never stale. No
+weight is set by hand: the library is the only thing to edit when the model is wrong, and the blind
+set in bench/data says whether the edit helped.
+
+Scoring needs only numpy: the n-grams are computed here exactly as scikit-learn's TF-IDF vectorizers
+do (a test checks it) and looked up in the vocabularies, so the gateway neither imports scikit-learn
+(seconds at start) nor pays its per-call validation (milliseconds).
+
+Character n-grams carry misspellings and unseen names ("dploy", "ledgerline"); word n-grams carry
+phrasing ("what do we know about" is a recall). Decisions: domain, action, approval, and one binary
+decision per capability (a request may need several).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sophia.gateway.intent.library.templates import OUTCOME_ORDER, expand
+from sophia.gateway.intent.schema import CAPABILITIES
+from sophia.gateway.intent.text import clauses, repair
+
+LIBRARY = "sophia.gateway.intent.library"
+ARTIFACT = Path(__file__).resolve().parent / "library" / "model.npz"
+TOKEN_PATTERN = r"[\w#$/.-]+"  # noqa: S105 - a regular expression, not a secret
+CHAR_NGRAMS = (3, 5)
+_TOKEN = re.compile(TOKEN_PATTERN)
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def library() -> list[dict[str, Any]]:
+    """The whole training library: generated families, hand-written cases, the original example set."""
+    rows = expand()
+    for package, name in ((LIBRARY, "hard_cases.jsonl"), ("sophia.gateway.intent", "examples.jsonl")):
+        text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+        rows += [json.loads(line) for line in text.splitlines() if line.strip()]
+    return rows
+
+
+def word_ngrams(text: str) -> list[str]:
+    """Word 1- and 2-grams, as TfidfVectorizer(token_pattern=TOKEN_PATTERN, ngram_range=(1, 2))."""
+    tokens = _TOKEN.findall(text.lower())
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+
+
+def char_ngrams(text: str) -> list[str]:
+    """Character n-grams inside word boundaries, as TfidfVectorizer(analyzer="char_wb")."""
+    grams: list[str] = []
+    low, high = CHAR_NGRAMS
+    for word in _WHITE_SPACES.sub(" ", text.lower()).split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            offset = 0
+            grams.append(padded[offset : offset + n])
+            while offset + n < len(padded):
+                offset += 1
+                grams.append(padded[offset : offset + n])
+            if offset == 0:  # a word shorter than n counts once
+                break
+    return grams
+
+
+@dataclass(frozen=True)
+class Prediction:
+    domain: str
+    action: str
+    capabilities: list[str]
+    approval: float  # the approval model's probability that the request needs approval
+    margin: float  # the narrowest of its decisions, in units of the separating margin (0 = a coin toss)
+
+
+class IntentModel:
+    """Every decision is one column of one weight matrix: a request costs its n-grams and one product."""
+
+    def __init__(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
+        self.size = int(arrays["size"])
+        self.domains = [str(d) for d in arrays["domains"]]
+        self.actions = [str(a) for a in arrays["actions"]]
+        self._weights = arrays["weights"].astype(np.float64)
+        self._bias = arrays["bias"].astype(np.float64)
+        words = {str(t): i for i, t in enumerate(arrays["words"])}
+        chars = {str(t): i for i, t in enumerate(arrays["chars"])}
+        self._parts = [
+            (word_ngrams, words, arrays["idf_words"].astype(np.float64), 0),
+            (char_ngrams, chars, arrays["idf_chars"].astype(np.float64), len(words)),
+        ]
+
+    @classmethod
+    def load(cls, path: Path = ARTIFACT) -> IntentModel:
+        """The shipped model (`train.py` writes it)."""
+        with np.load(path, allow_pickle=False) as data:
+            return cls({name: data[name] for name in data.files})
+
+    def predict(self, query: str) -> Prediction:
+        """One request; "X, then Y" is also read clause by clause: the capabilities add up, the clause with
+        the weightiest outcome gives the action, and approval is the most cautious reading."""
+        parts = clauses(repair(query))
+        whole = self._predict_one(query)
+        if len(parts) == 1:
+            return whole
+        readings = [self._predict_one(part) for part in parts]
+        lead = min(readings, key=lambda r: OUTCOME_ORDER.index(r.action))
+        capabilities = sorted({c for r in [whole, *readings] for c in r.capabilities})
+        return Prediction(
+            domain=whole.domain,
+            action=lead.action,
+            capabilities=capabilities,
+            approval=max(r.approval for r in [whole, *readings]),
+            margin=min(r.margin for r in [whole, *readings]),
+        )
+
+    def scores(self, query: str) -> npt.NDArray[np.float64]:
+        """Every decision's value for `query`: TF-IDF (sublinear tf, l2 per vectorizer) of the n-grams the
+        request holds that the vocabularies know, times the weights."""
+        text = normalise(query)
+        total = self._bias.copy()
+        for analyse, vocabulary, idf, offset in self._parts:
+            counts = Counter(term for term in analyse(text) if term in vocabulary)
+            if not counts:
+                continue
+            index = np.fromiter((vocabulary[term] for term in counts), dtype=np.int64, count=len(counts))
+            weight = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * idf[index]
+            weight /= np.linalg.norm(weight)
+            total += weight @ self._weights[offset + index]
+        return total
+
+    def _predict_one(self, query: str) -> Prediction:
+        scores = self.scores(query)
+        nd, na, nc = len(self.domains), len(self.actions), len(CAPABILITIES)
+        domain_s, action_s = scores[:nd], scores[nd : nd + na]
+        capability_s = dict(zip(CAPABILITIES, scores[nd + na : nd + na + nc].tolist(), strict=True))
+        chosen: list[str] = sorted(c for c in CAPABILITIES if capability_s[c] > 0)
+        chosen = chosen or [max(capability_s, key=capability_s.__getitem__)]
+        approval = 1.0 / (1.0 + math.exp(-float(scores[-1])))
+        margins = [_gap(domain_s), _gap(action_s), min(abs(s) for s in capability_s.values())]
+        return Prediction(
+            domain=self.domains[int(np.argmax(domain_s))],
+            action=self.actions[int(np.argmax(action_s))],
+            capabilities=chosen,
+            approval=approval,
+            margin=float(min(margins)),
+        )
+
+
+def _gap(scores: Any) -> float:
+    top = np.sort(scores)[-2:]
+    return float(top[1] - top[0])
+
+
+def normalise(query: str) -> str:
+    """Lower case, one space between words, capped: what the features are read from."""
+    return " ".join(query.lower().split())[:2000]

@@ -1,0 +1,78 @@
+"""Train the intent model from the library and write the shipped artifact (`library/model.npz`).
+
+    uv run python -m sophia.gateway.intent.train
+
+Linear SVMs for domain, action and each capability, a logistic regression for approval (its
+probability is thresholded below even odds: a missed approval is the dangerous error), all over TF-IDF
+word 1-2-grams and character 3-5-grams. Seeded solvers and a seeded library: the same artifact comes out
+on every machine, and a test (gateway/tests/test_intent.py) retrains and compares, so the shipped
+file is never stale. scikit-learn is a development dependency only: the gateway scores with numpy.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+
+from sophia.gateway.intent.model import ARTIFACT, CHAR_NGRAMS, TOKEN_PATTERN, library, normalise
+from sophia.gateway.intent.schema import CAPABILITIES
+
+SVM_C = 1.0  # scikit-learn's default; the library is varied enough that it needs no tuning
+LOGISTIC_C = 8.0
+SEED = 0
+
+
+def vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
+    words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=TOKEN_PATTERN)
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, min_df=2)
+    return words, chars
+
+
+def fit(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """The artifact's arrays: vocabularies, idf, one weight column per decision, biases, label names."""
+    from scipy.sparse import hstack
+
+    texts = [normalise(row["query"]) for row in rows]
+    words, chars = vectorizers()
+    x = hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()
+
+    def svm(labels: list[Any]) -> LinearSVC:
+        return LinearSVC(C=SVM_C, class_weight="balanced", random_state=SEED).fit(x, labels)
+
+    domain = svm([row["domain"] for row in rows])
+    action = svm([row["action"] for row in rows])
+    capabilities = [svm([c in row["capabilities"] for row in rows]) for c in CAPABILITIES]
+    approval = LogisticRegression(C=LOGISTIC_C, solver="liblinear", class_weight="balanced", random_state=SEED)
+    approval.fit(x, [bool(row["requires_approval"]) for row in rows])
+    models = [domain, action, *capabilities, approval]
+    return {
+        "words": _terms(words),
+        "chars": _terms(chars),
+        "idf_words": words.idf_.astype(np.float32),
+        "idf_chars": chars.idf_.astype(np.float32),
+        "weights": np.vstack([m.coef_ for m in models]).T.astype(np.float32),
+        "bias": np.concatenate([m.intercept_ for m in models]).astype(np.float32),
+        "domains": np.array([str(c) for c in domain.classes_]),
+        "actions": np.array([str(c) for c in action.classes_]),
+        "size": np.array(len(rows)),
+    }
+
+
+def _terms(vectorizer: TfidfVectorizer) -> np.ndarray:
+    terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+    return np.array(terms)
+
+
+def write(path: Path = ARTIFACT) -> Path:
+    np.savez_compressed(path, allow_pickle=False, **fit(library()))
+    return path
+
+
+if __name__ == "__main__":
+    print(f"wrote {write(Path(sys.argv[1]) if len(sys.argv) > 1 else ARTIFACT)}")

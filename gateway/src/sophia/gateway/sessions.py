@@ -1,0 +1,83 @@
+"""Conversations for `ask`: recent turns (memory's session memory) resolve references, and each answer
+is recorded.
+
+With a session id, `ask` reads the conversation's recent turns before classifying. A request that
+names nothing itself but refers back ("now deploy it", "the same repo", "post that there") gets the
+named things of the latest turn that had some appended as context: "now deploy it (context: the
+heron-staging stack)". After the answer, the request and the answer are appended as two turns.
+
+Both calls are ordinary tool calls through the same pipeline as every other (`memory_recent_turns`,
+`memory_append_turn`), so a caller's namespace and permissions apply; without a memory server the
+session is simply not used, and the answer says nothing different.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sophia.gateway.executor import Executor
+from sophia.gateway.intent.text import Entities, entities
+from sophia.gateway.planner import Plan, Step
+from sophia.gateway.render import structured
+
+RECENT = "memory_recent_turns"
+APPEND = "memory_append_turn"
+TURNS = 6
+MAX_TURN_CHARS = 2000  # what is recorded of one answer
+_REFERENCE = re.compile(
+    r"\b(?:it|its|that one|this one|them|those|there|the same|that (?:repo|stack|channel|branch|deal|project|file)|"
+    r"this (?:repo|stack|channel|branch|deal|project|file))\b",
+    re.IGNORECASE,
+)
+
+
+def _named(found: Entities) -> list[str]:
+    """What a turn named, as words the planner's entity reading finds again."""
+    return [
+        *(f"the {stack} stack" for stack in found.stacks),
+        *(f"the {repo} repo" for repo in found.repos if repo not in found.stacks),  # "the x-y stack" is no repo
+        *found.branches,
+        *found.channels,
+        *found.paths,
+    ]
+
+
+def resolve(query: str, turns: list[dict[str, Any]]) -> str:
+    """`query` with the context its references point to (unchanged when it names its own things or
+    refers to nothing)."""
+    if not _REFERENCE.search(query) or _named(entities(query)):
+        return query
+    for turn in reversed(turns):
+        if turn.get("role") != "user":
+            continue
+        named = _named(entities(str(turn.get("text", ""))))
+        if named:
+            return f"{query} (context: {', '.join(dict.fromkeys(named))})"
+    return query
+
+
+class Sessions:
+    def __init__(self, executor: Executor, has_tool: Any) -> None:
+        self._executor = executor
+        self._has_tool = has_tool
+
+    async def recent(self, session: str, namespace: str) -> list[dict[str, Any]]:
+        if not self._has_tool(RECENT):
+            return []
+        arguments = {"session_id": session, "namespace": namespace, "n": TURNS}
+        outcome = await self._call(RECENT, arguments, "read the conversation")
+        data = structured(outcome.result) if outcome.status == "ok" else None
+        turns = data.get("turns") if isinstance(data, dict) else None
+        return [t for t in turns if isinstance(t, dict)] if isinstance(turns, list) else []
+
+    async def record(self, session: str, namespace: str, query: str, answer: str) -> None:
+        if not self._has_tool(APPEND):
+            return
+        for role, text in (("user", query), ("assistant", answer[:MAX_TURN_CHARS])):
+            arguments = {"session_id": session, "namespace": namespace, "role": role, "text": text or "(empty)"}
+            await self._call(APPEND, arguments, "record the conversation")
+
+    async def _call(self, tool: str, arguments: dict[str, Any], why: str) -> Any:
+        plan = Plan(steps=[Step(id="session", tool=tool, arguments=arguments, why=why)])
+        return (await self._executor.run(plan, query=why))["session"]

@@ -1,0 +1,79 @@
+"""Arguments the planner reads from a request: what to remember, what to recall, budgets, one-word repos,
+and the executor's path into an upstream result (the recall's best match feeds the forget)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from sophia.gateway.executor import StepOutcome, _resolve
+from sophia.gateway.intent.text import entities
+from sophia.gateway.planner import STEP_REF, _arguments
+
+
+def arguments(schema: dict[str, Any], request: str) -> dict[str, Any]:
+    route = SimpleNamespace(input_schema=schema)
+    return _arguments(route, request, request, entities(request), "team-a")  # type: ignore[arg-type]
+
+
+REMEMBER = {"properties": {"text": {"type": "string"}, "namespace": {"type": "string"}}, "required": ["text"]}
+RECALL = {"properties": {"query": {"type": "string"}, "namespace": {"type": "string"}}, "required": ["query"]}
+BUDGET = {"properties": {"daily_usd": {"type": "number"}, "monthly_usd": {"type": "number"}}}
+
+
+@pytest.mark.parametrize(
+    ("request_text", "stored"),
+    [
+        ("remember that the Q3 pricing review moved to October 14", "the Q3 pricing review moved to October 14"),
+        ("please remember Dana prefers async standups", "Dana prefers async standups"),
+        ("make a note: the ledger must never log card numbers", "the ledger must never log card numbers"),
+        ("the API freezes on Fridays", "the API freezes on Fridays"),  # no command: stored as said
+    ],
+)
+def test_remember_stores_the_content_not_the_command(request_text: str, stored: str) -> None:
+    assert arguments(REMEMBER, request_text) == {"text": stored, "namespace": "team-a"}
+
+
+@pytest.mark.parametrize(
+    ("request_text", "query"),
+    [
+        ("what do we know about the Acme renewal?", "the Acme renewal"),
+        ("what did we decide about the deploy policy?", "the deploy policy"),
+        ("delete the memory about the old wifi password", "the old wifi password"),
+        ("pricing decisions", "pricing decisions"),
+    ],
+)
+def test_a_memory_question_searches_for_its_topic(request_text: str, query: str) -> None:
+    assert arguments(RECALL, request_text)["query"] == query
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("set a daily budget of 5 dollars", {"daily_usd": 5.0}),
+        ("cap monthly LLM spend at $1,200", {"monthly_usd": 1200.0}),
+        ("limit model spend to 7.50 USD per day", {"daily_usd": 7.5}),
+        ("set a budget", {}),  # no amount: nothing invented, the tool says what is missing
+        ("set a daily budget of 100 euros", {}),  # not US dollars: not converted behind the user's back
+    ],
+)
+def test_budgets_are_parsed_with_their_period(request_text: str, expected: dict[str, float]) -> None:
+    assert arguments(BUDGET, request_text) == expected
+
+
+def test_one_word_repositories_are_found_quoted_or_not() -> None:
+    assert entities("review the README of the sophia repo").repos == ["sophia"]
+    assert entities('show the "ledger" repository files').repos == ["ledger"]
+    assert entities("in repo orion, grep for TODO").repos == ["orion"]
+    assert entities("review the code repo").repos == []
+
+
+def test_forget_receives_the_id_of_the_memory_the_recall_matched_best() -> None:
+    recalled = StepOutcome(id="s1", tool="memory_recall", status="ok", result={"structuredContent": {
+        "items": [{"id": "m-7", "text": "wifi password is hunter2"}, {"id": "m-2", "text": "other"}]}})  # fmt: skip
+    reference = {STEP_REF: "s1", "field": "items.0.id"}
+    assert _resolve({"id": reference, "namespace": "team-a"}, {"s1": recalled}) == {"id": "m-7", "namespace": "team-a"}
+    empty = StepOutcome(id="s1", tool="memory_recall", status="ok", result={"structuredContent": {"items": []}})
+    assert _resolve({"id": reference}, {"s1": empty}) == {}  # nothing matched: the id stays missing

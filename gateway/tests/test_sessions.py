@@ -1,0 +1,24 @@
+"""References resolved from a conversation's recent turns (the fleet test covers recording them)."""
+
+from __future__ import annotations
+
+from sophia.gateway.sessions import resolve
+
+TURNS = [
+    {"role": "user", "text": "preview the heron-staging stack"},
+    {"role": "assistant", "text": "infra_preview: 3 changes on the prod stack"},  # the assistant's words never count
+    {"role": "user", "text": "thanks"},
+]
+
+
+def test_a_reference_gets_the_latest_named_things_of_the_users_turns() -> None:
+    assert resolve("now deploy it", TURNS) == "now deploy it (context: the heron-staging stack)"
+    assert resolve("review the same repo", [{"role": "user", "text": "show the README of the quill repo"}]) == (
+        "review the same repo (context: the quill repo)"
+    )
+
+
+def test_a_request_that_names_its_own_things_or_refers_to_nothing_is_left_alone() -> None:
+    assert resolve("deploy it to the dev stack", TURNS) == "deploy it to the dev stack"
+    assert resolve("list the stacks", TURNS) == "list the stacks"
+    assert resolve("now deploy it", []) == "now deploy it"
