@@ -81,7 +81,7 @@ def test_a_session_resolves_it_from_recent_turns_and_records_each_answer(gateway
     first = ask(gateway, "remember that the kiwi repo indents with tabs", session="conv-1")
     assert "resolved_query" not in first  # it named its own things
     followed = ask(gateway, "what do we know about it?", session="conv-1")
-    assert followed["resolved_query"] == "what do we know about it? (context: the kiwi repo)"
+    assert followed["resolved_query"] == "what do we know about the kiwi repo?"
     assert "the kiwi repo indents with tabs" in followed["answer"]
     elsewhere = ask(gateway, "what do we know about it?", session="conv-2")  # another conversation: no context
     assert "resolved_query" not in elsewhere

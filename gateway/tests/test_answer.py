@@ -38,6 +38,10 @@ def test_an_empty_recall_and_a_fresh_namespace_are_said_plainly() -> None:
         "Nothing stored in namespace default matches that yet."
     ]
     assert render_error("unknown namespace 'default'") == "Nothing is stored in namespace default yet."
+    floor = {"namespace": "ops", "items": [], "nothing_relevant": True, "note": "nothing relevant to the query"}
+    assert render_result(result(floor)) == ["Nothing stored in namespace ops is relevant to that."]
+    fresh = {"namespace": "ops", "items": [], "nothing_relevant": True, "note": "nothing stored yet in namespace 'ops'"}
+    assert render_result(result(fresh)) == ["Nothing is stored in namespace ops yet."]
     step = Step(id="s1", tool="memory_stats", arguments={})
     error = {"content": [{"type": "text", "text": "unknown namespace 'default'"}], "isError": True}
     failed = StepOutcome(id="s1", tool="memory_stats", status="tool_error", result=error)

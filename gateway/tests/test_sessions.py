@@ -12,10 +12,11 @@ TURNS = [
 
 
 def test_a_reference_gets_the_latest_named_things_of_the_users_turns() -> None:
-    assert resolve("now deploy it", TURNS) == "now deploy it (context: the heron-staging stack)"
+    assert resolve("now deploy it", TURNS) == "now deploy the heron-staging stack"
     assert resolve("review the same repo", [{"role": "user", "text": "show the README of the quill repo"}]) == (
-        "review the same repo (context: the quill repo)"
+        "review the quill repo"
     )
+    assert resolve("post that there", [{"role": "user", "text": "summarise #deals"}]) == "post that in #deals"
 
 
 def test_a_request_that_names_its_own_things_or_refers_to_nothing_is_left_alone() -> None:

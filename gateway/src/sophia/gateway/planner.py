@@ -210,11 +210,15 @@ class Planner:
     def _unfillable(self, route: Route, part: str, query: str, named: Entities, namespace: str) -> float:
         """A tool that needs an opaque identifier the request does not hold is a worse fit ("what do we
         know about X?" is a recall, not a get-by-id), unless another tool produces it (a preview's plan id
-        for `up`: see `_with_producers`). A missing name (a stack, a repo) is not penalised: the router's
-        LLM may fill it, or the step says what to add."""
+        for `up`: see `_with_producers`). So is one that needs structured records no sentence holds (a batch
+        of memories, a transcript). A missing name (a stack, a repo) is not penalised: the router's LLM may
+        fill it, or the step says what to add."""
         missing = self._check(route, _arguments(route, part, query, named, namespace))
+        properties = route.input_schema.get("properties") or {}
         return MISSING_ARGUMENT_PENALTY * sum(
-            1 for name in missing if _IDENTIFIER.search(name) and not self.graph.producers(route, name)
+            1
+            for name in missing
+            if (_IDENTIFIER.search(name) or _structured(properties.get(name))) and not self.graph.producers(route, name)
         )
 
     def _with_producers(
@@ -248,6 +252,18 @@ class Planner:
             elif not any(_is_ref(arguments.get(str(p))) for p in error.instance_path):
                 problems.append(f"{'.'.join(map(str, error.instance_path)) or 'arguments'}: {error.message}")
         return sorted(set(problems))
+
+
+def _structured(spec: Any) -> bool:
+    """A value made of records (objects, or a list of them): something a request's words never spell out."""
+    if not isinstance(spec, dict):
+        return False
+    if spec.get("type") == "object" or "$ref" in spec:
+        return True
+    items = spec.get("items")
+    return (
+        spec.get("type") == "array" and isinstance(items, dict) and (items.get("type") == "object" or "$ref" in items)
+    )
 
 
 def _is_ref(value: Any) -> bool:

@@ -71,7 +71,13 @@ def _memories(data: dict[str, Any]) -> list[str]:
     items = data["items"]
     where = f" in namespace {data['namespace']}" if data.get("namespace") else ""
     if not items:
-        return [f"Nothing stored{where} matches that yet."]
+        if data.get("nothing_relevant") and isinstance(data.get("note"), str) and "relevant" in data["note"]:
+            return [f"Nothing stored{where} is relevant to that."]
+        return [
+            f"Nothing is stored{where} yet."
+            if data.get("nothing_relevant")
+            else f"Nothing stored{where} matches that yet."
+        ]
     head = f"{len(items)} memor{'y' if len(items) == 1 else 'ies'} found{where}, closest first:"
     return [head, *_bullets(items, lambda m: f"{shorten(m.get('text', ''))} (id {m.get('id')})")]
 
@@ -111,7 +117,7 @@ def _listing(key: str, noun: str) -> Callable[[dict[str, Any]], list[str]]:
 def _counts(data: dict[str, Any]) -> list[str]:
     if data.get("memories") == 0 or data.get("images") == 0:
         where = f" in namespace {data['namespace']}" if data.get("namespace") else ""
-        return [f"Nothing stored{where} yet."]
+        return [f"Nothing is stored{where} yet."]
     return _fields(data)
 
 

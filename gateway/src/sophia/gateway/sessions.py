@@ -2,9 +2,11 @@
 is recorded.
 
 With a session id, `ask` reads the conversation's recent turns before classifying. A request that
-names nothing itself but refers back ("now deploy it", "the same repo", "post that there") gets the
-named things of the latest turn that had some appended as context: "now deploy it (context: the
-heron-staging stack)". After the answer, the request and the answer are appended as two turns.
+names nothing itself but refers back ("now deploy it", "the same repo", "post that there") has its
+first reference replaced by the named things of the latest user turn that had some: "now deploy the
+heron-staging stack". Replaced, not appended: the planner reads arguments from the words of each clause,
+so "what do we know about it?" must recall "the kiwi repo", not "it". After the answer, the request and
+the answer are appended as two turns.
 
 Both calls are ordinary tool calls through the same pipeline as every other (`memory_recent_turns`,
 `memory_append_turn`), so a caller's namespace and permissions apply; without a memory server the
@@ -26,8 +28,8 @@ APPEND = "memory_append_turn"
 TURNS = 6
 MAX_TURN_CHARS = 2000  # what is recorded of one answer
 _REFERENCE = re.compile(
-    r"\b(?:it|its|that one|this one|them|those|there|the same|that (?:repo|stack|channel|branch|deal|project|file)|"
-    r"this (?:repo|stack|channel|branch|deal|project|file))\b",
+    r"\b(?:it|its|that one|this one|them|those|there|"
+    r"(?:the same|that|this) (?:repo|stack|channel|branch|deal|project|file)|the same)\b",
     re.IGNORECASE,
 )
 
@@ -53,7 +55,9 @@ def resolve(query: str, turns: list[dict[str, Any]]) -> str:
             continue
         named = _named(entities(str(turn.get("text", ""))))
         if named:
-            return f"{query} (context: {', '.join(dict.fromkeys(named))})"
+            said = " and ".join(dict.fromkeys(named))
+            return _REFERENCE.sub(lambda m, said=said: f"in {said}" if m.group(0).lower() == "there" else said,
+                                  query, count=1)  # fmt: skip
     return query
 
 

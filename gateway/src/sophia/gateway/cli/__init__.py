@@ -17,6 +17,7 @@ sophia keys create NAME --role R
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -219,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `sophia` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    # A line per HTTP request is never the CLI's output, whoever configured logging (the MCP SDK does on import).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return int(args.handler(args))
     except CommandError as exc:
