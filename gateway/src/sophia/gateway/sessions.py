@@ -16,6 +16,7 @@ session is simply not used, and the answer says nothing different.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from sophia.gateway.executor import Executor
@@ -45,6 +46,10 @@ def _named(found: Entities) -> list[str]:
     ]
 
 
+def _replacement(said: str, reference: re.Match[str]) -> str:
+    return f"in {said}" if reference.group(0).lower() == "there" else said
+
+
 def resolve(query: str, turns: list[dict[str, Any]]) -> str:
     """`query` with the context its references point to (unchanged when it names its own things or
     refers to nothing)."""
@@ -55,9 +60,7 @@ def resolve(query: str, turns: list[dict[str, Any]]) -> str:
             continue
         named = _named(entities(str(turn.get("text", ""))))
         if named:
-            said = " and ".join(dict.fromkeys(named))
-            return _REFERENCE.sub(lambda m, said=said: f"in {said}" if m.group(0).lower() == "there" else said,
-                                  query, count=1)  # fmt: skip
+            return _REFERENCE.sub(partial(_replacement, " and ".join(dict.fromkeys(named))), query, count=1)
     return query
 
 
