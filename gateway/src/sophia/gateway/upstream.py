@@ -11,7 +11,10 @@ client session open for the server's lifetime.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
+from types import TracebackType
 from typing import Any, Protocol
 
 import aiohttp
@@ -19,7 +22,14 @@ import mcp_types
 import orjson
 import yarl
 from mcp.client import Client
+from mcp.client._transport import Transport, TransportStreams
+from mcp.shared._stream_protocols import ReadStream
+from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
+from mcp_types.jsonrpc import JSONRPCResponse
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
 
 from sophia.gateway.errors import (
     UpstreamError,
@@ -30,6 +40,8 @@ from sophia.gateway.errors import (
 )
 from sophia.kit import inject_headers, wire
 from sophia.kit.security import InternalCredential
+
+logger = logging.getLogger("sophia.gateway.upstream")
 
 CLIENT_INFO = {"name": "sophia-gateway", "version": "0.1.0"}
 _ENVELOPE = wire.envelope(CLIENT_INFO)
@@ -140,15 +152,43 @@ class HttpUpstream:
 
 
 class SessionUpstream:
-    """An external server behind one SDK client session that stays open (URL or stdio)."""
+    """An external server behind one SDK client session that stays open (URL or stdio), in either era.
+
+    Every failure is logged here once, with the server's name and its cause, before it becomes the typed
+    error the pipeline maps (the caller sees "server unavailable", the operator sees why).
+    """
 
     def __init__(self, service: str, client: Client) -> None:
         self.service = service
         self._client = client
 
+    @property
+    def protocol_version(self) -> str:
+        return self._client.protocol_version
+
+    @property
+    def modern(self) -> bool:
+        return self.protocol_version in MODERN_PROTOCOL_VERSIONS
+
     async def list_tools(self) -> list[dict[str, Any]]:
-        result = await self._client.list_tools()
-        return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in result.tools]
+        """Every page of the server's tools, fresh from the server (never the client's response cache)."""
+        tools: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(100):  # a server whose cursor never ends must not hang discovery
+            result = await self._client.list_tools(cursor=cursor, cache_mode="bypass")
+            tools.extend(t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in result.tools)
+            cursor = result.next_cursor
+            if not cursor:
+                break
+        return tools
+
+    async def check(self) -> list[dict[str, Any]] | None:
+        """A liveness check valid in the session's era: `ping` before 2026-07-28, where it exists; at
+        2026-07-28 (no ping) a fresh `tools/list`, whose answer is returned so a changed list is noticed."""
+        if self.modern:
+            return await self.list_tools()
+        await self._client.session.send_ping()
+        return None
 
     async def call_tool(
         self,
@@ -160,26 +200,105 @@ class SessionUpstream:
         progress: Progress | None = None,
     ) -> dict[str, Any]:
         timeout = timeout or DEFAULT_TIMEOUT_S
+        on_progress: ProgressFnT | None = None
+        if progress is not None:
+            relay = progress
+
+            async def relay_progress(progress: float, total: float | None, message: str | None) -> None:
+                await relay(progress, total, message or "")
+
+            on_progress = relay_progress
+
         try:
             result = await self._client.call_tool(
                 tool,
                 dict(arguments or {}),
                 read_timeout_seconds=timeout,
+                progress_callback=on_progress,
                 meta=dict(meta) if meta else None,  # type: ignore[arg-type]
             )
         except MCPError as exc:
             if exc.error.code == mcp_types.CONNECTION_CLOSED:
-                raise UpstreamUnavailable(self.service, "server unavailable") from exc
+                raise self._failed(UpstreamUnavailable, exc, tool) from exc
             if exc.error.code == mcp_types.REQUEST_TIMEOUT:
-                raise UpstreamTimeout(self.service, f"no answer within {timeout:g}s") from exc
+                raise self._failed(UpstreamTimeout, exc, tool, f"no answer within {timeout:g}s") from exc
             raise UpstreamRejected(self.service, exc.error.model_dump(mode="json", exclude_none=True)) from exc
         except TimeoutError as exc:
-            raise UpstreamTimeout(self.service, f"no answer within {timeout:g}s") from exc
+            raise self._failed(UpstreamTimeout, exc, tool, f"no answer within {timeout:g}s") from exc
+        except ValidationError as exc:  # a result the negotiated revision does not allow
+            raise self._failed(UpstreamProtocolError, exc, tool, "invalid MCP result") from exc
         except UpstreamError:
             raise
         except Exception as exc:  # the session broke: the supervisor will reconnect
-            raise UpstreamUnavailable(self.service, "server unavailable") from exc
+            raise self._failed(UpstreamUnavailable, exc, tool) from exc
         return result.model_dump(mode="json", by_alias=True, exclude_none=True)
 
-    async def ping(self) -> None:
-        await self._client.send_ping()
+    def _failed(
+        self, kind: type[UpstreamError], cause: BaseException, tool: str, message: str = "server unavailable"
+    ) -> UpstreamError:
+        logger.warning(
+            "call to %s on external server %s failed: %s: %s",
+            tool,
+            self.service,
+            type(cause).__name__,
+            str(cause)[:500],
+            extra={"server": self.service, "tool": tool},
+        )
+        return kind(self.service, message)
+
+
+class TolerantTransport:
+    """A client transport that accepts results without `resultType`.
+
+    2026-07-28 requires `resultType` on every result and the SDK rejects a result without it, but the
+    revision also says an absent one means "complete", and deployed servers omit it. Adding the default
+    to each response as it arrives keeps those servers usable; at 2025-11-25 the SDK drops the key again.
+    """
+
+    def __init__(self, inner: Transport) -> None:
+        self._inner = inner
+        self._stack = AsyncExitStack()
+
+    async def __aenter__(self) -> TransportStreams:
+        read, write = await self._stack.enter_async_context(self._inner)
+        return _DefaultResultType(read), write
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        return await self._stack.__aexit__(exc_type, exc, tb)
+
+
+class _DefaultResultType:
+    def __init__(self, inner: ReadStream[SessionMessage | Exception]) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:  # last_context and whatever else a dispatcher reads
+        return getattr(self._inner, name)
+
+    async def receive(self) -> SessionMessage | Exception:
+        return _with_result_type(await self._inner.receive())
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> _DefaultResultType:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        return _with_result_type(await self._inner.__anext__())
+
+    async def __aenter__(self) -> _DefaultResultType:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        await self.aclose()
+        return None
+
+
+def _with_result_type(item: SessionMessage | Exception) -> SessionMessage | Exception:
+    if isinstance(item, SessionMessage) and isinstance(item.message, JSONRPCResponse):
+        item.message.result.setdefault("resultType", "complete")
+    return item
