@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import jsonschema_rs
-from mcp.server.subscriptions import SubscriptionBus, ToolsListChanged
+from mcp.server.subscriptions import ServerEvent, SubscriptionBus, ToolsListChanged
 
 from sophia.gateway.errors import UnknownTool
 from sophia.gateway.upstream import Upstream
@@ -61,6 +61,8 @@ class ServerState:
     last_routes: dict[str, Route] = field(default_factory=dict)
     #: False for an external server whose names are exposed unprefixed (`prefix: never`).
     prefixed: bool = True
+    #: Its connection while it serves (resources, prompts and completion are forwarded on it).
+    upstream: Upstream | None = None
 
 
 def _no_remote_references(uri: str) -> Any:
@@ -69,6 +71,11 @@ def _no_remote_references(uri: str) -> Any:
 
 def exposed_name(service: str, tool: str, prefixed: bool = True) -> str:
     return f"{service}_{tool}" if prefixed else tool
+
+
+def exposed_uri(state: ServerState, uri: str) -> str:
+    """A resource URI (or template) as clients see it: `s+file:///a` for `file:///a` of server `s`."""
+    return f"{state.name}+{uri}" if state.prefixed else uri
 
 
 class NameCollision(ValueError):
@@ -182,6 +189,7 @@ class Catalog:
         state.since = time.time()
         state.routes = routes
         state.last_routes = routes
+        state.upstream = upstream
         logger.info("server serving", extra={"server": name, "tools": len(routes)})
         await self._rebuild()
 
@@ -206,11 +214,18 @@ class Catalog:
         if state is None:
             return
         was_serving = state.status == "serving"
-        state.status, state.error, state.routes = "down", error, {}
+        state.status, state.error, state.routes, state.upstream = "down", error, {}, None
         if was_serving:
             state.since = time.time()
             logger.warning("server down", extra={"server": name, "error": error})
             await self._rebuild()
+
+    def serving_servers(self) -> list[ServerState]:
+        return [s for s in self._servers.values() if s.status == "serving" and s.upstream is not None]
+
+    async def announce(self, event: ServerEvent) -> None:
+        """Tell listening clients that a server's prompts or resources changed (or one resource did)."""
+        await self._bus.publish(event)
 
     async def _rebuild(self) -> None:
         routes = {n: r for s in self._servers.values() if s.status == "serving" for n, r in s.routes.items()}

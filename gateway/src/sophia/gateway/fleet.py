@@ -23,8 +23,10 @@ from mcp.client import Client
 from mcp.client._transport import Transport
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.subscriptions import PromptsListChanged, ResourcesListChanged, ResourceUpdated
 
-from sophia.gateway.catalog import Catalog, Kind, NameCollision
+from sophia.gateway.catalog import Catalog, Kind, NameCollision, exposed_uri
+from sophia.gateway.relay import Relay
 from sophia.gateway.settings import ExternalServer, GatewaySettings
 from sophia.gateway.upstream import HttpUpstream, SessionUpstream, TolerantTransport
 from sophia.kit import Risk, ToolSpec
@@ -158,6 +160,7 @@ class ExternalServerWatch:
         self.state = catalog.register(config.name, kind, config.url or " ".join(config.command or []))
         self.state.prefixed = config.prefix == "always"
         self._changed = asyncio.Event()
+        self.relay = Relay(config.name)
 
     def _target(self) -> Transport:
         if self.config.url:
@@ -174,19 +177,28 @@ class ExternalServerWatch:
             mode=mode,
             read_timeout_seconds=self.settings.call_timeout_s,
             message_handler=self._on_message,
+            logging_callback=self.relay.on_log,
+            sampling_callback=self.relay.on_sampling,
+            elicitation_callback=self.relay.on_elicitation,
             cache=None,  # every list is fresh: the catalog is the gateway's cache
         )
 
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, mcp_types.ToolListChangedNotification):
             self._changed.set()
+        elif isinstance(message, mcp_types.PromptListChangedNotification):
+            await self.catalog.announce(PromptsListChanged())
+        elif isinstance(message, mcp_types.ResourceListChangedNotification):
+            await self.catalog.announce(ResourcesListChanged())
+        elif isinstance(message, mcp_types.ResourceUpdatedNotification):
+            await self.catalog.announce(ResourceUpdated(exposed_uri(self.state, message.params.uri)))
 
     async def run(self) -> None:
         backoff = Backoff(self.settings.reconnect_max_s)
         while True:
             try:
                 async with self._client() as client:
-                    upstream = SessionUpstream(self.config.name, client)
+                    upstream = SessionUpstream(self.config.name, client, self.relay)
                     tools = await upstream.list_tools()
                     await self._publish(upstream, tools)
                     logger.info(

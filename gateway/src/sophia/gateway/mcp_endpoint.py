@@ -12,6 +12,7 @@ millisecond.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import mcp_types
@@ -22,7 +23,7 @@ from mcp.server.streamable_http import check_accept_headers
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.subscriptions import ListenHandler, SubscriptionBus
 from mcp.server.transport_security import TransportSecurityMiddleware
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
     InboundLadderRejection,
@@ -36,8 +37,10 @@ from starlette.types import Receive, Scope, Send
 from sophia.gateway.bodies import parse_json, replay_once
 from sophia.gateway.catalog import Catalog
 from sophia.gateway.errors import GatewayError, InvalidRequest, as_tool_result, jsonrpc_error
+from sophia.gateway.federation import Federation
 from sophia.gateway.meta_tools import META_TOOLS, MetaTools
 from sophia.gateway.pipeline import Call, Pipeline, Progress
+from sophia.gateway.relay import CURRENT_PEER
 from sophia.gateway.results import error_result
 from sophia.gateway.security.guard import Guard
 from sophia.kit.security import transport_security
@@ -66,7 +69,19 @@ class FederatedMCP:
         self.guard = guard
         self.meta = meta
         self._listed: tuple[int, list[mcp_types.Tool]] = (-1, [])
-        self.server: Server[Any] = Server(
+        self.federation = federation = Federation(catalog)
+        with warnings.catch_warnings():  # logging/setLevel is deprecated at 2026-07-28, still ours to forward
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            self.server = self._build_server(bus, federation)
+        security = transport_security(allowed_hosts)
+        self.sessions = StreamableHTTPSessionManager(
+            self.server, stateless=True, security_settings=security, max_request_body_size=max_body
+        )
+        self._security = TransportSecurityMiddleware(security)
+        self._max_body = max_body
+
+    def _build_server(self, bus: SubscriptionBus, federation: Federation) -> Server[Any]:
+        return Server(
             SERVER_INFO["name"],
             version=SERVER_INFO["version"],
             instructions="Sophia federates capability servers; tools are named <service>_<tool>. `ask` does a "
@@ -75,13 +90,16 @@ class FederatedMCP:
             on_call_tool=self._call_tool,
             on_subscriptions_listen=ListenHandler(bus),
             get_tool_input_schema=self._input_schema,
+            on_list_resources=federation.list_resources,
+            on_list_resource_templates=federation.list_resource_templates,
+            on_read_resource=federation.read_resource,
+            on_subscribe_resource=federation.subscribe,
+            on_unsubscribe_resource=federation.unsubscribe,
+            on_list_prompts=federation.list_prompts,
+            on_get_prompt=federation.get_prompt,
+            on_completion=federation.complete,
+            on_set_logging_level=federation.set_logging_level,
         )
-        security = transport_security(allowed_hosts)
-        self.sessions = StreamableHTTPSessionManager(
-            self.server, stateless=True, security_settings=security, max_request_body_size=max_body
-        )
-        self._security = TransportSecurityMiddleware(security)
-        self._max_body = max_body
 
     # -- SDK handlers -----------------------------------------------------------------------
 
@@ -113,18 +131,27 @@ class FederatedMCP:
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.session.report_progress(done, total, message)
 
-        outcome = await self.answer(params.name, params.arguments, progress)
+        token = CURRENT_PEER.set(ctx)  # the upstream's log lines, sampling and elicitation come back here
+        try:
+            outcome = await self.answer(params.name, params.arguments, progress, _forwarded_meta(params.meta))
+        finally:
+            CURRENT_PEER.reset(token)
         if "error" in outcome:
             raise MCPError(outcome["error"]["code"], outcome["error"]["message"], outcome["error"].get("data"))
         return mcp_types.CallToolResult.model_validate(outcome["result"])
 
     async def answer(
-        self, name: str, arguments: dict[str, Any] | None, progress: Progress | None = None
+        self,
+        name: str,
+        arguments: dict[str, Any] | None,
+        progress: Progress | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One tools/call through the pipeline, as `{"result": ...}` or `{"error": ..., "status", "headers"}`:
-        the one translation of outcomes to MCP, shared by both paths."""
+        the one translation of outcomes to MCP, shared by both paths. `meta`: the caller's `_meta`, passed on."""
         try:
-            outcome = await self.pipeline.run(Call(name, dict(arguments or {}), "mcp", progress=progress))
+            call = Call(name, dict(arguments or {}), "mcp", meta=meta or {}, progress=progress)
+            outcome = await self.pipeline.run(call)
         except GatewayError as exc:
             if exc.as_result:
                 return {"result": as_tool_result(exc)}
@@ -165,6 +192,7 @@ class FederatedMCP:
             return
         if not (isinstance(message, dict) and message.get("method") == "tools/call" and "id" in message) or (
             _tool_name(message) in META_TOOLS  # the SDK path: `ask` streams progress notifications
+            or _streams(message)  # and so does any call whose caller asked for progress or logs
         ):
             await self.sessions.handle_request(scope, replay, send)
             return
@@ -195,7 +223,8 @@ class FederatedMCP:
             error = {"code": mcp_types.INVALID_PARAMS, "message": "tools/call needs a string name and object arguments"}
             await _reply(send, request_id, error=error, modern=modern)
             return
-        outcome = await self.answer(name, arguments)
+        meta = params.get("_meta") if isinstance(params, dict) else None
+        outcome = await self.answer(name, arguments, meta=_forwarded_meta(meta))
         if "error" in outcome:
             # Real HTTP statuses (403, 429 with Retry-After, 503), so any client and any proxy sees them.
             await _reply(
@@ -212,6 +241,37 @@ class FederatedMCP:
             result.setdefault("resultType", "complete")  # required at 2026-07-28; our own error results lack it
             result["_meta"] = {**(result.get("_meta") or {}), mcp_types.SERVER_INFO_META_KEY: SERVER_INFO}
         await _reply(send, request_id, result=result, modern=modern)
+
+
+#: `_meta` keys that belong to the hop between the client and the gateway, not to the upstream server.
+_HOP_META = frozenset({"progressToken", mcp_types.SERVER_INFO_META_KEY})
+
+
+def _forwarded_meta(meta: Any) -> dict[str, Any] | None:
+    """The caller's `_meta` as the upstream should see it (the progress token is the gateway's own there;
+    the gateway's own keys and the envelope are not the caller's to set)."""
+    if meta is None:
+        return None
+    if hasattr(meta, "model_dump"):
+        meta = meta.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if not isinstance(meta, dict):
+        return None
+    kept = {k: v for k, v in meta.items() if _forwarded(k)}
+    return kept or None
+
+
+def _forwarded(key: str) -> bool:
+    if key in _HOP_META or key.startswith("sophia/"):  # the gateway's own keys (grants) are never a caller's
+        return False
+    # The protocol's envelope keys are the gateway's to set on its own hop; the log level is the caller's wish.
+    return not key.startswith("io.modelcontextprotocol/") or key == mcp_types.LOG_LEVEL_META_KEY
+
+
+def _streams(message: dict[str, Any]) -> bool:
+    """Whether the caller asked for notifications during the call (progress or, at 2026-07-28, logs)."""
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return isinstance(meta, dict) and ("progressToken" in meta or mcp_types.LOG_LEVEL_META_KEY in meta)
 
 
 def _tool_name(message: dict[str, Any]) -> Any:

@@ -38,6 +38,7 @@ from sophia.gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from sophia.gateway.relay import Relay
 from sophia.kit import inject_headers, wire
 from sophia.kit.security import InternalCredential
 
@@ -85,9 +86,11 @@ class HttpUpstream:
         endpoint: str,
         client: aiohttp.ClientSession,
         credential: InternalCredential | None = None,
+        features: frozenset[str] = frozenset(),
     ) -> None:
         self.service = service
         self.endpoint = endpoint
+        self._features = features
         self._url = yarl.URL(endpoint)  # parsed once, not on every call
         self._client = client
         self._credential = credential
@@ -137,6 +140,17 @@ class HttpUpstream:
             params = {"_meta": _ENVELOPE, "cursor": cursor}
         return tools
 
+    @property
+    def features(self) -> frozenset[str]:
+        """What this server offers besides tools (a kit server says so in its Describe)."""
+        return self._features
+
+    async def request(self, method: str, params: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Any other request (resources, prompts, completion), forwarded as it is, with the envelope."""
+        params = {**params, "_meta": {**(params.get("_meta") or {}), **_ENVELOPE}}
+        name = params.get("name") if method == "prompts/get" else params.get("uri") if "uri" in params else None
+        return await self._rpc(method, params, name if isinstance(name, str) else None, timeout or DEFAULT_TIMEOUT_S)
+
     async def call_tool(
         self,
         tool: str,
@@ -158,9 +172,67 @@ class SessionUpstream:
     error the pipeline maps (the caller sees "server unavailable", the operator sees why).
     """
 
-    def __init__(self, service: str, client: Client) -> None:
+    def __init__(self, service: str, client: Client, relay: Relay | None = None) -> None:
         self.service = service
         self._client = client
+        self.relay = relay if relay is not None else Relay(service)
+
+    @property
+    def features(self) -> frozenset[str]:
+        """What the server declared besides tools: `resources`, `subscribe`, `prompts`, `completions`, `logging`."""
+        caps = self._client.server_capabilities
+        found = {name for name in ("resources", "prompts", "completions", "logging") if getattr(caps, name) is not None}
+        if caps.resources is not None and caps.resources.subscribe:
+            found.add("subscribe")
+        return frozenset(found)
+
+    async def request(self, method: str, params: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Another request (resources, prompts, completion, logging) through the SDK client's typed call."""
+        client, meta = self._client, params.get("_meta") or None
+        with self.relay.forwarding():
+            try:
+                result: Any
+                if method == "resources/list":
+                    result = await client.list_resources(cursor=params.get("cursor"), meta=meta, cache_mode="bypass")
+                elif method == "resources/templates/list":
+                    result = await client.list_resource_templates(
+                        cursor=params.get("cursor"), meta=meta, cache_mode="bypass"
+                    )
+                elif method == "resources/read":
+                    result = await client.read_resource(params["uri"], meta=meta, cache_mode="bypass")
+                elif method == "resources/subscribe":
+                    result = await client.session.subscribe_resource(params["uri"], meta=meta)
+                elif method == "resources/unsubscribe":
+                    result = await client.session.unsubscribe_resource(params["uri"], meta=meta)
+                elif method == "prompts/list":
+                    result = await client.list_prompts(cursor=params.get("cursor"), meta=meta, cache_mode="bypass")
+                elif method == "prompts/get":
+                    result = await client.get_prompt(params["name"], params.get("arguments"), meta=meta)
+                elif method == "completion/complete":
+                    request = mcp_types.CompleteRequestParams.model_validate(params)
+                    result = await client.complete(
+                        request.ref,
+                        request.argument.model_dump(by_alias=True),
+                        request.context.arguments if request.context else None,
+                    )
+                elif method == "logging/setLevel":
+                    result = await client.session.set_logging_level(params["level"])
+                else:
+                    raise UpstreamRejected(self.service, {"code": mcp_types.METHOD_NOT_FOUND, "message": method})
+            except MCPError as exc:
+                if exc.error.code == mcp_types.CONNECTION_CLOSED:
+                    raise self._failed(UpstreamUnavailable, exc, method) from exc
+                raise UpstreamRejected(self.service, exc.error.model_dump(mode="json", exclude_none=True)) from exc
+            except (UpstreamError, KeyError):
+                raise
+            except TimeoutError as exc:
+                raise self._failed(UpstreamTimeout, exc, method, "no answer in time") from exc
+            except ValidationError as exc:
+                raise self._failed(UpstreamProtocolError, exc, method, "invalid MCP result") from exc
+            except Exception as exc:
+                raise self._failed(UpstreamUnavailable, exc, method) from exc
+        dumped: dict[str, Any] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return dumped
 
     @property
     def protocol_version(self) -> str:
@@ -210,13 +282,14 @@ class SessionUpstream:
             on_progress = relay_progress
 
         try:
-            result = await self._client.call_tool(
-                tool,
-                dict(arguments or {}),
-                read_timeout_seconds=timeout,
-                progress_callback=on_progress,
-                meta=dict(meta) if meta else None,  # type: ignore[arg-type]
-            )
+            with self.relay.forwarding():
+                result = await self._client.call_tool(
+                    tool,
+                    dict(arguments or {}),
+                    read_timeout_seconds=timeout,
+                    progress_callback=on_progress,
+                    meta=dict(meta) if meta else None,  # type: ignore[arg-type]
+                )
         except MCPError as exc:
             if exc.error.code == mcp_types.CONNECTION_CLOSED:
                 raise self._failed(UpstreamUnavailable, exc, tool) from exc
