@@ -161,6 +161,7 @@ class ExternalServerWatch:
         self.state.prefixed = config.prefix == "always"
         self._changed = asyncio.Event()
         self.relay = Relay(config.name)
+        self.relay.on_resource_updated = self._resource_updated
 
     def _target(self) -> Transport:
         if self.config.url:
@@ -191,7 +192,10 @@ class ExternalServerWatch:
         elif isinstance(message, mcp_types.ResourceListChangedNotification):
             await self.catalog.announce(ResourcesListChanged())
         elif isinstance(message, mcp_types.ResourceUpdatedNotification):
-            await self.catalog.announce(ResourceUpdated(exposed_uri(self.state, message.params.uri)))
+            await self._resource_updated(message.params.uri)
+
+    async def _resource_updated(self, uri: str) -> None:
+        await self.catalog.announce(ResourceUpdated(exposed_uri(self.state, uri)))
 
     async def run(self) -> None:
         backoff = Backoff(self.settings.reconnect_max_s)
@@ -199,6 +203,8 @@ class ExternalServerWatch:
             try:
                 async with self._client() as client:
                     upstream = SessionUpstream(self.config.name, client, self.relay)
+                    if self.config.protocol == "2026-07-28":
+                        await upstream.learn_capabilities()
                     tools = await upstream.list_tools()
                     await self._publish(upstream, tools)
                     logger.info(
@@ -208,7 +214,10 @@ class ExternalServerWatch:
                         extra={"server": self.config.name},
                     )
                     backoff.reset()
-                    await self._follow(upstream, tools)
+                    try:
+                        await self._follow(upstream, tools)
+                    finally:
+                        await upstream.close()
             except asyncio.CancelledError:
                 raise
             except NameCollision as exc:

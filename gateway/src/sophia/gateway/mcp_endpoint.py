@@ -193,6 +193,7 @@ class FederatedMCP:
         if not (isinstance(message, dict) and message.get("method") == "tools/call" and "id" in message) or (
             _tool_name(message) in META_TOOLS  # the SDK path: `ask` streams progress notifications
             or _streams(message)  # and so does any call whose caller asked for progress or logs
+            or self._may_talk_back(message, scope)
         ):
             await self.sessions.handle_request(scope, replay, send)
             return
@@ -213,6 +214,15 @@ class FederatedMCP:
                 await _reply(send, message.get("id"), error=verdict, modern=True)
                 return
         await self._forward(message, send, modern)
+
+    def _may_talk_back(self, message: dict[str, Any], scope: Scope) -> bool:
+        """An external server may log, or ask the client something, during any call: a caller that reads
+        event streams gets the SDK path, where that reaches it. (Kit servers never do: they stay fast.)"""
+        route = self.catalog.find(_tool_name(message))
+        if route is None or route.kind not in ("url", "stdio"):
+            return False
+        accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+        return b"text/event-stream" in accept
 
     async def _forward(self, message: dict[str, Any], send: Send, modern: bool) -> None:
         request_id = message["id"]

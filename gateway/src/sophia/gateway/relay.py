@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -36,6 +36,12 @@ class Relay:
     def __init__(self, service: str) -> None:
         self.service = service
         self._peers: list[ServerRequestContext[Any]] = []
+        #: Where an upstream `resources/updated` goes (the watch points it at the catalog's announcements).
+        self.on_resource_updated: Callable[[str], Awaitable[None]] | None = None
+
+    async def resource_updated(self, uri: str) -> None:
+        if self.on_resource_updated is not None:
+            await self.on_resource_updated(uri)
 
     @contextlib.contextmanager
     def forwarding(self) -> Iterator[None]:
@@ -49,6 +55,10 @@ class Relay:
             yield
         finally:
             self._peers.remove(peer)
+
+    def has_peer(self) -> bool:
+        """Whether the request being forwarded now comes from a client that can hear notifications."""
+        return CURRENT_PEER.get() is not None
 
     async def on_log(self, params: mcp_types.LoggingMessageNotificationParams) -> None:
         for peer in list(self._peers):

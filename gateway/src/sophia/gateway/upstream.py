@@ -10,6 +10,8 @@ client session open for the server's lifetime.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,6 +25,7 @@ import orjson
 import yarl
 from mcp.client import Client
 from mcp.client._transport import Transport, TransportStreams
+from mcp.client.subscriptions import ResourceUpdated
 from mcp.shared._stream_protocols import ReadStream
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
@@ -176,6 +179,7 @@ class SessionUpstream:
         self.service = service
         self._client = client
         self.relay = relay if relay is not None else Relay(service)
+        self._listening: dict[str, asyncio.Task[None]] = {}
 
     @property
     def features(self) -> frozenset[str]:
@@ -200,6 +204,10 @@ class SessionUpstream:
                     )
                 elif method == "resources/read":
                     result = await client.read_resource(params["uri"], meta=meta, cache_mode="bypass")
+                elif method == "resources/subscribe" and self.modern:
+                    result = await self._listen(params["uri"])
+                elif method == "resources/unsubscribe" and self.modern:
+                    result = await self._stop_listening(params["uri"])
                 elif method == "resources/subscribe":
                     result = await client.session.subscribe_resource(params["uri"], meta=meta)
                 elif method == "resources/unsubscribe":
@@ -254,6 +262,54 @@ class SessionUpstream:
                 break
         return tools
 
+    async def learn_capabilities(self) -> None:
+        """A session pinned to 2026-07-28 starts from a synthesized discover result (no capabilities): ask
+        the server for its real one. A server that cannot answer keeps the pinned, tools-only view."""
+        if not self.modern:
+            return
+        try:
+            raw = await self._client.session.send_discover(self.protocol_version)
+            self._client.session.adopt(mcp_types.DiscoverResult.model_validate(raw))
+        except (MCPError, ValidationError, RuntimeError) as exc:
+            logger.warning("server/discover of %s failed: %s; serving its tools only", self.service, exc)
+
+    async def _listen(self, uri: str) -> mcp_types.EmptyResult:
+        """2026-07-28 has no resources/subscribe: a `subscriptions/listen` stream for the URI, kept open until
+        unsubscribed (or the session ends), whose updates go where the relay sends them."""
+        if uri in self._listening and not self._listening[uri].done():
+            return mcp_types.EmptyResult()
+        acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def follow() -> None:
+            try:
+                async with self._client.listen(resource_subscriptions=[uri]) as subscription:
+                    acknowledged.set_result(None)
+                    async for event in subscription:
+                        if isinstance(event, ResourceUpdated):
+                            await self.relay.resource_updated(event.uri)
+            except Exception as exc:
+                if not acknowledged.done():
+                    acknowledged.set_exception(exc)
+                else:
+                    logger.warning("subscription of %s to %s ended: %s", self.service, uri[:200], exc)
+
+        self._listening[uri] = asyncio.create_task(follow(), name=f"listen {self.service}")
+        await asyncio.wait_for(asyncio.shield(acknowledged), DEFAULT_TIMEOUT_S)
+        return mcp_types.EmptyResult()
+
+    async def _stop_listening(self, uri: str) -> mcp_types.EmptyResult:
+        task = self._listening.pop(uri, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        return mcp_types.EmptyResult()
+
+    async def close(self) -> None:
+        """End the subscriptions' streams (the session is going away)."""
+        for uri in list(self._listening):
+            await self._stop_listening(uri)
+
     async def check(self) -> list[dict[str, Any]] | None:
         """A liveness check valid in the session's era: `ping` before 2026-07-28, where it exists; at
         2026-07-28 (no ping) a fresh `tools/list`, whose answer is returned so a changed list is noticed."""
@@ -281,6 +337,10 @@ class SessionUpstream:
 
             on_progress = relay_progress
 
+        if self.modern and self.relay.has_peer() and mcp_types.LOG_LEVEL_META_KEY not in (meta or {}):
+            # At 2026-07-28 a server logs only for a request that opts in: the gateway opts in for a client
+            # that can hear it, whose own session then filters by the level it asked for.
+            meta = {**(meta or {}), mcp_types.LOG_LEVEL_META_KEY: "debug"}
         try:
             with self.relay.forwarding():
                 result = await self._client.call_tool(
