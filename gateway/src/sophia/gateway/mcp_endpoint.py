@@ -11,6 +11,8 @@ millisecond.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import warnings
 from typing import Any
@@ -70,6 +72,8 @@ class FederatedMCP:
         self.meta = meta
         self._listed: tuple[int, list[mcp_types.Tool]] = (-1, [])
         self.federation = federation = Federation(catalog)
+        #: SDK-path calls in flight, by caller and request id, so a cancellation notification can find them.
+        self._in_flight: dict[tuple[str, str, str], asyncio.Task[Any]] = {}
         with warnings.catch_warnings():  # logging/setLevel is deprecated at 2026-07-28, still ours to forward
             warnings.simplefilter("ignore", MCPDeprecationWarning)
             self.server = self._build_server(bus, federation)
@@ -132,10 +136,16 @@ class FederatedMCP:
             await ctx.session.report_progress(done, total, message)
 
         token = CURRENT_PEER.set(ctx)  # the upstream's log lines, sampling and elicitation come back here
+        key = _caller_key(ctx.request, ctx.request_id)
+        task = asyncio.current_task()
+        if key is not None and task is not None:
+            self._in_flight[key] = task
         try:
             outcome = await self.answer(params.name, params.arguments, progress, _forwarded_meta(params.meta))
         finally:
             CURRENT_PEER.reset(token)
+            if key is not None and self._in_flight.get(key) is task:
+                del self._in_flight[key]
         if "error" in outcome:
             raise MCPError(outcome["error"]["code"], outcome["error"]["message"], outcome["error"].get("data"))
         return mcp_types.CallToolResult.model_validate(outcome["result"])
@@ -183,6 +193,8 @@ class FederatedMCP:
             error = {"code": mcp_types.PARSE_ERROR, "message": str(exc)}
             await _reply(send, None, error=error, modern=False, status=400)
             return
+        if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
+            self._cancel(Request(scope, replay), message)  # then the SDK acknowledges it as usual
         if (
             isinstance(message, dict)
             and message.get("method") == "tools/call"
@@ -214,6 +226,17 @@ class FederatedMCP:
                 await _reply(send, message.get("id"), error=verdict, modern=True)
                 return
         await self._forward(message, send, modern)
+
+    def _cancel(self, request: Request, message: dict[str, Any]) -> None:
+        """A 2025-11-25 client cancels with a notification on a new POST; the endpoint is stateless, so the call
+        is found by the caller's address, credential and request id (2026-07-28 clients close the stream)."""
+        params = message.get("params")
+        request_id = params.get("requestId") if isinstance(params, dict) else None
+        key = _caller_key(request, request_id)
+        task = self._in_flight.pop(key, None) if key is not None else None
+        if task is not None:
+            logger.info("tools/call cancelled by its caller")
+            task.cancel()
 
     def _may_talk_back(self, message: dict[str, Any], scope: Scope) -> bool:
         """An external server may log, or ask the client something, during any call: a caller that reads
@@ -275,6 +298,16 @@ def _forwarded(key: str) -> bool:
         return False
     # The protocol's envelope keys are the gateway's to set on its own hop; the log level is the caller's wish.
     return not key.startswith("io.modelcontextprotocol/") or key == mcp_types.LOG_LEVEL_META_KEY
+
+
+def _caller_key(request: Any, request_id: Any) -> tuple[str, str, str] | None:
+    """Who asked (client address and a digest of its credential) and which request: ids are only unique per
+    client, and a caller must never cancel another's call."""
+    if not isinstance(request, Request) or not isinstance(request_id, str | int) or isinstance(request_id, bool):
+        return None
+    host = request.client.host if request.client else ""
+    credential = request.headers.get("authorization", "")
+    return host, hashlib.sha256(credential.encode()).hexdigest(), str(request_id)
 
 
 def _streams(message: dict[str, Any]) -> bool:
