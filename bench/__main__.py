@@ -7,6 +7,7 @@ import sys
 
 BENCHMARKS = [
     "proxy",
+    "external",
     "load",
     "memory",
     "intelligence",
