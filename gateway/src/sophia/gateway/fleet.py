@@ -108,6 +108,7 @@ class KitServerWatch:
     async def _serve(self, info: pb.DescribeResponse) -> None:
         upstream = HttpUpstream(info.name, info.mcp_endpoint, self.http, self.credential)
         tools = await upstream.list_tools()
+        await upstream.discover()
         specs = {t.name: ToolSpec.from_proto(t) for t in info.tools}
         await self.catalog.serving(
             info.name, version=info.version, endpoint=info.mcp_endpoint, upstream=upstream, tools=tools, specs=specs

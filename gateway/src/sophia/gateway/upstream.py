@@ -145,8 +145,20 @@ class HttpUpstream:
 
     @property
     def features(self) -> frozenset[str]:
-        """What this server offers besides tools (a kit server says so in its Describe)."""
+        """What this server offers besides tools, as its `server/discover` said (see `discover`)."""
         return self._features
+
+    async def discover(self) -> None:
+        """Learn the server's capabilities (resources, prompts, ...). A server that cannot say offers tools."""
+        try:
+            result = await self._rpc("server/discover", {"_meta": _ENVELOPE}, None, timeout=10)
+        except UpstreamError as exc:
+            logger.info("server/discover of %s failed (%s): serving its tools only", self.service, exc)
+            return
+        caps = result.get("capabilities") if isinstance(result.get("capabilities"), dict) else {}
+        assert isinstance(caps, dict)
+        # Not `subscribe`: at 2026-07-28 that is a listen stream, which this raw path does not hold.
+        self._features = frozenset(name for name in ("resources", "prompts", "completions", "logging") if name in caps)
 
     async def request(self, method: str, params: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         """Any other request (resources, prompts, completion), forwarded as it is, with the envelope."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import logging
 import re
 import time
@@ -177,6 +178,57 @@ class Service:
             return fn
 
         return register(fn) if fn is not None else register
+
+    def resource(self, uri: str, *, name: str | None = None, mime_type: str = "application/json") -> Callable[[F], F]:
+        """Register a resource read by the decorated function: a fixed URI, or a template whose `{params}` are
+        the function's parameters (`memory://{namespace}/stats`). The docstring is its description;
+        `Depends` parameters are injected as for tools. A dict or list answer is sent as JSON. The gateway
+        federates it as `<service>+<uri>`."""
+
+        def register(fn: F) -> F:
+            description = inspect.cleandoc(fn.__doc__ or "")
+            if not description:
+                raise ValueError(f"resource {uri!r} needs a docstring: it is what the client shows")
+            self.mcp.resource(uri, name=name or fn.__name__, description=description, mime_type=mime_type)(
+                self._with_dependencies(fn, as_json=True)
+            )
+            return fn
+
+        return register
+
+    def prompt(self, fn: F | None = None, /, *, name: str | None = None) -> Any:
+        """Register a prompt (`@service.prompt`): its parameters are the prompt's arguments, its docstring the
+        description; it returns the text (or messages) of the prompt. Federated as `<service>_<name>`."""
+
+        def register(fn: F) -> F:
+            description = inspect.cleandoc(fn.__doc__ or "")
+            if not description:
+                raise ValueError(f"prompt {name or fn.__name__!r} needs a docstring")
+            self.mcp.prompt(name=name or fn.__name__, description=description)(self._with_dependencies(fn))
+            return fn
+
+        return register(fn) if fn is not None else register
+
+    def _with_dependencies(self, fn: Callable[..., Any], as_json: bool = False) -> Callable[..., Any]:
+        """`fn` with its `Depends` parameters injected and hidden, run off the loop when it is sync."""
+        visible, injected = split_dependencies(fn)
+        self._factories.extend(dep.factory for dep in injected.values())
+        is_async = inspect.iscoroutinefunction(fn)
+
+        @functools.wraps(fn)
+        async def call(**kwargs: Any) -> Any:
+            for param, dependency in injected.items():
+                kwargs[param] = self.dependencies.get(dependency)
+            if is_async:
+                result = await fn(**kwargs)
+            else:
+                result = await anyio.to_thread.run_sync(functools.partial(fn, **kwargs))
+            return json.dumps(result) if as_json and isinstance(result, dict | list) else result
+
+        call.__signature__ = visible  # type: ignore[attr-defined]
+        call.__annotations__ = {p.name: p.annotation for p in visible.parameters.values()}
+        call.__annotations__["return"] = Any
+        return call
 
     def use_credential(self, credential: InternalCredential) -> None:
         """The fleet's internal credential: approval grants are verified with keys derived from it."""

@@ -337,3 +337,11 @@ async def stats(
         "embedding": settings.embedding_model if settings.embedding_url else "all-MiniLM-L6-v2 (local, int8 ONNX)",
         "storage": "qdrant server" if settings.qdrant_url else "qdrant local mode",
     }
+
+
+@service.resource("memory://{namespace}/stats")
+async def namespace_stats(
+    namespace: str, store: Store = Memories, settings: MemorySettings = Settings
+) -> dict[str, Any]:
+    """How many memories a namespace holds, by kind: the `stats` tool as a resource a client can attach."""
+    return await stats(namespace=namespace, store=store, settings=settings)
