@@ -23,13 +23,19 @@ from mcp.shared.exceptions import MCPError
 from sophia.gateway.catalog import Catalog, ServerState, exposed_name, exposed_uri
 from sophia.gateway.errors import GatewayError, UpstreamError, UpstreamRejected, jsonrpc_error
 from sophia.gateway.relay import CURRENT_PEER
+from sophia.gateway.security.guard import Guard
 from sophia.gateway.upstream import HttpUpstream, SessionUpstream
+from sophia.kit import ToolSpec
 
 logger = logging.getLogger("sophia.gateway.federation")
 
 #: How long one server may take to answer a list before its entries are left out.
 LIST_TIMEOUT_S = 10.0
 Forwarding = HttpUpstream | SessionUpstream
+#: Where the gateway tells a kit server whose namespace the caller is (auth on).
+NAMESPACE_META = "sophia/namespace"
+#: Names and URIs remembered for unprefixed servers; past this the memory starts over (lists refill it).
+MAX_OWNERS = 50_000
 #: The protocol's "resource not found" (MCP reserves -32002 for it).
 RESOURCE_NOT_FOUND = -32002
 
@@ -37,13 +43,19 @@ RESOURCE_NOT_FOUND = -32002
 class Federation:
     """The SDK server's handlers for the non-tool features."""
 
-    def __init__(self, catalog: Catalog, timeout_s: float = 60.0) -> None:
+    def __init__(self, catalog: Catalog, guard: Guard | None = None, timeout_s: float = 60.0) -> None:
         self.catalog = catalog
+        self.guard = guard
         self.timeout_s = timeout_s
         #: URI (or template) -> server, for servers that keep their own URIs (`prefix: never`).
         self._owners: dict[str, str] = {}
 
     # -- naming ---------------------------------------------------------------------------------
+
+    def _own(self, key: str, server: str) -> None:
+        if len(self._owners) >= MAX_OWNERS:
+            self._owners.clear()
+        self._owners[key] = server
 
     def _resolve_uri(self, uri: str) -> list[tuple[ServerState, str]]:
         """The server(s) that may own an exposed URI, each with the URI as that server knows it."""
@@ -65,6 +77,29 @@ class Federation:
             if not state.prefixed and (owner is None or owner == state.name):
                 return state, name
         return None
+
+    # -- access ---------------------------------------------------------------------------------
+    # The role policy covers these like tools: a server's resources are the action `<server>_resources`
+    # (read-only), a prompt is its exposed name. Lists show only what the caller may use; a read or a get
+    # is admitted (policy and rate limit, refusals audited). A caller with a namespace of its own (auth on)
+    # has it sent to kit servers as `_meta["sophia/namespace"]`, which a namespaced kit resource enforces.
+
+    def _may(self, action: str) -> bool:
+        return self.guard is None or self.guard.visible(action, ToolSpec(action, "", read_only=True))
+
+    async def _admit(self, action: str, state: ServerState | None = None) -> dict[str, Any]:
+        """The `_meta` the gateway adds for this caller (only ever to a kit server); `MCPError` when the caller
+        may not."""
+        if self.guard is None:
+            return {}
+        try:
+            principal = await self.guard.admit(action)
+        except GatewayError as exc:
+            error = jsonrpc_error(exc)
+            raise MCPError(error["code"], error["message"], error.get("data")) from None
+        if principal.via == "anonymous" or state is None or state.kind != "kit":
+            return {}
+        return {NAMESPACE_META: principal.namespace}
 
     # -- forwarding -----------------------------------------------------------------------------
 
@@ -88,7 +123,9 @@ class Federation:
                 params = {"cursor": cursor}
             return items
 
-        offering = self._offering(feature)
+        offering = [
+            (s, u) for s, u in self._offering(feature) if feature == "prompts" or self._may(f"{s.name}_resources")
+        ]
         answers = await asyncio.gather(*(one(s, u) for s, u in offering), return_exceptions=True)
         gathered: list[tuple[ServerState, dict[str, Any]]] = []
         for (state, _), answer in zip(offering, answers, strict=True):
@@ -125,7 +162,7 @@ class Federation:
                 continue
             exposed = exposed_uri(state, item["uri"])
             if not state.prefixed:
-                self._owners[exposed] = state.name
+                self._own(exposed, state.name)
             resources.append(mcp_types.Resource.model_validate({**item, "uri": exposed}))
         return mcp_types.ListResourcesResult(resources=resources)
 
@@ -145,8 +182,9 @@ class Federation:
         candidates = self._resolve_uri(params.uri)
         last: MCPError | None = None
         for state, uri in candidates:
+            ours = await self._admit(f"{state.name}_resources", state)
             try:
-                result = await self._forward(state, "resources/read", {"uri": uri, **_meta(params)})
+                result = await self._forward(state, "resources/read", {"uri": uri, **_meta(params, ours)})
             except MCPError as exc:  # an unprefixed server that does not own it: ask the next
                 last = exc
                 continue
@@ -165,6 +203,7 @@ class Federation:
     async def _subscription(self, method: str, uri: str) -> mcp_types.EmptyResult:
         for state, upstream_uri in self._resolve_uri(uri):
             if isinstance(state.upstream, Forwarding) and "subscribe" in state.upstream.features:
+                await self._admit(f"{state.name}_resources")
                 await self._forward(state, method, {"uri": upstream_uri})
                 return mcp_types.EmptyResult()
         raise MCPError(mcp_types.METHOD_NOT_FOUND, f"no server offers subscriptions to {uri[:200]}")
@@ -178,8 +217,10 @@ class Federation:
         for state, item in await self._gather("prompts", "prompts/list", "prompts"):
             if isinstance(item.get("name"), str):
                 exposed = exposed_name(state.name, item["name"], state.prefixed)
+                if not self._may(exposed):
+                    continue
                 if not state.prefixed:
-                    self._owners[f"prompt:{exposed}"] = state.name
+                    self._own(f"prompt:{exposed}", state.name)
                 prompts.append(mcp_types.Prompt.model_validate({**item, "name": exposed}))
         return mcp_types.ListPromptsResult(prompts=prompts)
 
@@ -190,10 +231,11 @@ class Federation:
         if found is None:
             raise MCPError(mcp_types.INVALID_PARAMS, f"Unknown prompt: {params.name[:200]}")
         state, name = found
+        ours = await self._admit(params.name, state)
         token = CURRENT_PEER.set(ctx)
         try:
             result = await self._forward(
-                state, "prompts/get", {"name": name, "arguments": params.arguments or {}, **_meta(params)}
+                state, "prompts/get", {"name": name, "arguments": params.arguments or {}, **_meta(params, ours)}
             )
         finally:
             CURRENT_PEER.reset(token)
@@ -213,6 +255,7 @@ class Federation:
         if target is None:
             return mcp_types.CompleteResult(completion=mcp_types.Completion(values=[]))
         state, upstream_name = target
+        await self._admit(ref.name if isinstance(ref, mcp_types.PromptReference) else f"{state.name}_resources")
         dumped = params.model_dump(mode="json", by_alias=True, exclude_none=True)
         dumped["ref"] = {**dumped["ref"], ("name" if "name" in dumped["ref"] else "uri"): upstream_name}
         result = await self._forward(state, "completion/complete", dumped)
@@ -230,10 +273,11 @@ class Federation:
         return mcp_types.EmptyResult()
 
 
-def _meta(params: Any) -> dict[str, Any]:
-    meta = getattr(params, "meta", None)
-    if meta is None:
-        return {}
+def _meta(params: Any, ours: dict[str, Any]) -> dict[str, Any]:
+    """The caller's `_meta` for the upstream, less the hop's keys and any of the gateway's own (`sophia/...`,
+    which only the gateway sets: `ours`)."""
+    meta = getattr(params, "meta", None) or {}
     dumped = meta.model_dump(mode="json", by_alias=True, exclude_none=True) if hasattr(meta, "model_dump") else meta
-    dumped = {k: v for k, v in dict(dumped).items() if k != "progressToken"}
-    return {"_meta": dumped} if dumped else {}
+    kept = {k: v for k, v in dict(dumped).items() if k != "progressToken" and not k.startswith("sophia/")}
+    kept.update(ours)
+    return {"_meta": kept} if kept else {}

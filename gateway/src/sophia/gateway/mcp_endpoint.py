@@ -71,7 +71,7 @@ class FederatedMCP:
         self.guard = guard
         self.meta = meta
         self._listed: tuple[int, list[mcp_types.Tool]] = (-1, [])
-        self.federation = federation = Federation(catalog)
+        self.federation = federation = Federation(catalog, guard)
         #: SDK-path calls in flight, by caller and request id, so a cancellation notification can find them.
         self._in_flight: dict[tuple[str, str, str], asyncio.Task[Any]] = {}
         with warnings.catch_warnings():  # logging/setLevel is deprecated at 2026-07-28, still ours to forward

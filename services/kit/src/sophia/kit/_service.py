@@ -15,7 +15,8 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
-from mcp_types import ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, ToolAnnotations
 from opentelemetry import trace
 
 from sophia.kit._metrics import ToolMetrics
@@ -35,6 +36,8 @@ from sophia.kit.security import InternalCredential
 from sophia.v1 import capabilities_pb2 as pb
 
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9]{0,30}$")
+#: The caller's own namespace, as the gateway sends it to kit servers with auth on.
+NAMESPACE_META = "sophia/namespace"
 TOOL_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,40}$")
 # The gateway exposes `<service>_<tool>`, and clients accept names of at most 64 characters.
 GATEWAY_NAME_MAX = 64
@@ -214,9 +217,21 @@ class Service:
         visible, injected = split_dependencies(fn)
         self._factories.extend(dep.factory for dep in injected.values())
         is_async = inspect.iscoroutinefunction(fn)
+        # A `namespace` parameter is the caller's to choose only when the gateway says nothing: with auth on
+        # it sends the caller's own namespace (`_meta["sophia/namespace"]`), and no other is readable.
+        scoped = "namespace" in visible.parameters
+        if scoped:
+            extra = inspect.Parameter("sophia_request_context", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
+            visible = visible.replace(parameters=[*visible.parameters.values(), extra])
 
         @functools.wraps(fn)
         async def call(**kwargs: Any) -> Any:
+            if scoped:
+                context: Context[Any] = kwargs.pop("sophia_request_context")
+                own = (context.request_context.meta or {}).get(NAMESPACE_META)
+                if own is not None and kwargs.get("namespace") != own:
+                    message = f"namespace {str(kwargs.get('namespace'))[:100]!r} is not the caller's"
+                    raise MCPError(INVALID_PARAMS, message)
             for param, dependency in injected.items():
                 kwargs[param] = self.dependencies.get(dependency)
             if is_async:
