@@ -140,7 +140,7 @@ class Federation:
         if not isinstance(upstream, Forwarding):
             raise MCPError(mcp_types.METHOD_NOT_FOUND, f"{state.name} does not offer {method}")
         try:
-            return await upstream.request(method, params, self.timeout_s)
+            result = await upstream.request(method, params, self.timeout_s)
         except UpstreamRejected as exc:
             raise MCPError(
                 int(exc.error.get("code", mcp_types.INTERNAL_ERROR)),
@@ -150,6 +150,10 @@ class Federation:
         except GatewayError as exc:
             error = jsonrpc_error(exc)
             raise MCPError(error["code"], error["message"], error.get("data")) from None
+        meta = result.get("_meta")
+        if isinstance(meta, dict):  # the upstream's envelope (its serverInfo) is its hop's, not ours
+            result["_meta"] = {k: v for k, v in meta.items() if not k.startswith("io.modelcontextprotocol/")}
+        return result
 
     # -- resources ------------------------------------------------------------------------------
 
