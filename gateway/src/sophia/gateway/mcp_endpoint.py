@@ -12,9 +12,11 @@ millisecond.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import warnings
+from collections.abc import Awaitable
 from typing import Any
 
 import mcp_types
@@ -225,7 +227,7 @@ class FederatedMCP:
             if verdict is not None:
                 await _reply(send, message.get("id"), error=verdict, modern=True)
                 return
-        await self._forward(message, send, modern)
+        await self._forward(message, send, modern, receive)
 
     def _cancel(self, request: Request, message: dict[str, Any]) -> None:
         """A 2025-11-25 client cancels with a notification on a new POST; the endpoint is stateless, so the call
@@ -239,15 +241,19 @@ class FederatedMCP:
             task.cancel()
 
     def _may_talk_back(self, message: dict[str, Any], scope: Scope) -> bool:
-        """An external server may log, or ask the client something, during any call: a caller that reads
-        event streams gets the SDK path, where that reaches it. (Kit servers never do: they stay fast.)"""
+        """An external server may log, or ask the client something, during any call: a 2025-11-25 caller that
+        reads event streams gets the SDK path, where that reaches it. (A 2026-07-28 caller hears only what it
+        opted in to with `_meta`, which `_streams` sees; kit servers never talk back: both stay fast.)"""
         route = self.catalog.find(_tool_name(message))
         if route is None or route.kind not in ("url", "stdio"):
+            return False
+        version = next((v for k, v in scope["headers"] if k == b"mcp-protocol-version"), b"").decode("latin-1")
+        if version in MODERN_PROTOCOL_VERSIONS:
             return False
         accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
         return b"text/event-stream" in accept
 
-    async def _forward(self, message: dict[str, Any], send: Send, modern: bool) -> None:
+    async def _forward(self, message: dict[str, Any], send: Send, modern: bool, receive: Receive) -> None:
         request_id = message["id"]
         params = message.get("params")
         name = params.get("name") if isinstance(params, dict) else None
@@ -257,7 +263,17 @@ class FederatedMCP:
             await _reply(send, request_id, error=error, modern=modern)
             return
         meta = params.get("_meta") if isinstance(params, dict) else None
-        outcome = await self.answer(name, arguments, meta=_forwarded_meta(meta))
+        answering = self.answer(name, arguments, meta=_forwarded_meta(meta))
+        route = self.catalog.find(name)
+        if route is not None and route.kind in ("url", "stdio"):
+            # A 2026-07-28 client cancels by closing its request: the external server's call is cancelled
+            # with it. (Kit calls skip the watch: two tasks a call is most of their latency budget.)
+            found = await _unless_disconnected(answering, receive)
+            if found is None:
+                return
+            outcome = found
+        else:
+            outcome = await answering
         if "error" in outcome:
             # Real HTTP statuses (403, 429 with Retry-After, 503), so any client and any proxy sees them.
             await _reply(
@@ -315,6 +331,29 @@ def _streams(message: dict[str, Any]) -> bool:
     params = message.get("params")
     meta = params.get("_meta") if isinstance(params, dict) else None
     return isinstance(meta, dict) and ("progressToken" in meta or mcp_types.LOG_LEVEL_META_KEY in meta)
+
+
+async def _unless_disconnected(answering: Awaitable[dict[str, Any]], receive: Receive) -> dict[str, Any] | None:
+    """The answer, or None when the client disconnected first (the call is cancelled then)."""
+
+    async def disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    call = asyncio.ensure_future(answering)
+    watch = asyncio.ensure_future(disconnected())
+    try:
+        await asyncio.wait({call, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (call, watch):
+            if not task.done():
+                task.cancel()
+    if not call.done() or call.cancelled():
+        logger.info("tools/call cancelled: its caller went away")
+        with contextlib.suppress(asyncio.CancelledError):
+            await call
+        return None
+    return call.result()
 
 
 def _tool_name(message: dict[str, Any]) -> Any:
