@@ -153,8 +153,15 @@ class ExternalServerWatch:
 
     FAILURES_BEFORE_DOWN = 3
 
-    def __init__(self, config: ExternalServer, catalog: Catalog, settings: GatewaySettings) -> None:
+    def __init__(
+        self,
+        config: ExternalServer,
+        catalog: Catalog,
+        settings: GatewaySettings,
+        http: aiohttp.ClientSession | None = None,
+    ) -> None:
         self.config = config
+        self.http = http
         self.catalog = catalog
         self.settings = settings
         kind: Kind = "url" if config.url else "stdio"
@@ -204,6 +211,8 @@ class ExternalServerWatch:
             try:
                 async with self._client() as client:
                     upstream = SessionUpstream(self.config.name, client, self.relay)
+                    if self.config.url and self.http is not None and upstream.modern:
+                        upstream.direct = HttpUpstream(self.config.name, self.config.url, self.http)
                     if self.config.protocol == "2026-07-28":
                         await upstream.learn_capabilities()
                     tools = await upstream.list_tools()
@@ -301,7 +310,7 @@ class Fleet:
         # Only our kit servers get the internal credential; external servers are not ours.
         self.watches: list[KitServerWatch | ExternalServerWatch] = [
             KitServerWatch(address, catalog, http, settings, credential) for address in settings.servers
-        ] + [ExternalServerWatch(config, catalog, settings) for config in settings.external]
+        ] + [ExternalServerWatch(config, catalog, settings, http) for config in settings.external]
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:

@@ -192,6 +192,9 @@ class SessionUpstream:
         self._client = client
         self.relay = relay if relay is not None else Relay(service)
         self._listening: dict[str, asyncio.Task[None]] = {}
+        #: For a 2026-07-28 URL server: the pooled raw path, used for a call nobody listens in on (no
+        #: progress, no logs, no client to relay to): one POST, without the SDK client's per-call work.
+        self.direct: HttpUpstream | None = None
 
     @property
     def features(self) -> frozenset[str]:
@@ -340,6 +343,21 @@ class SessionUpstream:
         progress: Progress | None = None,
     ) -> dict[str, Any]:
         timeout = timeout or DEFAULT_TIMEOUT_S
+        if self.direct is not None and progress is None and not self.relay.has_peer():
+            try:
+                return await self.direct.call_tool(tool, arguments, timeout, meta=meta)
+            except UpstreamError as exc:
+                if not isinstance(exc, UpstreamRejected):
+                    cause = exc.__cause__ if exc.__cause__ is not None else exc
+                    logger.warning(
+                        "call to %s on external server %s failed: %s: %s",
+                        tool,
+                        self.service,
+                        type(cause).__name__,
+                        str(cause)[:500],
+                        extra={"server": self.service, "tool": tool},
+                    )
+                raise
         on_progress: ProgressFnT | None = None
         if progress is not None:
             relay = progress
