@@ -28,7 +28,7 @@ def gateway_mcp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
-@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("mode", ["legacy"])  # Claude Desktop's era; 2026-07-28 over stdio is in test_cli_mcp
 async def test_bridge_forwards_resources_prompts_and_logging_level(gateway_mcp: str, mode: str) -> None:
     argv = ["-m", "sophia.gateway.cli", "mcp", "--url", gateway_mcp]
     params = StdioServerParameters(command=sys.executable, args=argv, cwd=REPO)
