@@ -10,6 +10,7 @@ from bench._report import SUMMARY, table
 
 BENCHMARKS = [
     "proxy",
+    "external",
     "load",
     "memory",
     "intent",

@@ -130,3 +130,25 @@ def test_a_client_is_not_pinned_to_one_gateway_replica(sample, tmp_path: Path) -
     finally:
         for replica in replicas:
             replica.stop()
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_kit_resources_and_prompts_are_federated_namespaced(gateway: GatewayProcess, mode: str) -> None:
+    """A kit service's resource template and prompt (`Service.resource`, `Service.prompt`) reach clients as
+    `sample+notes://{key}` and `sample_summarize`; reads and gets go back to the service under its own names."""
+    async with Client(gateway.mcp_url, mode=mode, cache=None) as client:
+        await client.call_tool("sample_write_note", {"key": "fed", "text": "resources travel too"})
+        templates = (await client.list_resource_templates()).resource_templates
+        assert "sample+notes://{key}" in [t.uri_template for t in templates]
+        read = await client.read_resource("sample+notes://fed")
+        assert read.contents[0].text == "resources travel too"  # type: ignore[union-attr]
+        assert read.contents[0].uri == "sample+notes://fed"
+        with pytest.raises(MCPError):
+            await client.read_resource("sample+notes://missing")
+        with pytest.raises(MCPError):
+            await client.read_resource("nobody+notes://fed")
+
+        prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+        assert [a.name for a in prompts["sample_summarize"].arguments or []] == ["topic"]
+        got = await client.get_prompt("sample_summarize", {"topic": "the fleet"})
+        assert got.messages[0].content.text == "Summarize the fleet in three sentences."  # type: ignore[union-attr]

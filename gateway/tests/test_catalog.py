@@ -83,3 +83,29 @@ def test_two_servers_with_one_name_are_refused(catalog_events: tuple[Catalog, li
     catalog.register("mem", "kit", "a:1")
     with pytest.raises(ValueError, match="two servers are named 'mem'"):
         catalog.register("mem", "kit", "b:1")
+
+
+async def test_unprefixed_server_keeps_its_names_and_a_collision_is_refused_naming_both() -> None:
+    """`prefix: never`: tools keep their own names; a second server with one of those names is refused."""
+    from sophia.gateway.catalog import NameCollision
+
+    catalog = Catalog(InMemorySubscriptionBus(), reserved={"ask"})
+    catalog.register("mem", "url", "http://m/mcp").prefixed = False
+    catalog.register("other", "url", "http://o/mcp").prefixed = False
+    await serve(catalog)
+    assert sorted(t["name"] for t in catalog.listing()) == ["forget", "recall"]
+    assert catalog.route("recall").spec.name == "recall"
+    with pytest.raises(NameCollision, match="'mem' and 'other' both expose 'recall'"):
+        await catalog.serving("other", version="", endpoint="", upstream=NoUpstream(), tools=TOOLS[:1], specs={})
+    assert catalog.server("other").status == "starting"  # type: ignore[union-attr]
+    assert sorted(t["name"] for t in catalog.listing()) == ["forget", "recall"]  # the first one keeps them
+
+    await catalog.down("mem", "gone")  # a server that is down keeps its names: a restart cannot steal them
+    with pytest.raises(NameCollision):
+        await catalog.serving("other", version="", endpoint="", upstream=NoUpstream(), tools=TOOLS[:1], specs={})
+    assert catalog.known_down("recall") is not None  # a call says "server down", not "unknown tool"
+
+    with pytest.raises(NameCollision, match="tool of the gateway itself"):
+        await catalog.serving(
+            "other", version="", endpoint="", upstream=NoUpstream(), tools=[{"name": "ask"}], specs={}
+        )

@@ -83,5 +83,19 @@ async def trace_id() -> str:
     return format(trace.get_current_span().get_span_context().trace_id, "032x")
 
 
+@service.resource("notes://{key}", mime_type="text/plain")
+async def note(key: str, notebook: Notebook = Depends(open_notebook)) -> str:
+    """A note of the notebook, by key."""
+    if key not in notebook.notes:
+        raise ValueError(f"no note {key!r}")
+    return notebook.notes[key]
+
+
+@service.prompt
+def summarize(topic: str) -> str:
+    """Ask for a summary of `topic` in three sentences."""
+    return f"Summarize {topic} in three sentences."
+
+
 if __name__ == "__main__":
     service.run()

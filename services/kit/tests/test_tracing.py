@@ -83,3 +83,34 @@ def test_context_from_headers_reads_the_callers_trace() -> None:
 def test_context_from_headers_without_trace_is_empty() -> None:
     context = context_from_headers({"accept": "application/json"})
     assert not trace.get_current_span(context).get_span_context().is_valid
+
+
+async def test_propagators_set_to_none_still_serve_requests() -> None:
+    """`OTEL_PROPAGATORS=none` installs an empty composite propagator, whose extract returns None; FastAPI's
+    telemetry attached that as the current context and every request failed. The kit keeps extract total."""
+    from fastapi import FastAPI
+    from opentelemetry import propagate
+    from opentelemetry.propagators.composite import CompositePropagator
+
+    from sophia.kit.observability import configure_tracing
+
+    before = propagate.get_global_textmap()
+    propagate.set_global_textmap(CompositePropagator([]))  # what OTEL_PROPAGATORS=none loads
+    try:
+        configure_tracing("traced", "none")
+        app = FastAPI()
+
+        @app.get("/hello")
+        async def hello() -> dict[str, str]:
+            return {"hello": "world"}
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            response = await http.get("/hello", headers={"traceparent": TRACEPARENT})
+            plain = await http.get("/hello")
+        assert (response.status_code, response.json()) == (200, {"hello": "world"})
+        assert plain.status_code == 200
+        assert context_from_headers({"traceparent": TRACEPARENT}) is not None
+        assert inject_headers({}) == {}  # nothing propagates: that is what `none` asks
+    finally:
+        propagate.set_global_textmap(before)

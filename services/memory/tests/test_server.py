@@ -208,3 +208,24 @@ async def test_without_redis_long_term_memory_works_and_short_term_says_why(tmp_
         assert (await tools.ok("forget", id=stored["id"], namespace=namespace))["forgotten"] == stored["id"]
     finally:
         await service.stop()
+
+
+async def test_namespace_stats_is_a_resource_too(tools: Tools, namespace: str) -> None:
+    """`memory://{namespace}/stats`: what the stats tool says, as JSON a client can attach (kit resources)."""
+    import json
+
+    from mcp.client import Client
+    from mcp.shared.exceptions import MCPError
+
+    await tools.ok("remember", text="a fact", namespace=namespace, kind="fact")
+    async with Client(tools.mcp) as client:
+        templates = (await client.list_resource_templates()).resource_templates
+        assert [t.uri_template for t in templates] == ["memory://{namespace}/stats"]
+        read = await client.read_resource(f"memory://{namespace}/stats")
+        # With auth on the gateway sends the caller's own namespace: another one is refused.
+        own = await client.read_resource(f"memory://{namespace}/stats", meta={"sophia/namespace": namespace})
+        with pytest.raises(MCPError, match="not the caller's"):
+            await client.read_resource(f"memory://{namespace}/stats", meta={"sophia/namespace": "someone-else"})
+    stats = json.loads(read.contents[0].text)  # type: ignore[union-attr]
+    assert (stats["namespace"], stats["memories"], stats["by_kind"]["fact"]) == (namespace, 1, 1)
+    assert json.loads(own.contents[0].text)["memories"] == 1  # type: ignore[union-attr]

@@ -36,7 +36,7 @@ from sophia.gateway.graph import CapabilityGraph, known_services, load_edges
 from sophia.gateway.intent.engine import IntentEngine
 from sophia.gateway.llm import RouterLLM
 from sophia.gateway.mcp_endpoint import FederatedMCP
-from sophia.gateway.meta_tools import MetaTools
+from sophia.gateway.meta_tools import META_TOOLS, MetaTools
 from sophia.gateway.metrics import GatewayMetrics
 from sophia.gateway.pipeline.approval import declared_risky, probe
 from sophia.gateway.pipeline.build import build_pipeline
@@ -64,7 +64,7 @@ class Gateway:
         if not self.credential.enabled:
             logger.warning("internal auth is off: kit servers that require the internal credential will refuse us")
         self.bus = InMemorySubscriptionBus()
-        self.catalog = Catalog(self.bus)
+        self.catalog = Catalog(self.bus, reserved=META_TOOLS)  # no server may expose `ask` and the like
         self.metrics = GatewayMetrics()
         self.fleet: Fleet | None = None
         # Decoded: approvals and the audit log read text; nothing here stores bytes. A connection that

@@ -1,7 +1,8 @@
 """The federated catalog: which servers exist, their health, and the tools the gateway exposes.
 
-A tool `t` of server `s` is exposed as `s_t`. Only tools of servers that are serving appear; when
-that set changes, listeners (MCP clients holding a `subscriptions/listen` stream) hear
+A tool `t` of server `s` is exposed as `s_t` (or as `t`, for an external server configured with
+`prefix: never`; a name two servers would expose keeps the second one out). Only tools of servers
+that are serving appear; when that set changes, listeners (MCP clients holding a `subscriptions/listen` stream) hear
 `tools/list_changed`.
 """
 
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import jsonschema_rs
-from mcp.server.subscriptions import SubscriptionBus, ToolsListChanged
+from mcp.server.subscriptions import ServerEvent, SubscriptionBus, ToolsListChanged
 
 from sophia.gateway.errors import UnknownTool
 from sophia.gateway.upstream import Upstream
@@ -57,19 +59,34 @@ class ServerState:
     routes: dict[str, Route] = field(default_factory=dict)
     #: The routes it had when it last served: a call to one while it is down answers "server down".
     last_routes: dict[str, Route] = field(default_factory=dict)
+    #: False for an external server whose names are exposed unprefixed (`prefix: never`).
+    prefixed: bool = True
+    #: Its connection while it serves (resources, prompts and completion are forwarded on it).
+    upstream: Upstream | None = None
 
 
 def _no_remote_references(uri: str) -> Any:
     raise ValueError(f"remote schema reference refused: {uri[:100]}")
 
 
-def exposed_name(service: str, tool: str) -> str:
-    return f"{service}_{tool}"
+def exposed_name(service: str, tool: str, prefixed: bool = True) -> str:
+    return f"{service}_{tool}" if prefixed else tool
+
+
+def exposed_uri(state: ServerState, uri: str) -> str:
+    """A resource URI (or template) as clients see it: `s+file:///a` for `file:///a` of server `s`."""
+    return f"{state.name}+{uri}" if state.prefixed else uri
+
+
+class NameCollision(ValueError):
+    """A server would expose a name that another server (or the gateway itself) already exposes."""
 
 
 class Catalog:
-    def __init__(self, bus: SubscriptionBus) -> None:
+    def __init__(self, bus: SubscriptionBus, reserved: Iterable[str] = ()) -> None:
         self._bus = bus
+        #: Names the gateway answers itself (`ask`, ...): no server may expose them.
+        self._reserved = frozenset(reserved)
         self._servers: dict[str, ServerState] = {}
         self._routes: dict[str, Route] = {}
         self._listing: list[dict[str, Any]] = []
@@ -89,11 +106,10 @@ class Catalog:
 
     def known_down(self, name: str) -> Route | None:
         """The last-known route of `name` when its server is down now (so a call can say so)."""
-        service = name.split("_", 1)[0]
-        state = self._servers.get(service)
-        if state is None or state.status == "serving":
-            return None
-        return state.last_routes.get(name)
+        for state in self._servers.values():
+            if state.status != "serving" and (route := state.last_routes.get(name)) is not None:
+                return route
+        return None
 
     def validator(self, route: Route) -> jsonschema_rs.Validator | None:
         """The JSON Schema validator of a tool's input schema (jsonschema-rs: about 1 µs a call, where the
@@ -165,13 +181,15 @@ class Catalog:
             tool_name = tool.get("name")
             if not isinstance(tool_name, str) or not tool_name:
                 continue
-            exposed = exposed_name(name, tool_name)
+            exposed = exposed_name(name, tool_name, state.prefixed)
             spec = specs.get(tool_name) or ToolSpec(name=tool_name, description=tool.get("description") or "")
             routes[exposed] = Route(exposed, name, spec, {**tool, "name": exposed}, upstream, state.kind)
+        self._refuse_collisions(state, routes)
         state.status, state.version, state.mcp_endpoint, state.error = "serving", version, endpoint, None
         state.since = time.time()
         state.routes = routes
         state.last_routes = routes
+        state.upstream = upstream
         logger.info("server serving", extra={"server": name, "tools": len(routes)})
         await self._rebuild()
 
@@ -181,16 +199,39 @@ class Catalog:
             logger.info("server removed", extra={"server": name})
             await self._rebuild()
 
+    def _refuse_collisions(self, state: ServerState, routes: dict[str, Route]) -> None:
+        """Two servers never share an exposed name: the one that comes second is refused, naming both.
+        A server that served before keeps its names while it is down, so a restart cannot steal them."""
+        for exposed in routes:
+            if exposed in self._reserved:
+                raise NameCollision(
+                    f"server {state.name!r} would expose {exposed!r}, a tool of the gateway itself; "
+                    "configure it with `prefix: always`"
+                )
+            for other in self._servers.values():
+                if other is not state and exposed in (other.routes if other.status == "serving" else other.last_routes):
+                    raise NameCollision(
+                        f"servers {other.name!r} and {state.name!r} both expose {exposed!r}; "
+                        f"{state.name!r} is not federated until one of them uses `prefix: always`"
+                    )
+
     async def down(self, name: str, error: str) -> None:
         state = self._servers.get(name)
         if state is None:
             return
         was_serving = state.status == "serving"
-        state.status, state.error, state.routes = "down", error, {}
+        state.status, state.error, state.routes, state.upstream = "down", error, {}, None
         if was_serving:
             state.since = time.time()
             logger.warning("server down", extra={"server": name, "error": error})
             await self._rebuild()
+
+    def serving_servers(self) -> list[ServerState]:
+        return [s for s in self._servers.values() if s.status == "serving" and s.upstream is not None]
+
+    async def announce(self, event: ServerEvent) -> None:
+        """Tell listening clients that a server's prompts or resources changed (or one resource did)."""
+        await self._bus.publish(event)
 
     async def _rebuild(self) -> None:
         routes = {n: r for s in self._servers.values() if s.status == "serving" for n, r in s.routes.items()}

@@ -2,7 +2,8 @@
 
 Kit servers are found by gRPC address: `Capabilities.Describe` says what they are and where their
 MCP endpoint is, and a `grpc.health.v1.Health/Watch` stream says when they stop serving. External
-MCP servers (a URL, or a stdio command the gateway supervises) are followed by a periodic ping.
+MCP servers (a URL, or a stdio command the gateway supervises) are followed by a liveness check valid
+in their protocol era (see `ExternalServerWatch`).
 Each server has its own task; one that cannot be reached is retried with capped backoff and never
 affects the others.
 """
@@ -16,14 +17,19 @@ from typing import Any
 
 import aiohttp
 import grpc
+import mcp_types
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from mcp.client import Client
-from mcp.client.stdio import StdioServerParameters
+from mcp.client._transport import Transport
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.subscriptions import PromptsListChanged, ResourcesListChanged, ResourceUpdated
 
-from sophia.gateway.catalog import Catalog, Kind
+from sophia.gateway.catalog import Catalog, Kind, NameCollision, exposed_uri
 from sophia.gateway.discovery import ApiClient, Discovered, KubernetesDiscovery
+from sophia.gateway.relay import Relay
 from sophia.gateway.settings import ExternalServer, GatewaySettings
-from sophia.gateway.upstream import HttpUpstream, SessionUpstream
+from sophia.gateway.upstream import HttpUpstream, SessionUpstream, TolerantTransport
 from sophia.kit import Risk, ToolSpec
 from sophia.kit.security import InternalCredential
 from sophia.v1 import capabilities_pb2 as pb
@@ -32,7 +38,6 @@ from sophia.v1 import capabilities_pb2_grpc as pb_grpc
 logger = logging.getLogger("sophia.gateway.fleet")
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
-EXTERNAL_PING_INTERVAL_S = 5.0
 
 
 class Backoff:
@@ -104,6 +109,7 @@ class KitServerWatch:
     async def _serve(self, info: pb.DescribeResponse) -> None:
         upstream = HttpUpstream(info.name, info.mcp_endpoint, self.http, self.credential)
         tools = await upstream.list_tools()
+        await upstream.discover()
         specs = {t.name: ToolSpec.from_proto(t) for t in info.tools}
         await self.catalog.serving(
             info.name, version=info.version, endpoint=info.mcp_endpoint, upstream=upstream, tools=tools, specs=specs
@@ -136,47 +142,160 @@ def external_spec(tool: dict[str, Any], default_risk: str) -> ToolSpec:
 
 
 class ExternalServerWatch:
-    """Keep one SDK session open to an external server; restart it (and its process) when it breaks."""
+    """Keep one SDK session open to an external server; restart it (and its process) when it breaks.
 
-    def __init__(self, config: ExternalServer, catalog: Catalog, settings: GatewaySettings) -> None:
+    The era is the server's (negotiated, or pinned by `protocol`). Liveness is checked in that era's
+    terms: `ping` before 2026-07-28, a fresh `tools/list` at 2026-07-28 (which has no ping). A check
+    runs beside calls, never instead of them: only `FAILURES_BEFORE_DOWN` failed checks in a row tear
+    the session down, so one slow answer never cuts the calls in flight. A `tools/list_changed` from
+    the server, or a check that sees a different list, re-lists and updates the catalog (which tells
+    our clients).
+    """
+
+    FAILURES_BEFORE_DOWN = 3
+
+    def __init__(
+        self,
+        config: ExternalServer,
+        catalog: Catalog,
+        settings: GatewaySettings,
+        http: aiohttp.ClientSession | None = None,
+    ) -> None:
         self.config = config
+        self.http = http
         self.catalog = catalog
         self.settings = settings
         kind: Kind = "url" if config.url else "stdio"
-        catalog.register(config.name, kind, config.url or " ".join(config.command or []))
+        self.state = catalog.register(config.name, kind, config.url or " ".join(config.command or []))
+        self.state.prefixed = config.prefix == "always"
+        self._changed = asyncio.Event()
+        self.relay = Relay(config.name)
+        self.relay.on_resource_updated = self._resource_updated
 
-    def _target(self) -> str | StdioServerParameters:
+    def _target(self) -> Transport:
         if self.config.url:
-            return self.config.url
+            return TolerantTransport(streamable_http_client(self.config.url))
         command = self.config.command or []
-        return StdioServerParameters(command=command[0], args=command[1:], env=self.config.env or None)
+        return TolerantTransport(
+            stdio_client(StdioServerParameters(command=command[0], args=command[1:], env=self.config.env or None))
+        )
+
+    def _client(self) -> Client:
+        mode = {"auto": "auto", "2025-11-25": "legacy"}.get(self.config.protocol, self.config.protocol)
+        return Client(
+            self._target(),
+            mode=mode,
+            read_timeout_seconds=self.settings.call_timeout_s,
+            message_handler=self._on_message,
+            logging_callback=self.relay.on_log,
+            sampling_callback=self.relay.on_sampling,
+            elicitation_callback=self.relay.on_elicitation,
+            cache=None,  # every list is fresh: the catalog is the gateway's cache
+        )
+
+    async def _on_message(self, message: Any) -> None:
+        if isinstance(message, mcp_types.ToolListChangedNotification):
+            self._changed.set()
+        elif isinstance(message, mcp_types.PromptListChangedNotification):
+            await self.catalog.announce(PromptsListChanged())
+        elif isinstance(message, mcp_types.ResourceListChangedNotification):
+            await self.catalog.announce(ResourcesListChanged())
+        elif isinstance(message, mcp_types.ResourceUpdatedNotification):
+            await self._resource_updated(message.params.uri)
+
+    async def _resource_updated(self, uri: str) -> None:
+        await self.catalog.announce(ResourceUpdated(exposed_uri(self.state, uri)))
 
     async def run(self) -> None:
         backoff = Backoff(self.settings.reconnect_max_s)
         while True:
             try:
-                async with Client(self._target(), read_timeout_seconds=self.settings.call_timeout_s) as client:
-                    upstream = SessionUpstream(self.config.name, client)
+                async with self._client() as client:
+                    upstream = SessionUpstream(self.config.name, client, self.relay)
+                    if self.config.url and self.http is not None and upstream.modern:
+                        upstream.direct = HttpUpstream(self.config.name, self.config.url, self.http)
+                    if self.config.protocol == "2026-07-28":
+                        await upstream.learn_capabilities()
                     tools = await upstream.list_tools()
-                    specs = {t["name"]: external_spec(t, self.config.risk) for t in tools}
-                    await self.catalog.serving(
+                    await self._publish(upstream, tools)
+                    logger.info(
+                        "external server %s serving at protocol %s",
                         self.config.name,
-                        version="",
-                        endpoint=self.config.url or "stdio",
-                        upstream=upstream,
-                        tools=tools,
-                        specs=specs,
+                        upstream.protocol_version,
+                        extra={"server": self.config.name},
                     )
                     backoff.reset()
-                    while True:
-                        await asyncio.sleep(EXTERNAL_PING_INTERVAL_S)
-                        await asyncio.wait_for(upstream.ping(), self.settings.connect_timeout_s)
+                    try:
+                        await self._follow(upstream, tools)
+                    finally:
+                        await upstream.close()
+            except asyncio.CancelledError:
+                raise
+            except NameCollision as exc:
+                name = self.config.name
+                logger.error("external server %s refused: %s", name, exc, extra={"server": name})
+                await self.catalog.down(self.config.name, str(exc))
+                self.state.status, self.state.error = "down", str(exc)
+                return  # a configuration error: retrying cannot fix it
+            except Exception as exc:
+                cause = _cause(exc)
+                logger.warning(
+                    "external server %s failed: %s", self.config.name, cause, extra={"server": self.config.name}
+                )
+                await self.catalog.down(self.config.name, cause)
+            await backoff.wait()
+
+    async def _publish(self, upstream: SessionUpstream, tools: list[dict[str, Any]]) -> None:
+        specs = {t["name"]: external_spec(t, self.config.risk) for t in tools if isinstance(t.get("name"), str)}
+        await self.catalog.serving(
+            self.config.name,
+            version=upstream.protocol_version,
+            endpoint=self.config.url or "stdio",
+            upstream=upstream,
+            tools=tools,
+            specs=specs,
+        )
+
+    async def _follow(self, upstream: SessionUpstream, known: list[dict[str, Any]]) -> None:
+        """Check liveness every interval and follow list changes, until the server is gone."""
+        failures = 0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), self.config.health_interval_s)
+            if self._changed.is_set():
+                self._changed.clear()
+                known = await asyncio.wait_for(upstream.list_tools(), self.settings.connect_timeout_s * 3)
+                await self._publish(upstream, known)
+                failures = 0
+                continue
+            try:
+                listed = await asyncio.wait_for(upstream.check(), self.settings.connect_timeout_s * 3)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                logger.warning("external server %s failed: %s", self.config.name, exc)
-                await self.catalog.down(self.config.name, f"{type(exc).__name__}: {exc}")
-            await backoff.wait()
+                failures += 1
+                logger.warning(
+                    "liveness check %d/%d of external server %s failed: %s",
+                    failures,
+                    self.FAILURES_BEFORE_DOWN,
+                    self.config.name,
+                    _cause(exc),
+                    extra={"server": self.config.name},
+                )
+                if failures >= self.FAILURES_BEFORE_DOWN:
+                    raise
+                continue
+            failures = 0
+            if listed is not None and listed != known:
+                known = listed
+                await self._publish(upstream, known)
+
+
+def _cause(exc: BaseException) -> str:
+    """What went wrong, down to the innermost exception of a task group, for the log and /v1/servers."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {str(exc)[:300]}" if str(exc) else type(exc).__name__
 
 
 class Fleet:
@@ -192,7 +311,7 @@ class Fleet:
         # Only our kit servers get the internal credential; external servers are not ours.
         self.watches: list[KitServerWatch | ExternalServerWatch] = [
             KitServerWatch(address, catalog, http, settings, credential) for address in settings.servers
-        ] + [ExternalServerWatch(config, catalog, settings) for config in settings.external]
+        ] + [ExternalServerWatch(config, catalog, settings, http) for config in settings.external]
         self._tasks: list[asyncio.Task[None]] = []
         self.catalog, self.http, self.settings, self.credential = catalog, http, settings, credential
         self._discovered: dict[str, tuple[KitServerWatch | ExternalServerWatch, asyncio.Task[None]]] = {}
@@ -211,7 +330,7 @@ class Fleet:
             if server.kit_address is not None:
                 watch = KitServerWatch(server.kit_address, self.catalog, self.http, self.settings, self.credential)
             elif server.external is not None:
-                watch = ExternalServerWatch(server.external, self.catalog, self.settings)
+                watch = ExternalServerWatch(server.external, self.catalog, self.settings, self.http)
             else:
                 return
         except ValueError as exc:  # a name another server already has

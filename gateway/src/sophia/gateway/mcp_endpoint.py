@@ -11,7 +11,12 @@ millisecond.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import logging
+import warnings
+from collections.abc import Awaitable
 from typing import Any
 
 import mcp_types
@@ -22,7 +27,7 @@ from mcp.server.streamable_http import check_accept_headers
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.subscriptions import ListenHandler, SubscriptionBus
 from mcp.server.transport_security import TransportSecurityMiddleware
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
     InboundLadderRejection,
@@ -36,8 +41,10 @@ from starlette.types import Receive, Scope, Send
 from sophia.gateway.bodies import parse_json, replay_once
 from sophia.gateway.catalog import Catalog
 from sophia.gateway.errors import GatewayError, InvalidRequest, as_tool_result, jsonrpc_error
+from sophia.gateway.federation import Federation
 from sophia.gateway.meta_tools import META_TOOLS, MetaTools
 from sophia.gateway.pipeline import Call, Pipeline, Progress
+from sophia.gateway.relay import CURRENT_PEER
 from sophia.gateway.results import error_result
 from sophia.gateway.security.guard import Guard
 from sophia.kit.security import transport_security
@@ -66,7 +73,21 @@ class FederatedMCP:
         self.guard = guard
         self.meta = meta
         self._listed: tuple[int, list[mcp_types.Tool]] = (-1, [])
-        self.server: Server[Any] = Server(
+        self.federation = federation = Federation(catalog, guard)
+        #: SDK-path calls in flight, by caller and request id, so a cancellation notification can find them.
+        self._in_flight: dict[tuple[str, str, str], asyncio.Task[Any]] = {}
+        with warnings.catch_warnings():  # logging/setLevel is deprecated at 2026-07-28, still ours to forward
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            self.server = self._build_server(bus, federation)
+        security = transport_security(allowed_hosts)
+        self.sessions = StreamableHTTPSessionManager(
+            self.server, stateless=True, security_settings=security, max_request_body_size=max_body
+        )
+        self._security = TransportSecurityMiddleware(security)
+        self._max_body = max_body
+
+    def _build_server(self, bus: SubscriptionBus, federation: Federation) -> Server[Any]:
+        return Server(
             SERVER_INFO["name"],
             version=SERVER_INFO["version"],
             instructions="Sophia federates capability servers; tools are named <service>_<tool>. `ask` does a "
@@ -75,13 +96,16 @@ class FederatedMCP:
             on_call_tool=self._call_tool,
             on_subscriptions_listen=ListenHandler(bus),
             get_tool_input_schema=self._input_schema,
+            on_list_resources=federation.list_resources,
+            on_list_resource_templates=federation.list_resource_templates,
+            on_read_resource=federation.read_resource,
+            on_subscribe_resource=federation.subscribe,
+            on_unsubscribe_resource=federation.unsubscribe,
+            on_list_prompts=federation.list_prompts,
+            on_get_prompt=federation.get_prompt,
+            on_completion=federation.complete,
+            on_set_logging_level=federation.set_logging_level,
         )
-        security = transport_security(allowed_hosts)
-        self.sessions = StreamableHTTPSessionManager(
-            self.server, stateless=True, security_settings=security, max_request_body_size=max_body
-        )
-        self._security = TransportSecurityMiddleware(security)
-        self._max_body = max_body
 
     # -- SDK handlers -----------------------------------------------------------------------
 
@@ -113,18 +137,33 @@ class FederatedMCP:
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.session.report_progress(done, total, message)
 
-        outcome = await self.answer(params.name, params.arguments, progress)
+        token = CURRENT_PEER.set(ctx)  # the upstream's log lines, sampling and elicitation come back here
+        key = _caller_key(ctx.request, ctx.request_id)
+        task = asyncio.current_task()
+        if key is not None and task is not None:
+            self._in_flight[key] = task
+        try:
+            outcome = await self.answer(params.name, params.arguments, progress, _forwarded_meta(params.meta))
+        finally:
+            CURRENT_PEER.reset(token)
+            if key is not None and self._in_flight.get(key) is task:
+                del self._in_flight[key]
         if "error" in outcome:
             raise MCPError(outcome["error"]["code"], outcome["error"]["message"], outcome["error"].get("data"))
         return mcp_types.CallToolResult.model_validate(outcome["result"])
 
     async def answer(
-        self, name: str, arguments: dict[str, Any] | None, progress: Progress | None = None
+        self,
+        name: str,
+        arguments: dict[str, Any] | None,
+        progress: Progress | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One tools/call through the pipeline, as `{"result": ...}` or `{"error": ..., "status", "headers"}`:
-        the one translation of outcomes to MCP, shared by both paths."""
+        the one translation of outcomes to MCP, shared by both paths. `meta`: the caller's `_meta`, passed on."""
         try:
-            outcome = await self.pipeline.run(Call(name, dict(arguments or {}), "mcp", progress=progress))
+            call = Call(name, dict(arguments or {}), "mcp", meta=meta or {}, progress=progress)
+            outcome = await self.pipeline.run(call)
         except GatewayError as exc:
             if exc.as_result:
                 return {"result": as_tool_result(exc)}
@@ -156,6 +195,8 @@ class FederatedMCP:
             error = {"code": mcp_types.PARSE_ERROR, "message": str(exc)}
             await _reply(send, None, error=error, modern=False, status=400)
             return
+        if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
+            self._cancel(Request(scope, replay), message)  # then the SDK acknowledges it as usual
         if (
             isinstance(message, dict)
             and message.get("method") == "tools/call"
@@ -165,6 +206,8 @@ class FederatedMCP:
             return
         if not (isinstance(message, dict) and message.get("method") == "tools/call" and "id" in message) or (
             _tool_name(message) in META_TOOLS  # the SDK path: `ask` streams progress notifications
+            or _streams(message)  # and so does any call whose caller asked for progress or logs
+            or self._may_talk_back(message, scope)
         ):
             await self.sessions.handle_request(scope, replay, send)
             return
@@ -184,9 +227,33 @@ class FederatedMCP:
             if verdict is not None:
                 await _reply(send, message.get("id"), error=verdict, modern=True)
                 return
-        await self._forward(message, send, modern)
+        await self._forward(message, send, modern, receive)
 
-    async def _forward(self, message: dict[str, Any], send: Send, modern: bool) -> None:
+    def _cancel(self, request: Request, message: dict[str, Any]) -> None:
+        """A 2025-11-25 client cancels with a notification on a new POST; the endpoint is stateless, so the call
+        is found by the caller's address, credential and request id (2026-07-28 clients close the stream)."""
+        params = message.get("params")
+        request_id = params.get("requestId") if isinstance(params, dict) else None
+        key = _caller_key(request, request_id)
+        task = self._in_flight.pop(key, None) if key is not None else None
+        if task is not None:
+            logger.info("tools/call cancelled by its caller")
+            task.cancel()
+
+    def _may_talk_back(self, message: dict[str, Any], scope: Scope) -> bool:
+        """An external server may log, or ask the client something, during any call: a 2025-11-25 caller that
+        reads event streams gets the SDK path, where that reaches it. (A 2026-07-28 caller hears only what it
+        opted in to with `_meta`, which `_streams` sees; kit servers never talk back: both stay fast.)"""
+        route = self.catalog.find(_tool_name(message))
+        if route is None or route.kind not in ("url", "stdio"):
+            return False
+        version = next((v for k, v in scope["headers"] if k == b"mcp-protocol-version"), b"").decode("latin-1")
+        if version in MODERN_PROTOCOL_VERSIONS:
+            return False
+        accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+        return b"text/event-stream" in accept
+
+    async def _forward(self, message: dict[str, Any], send: Send, modern: bool, receive: Receive) -> None:
         request_id = message["id"]
         params = message.get("params")
         name = params.get("name") if isinstance(params, dict) else None
@@ -195,7 +262,18 @@ class FederatedMCP:
             error = {"code": mcp_types.INVALID_PARAMS, "message": "tools/call needs a string name and object arguments"}
             await _reply(send, request_id, error=error, modern=modern)
             return
-        outcome = await self.answer(name, arguments)
+        meta = params.get("_meta") if isinstance(params, dict) else None
+        answering = self.answer(name, arguments, meta=_forwarded_meta(meta))
+        route = self.catalog.find(name)
+        if route is not None and route.kind in ("url", "stdio"):
+            # A 2026-07-28 client cancels by closing its request: the external server's call is cancelled
+            # with it. (Kit calls skip the watch: two tasks a call is most of their latency budget.)
+            found = await _unless_disconnected(answering, receive)
+            if found is None:
+                return
+            outcome = found
+        else:
+            outcome = await answering
         if "error" in outcome:
             # Real HTTP statuses (403, 429 with Retry-After, 503), so any client and any proxy sees them.
             await _reply(
@@ -212,6 +290,70 @@ class FederatedMCP:
             result.setdefault("resultType", "complete")  # required at 2026-07-28; our own error results lack it
             result["_meta"] = {**(result.get("_meta") or {}), mcp_types.SERVER_INFO_META_KEY: SERVER_INFO}
         await _reply(send, request_id, result=result, modern=modern)
+
+
+#: `_meta` keys that belong to the hop between the client and the gateway, not to the upstream server.
+_HOP_META = frozenset({"progressToken", mcp_types.SERVER_INFO_META_KEY})
+
+
+def _forwarded_meta(meta: Any) -> dict[str, Any] | None:
+    """The caller's `_meta` as the upstream should see it (the progress token is the gateway's own there;
+    the gateway's own keys and the envelope are not the caller's to set)."""
+    if meta is None:
+        return None
+    if hasattr(meta, "model_dump"):
+        meta = meta.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if not isinstance(meta, dict):
+        return None
+    kept = {k: v for k, v in meta.items() if _forwarded(k)}
+    return kept or None
+
+
+def _forwarded(key: str) -> bool:
+    if key in _HOP_META or key.startswith("sophia/"):  # the gateway's own keys (grants) are never a caller's
+        return False
+    # The protocol's envelope keys are the gateway's to set on its own hop; the log level is the caller's wish.
+    return not key.startswith("io.modelcontextprotocol/") or key == mcp_types.LOG_LEVEL_META_KEY
+
+
+def _caller_key(request: Any, request_id: Any) -> tuple[str, str, str] | None:
+    """Who asked (client address and a digest of its credential) and which request: ids are only unique per
+    client, and a caller must never cancel another's call."""
+    if not isinstance(request, Request) or not isinstance(request_id, str | int) or isinstance(request_id, bool):
+        return None
+    host = request.client.host if request.client else ""
+    credential = request.headers.get("authorization", "")
+    return host, hashlib.sha256(credential.encode()).hexdigest(), str(request_id)
+
+
+def _streams(message: dict[str, Any]) -> bool:
+    """Whether the caller asked for notifications during the call (progress or, at 2026-07-28, logs)."""
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return isinstance(meta, dict) and ("progressToken" in meta or mcp_types.LOG_LEVEL_META_KEY in meta)
+
+
+async def _unless_disconnected(answering: Awaitable[dict[str, Any]], receive: Receive) -> dict[str, Any] | None:
+    """The answer, or None when the client disconnected first (the call is cancelled then)."""
+
+    async def disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    call = asyncio.ensure_future(answering)
+    watch = asyncio.ensure_future(disconnected())
+    try:
+        await asyncio.wait({call, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (call, watch):
+            if not task.done():
+                task.cancel()
+    if not call.done() or call.cancelled():
+        logger.info("tools/call cancelled: its caller went away")
+        with contextlib.suppress(asyncio.CancelledError):
+            await call
+        return None
+    return call.result()
 
 
 def _tool_name(message: dict[str, Any]) -> Any:

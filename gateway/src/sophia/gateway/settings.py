@@ -35,6 +35,19 @@ class ExternalServer(BaseModel):
     risk: Literal["low", "medium", "high", "critical"] = Field(
         "medium", description="Risk of its tools that do not say they are read-only (read-only ones are low)."
     )
+    protocol: Literal["auto", "2025-11-25", "2026-07-28"] = Field(
+        "auto",
+        description="Protocol era: `auto` asks the server (server/discover, falling back to the initialize "
+        "handshake); a version pins it.",
+    )
+    prefix: Literal["always", "never"] = Field(
+        "always",
+        description="`always`: its tools, prompts and resources are exposed as `<name>_<tool>`; `never`: under "
+        "their own names (a name another server already exposes keeps this server out, with an error naming both).",
+    )
+    health_interval_s: float = Field(
+        5.0, gt=0, le=3600, description="Seconds between liveness checks (ping, or tools/list at 2026-07-28)."
+    )
 
     @field_validator("name")
     @classmethod

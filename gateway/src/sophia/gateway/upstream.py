@@ -10,8 +10,13 @@ client session open for the server's lifetime.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
+import logging
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
+from types import TracebackType
 from typing import Any, Protocol
 
 import aiohttp
@@ -19,7 +24,15 @@ import mcp_types
 import orjson
 import yarl
 from mcp.client import Client
+from mcp.client._transport import Transport, TransportStreams
+from mcp.client.subscriptions import ResourceUpdated
+from mcp.shared._stream_protocols import ReadStream
+from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
+from mcp_types.jsonrpc import JSONRPCResponse
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
 
 from sophia.gateway.errors import (
     UpstreamError,
@@ -28,8 +41,11 @@ from sophia.gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from sophia.gateway.relay import Relay
 from sophia.kit import inject_headers, wire
 from sophia.kit.security import InternalCredential
+
+logger = logging.getLogger("sophia.gateway.upstream")
 
 CLIENT_INFO = {"name": "sophia-gateway", "version": "0.1.0"}
 _ENVELOPE = wire.envelope(CLIENT_INFO)
@@ -73,9 +89,11 @@ class HttpUpstream:
         endpoint: str,
         client: aiohttp.ClientSession,
         credential: InternalCredential | None = None,
+        features: frozenset[str] = frozenset(),
     ) -> None:
         self.service = service
         self.endpoint = endpoint
+        self._features = features
         self._url = yarl.URL(endpoint)  # parsed once, not on every call
         self._client = client
         self._credential = credential
@@ -125,6 +143,29 @@ class HttpUpstream:
             params = {"_meta": _ENVELOPE, "cursor": cursor}
         return tools
 
+    @property
+    def features(self) -> frozenset[str]:
+        """What this server offers besides tools, as its `server/discover` said (see `discover`)."""
+        return self._features
+
+    async def discover(self) -> None:
+        """Learn the server's capabilities (resources, prompts, ...). A server that cannot say offers tools."""
+        try:
+            result = await self._rpc("server/discover", {"_meta": _ENVELOPE}, None, timeout=10)
+        except UpstreamError as exc:
+            logger.info("server/discover of %s failed (%s): serving its tools only", self.service, exc)
+            return
+        caps = result.get("capabilities") if isinstance(result.get("capabilities"), dict) else {}
+        assert isinstance(caps, dict)
+        # Not `subscribe`: at 2026-07-28 that is a listen stream, which this raw path does not hold.
+        self._features = frozenset(name for name in ("resources", "prompts", "completions", "logging") if name in caps)
+
+    async def request(self, method: str, params: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Any other request (resources, prompts, completion), forwarded as it is, with the envelope."""
+        params = {**params, "_meta": {**(params.get("_meta") or {}), **_ENVELOPE}}
+        name = params.get("name") if method == "prompts/get" else params.get("uri") if "uri" in params else None
+        return await self._rpc(method, params, name if isinstance(name, str) else None, timeout or DEFAULT_TIMEOUT_S)
+
     async def call_tool(
         self,
         tool: str,
@@ -140,15 +181,157 @@ class HttpUpstream:
 
 
 class SessionUpstream:
-    """An external server behind one SDK client session that stays open (URL or stdio)."""
+    """An external server behind one SDK client session that stays open (URL or stdio), in either era.
 
-    def __init__(self, service: str, client: Client) -> None:
+    Every failure is logged here once, with the server's name and its cause, before it becomes the typed
+    error the pipeline maps (the caller sees "server unavailable", the operator sees why).
+    """
+
+    def __init__(self, service: str, client: Client, relay: Relay | None = None) -> None:
         self.service = service
         self._client = client
+        self.relay = relay if relay is not None else Relay(service)
+        self._listening: dict[str, asyncio.Task[None]] = {}
+        #: For a 2026-07-28 URL server: the pooled raw path, used for a call nobody listens in on (no
+        #: progress, no logs, no client to relay to): one POST, without the SDK client's per-call work.
+        self.direct: HttpUpstream | None = None
+
+    @property
+    def features(self) -> frozenset[str]:
+        """What the server declared besides tools: `resources`, `subscribe`, `prompts`, `completions`, `logging`."""
+        caps = self._client.server_capabilities
+        found = {name for name in ("resources", "prompts", "completions", "logging") if getattr(caps, name) is not None}
+        if caps.resources is not None and caps.resources.subscribe:
+            found.add("subscribe")
+        return frozenset(found)
+
+    async def request(self, method: str, params: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Another request (resources, prompts, completion, logging) through the SDK client's typed call."""
+        client, meta = self._client, params.get("_meta") or None
+        with self.relay.forwarding():
+            try:
+                result: Any
+                if method == "resources/list":
+                    result = await client.list_resources(cursor=params.get("cursor"), meta=meta, cache_mode="bypass")
+                elif method == "resources/templates/list":
+                    result = await client.list_resource_templates(
+                        cursor=params.get("cursor"), meta=meta, cache_mode="bypass"
+                    )
+                elif method == "resources/read":
+                    result = await client.read_resource(params["uri"], meta=meta, cache_mode="bypass")
+                elif method == "resources/subscribe" and self.modern:
+                    result = await self._listen(params["uri"])
+                elif method == "resources/unsubscribe" and self.modern:
+                    result = await self._stop_listening(params["uri"])
+                elif method == "resources/subscribe":
+                    result = await client.session.subscribe_resource(params["uri"], meta=meta)
+                elif method == "resources/unsubscribe":
+                    result = await client.session.unsubscribe_resource(params["uri"], meta=meta)
+                elif method == "prompts/list":
+                    result = await client.list_prompts(cursor=params.get("cursor"), meta=meta, cache_mode="bypass")
+                elif method == "prompts/get":
+                    result = await client.get_prompt(params["name"], params.get("arguments"), meta=meta)
+                elif method == "completion/complete":
+                    request = mcp_types.CompleteRequestParams.model_validate(params)
+                    result = await client.complete(
+                        request.ref,
+                        request.argument.model_dump(by_alias=True),
+                        request.context.arguments if request.context else None,
+                    )
+                elif method == "logging/setLevel":
+                    result = await client.session.set_logging_level(params["level"])
+                else:
+                    raise UpstreamRejected(self.service, {"code": mcp_types.METHOD_NOT_FOUND, "message": method})
+            except MCPError as exc:
+                if exc.error.code == mcp_types.CONNECTION_CLOSED:
+                    raise self._failed(UpstreamUnavailable, exc, method) from exc
+                raise UpstreamRejected(self.service, exc.error.model_dump(mode="json", exclude_none=True)) from exc
+            except (UpstreamError, KeyError):
+                raise
+            except TimeoutError as exc:
+                raise self._failed(UpstreamTimeout, exc, method, "no answer in time") from exc
+            except ValidationError as exc:
+                raise self._failed(UpstreamProtocolError, exc, method, "invalid MCP result") from exc
+            except Exception as exc:
+                raise self._failed(UpstreamUnavailable, exc, method) from exc
+        dumped: dict[str, Any] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return dumped
+
+    @property
+    def protocol_version(self) -> str:
+        return self._client.protocol_version
+
+    @property
+    def modern(self) -> bool:
+        return self.protocol_version in MODERN_PROTOCOL_VERSIONS
 
     async def list_tools(self) -> list[dict[str, Any]]:
-        result = await self._client.list_tools()
-        return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in result.tools]
+        """Every page of the server's tools, fresh from the server (never the client's response cache)."""
+        tools: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(100):  # a server whose cursor never ends must not hang discovery
+            result = await self._client.list_tools(cursor=cursor, cache_mode="bypass")
+            tools.extend(t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in result.tools)
+            cursor = result.next_cursor
+            if not cursor:
+                break
+        return tools
+
+    async def learn_capabilities(self) -> None:
+        """A session pinned to 2026-07-28 starts from a synthesized discover result (no capabilities): ask
+        the server for its real one. A server that cannot answer keeps the pinned, tools-only view."""
+        if not self.modern:
+            return
+        try:
+            raw = await self._client.session.send_discover(self.protocol_version)
+            self._client.session.adopt(mcp_types.DiscoverResult.model_validate(raw))
+        except (MCPError, ValidationError, RuntimeError) as exc:
+            logger.warning("server/discover of %s failed: %s; serving its tools only", self.service, exc)
+
+    async def _listen(self, uri: str) -> mcp_types.EmptyResult:
+        """2026-07-28 has no resources/subscribe: a `subscriptions/listen` stream for the URI, kept open until
+        unsubscribed (or the session ends), whose updates go where the relay sends them."""
+        if uri in self._listening and not self._listening[uri].done():
+            return mcp_types.EmptyResult()
+        acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def follow() -> None:
+            try:
+                async with self._client.listen(resource_subscriptions=[uri]) as subscription:
+                    acknowledged.set_result(None)
+                    async for event in subscription:
+                        if isinstance(event, ResourceUpdated):
+                            await self.relay.resource_updated(event.uri)
+            except Exception as exc:
+                if not acknowledged.done():
+                    acknowledged.set_exception(exc)
+                else:
+                    logger.warning("subscription of %s to %s ended: %s", self.service, uri[:200], exc)
+
+        self._listening[uri] = asyncio.create_task(follow(), name=f"listen {self.service}")
+        await asyncio.wait_for(asyncio.shield(acknowledged), DEFAULT_TIMEOUT_S)
+        return mcp_types.EmptyResult()
+
+    async def _stop_listening(self, uri: str) -> mcp_types.EmptyResult:
+        task = self._listening.pop(uri, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        return mcp_types.EmptyResult()
+
+    async def close(self) -> None:
+        """End the subscriptions' streams (the session is going away)."""
+        for uri in list(self._listening):
+            await self._stop_listening(uri)
+
+    async def check(self) -> list[dict[str, Any]] | None:
+        """A liveness check valid in the session's era: `ping` before 2026-07-28, where it exists; at
+        2026-07-28 (no ping) a fresh `tools/list`, whose answer is returned so a changed list is noticed."""
+        if self.modern:
+            return await self.list_tools()
+        await self._client.session.send_ping()
+        return None
 
     async def call_tool(
         self,
@@ -160,26 +343,125 @@ class SessionUpstream:
         progress: Progress | None = None,
     ) -> dict[str, Any]:
         timeout = timeout or DEFAULT_TIMEOUT_S
+        if self.direct is not None and progress is None and not self.relay.has_peer():
+            try:
+                return await self.direct.call_tool(tool, arguments, timeout, meta=meta)
+            except UpstreamError as exc:
+                if not isinstance(exc, UpstreamRejected):
+                    cause = exc.__cause__ if exc.__cause__ is not None else exc
+                    logger.warning(
+                        "call to %s on external server %s failed: %s: %s",
+                        tool,
+                        self.service,
+                        type(cause).__name__,
+                        str(cause)[:500],
+                        extra={"server": self.service, "tool": tool},
+                    )
+                raise
+        on_progress: ProgressFnT | None = None
+        if progress is not None:
+            relay = progress
+
+            async def relay_progress(progress: float, total: float | None, message: str | None) -> None:
+                await relay(progress, total, message or "")
+
+            on_progress = relay_progress
+
+        if self.modern and self.relay.has_peer() and mcp_types.LOG_LEVEL_META_KEY not in (meta or {}):
+            # At 2026-07-28 a server logs only for a request that opts in: the gateway opts in for a client
+            # that can hear it, whose own session then filters by the level it asked for.
+            meta = {**(meta or {}), mcp_types.LOG_LEVEL_META_KEY: "debug"}
         try:
-            result = await self._client.call_tool(
-                tool,
-                dict(arguments or {}),
-                read_timeout_seconds=timeout,
-                meta=dict(meta) if meta else None,  # type: ignore[arg-type]
-            )
+            with self.relay.forwarding():
+                result = await self._client.call_tool(
+                    tool,
+                    dict(arguments or {}),
+                    read_timeout_seconds=timeout,
+                    progress_callback=on_progress,
+                    meta=dict(meta) if meta else None,  # type: ignore[arg-type]
+                )
         except MCPError as exc:
             if exc.error.code == mcp_types.CONNECTION_CLOSED:
-                raise UpstreamUnavailable(self.service, "server unavailable") from exc
+                raise self._failed(UpstreamUnavailable, exc, tool) from exc
             if exc.error.code == mcp_types.REQUEST_TIMEOUT:
-                raise UpstreamTimeout(self.service, f"no answer within {timeout:g}s") from exc
+                raise self._failed(UpstreamTimeout, exc, tool, f"no answer within {timeout:g}s") from exc
             raise UpstreamRejected(self.service, exc.error.model_dump(mode="json", exclude_none=True)) from exc
         except TimeoutError as exc:
-            raise UpstreamTimeout(self.service, f"no answer within {timeout:g}s") from exc
+            raise self._failed(UpstreamTimeout, exc, tool, f"no answer within {timeout:g}s") from exc
+        except ValidationError as exc:  # a result the negotiated revision does not allow
+            raise self._failed(UpstreamProtocolError, exc, tool, "invalid MCP result") from exc
         except UpstreamError:
             raise
         except Exception as exc:  # the session broke: the supervisor will reconnect
-            raise UpstreamUnavailable(self.service, "server unavailable") from exc
+            raise self._failed(UpstreamUnavailable, exc, tool) from exc
         return result.model_dump(mode="json", by_alias=True, exclude_none=True)
 
-    async def ping(self) -> None:
-        await self._client.send_ping()
+    def _failed(
+        self, kind: type[UpstreamError], cause: BaseException, tool: str, message: str = "server unavailable"
+    ) -> UpstreamError:
+        logger.warning(
+            "call to %s on external server %s failed: %s: %s",
+            tool,
+            self.service,
+            type(cause).__name__,
+            str(cause)[:500],
+            extra={"server": self.service, "tool": tool},
+        )
+        return kind(self.service, message)
+
+
+class TolerantTransport:
+    """A client transport that accepts results without `resultType`.
+
+    2026-07-28 requires `resultType` on every result and the SDK rejects a result without it, but the
+    revision also says an absent one means "complete", and deployed servers omit it. Adding the default
+    to each response as it arrives keeps those servers usable; at 2025-11-25 the SDK drops the key again.
+    """
+
+    def __init__(self, inner: Transport) -> None:
+        self._inner = inner
+        self._stack = AsyncExitStack()
+
+    async def __aenter__(self) -> TransportStreams:
+        read, write = await self._stack.enter_async_context(self._inner)
+        return _DefaultResultType(read), write
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        return await self._stack.__aexit__(exc_type, exc, tb)
+
+
+class _DefaultResultType:
+    def __init__(self, inner: ReadStream[SessionMessage | Exception]) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:  # last_context and whatever else a dispatcher reads
+        return getattr(self._inner, name)
+
+    async def receive(self) -> SessionMessage | Exception:
+        return _with_result_type(await self._inner.receive())
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> _DefaultResultType:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        return _with_result_type(await self._inner.__anext__())
+
+    async def __aenter__(self) -> _DefaultResultType:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        await self.aclose()
+        return None
+
+
+def _with_result_type(item: SessionMessage | Exception) -> SessionMessage | Exception:
+    if isinstance(item, SessionMessage) and isinstance(item.message, JSONRPCResponse):
+        item.message.result.setdefault("resultType", "complete")
+    return item

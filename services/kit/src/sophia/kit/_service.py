@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import logging
 import re
 import time
@@ -14,7 +15,8 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
-from mcp_types import ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, ToolAnnotations
 from opentelemetry import trace
 
 from sophia.kit._metrics import ToolMetrics
@@ -34,6 +36,8 @@ from sophia.kit.security import InternalCredential
 from sophia.v1 import capabilities_pb2 as pb
 
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9]{0,30}$")
+#: The caller's own namespace, as the gateway sends it to kit servers with auth on.
+NAMESPACE_META = "sophia/namespace"
 TOOL_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,40}$")
 # The gateway exposes `<service>_<tool>`, and clients accept names of at most 64 characters.
 GATEWAY_NAME_MAX = 64
@@ -177,6 +181,69 @@ class Service:
             return fn
 
         return register(fn) if fn is not None else register
+
+    def resource(self, uri: str, *, name: str | None = None, mime_type: str = "application/json") -> Callable[[F], F]:
+        """Register a resource read by the decorated function: a fixed URI, or a template whose `{params}` are
+        the function's parameters (`memory://{namespace}/stats`). The docstring is its description;
+        `Depends` parameters are injected as for tools. A dict or list answer is sent as JSON. The gateway
+        federates it as `<service>+<uri>`."""
+
+        def register(fn: F) -> F:
+            description = inspect.cleandoc(fn.__doc__ or "")
+            if not description:
+                raise ValueError(f"resource {uri!r} needs a docstring: it is what the client shows")
+            self.mcp.resource(uri, name=name or fn.__name__, description=description, mime_type=mime_type)(
+                self._with_dependencies(fn, as_json=True)
+            )
+            return fn
+
+        return register
+
+    def prompt(self, fn: F | None = None, /, *, name: str | None = None) -> Any:
+        """Register a prompt (`@service.prompt`): its parameters are the prompt's arguments, its docstring the
+        description; it returns the text (or messages) of the prompt. Federated as `<service>_<name>`."""
+
+        def register(fn: F) -> F:
+            description = inspect.cleandoc(fn.__doc__ or "")
+            if not description:
+                raise ValueError(f"prompt {name or fn.__name__!r} needs a docstring")
+            self.mcp.prompt(name=name or fn.__name__, description=description)(self._with_dependencies(fn))
+            return fn
+
+        return register(fn) if fn is not None else register
+
+    def _with_dependencies(self, fn: Callable[..., Any], as_json: bool = False) -> Callable[..., Any]:
+        """`fn` with its `Depends` parameters injected and hidden, run off the loop when it is sync."""
+        visible, injected = split_dependencies(fn)
+        self._factories.extend(dep.factory for dep in injected.values())
+        is_async = inspect.iscoroutinefunction(fn)
+        # A `namespace` parameter is the caller's to choose only when the gateway says nothing: with auth on
+        # it sends the caller's own namespace (`_meta["sophia/namespace"]`), and no other is readable.
+        scoped = "namespace" in visible.parameters
+        if scoped:
+            extra = inspect.Parameter("sophia_request_context", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
+            visible = visible.replace(parameters=[*visible.parameters.values(), extra])
+
+        @functools.wraps(fn)
+        async def call(**kwargs: Any) -> Any:
+            if scoped:
+                context: Context[Any] = kwargs.pop("sophia_request_context")
+                own = (context.request_context.meta or {}).get(NAMESPACE_META)
+                if own is not None and kwargs.get("namespace") != own:
+                    message = f"namespace {str(kwargs.get('namespace'))[:100]!r} is not the caller's"
+                    raise MCPError(INVALID_PARAMS, message)
+            for param, dependency in injected.items():
+                kwargs[param] = self.dependencies.get(dependency)
+            if is_async:
+                result = await fn(**kwargs)
+            else:
+                result = await anyio.to_thread.run_sync(functools.partial(fn, **kwargs))
+            return json.dumps(result) if as_json and isinstance(result, dict | list) else result
+
+        call.__signature__ = visible  # type: ignore[attr-defined]
+        call.__annotations__ = {p.name: p.annotation for p in visible.parameters.values()}
+        call.__annotations__["return"] = Any
+        return call
 
     def use_credential(self, credential: InternalCredential) -> None:
         """The fleet's internal credential: approval grants are verified with keys derived from it."""

@@ -7,6 +7,14 @@ from typing import Literal
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
+from opentelemetry.propagators.textmap import (
+    CarrierT,
+    Getter,
+    Setter,
+    TextMapPropagator,
+    default_getter,
+    default_setter,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
@@ -23,6 +31,7 @@ def configure_tracing(service: str, exporter: Exporter) -> None:
     but still get trace ids, which logs carry and onward requests propagate, so one call's log lines
     join up across processes.
     """
+    keep_extract_total()
     if isinstance(trace.get_tracer_provider(), TracerProvider):
         return
     resource = Resource.create({"service.name": f"sophia-{service}"})
@@ -34,6 +43,41 @@ def configure_tracing(service: str, exporter: Exporter) -> None:
     elif exporter == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     trace.set_tracer_provider(provider)
+
+
+class _TotalExtract(TextMapPropagator):
+    """The configured propagators, except that `extract` always returns a Context.
+
+    `OTEL_PROPAGATORS=none` (a standard setting) installs an empty composite whose `extract` returns the
+    context it was given: None when none was. Whoever then attaches it (FastAPI's telemetry does, on every
+    request) makes the current context None, and the next span start fails. An empty Context is what
+    "no propagator found anything" means.
+    """
+
+    def __init__(self, inner: TextMapPropagator) -> None:
+        self.inner = inner
+
+    def extract(
+        self, carrier: CarrierT, context: Context | None = None, getter: Getter[CarrierT] = default_getter
+    ) -> Context:
+        extracted = self.inner.extract(carrier, context=context, getter=getter)
+        return extracted if extracted is not None else Context()
+
+    def inject(
+        self, carrier: CarrierT, context: Context | None = None, setter: Setter[CarrierT] = default_setter
+    ) -> None:
+        self.inner.inject(carrier, context=context, setter=setter)
+
+    @property
+    def fields(self) -> set[str]:
+        return self.inner.fields
+
+
+def keep_extract_total() -> None:
+    """Wrap the process's propagators (once) so extracting never yields None; see `_TotalExtract`."""
+    current = propagate.get_global_textmap()
+    if not isinstance(current, _TotalExtract):
+        propagate.set_global_textmap(_TotalExtract(current))
 
 
 def context_from_headers(headers: Mapping[str, str]) -> Context:

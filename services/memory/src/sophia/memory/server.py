@@ -511,3 +511,11 @@ async def stats(
         "storage": "qdrant server" if settings.qdrant_url else "qdrant local mode",
         **({"note": _nothing_stored(namespace)} if total == 0 else {}),
     }
+
+
+@service.resource("memory://{namespace}/stats")
+async def namespace_stats(
+    namespace: str, store: Store = Memories, settings: MemorySettings = Settings
+) -> dict[str, Any]:
+    """How many memories a namespace holds, by kind: the `stats` tool as a resource a client can attach."""
+    return await stats(namespace=namespace, store=store, settings=settings)
