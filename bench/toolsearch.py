@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._catalog import six_services
-from bench._report import table, write
+from bench._report import table, targets, write
 
 LABELLED = Path(__file__).resolve().parent / "data" / "tools_labelled.jsonl"
 TARGETS = {"recall_at_5": 0.9}
@@ -49,7 +49,8 @@ def main() -> None:
     print(table(rows), end="\n\n")
     for miss in misses:
         print(f"  missed {miss}")
-    print(f"wrote {write('toolsearch', rows, TARGETS)}")
+    checks = targets("toolsearch", {"recall_at_5": result["recall_at_5"]}, TARGETS, at_least=frozenset(TARGETS))
+    print(f"wrote {write('toolsearch', [*rows, *checks], TARGETS)}")
 
 
 if __name__ == "__main__":
