@@ -24,7 +24,7 @@ import httpx
 import sophia.business.__main__ as business_entry_point
 import sophia.memory.__main__ as memory_entry_point
 import sophia.visual.__main__ as visual_entry_point
-from bench._report import percentile, table, write
+from bench._report import percentile, table, targets, write
 from sophia.business.demo import start_demo
 from sophia.kit.testing import KitServer, redis_server
 from tests.support.fleet import GatewayProcess
@@ -39,6 +39,8 @@ class Scenario:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
+# The issue asks for at least 50 scenarios; passing 90 % of them is this bench's own bar.
+TARGETS = {"scenarios": 50, "passed_share": 0.9}
 FACTS = [
     ("the Orbit launch moved to May 12", "Orbit launch"),
     ("Kestrel Foods pays invoices net-60", "Kestrel Foods"),
@@ -190,7 +192,9 @@ def main() -> None:
         if not result["ok"]:
             print(f"  FAILED {result['query']!r}: {'; '.join(result['problems'])}")
             print("    answer: " + " | ".join((result["answer"] or "").splitlines())[:400])
-    print(f"wrote {write('ask_e2e', [*rows, *results], {'scenarios': 50})}")
+    measured = {"scenarios": len(results), "passed_share": passed / max(len(results), 1)}
+    checks = targets("ask_e2e", measured, TARGETS, at_least=frozenset(TARGETS))
+    print(f"wrote {write('ask_e2e', [*rows, *results, *checks], TARGETS)}")
 
 
 if __name__ == "__main__":
