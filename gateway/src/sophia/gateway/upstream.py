@@ -348,15 +348,7 @@ class SessionUpstream:
                 return await self.direct.call_tool(tool, arguments, timeout, meta=meta)
             except UpstreamError as exc:
                 if not isinstance(exc, UpstreamRejected):
-                    cause = exc.__cause__ if exc.__cause__ is not None else exc
-                    logger.warning(
-                        "call to %s on external server %s failed: %s: %s",
-                        tool,
-                        self.service,
-                        type(cause).__name__,
-                        str(cause)[:500],
-                        extra={"server": self.service, "tool": tool},
-                    )
+                    self._log_failure(tool, exc.__cause__ if exc.__cause__ is not None else exc)
                 raise
         on_progress: ProgressFnT | None = None
         if progress is not None:
@@ -399,6 +391,11 @@ class SessionUpstream:
     def _failed(
         self, kind: type[UpstreamError], cause: BaseException, tool: str, message: str = "server unavailable"
     ) -> UpstreamError:
+        self._log_failure(tool, cause)
+        return kind(self.service, message)
+
+    def _log_failure(self, tool: str, cause: BaseException) -> None:
+        """Once per failed call, with the server's name and the real cause (the caller sees a typed error)."""
         logger.warning(
             "call to %s on external server %s failed: %s: %s",
             tool,
@@ -407,7 +404,6 @@ class SessionUpstream:
             str(cause)[:500],
             extra={"server": self.service, "tool": tool},
         )
-        return kind(self.service, message)
 
 
 class TolerantTransport:

@@ -36,6 +36,7 @@ from sophia.router.tiers import (
     Vocabulary,
     _gather,
     _scatter,
+    adam_step,
     calibration_groups,
     instruction_of,
     load_examples,
@@ -238,12 +239,7 @@ class GainModel:
                 _scatter(error, flat, owner, v) + L2_WORDS * words,
                 error.sum(axis=0),
             ]
-            for p, g, m, s in zip(params, grads, moments, squares, strict=True):
-                m *= 0.9
-                m += 0.1 * g
-                s *= 0.999
-                s += 0.001 * g * g
-                p -= LEARNING_RATE * (m / (1 - 0.9**step)) / (np.sqrt(s / (1 - 0.999**step)) + 1e-8)
+            adam_step(params, grads, moments, squares, step, LEARNING_RATE)
         return cls(params[0][:, 0], params[1][:, 0], float(params[2][0]), mean, scale, vocabulary)
 
     @classmethod

@@ -192,12 +192,7 @@ class TierModel:
                 _scatter(error, flat, rows, v) + L2_WORDS * words,
                 error.sum(axis=0),
             ]
-            for p, g, m, s in zip(params, grads, moments, squares, strict=True):
-                m *= 0.9
-                m += 0.1 * g
-                s *= 0.999
-                s += 0.001 * g * g
-                p -= LEARNING_RATE * (m / (1 - 0.9**step)) / (np.sqrt(s / (1 - 0.999**step)) + 1e-8)
+            adam_step(params, grads, moments, squares, step, LEARNING_RATE)
         return cls(params[0], params[1], params[2], mean, scale, vocabulary, temperature)
 
     @classmethod
@@ -265,6 +260,23 @@ def fit_temperature(logits: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -
         if loss < best_loss:
             best, best_loss = float(t), loss
     return best
+
+
+def adam_step(
+    params: list[npt.NDArray[np.float64]],
+    grads: list[npt.NDArray[np.float64]],
+    moments: list[npt.NDArray[np.float64]],
+    squares: list[npt.NDArray[np.float64]],
+    step: int,
+    learning_rate: float,
+) -> None:
+    """One Adam update of every parameter in place (the tier and gain models train the same way)."""
+    for p, g, m, s in zip(params, grads, moments, squares, strict=True):
+        m *= 0.9
+        m += 0.1 * g
+        s *= 0.999
+        s += 0.001 * g * g
+        p -= learning_rate * (m / (1 - 0.9**step)) / (np.sqrt(s / (1 - 0.999**step)) + 1e-8)
 
 
 def _gather(
