@@ -100,3 +100,12 @@ def test_a_finished_preview_suggests_its_held_apply() -> None:
 def test_a_hit_titled_by_its_place_says_what_it_holds() -> None:
     hits = result({"results": [{"title": "#sales", "snippet": "Globex wants a second pilot workspace", "score": 0.4}]})
     assert render_result(hits) == ["1 results:", "- #sales: Globex wants a second pilot workspace (score 0.4)"]
+
+
+def test_nothing_found_suggests_nothing_to_do_with_it() -> None:
+    step = Step(id="s1", tool="memory_recall", arguments={"query": "Acme"})
+    empty = StepOutcome(id="s1", tool="memory_recall", status="ok", result=result({"namespace": "ops", "items": []}))
+    assert "Next steps" not in answer([(step, empty)])
+    found = result({"namespace": "ops", "items": [{"id": "m1", "text": "Acme renews in March"}]})
+    assert "ask to forget it by its id" in answer([(step, StepOutcome(id="s1", tool="memory_recall", status="ok",
+                                                                      result=found))])  # fmt: skip

@@ -577,3 +577,12 @@ async def test_ask_shows_what_ran_then_the_streamed_failure_and_exits_1(
     assert (code, out) == (1, "")
     assert "classified as search (memory)" in err
     assert message in err
+
+
+def test_sophia_up_makes_the_local_pulumi_passphrase_once_and_private(tmp_path: Path) -> None:
+    from sophia.gateway.cli.up import local_passphrase
+
+    first = local_passphrase(tmp_path)
+    secret = first.read_text()
+    assert len(secret) >= 32 and first.stat().st_mode & 0o077 == 0
+    assert local_passphrase(tmp_path) == first and first.read_text() == secret  # kept, never regenerated

@@ -10,7 +10,7 @@ from sophia.gateway.executor import StepOutcome
 from sophia.gateway.intent.schema import Intent
 from sophia.gateway.llm import RouterLLM
 from sophia.gateway.planner import Plan
-from sophia.gateway.render import render_error, render_result
+from sophia.gateway.render import render_error, render_result, structured
 from sophia.gateway.results import text_of
 
 SYSTEM = (
@@ -70,12 +70,19 @@ def _follow_ups(plan: Plan, outcomes: dict[str, StepOutcome]) -> list[str]:
     suggestions = []
     for step in plan.steps:
         outcome = outcomes.get(step.id)
-        if outcome is None or outcome.status != "ok":
+        if outcome is None or outcome.status != "ok" or _came_back_empty(outcome):
             continue
         for suffix, suggestion in FOLLOW_UPS.items():
             if step.tool.endswith(suffix):
                 suggestions.append(suggestion)
     return suggestions
+
+
+def _came_back_empty(outcome: StepOutcome) -> bool:
+    """Nothing found (no memories, no changes, no candidates): there is nothing to forget, apply or prune."""
+    data = structured(outcome.result)
+    lists = [value for value in data.values() if isinstance(value, list)] if isinstance(data, dict) else []
+    return bool(lists) and not any(lists)
 
 
 FOLLOW_UPS = {

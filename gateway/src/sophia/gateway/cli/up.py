@@ -160,6 +160,8 @@ class Supervisor:
         # started without it): nothing else on this machine can call a service around the gateway.
         # It lives in the children's environments alone; never printed, never written down.
         env[TOKEN_ENV] = secrets.token_urlsafe(32)
+        if not env.get("SOPHIA_INFRA_PASSPHRASE") and not env.get("SOPHIA_INFRA_PASSPHRASE_FILE"):
+            env["SOPHIA_INFRA_PASSPHRASE_FILE"] = str(local_passphrase(self.data_dir))
         if self.demo:
             self._start_demos()
         ports = free_ports(2 * len(self.services))
@@ -428,3 +430,16 @@ def run(host: str | None, port: int | None, data_dir: Path | None, demo: bool = 
     data_dir = (data_dir or Path(os.environ.get("SOPHIA_DATA_DIR") or ".sophia")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     return Supervisor(host, port, data_dir, services, console(), demo=demo).run()
+
+
+def local_passphrase(data_dir: Path) -> Path:
+    """The passphrase that encrypts secrets in this install's local Pulumi state (infra's embedded default):
+    made once, kept beside the state it protects (readable by this user only), never printed. Losing it
+    loses the stacks' secrets, exactly as losing a Pulumi passphrase does."""
+    path = data_dir / "secrets" / "infra-passphrase"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path
