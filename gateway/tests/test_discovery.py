@@ -15,12 +15,14 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from mcp.server.mcpserver import MCPServer
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from sophia.gateway.catalog import Catalog
 from sophia.gateway.discovery import ApiClient, Discovered, KubeConfigError, KubernetesDiscovery
 from sophia.gateway.fleet import Fleet
 from sophia.gateway.settings import ExternalServer, GatewaySettings
+from sophia.kit.testing import serve_asgi
 
 TOKEN = "stand-in-service-account-token"
 
@@ -300,3 +302,27 @@ def _self_signed_ca() -> str:
 
 
 CA = _self_signed_ca()
+
+
+async def test_a_discovered_server_serves_its_tools_through_the_catalog_until_it_is_gone() -> None:
+    """The hook end to end with a real MCP server (the SDK's, over HTTP on loopback): what discovery reports
+    is connected, listed and callable; when its Service is deleted, its tools leave the catalog."""
+    server = MCPServer("notes")
+
+    @server.tool()
+    def lookup(term: str) -> str:
+        """Find a note."""
+        return f"note about {term}"
+
+    catalog = Catalog(InMemorySubscriptionBus())
+    async with serve_asgi(server.streamable_http_app()) as url, aiohttp.ClientSession() as http:
+        fleet = Fleet(GatewaySettings(servers=[], external=[]), catalog, http)
+        fleet.discovered(Discovered("sophia/notes", external=ExternalServer(name="notes", url=f"{url}/mcp")))
+        await until(lambda: catalog.has("notes_lookup"), timeout=20)
+        route = catalog.route("notes_lookup")
+        assert route.upstream is not None
+        result = await route.upstream.call_tool(route.spec.name, {"term": "kiwi"}, 10)
+        assert result["content"][0]["text"] == "note about kiwi"
+        await fleet.gone("sophia/notes")
+        assert not catalog.has("notes_lookup") and catalog.server("notes") is None
+        await fleet.stop()
