@@ -395,7 +395,7 @@ def main() -> None:
         return float(next(r["p95_ms"] for r in rows if r["measure"].startswith(start)))
 
     measured = {
-        "intent_p95_ms": p95("intent, POST /v1/intent"),  # over HTTP: what a caller waits for
+        "intent_p95_ms": p95("intent + dry plan (structural approval), POST /v1/intent"),  # what a caller waits for
         "planning_p95_ms": p95("plan, planning_ms reported"),
         "fanout_end_to_end_p95_ms": p95("fan-out"),
         "concurrent_dry_runs": summary["concurrent_requests"] - summary["concurrent_errors"],
