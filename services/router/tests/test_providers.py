@@ -182,3 +182,16 @@ def test_error_bodies_are_summarised_never_echoed_whole() -> None:
     vllm = from_status(400, httpx.Headers(), b'{"message": "This model\'s maximum context length is 4096 tokens"}')
     assert vllm.kind == "context_overflow"
     assert from_status(413, httpx.Headers(), b"request entity too large: input is too long").kind == "context_overflow"
+
+
+async def test_a_streamed_reply_that_is_not_an_event_stream_is_a_malformed_answer() -> None:
+    from sophia.router.providers.sse import events
+
+    sent = httpx.Response(
+        200, headers={"content-type": "text/event-stream"}, content=b": hi\n\nevent: a\ndata: 1\ndata: 2\n\n"
+    )
+    assert [(e.event, e.data) async for e in events(sent)] == [("a", "1\n2")]
+    plain = httpx.Response(200, headers={"content-type": "application/json"}, content=b'{"choices": []}')
+    with pytest.raises(ProviderError) as caught:
+        [e async for e in events(plain)]
+    assert caught.value.kind == "bad_response"

@@ -1,36 +1,21 @@
-"""Server-sent events over httpx, as both providers stream them."""
+"""Server-sent events of a provider's streamed reply, parsed by httpx-sse (the same library the CLI reads the
+gateway's `/v1/ask` stream with); a body that is not an event stream is the provider's malformed answer."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import httpx
+from httpx_sse import EventSource, ServerSentEvent, SSEError
+
+from sophia.router.providers.base import ProviderError
 
 
-@dataclass(frozen=True)
-class Event:
-    event: str | None
-    data: str
-
-
-async def events(response: httpx.Response) -> AsyncIterator[Event]:
-    """Yield each event of an SSE body (`event:` and joined `data:` lines); comments are skipped."""
-    name: str | None = None
-    data: list[str] = []
-    async for line in response.aiter_lines():
-        if not line:
-            if data:
-                yield Event(name, "\n".join(data))
-            name, data = None, []
-            continue
-        if line.startswith(":"):
-            continue
-        field, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if field == "event":
-            name = value
-        elif field == "data":
-            data.append(value)
-    if data:
-        yield Event(name, "\n".join(data))
+async def events(response: httpx.Response) -> AsyncIterator[ServerSentEvent]:
+    """Each event of the streamed body (`event`, joined `data` lines); comments are skipped."""
+    try:
+        async for event in EventSource(response).aiter_sse():
+            yield event
+    except SSEError as exc:
+        message = "the provider's stream is not server-sent events"
+        raise ProviderError("bad_response", message, billed="unknown") from exc
