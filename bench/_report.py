@@ -83,3 +83,19 @@ def targets(
     print(table(rows), end="\n\n")
     SUMMARY.extend({"benchmark": name, **row} for row in rows)
     return rows
+
+
+def added_latency(
+    direct: list[float], proxied: list[float], direct_s: float, proxied_s: float, calls: int, quantiles: tuple[int, ...]
+) -> dict[str, float]:
+    """One row of a direct-vs-through-the-gateway comparison: each percentile both ways and what the gateway
+    adds (latencies in seconds, sorted here), and the calls per second of each path."""
+    direct, proxied = sorted(direct), sorted(proxied)
+    row: dict[str, float] = {}
+    for q in quantiles:
+        row[f"direct_p{q}_ms"] = percentile(direct, q) * 1e3
+        row[f"gateway_p{q}_ms"] = percentile(proxied, q) * 1e3
+        row[f"added_p{q}_ms"] = row[f"gateway_p{q}_ms"] - row[f"direct_p{q}_ms"]
+    row["direct_calls_per_s"] = calls / direct_s
+    row["proxied_calls_per_s"] = calls / proxied_s
+    return row

@@ -19,7 +19,7 @@ from typing import Any
 
 from mcp.client import Client
 
-from bench._report import percentile, table, targets, write
+from bench._report import added_latency, table, targets, write
 from sophia.kit.testing import ManagedProcess, free_port
 from tests.support.fleet import ROOT, GatewayProcess
 
@@ -65,17 +65,9 @@ async def measure(server_url: str, gateway_url: str) -> list[dict[str, Any]]:
                     proxied += p
                     direct_time += dt
                     proxied_time += pt
-                straight.sort()
-                proxied.sort()
                 mode_name = "sequential" if concurrency == 1 else f"{concurrency} concurrent"
-                row: dict[str, Any] = {"era": era, "mode": mode_name}
-                for q in (50, 99):
-                    row[f"direct_p{q}_ms"] = percentile(straight, q) * 1e3
-                    row[f"gateway_p{q}_ms"] = percentile(proxied, q) * 1e3
-                    row[f"added_p{q}_ms"] = row[f"gateway_p{q}_ms"] - row[f"direct_p{q}_ms"]
-                row["direct_calls_per_s"] = CALLS * ROUNDS / direct_time
-                row["proxied_calls_per_s"] = CALLS * ROUNDS / proxied_time
-                rows.append(row)
+                compared = added_latency(straight, proxied, direct_time, proxied_time, CALLS * ROUNDS, (50, 99))
+                rows.append({"era": era, "mode": mode_name, **compared})
     return rows
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import httpx
 
-from bench._report import percentile, table, targets, write
+from bench._report import added_latency, table, targets, write
 from sophia.gateway.security.principals import generate_key, hash_key
 from sophia.kit.testing import mcp_body, mcp_headers, redis_server, wait_until
 from tests.support.fleet import GatewayProcess, sample_server
@@ -82,15 +82,9 @@ async def measure(direct_url: str, gateway_url: str, gateway_pid: int, key: str 
                 proxied += p
                 direct_time += dt
                 proxied_time += pt
-            direct.sort()
-            proxied.sort()
-            row: dict[str, Any] = {"mode": "sequential" if concurrency == 1 else f"{concurrency} concurrent"}
-            for q in (50, 95, 99):
-                row[f"direct_p{q}_ms"] = percentile(direct, q) * 1e3
-                row[f"gateway_p{q}_ms"] = percentile(proxied, q) * 1e3
-                row[f"added_p{q}_ms"] = row[f"gateway_p{q}_ms"] - row[f"direct_p{q}_ms"]
-            row["direct_calls_per_s"] = CALLS * ROUNDS / direct_time
-            row["proxied_calls_per_s"] = CALLS * ROUNDS / proxied_time
+            mode = "sequential" if concurrency == 1 else f"{concurrency} concurrent"
+            compared = added_latency(direct, proxied, direct_time, proxied_time, CALLS * ROUNDS, (50, 95, 99))
+            row: dict[str, Any] = {"mode": mode, **compared}
             row["gateway_cpu_ms_per_call"] = gateway_cpu / (CALLS * ROUNDS) * 1e3
             rows.append(row)
     return rows

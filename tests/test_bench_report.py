@@ -41,3 +41,10 @@ def test_every_benchmark_reports_its_targets_through_the_shared_table(name: str)
     called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     assert "TARGETS" in assigned
     assert "targets" in called, f"bench/{name}.py must print its TARGETS with bench._report.targets"
+
+
+def test_added_latency_is_the_gateways_percentile_minus_the_direct_one() -> None:
+    row = _report.added_latency([0.003, 0.001, 0.002], [0.004, 0.003, 0.005], 1.0, 2.0, 100, (50,))
+    assert row["direct_p50_ms"] == pytest.approx(2.0) and row["gateway_p50_ms"] == pytest.approx(4.0)
+    assert row["added_p50_ms"] == pytest.approx(2.0)
+    assert (row["direct_calls_per_s"], row["proxied_calls_per_s"]) == (100.0, 50.0)
