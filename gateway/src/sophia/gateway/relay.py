@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 import mcp_types
 from mcp.client.session import ClientRequestContext
@@ -28,6 +28,7 @@ CURRENT_PEER: ContextVar[ServerRequestContext[Any] | None] = ContextVar("sophia_
 
 _SAMPLING = mcp_types.ClientCapabilities(sampling=mcp_types.SamplingCapability())
 _ELICITATION = mcp_types.ClientCapabilities(elicitation=mcp_types.ElicitationCapability())
+_Answer = TypeVar("_Answer", mcp_types.CreateMessageResult, mcp_types.ElicitResult)
 
 
 class Relay:
@@ -72,30 +73,26 @@ class Relay:
     async def on_sampling(
         self, context: ClientRequestContext, params: mcp_types.CreateMessageRequestParams
     ) -> mcp_types.CreateMessageResult | mcp_types.CreateMessageResultWithTools | mcp_types.ErrorData:
-        peer = self._asked(_SAMPLING)
-        if isinstance(peer, mcp_types.ErrorData):
-            return peer
-        try:
-            return await peer.session.send_request(
-                mcp_types.CreateMessageRequest(params=params),
-                mcp_types.CreateMessageResult,
-            )
-        except Exception as exc:
-            return self._failed("sampling", exc)
+        request = mcp_types.CreateMessageRequest(params=params)
+        return await self._ask_client(_SAMPLING, request, mcp_types.CreateMessageResult, "sampling")
 
     async def on_elicitation(
         self, context: ClientRequestContext, params: mcp_types.ElicitRequestParams
     ) -> mcp_types.ElicitResult | mcp_types.ErrorData:
-        peer = self._asked(_ELICITATION)
+        request = mcp_types.ElicitRequest(params=params)
+        return await self._ask_client(_ELICITATION, request, mcp_types.ElicitResult, "elicitation")
+
+    async def _ask_client(
+        self, capability: mcp_types.ClientCapabilities, request: Any, answer: type[_Answer], what: str
+    ) -> _Answer | mcp_types.ErrorData:
+        """An upstream's question, asked of the client whose call caused it (or refused, saying why)."""
+        peer = self._asked(capability)
         if isinstance(peer, mcp_types.ErrorData):
             return peer
         try:
-            return await peer.session.send_request(
-                mcp_types.ElicitRequest(params=params),
-                mcp_types.ElicitResult,
-            )
+            return await peer.session.send_request(request, answer)
         except Exception as exc:
-            return self._failed("elicitation", exc)
+            return self._failed(what, exc)
 
     def _asked(self, capability: mcp_types.ClientCapabilities) -> ServerRequestContext[Any] | mcp_types.ErrorData:
         what = "sampling" if capability.sampling is not None else "elicitation"
