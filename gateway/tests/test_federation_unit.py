@@ -3,6 +3,9 @@ by the role policy, reads admitted by it, and the caller's namespace sent to kit
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,11 +14,12 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import GetPromptRequestParams, ReadResourceRequestParams
 
 from sophia.gateway.catalog import Catalog
+from sophia.gateway.errors import UpstreamRejected
 from sophia.gateway.federation import Federation
 from sophia.gateway.security.guard import Guard
 from sophia.gateway.security.policy import Policy
 from sophia.gateway.security.principals import Principal, current
-from sophia.gateway.upstream import HttpUpstream
+from sophia.gateway.upstream import MAX_SUBSCRIPTIONS, HttpUpstream, SessionUpstream
 
 
 class Recorder(HttpUpstream):
@@ -98,3 +102,47 @@ async def test_an_external_server_never_gets_the_callers_namespace_or_gateway_ke
         assert upstream.asked[-1] == ("resources/read", {"uri": "notes://a", "_meta": {"example.com/x": 1}})
     finally:
         current.reset(token)
+
+
+class Listening:
+    """An SDK client's surface for 2026-07-28 subscriptions (no network): each listen stream stays open."""
+
+    protocol_version = "2026-07-28"
+
+    def __init__(self) -> None:
+        self.open = 0
+
+    @contextlib.asynccontextmanager
+    async def listen(self, resource_subscriptions: list[str]) -> AsyncIterator[AsyncIterator[Any]]:
+        self.open += 1
+
+        async def events() -> AsyncIterator[Any]:
+            await asyncio.Event().wait()
+            yield None  # pragma: no cover - never reached
+
+        try:
+            yield events()
+        finally:
+            self.open -= 1
+
+
+async def test_subscriptions_an_attacker_piles_up_are_capped_and_a_bad_request_is_refused() -> None:
+    client = Listening()
+    upstream = SessionUpstream("notes", client)  # type: ignore[arg-type]
+    try:
+        for n in range(MAX_SUBSCRIPTIONS):
+            await upstream.request("resources/subscribe", {"uri": f"notes://{n}"})
+        await upstream.request("resources/subscribe", {"uri": "notes://0"})  # the same one again: no new stream
+        with pytest.raises(UpstreamRejected) as refused:
+            await upstream.request("resources/subscribe", {"uri": "notes://one-too-many"})
+        assert f"at most {MAX_SUBSCRIPTIONS}" in str(refused.value.error)
+        assert client.open == MAX_SUBSCRIPTIONS
+        await upstream.request("resources/unsubscribe", {"uri": "notes://0"})
+        await upstream.request("resources/subscribe", {"uri": "notes://another"})  # room again after one left
+        with pytest.raises(UpstreamRejected, match="needs a uri"):
+            await upstream.request("resources/read", {"uri": 7})
+        with pytest.raises(UpstreamRejected, match="needs a name"):
+            await upstream.request("prompts/get", {})
+    finally:
+        await upstream.close()
+    assert client.open == 0

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any, Protocol
@@ -53,6 +53,8 @@ _ENVELOPE = wire.envelope(CLIENT_INFO)
 
 #: A call's timeout when the caller gave none (the pipeline always gives one for servers).
 DEFAULT_TIMEOUT_S = 60.0
+#: Resource subscriptions one 2026-07-28 upstream holds open for the gateway's clients (a stream each).
+MAX_SUBSCRIPTIONS = 100
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 
 
@@ -208,52 +210,49 @@ class SessionUpstream:
     async def request(self, method: str, params: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         """Another request (resources, prompts, completion, logging) through the SDK client's typed call."""
         client, meta = self._client, params.get("_meta") or None
-        with self.relay.forwarding():
-            try:
-                result: Any
-                if method == "resources/list":
-                    result = await client.list_resources(cursor=params.get("cursor"), meta=meta, cache_mode="bypass")
-                elif method == "resources/templates/list":
-                    result = await client.list_resource_templates(
-                        cursor=params.get("cursor"), meta=meta, cache_mode="bypass"
-                    )
-                elif method == "resources/read":
-                    result = await client.read_resource(params["uri"], meta=meta, cache_mode="bypass")
-                elif method == "resources/subscribe" and self.modern:
-                    result = await self._listen(params["uri"])
-                elif method == "resources/unsubscribe" and self.modern:
-                    result = await self._stop_listening(params["uri"])
-                elif method == "resources/subscribe":
-                    result = await client.session.subscribe_resource(params["uri"], meta=meta)
-                elif method == "resources/unsubscribe":
-                    result = await client.session.unsubscribe_resource(params["uri"], meta=meta)
-                elif method == "prompts/list":
-                    result = await client.list_prompts(cursor=params.get("cursor"), meta=meta, cache_mode="bypass")
-                elif method == "prompts/get":
-                    result = await client.get_prompt(params["name"], params.get("arguments"), meta=meta)
-                elif method == "completion/complete":
-                    request = mcp_types.CompleteRequestParams.model_validate(params)
-                    result = await client.complete(
-                        request.ref,
-                        request.argument.model_dump(by_alias=True),
-                        request.context.arguments if request.context else None,
-                    )
-                elif method == "logging/setLevel":
-                    result = await client.session.set_logging_level(params["level"])
-                else:
-                    raise UpstreamRejected(self.service, {"code": mcp_types.METHOD_NOT_FOUND, "message": method})
-            except MCPError as exc:
-                if exc.error.code == mcp_types.CONNECTION_CLOSED:
-                    raise self._failed(UpstreamUnavailable, exc, method) from exc
-                raise UpstreamRejected(self.service, exc.error.model_dump(mode="json", exclude_none=True)) from exc
-            except (UpstreamError, KeyError):
-                raise
-            except TimeoutError as exc:
-                raise self._failed(UpstreamTimeout, exc, method, "no answer in time") from exc
-            except ValidationError as exc:
-                raise self._failed(UpstreamProtocolError, exc, method, "invalid MCP result") from exc
-            except Exception as exc:
-                raise self._failed(UpstreamUnavailable, exc, method) from exc
+        uri = params["uri"] if isinstance(params.get("uri"), str) else ""
+        name = params["name"] if isinstance(params.get("name"), str) else ""
+        if (method.startswith("resources/") and method.endswith(("read", "subscribe")) and not uri) or (
+            method == "prompts/get" and not name
+        ):
+            refusal = {
+                "code": mcp_types.INVALID_PARAMS,
+                "message": f"{method} needs a {'name' if method == 'prompts/get' else 'uri'}",
+            }
+            raise UpstreamRejected(self.service, refusal)
+        with self.relay.forwarding(), self._translated(method, timeout):
+            result: Any
+            if method == "resources/list":
+                result = await client.list_resources(cursor=params.get("cursor"), meta=meta, cache_mode="bypass")
+            elif method == "resources/templates/list":
+                result = await client.list_resource_templates(
+                    cursor=params.get("cursor"), meta=meta, cache_mode="bypass"
+                )
+            elif method == "resources/read":
+                result = await client.read_resource(uri, meta=meta, cache_mode="bypass")
+            elif method == "resources/subscribe" and self.modern:
+                result = await self._listen(uri)
+            elif method == "resources/unsubscribe" and self.modern:
+                result = await self._stop_listening(uri)
+            elif method == "resources/subscribe":
+                result = await client.session.subscribe_resource(uri, meta=meta)
+            elif method == "resources/unsubscribe":
+                result = await client.session.unsubscribe_resource(uri, meta=meta)
+            elif method == "prompts/list":
+                result = await client.list_prompts(cursor=params.get("cursor"), meta=meta, cache_mode="bypass")
+            elif method == "prompts/get":
+                result = await client.get_prompt(name, params.get("arguments"), meta=meta)
+            elif method == "completion/complete":
+                request = mcp_types.CompleteRequestParams.model_validate(params)
+                result = await client.complete(
+                    request.ref,
+                    request.argument.model_dump(by_alias=True),
+                    request.context.arguments if request.context else None,
+                )
+            elif method == "logging/setLevel":
+                result = await client.session.set_logging_level(params["level"])
+            else:
+                raise UpstreamRejected(self.service, {"code": mcp_types.METHOD_NOT_FOUND, "message": method})
         dumped: dict[str, Any] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
         return dumped
 
@@ -293,6 +292,12 @@ class SessionUpstream:
         unsubscribed (or the session ends), whose updates go where the relay sends them."""
         if uri in self._listening and not self._listening[uri].done():
             return mcp_types.EmptyResult()
+        self._listening = {u: task for u, task in self._listening.items() if not task.done()}
+        if len(self._listening) >= MAX_SUBSCRIPTIONS:  # each is an open stream upstream: callers must not pile them up
+            raise UpstreamRejected(
+                self.service,
+                {"code": mcp_types.INVALID_REQUEST, "message": f"at most {MAX_SUBSCRIPTIONS} resource subscriptions"},
+            )
         acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         async def follow() -> None:
@@ -363,30 +368,36 @@ class SessionUpstream:
             # At 2026-07-28 a server logs only for a request that opts in: the gateway opts in for a client
             # that can hear it, whose own session then filters by the level it asked for.
             meta = {**(meta or {}), mcp_types.LOG_LEVEL_META_KEY: "debug"}
+        with self.relay.forwarding(), self._translated(tool, timeout):
+            result = await self._client.call_tool(
+                tool,
+                dict(arguments or {}),
+                read_timeout_seconds=timeout,
+                progress_callback=on_progress,
+                meta=dict(meta) if meta else None,  # type: ignore[arg-type]
+            )
+        return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    @contextlib.contextmanager
+    def _translated(self, what: str, timeout: float | None) -> Iterator[None]:
+        """The session's failures as the typed errors the pipeline maps, each logged once with its cause."""
+        late = f"no answer within {timeout:g}s" if timeout else "no answer in time"
         try:
-            with self.relay.forwarding():
-                result = await self._client.call_tool(
-                    tool,
-                    dict(arguments or {}),
-                    read_timeout_seconds=timeout,
-                    progress_callback=on_progress,
-                    meta=dict(meta) if meta else None,  # type: ignore[arg-type]
-                )
+            yield
         except MCPError as exc:
             if exc.error.code == mcp_types.CONNECTION_CLOSED:
-                raise self._failed(UpstreamUnavailable, exc, tool) from exc
+                raise self._failed(UpstreamUnavailable, exc, what) from exc
             if exc.error.code == mcp_types.REQUEST_TIMEOUT:
-                raise self._failed(UpstreamTimeout, exc, tool, f"no answer within {timeout:g}s") from exc
+                raise self._failed(UpstreamTimeout, exc, what, late) from exc
             raise UpstreamRejected(self.service, exc.error.model_dump(mode="json", exclude_none=True)) from exc
-        except TimeoutError as exc:
-            raise self._failed(UpstreamTimeout, exc, tool, f"no answer within {timeout:g}s") from exc
-        except ValidationError as exc:  # a result the negotiated revision does not allow
-            raise self._failed(UpstreamProtocolError, exc, tool, "invalid MCP result") from exc
         except UpstreamError:
             raise
+        except TimeoutError as exc:
+            raise self._failed(UpstreamTimeout, exc, what, late) from exc
+        except ValidationError as exc:  # a result the negotiated revision does not allow
+            raise self._failed(UpstreamProtocolError, exc, what, "invalid MCP result") from exc
         except Exception as exc:  # the session broke: the supervisor will reconnect
-            raise self._failed(UpstreamUnavailable, exc, tool) from exc
-        return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+            raise self._failed(UpstreamUnavailable, exc, what) from exc
 
     def _failed(
         self, kind: type[UpstreamError], cause: BaseException, tool: str, message: str = "server unavailable"
