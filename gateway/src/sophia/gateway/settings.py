@@ -114,6 +114,19 @@ class GatewaySettings(BaseSettings):
         description="Redis for the approval queue (REDIS_URL is read too). Without it, calls that need "
         "approval are refused, never run.",
     )
+    client_answer_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        le=3600,
+        description="Longest the gateway waits for a client to answer a sampling or elicitation request an "
+        "upstream server asked of it; past it the upstream gets an error.",
+    )
+    client_requests_per_principal: int = Field(
+        16, ge=1, le=1000, description="Sampling/elicitation requests one principal may have unanswered at once."
+    )
+    client_answer_max_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest answer a client may post to a sampling/elicitation request."
+    )
     approval_risk: Literal["high", "critical"] = Field(
         "high", description="Tools at or above this risk (and every destructive tool) wait for an approver."
     )
