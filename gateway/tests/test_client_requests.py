@@ -77,7 +77,7 @@ async def test_unknown_ids_and_oversized_answers_are_refused() -> None:
 
 async def test_a_client_that_never_answers_times_out_and_frees_its_slot() -> None:
     registry = ClientRequests(None, per_principal=1, timeout_s=0.05)
-    with pytest.raises(NotAnswered, match="did not answer within 0.05 s"):
+    with pytest.raises(NotAnswered, match=r"did not answer within 0\.05 s"):
         await registry.ask("api_key:ann", Client().send)
     client = Client()  # the slot is free again
     asking = asyncio.ensure_future(registry.ask("api_key:ann", client.send))

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from mcp_types import HEADER_MISMATCH
 
+from sophia.gateway.client_capabilities import declared
 from sophia.kit.testing import mcp_body, mcp_headers
 from tests.support.fleet import GatewayProcess
 
@@ -168,3 +169,32 @@ def test_a_known_tool_whose_arguments_are_invalid_is_a_tool_error_naming_the_arg
     assert result["isError"] is True
     assert "seconds: 99 is greater than the maximum of 30" in result["content"][0]["text"]
     assert "pydantic" not in result["content"][0]["text"]
+
+
+def test_initialize_gives_a_session_id_that_carries_the_declared_capabilities(gateway: GatewayProcess) -> None:
+    """Stateless, yet any replica must know later whether it may ask this client for sampling or elicitation."""
+    params = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {"sampling": {}, "elicitation": {"form": {}}},
+        "clientInfo": {"name": "t", "version": "1"},
+    }
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    response = post(gateway, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}, headers)
+    assert response.status_code == 200
+    assert declared(response.headers["mcp-session-id"]) == {"sampling": {}, "elicitation": {"form": {}}}
+
+
+def test_an_answer_no_request_waits_for_is_refused_clearly(gateway: GatewayProcess) -> None:
+    headers = mcp_headers("tools/call", version="2025-11-25")
+    for request_id in ("sophia-guessed", 3):
+        answer = {"jsonrpc": "2.0", "id": request_id, "result": {"action": "accept"}}
+        response = post(gateway, answer, headers)
+        assert response.status_code == 404
+        assert response.json()["error"]["message"] == "no request of the gateway waits for this answer"
+
+
+def test_an_oversized_answer_is_413(gateway: GatewayProcess) -> None:
+    answer = {"jsonrpc": "2.0", "id": "sophia-x", "result": {"content": "x" * (1024 * 1024 + 1)}}
+    response = post(gateway, answer, mcp_headers("tools/call", version="2025-11-25"))
+    assert response.status_code == 413
+    assert "at most" in response.json()["error"]["message"]

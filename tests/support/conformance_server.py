@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import sys
-from typing import Any
+from typing import Any, TypeVar
 
 import mcp_types as t
 import uvicorn
@@ -19,9 +19,13 @@ from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.shared.exceptions import MCPError
+from mcp.shared.message import ServerMessageMetadata
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+
+_Answer = TypeVar("_Answer", t.CreateMessageResult, t.ElicitResult)
 
 #: A 1x1 red PNG and a 44-byte silent WAV: the smallest real media of each kind.
 PNG = base64.b64encode(
@@ -81,14 +85,39 @@ def _text(text: str) -> t.CallToolResult:
     return t.CallToolResult(content=[t.TextContent(type="text", text=text)])
 
 
-async def _elicit(ctx: Ctx, message: str, schema: dict[str, Any]) -> t.ElicitResult:
-    return await ctx.session.send_request(
-        t.ElicitRequest(params=t.ElicitRequestFormParams(message=message, requested_schema=schema)),  # type: ignore[arg-type]
-        t.ElicitResult,
-    )
+class _Asking(Exception):
+    """A 2026-07-28 client is asked by answering the call with `input_required`; it calls again with the answer."""
+
+    def __init__(self, result: t.InputRequiredResult) -> None:
+        self.result = result
 
 
-async def call_tool(ctx: Ctx, params: t.CallToolRequestParams) -> t.CallToolResult:
+async def _ask(ctx: Ctx, params: t.CallToolRequestParams, request: Any, answer: type[_Answer]) -> _Answer:
+    """Ask the client (sampling, elicitation) the way its protocol era does: a request on the call's stream at
+    2025-11-25; at 2026-07-28 an `input_required` result first, then the answer in the retried call."""
+    if ctx.session.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+        return await ctx.session.send_request(
+            request, answer, metadata=ServerMessageMetadata(related_request_id=ctx.request_id)
+        )
+    given = (params.input_responses or {}).get("ask")
+    if given is None:
+        raise _Asking(t.InputRequiredResult(input_requests={"ask": request}))
+    return answer.model_validate(given.model_dump(mode="json", by_alias=True, exclude_none=True), by_name=False)
+
+
+async def _elicit(ctx: Ctx, params: t.CallToolRequestParams, message: str, schema: dict[str, Any]) -> t.ElicitResult:
+    request = t.ElicitRequest(params=t.ElicitRequestFormParams(message=message, requested_schema=schema))  # type: ignore[arg-type]
+    return await _ask(ctx, params, request, t.ElicitResult)
+
+
+async def call_tool(ctx: Ctx, params: t.CallToolRequestParams) -> t.CallToolResult | t.InputRequiredResult:
+    try:
+        return await _call_tool(ctx, params)
+    except _Asking as asking:
+        return asking.result
+
+
+async def _call_tool(ctx: Ctx, params: t.CallToolRequestParams) -> t.CallToolResult:
     name, args = params.name, params.arguments or {}
     if name == "test_simple_text":
         return _text("This is a simple text response for testing.")
@@ -130,13 +159,13 @@ async def call_tool(ctx: Ctx, params: t.CallToolRequestParams) -> t.CallToolResu
                 await asyncio.sleep(0.05)
         return _text("Tool with progress executed successfully")
     if name == "test_sampling":
-        result = await ctx.session.create_message(
-            messages=[
-                t.SamplingMessage(role="user", content=t.TextContent(type="text", text=str(args.get("prompt", ""))))
-            ],
-            max_tokens=100,
-            related_request_id=ctx.request_id,
+        prompt = t.TextContent(type="text", text=str(args.get("prompt", "")))
+        request = t.CreateMessageRequest(
+            params=t.CreateMessageRequestParams(
+                messages=[t.SamplingMessage(role="user", content=prompt)], max_tokens=100
+            )
         )
+        result = await _ask(ctx, params, request, t.CreateMessageResult)
         content = result.content
         text = content.text if isinstance(content, t.TextContent) else str(content)
         return _text(f"LLM response: {text}")
@@ -149,7 +178,7 @@ async def call_tool(ctx: Ctx, params: t.CallToolRequestParams) -> t.CallToolResu
             },
             "required": ["username", "email"],
         }
-        answer = await _elicit(ctx, str(args.get("message", "")), schema)
+        answer = await _elicit(ctx, params, str(args.get("message", "")), schema)
         return _text(f"User response: action={answer.action}, content={answer.content}")
     if name == "test_elicitation_sep1034_defaults":
         schema = {
@@ -162,7 +191,7 @@ async def call_tool(ctx: Ctx, params: t.CallToolRequestParams) -> t.CallToolResu
                 "verified": {"type": "boolean", "default": True},
             },
         }
-        answer = await _elicit(ctx, "Please review and update the form fields with defaults", schema)
+        answer = await _elicit(ctx, params, "Please review and update the form fields with defaults", schema)
         return _text(f"Elicitation completed: action={answer.action}, content={answer.content}")
     if name == "test_elicitation_sep1330_enums":
         schema = {
@@ -198,7 +227,7 @@ async def call_tool(ctx: Ctx, params: t.CallToolRequestParams) -> t.CallToolResu
                 },
             },
         }
-        answer = await _elicit(ctx, "Please select options from the enum fields", schema)
+        answer = await _elicit(ctx, params, "Please select options from the enum fields", schema)
         return _text(f"Elicitation completed: action={answer.action}, content={answer.content}")
     if name == "json_schema_2020_12_tool":
         return _text(f"Received: {args}")

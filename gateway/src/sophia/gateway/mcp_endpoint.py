@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import logging
 import warnings
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 import mcp_types
@@ -145,16 +145,11 @@ class FederatedMCP:
             await ctx.session.report_progress(done, total, message)
 
         token = CURRENT_PEER.set(SdkPeer(ctx))  # the upstream's log lines, sampling and elicitation come back here
-        key = _caller_key(ctx.request, ctx.request_id)
-        task = asyncio.current_task()
-        if key is not None and task is not None:
-            self._in_flight[key] = task
         try:
-            outcome = await self.answer(params.name, params.arguments, progress, _forwarded_meta(params.meta))
+            with self._cancellable(ctx.request, ctx.request_id):
+                outcome = await self.answer(params.name, params.arguments, progress, _forwarded_meta(params.meta))
         finally:
             CURRENT_PEER.reset(token)
-            if key is not None and self._in_flight.get(key) is task:
-                del self._in_flight[key]
         if "error" in outcome:
             raise MCPError(outcome["error"]["code"], outcome["error"]["message"], outcome["error"].get("data"))
         return mcp_types.CallToolResult.model_validate(outcome["result"])
@@ -248,6 +243,21 @@ class FederatedMCP:
                 return
         await self._forward(message, send, modern, receive)
 
+    @contextlib.contextmanager
+    def _cancellable(self, request: Any, request_id: Any) -> Iterator[None]:
+        """While the current task answers this caller's request, a cancellation notification finds it."""
+        key = _caller_key(request, request_id)
+        task = asyncio.current_task()
+        if key is None or task is None:
+            yield
+            return
+        self._in_flight[key] = task
+        try:
+            yield
+        finally:
+            if self._in_flight.get(key) is task:
+                del self._in_flight[key]
+
     def _cancel(self, request: Request, message: dict[str, Any]) -> None:
         """A 2025-11-25 client cancels with a notification on a new POST; the endpoint is stateless, so the call
         is found by the caller's address, credential and request id (2026-07-28 clients close the stream)."""
@@ -290,14 +300,11 @@ class FederatedMCP:
         """A 2025-11-25 call to an external server, answered as an event stream: the upstream's log lines,
         progress and questions (sampling, elicitation) reach the caller on it, then the call's response."""
         request_id = message["id"]
-        params = message.get("params")
-        name = params.get("name") if isinstance(params, dict) else None
-        arguments = params.get("arguments") if isinstance(params, dict) else None
-        if not isinstance(name, str) or not (arguments is None or isinstance(arguments, dict)):
-            error = {"code": mcp_types.INVALID_PARAMS, "message": "tools/call needs a string name and object arguments"}
-            await _reply(send, request_id, error=error, modern=False)
+        call = _call_params(message)
+        if call is None:
+            await _reply(send, request_id, error=_BAD_CALL, modern=False)
             return
-        meta = params.get("_meta") if isinstance(params, dict) else None
+        name, arguments, meta = call
         stream = EventStream(send)
         capabilities = declared(request.headers.get("mcp-session-id"))
         peer = StreamPeer(stream, version, capabilities, self.guard.principal().key, self.requests)
@@ -309,17 +316,13 @@ class FederatedMCP:
             async def progress(done: float, total: float | None, text: str) -> None:
                 await peer.progress(progress_token, done, total, text)
 
-        key = _caller_key(request, request_id)
-        task = asyncio.current_task()
-        if key is not None and task is not None:
-            self._in_flight[key] = task  # a cancellation notification finds it here
         peer_token = CURRENT_PEER.set(peer)
         try:
-            outcome = await _unless_disconnected(self.answer(name, arguments, progress, _forwarded_meta(meta)), receive)
+            with self._cancellable(request, request_id):
+                answering = self.answer(name, arguments, progress, _forwarded_meta(meta))
+                outcome = await _unless_disconnected(answering, receive)
         finally:
             CURRENT_PEER.reset(peer_token)
-            if key is not None and self._in_flight.get(key) is task:
-                del self._in_flight[key]
         if outcome is None:
             return
         if "error" in outcome and not stream.started:  # nothing sent yet: the error keeps its HTTP status
@@ -352,14 +355,11 @@ class FederatedMCP:
 
     async def _forward(self, message: dict[str, Any], send: Send, modern: bool, receive: Receive) -> None:
         request_id = message["id"]
-        params = message.get("params")
-        name = params.get("name") if isinstance(params, dict) else None
-        arguments = params.get("arguments") if isinstance(params, dict) else None
-        if not isinstance(name, str) or not (arguments is None or isinstance(arguments, dict)):
-            error = {"code": mcp_types.INVALID_PARAMS, "message": "tools/call needs a string name and object arguments"}
-            await _reply(send, request_id, error=error, modern=modern)
+        call = _call_params(message)
+        if call is None:
+            await _reply(send, request_id, error=_BAD_CALL, modern=modern)
             return
-        meta = params.get("_meta") if isinstance(params, dict) else None
+        name, arguments, meta = call
         answering = self.answer(name, arguments, meta=_forwarded_meta(meta))
         route = self.catalog.find(name)
         if route is not None and route.kind in ("url", "stdio"):
@@ -421,6 +421,21 @@ def _caller_key(request: Any, request_id: Any) -> tuple[str, str, str] | None:
     host = request.client.host if request.client else ""
     credential = request.headers.get("authorization", "")
     return host, hashlib.sha256(credential.encode()).hexdigest(), str(request_id)
+
+
+_BAD_CALL = {"code": mcp_types.INVALID_PARAMS, "message": "tools/call needs a string name and object arguments"}
+
+
+def _call_params(message: dict[str, Any]) -> tuple[str, dict[str, Any] | None, Any] | None:
+    """A tools/call's name, arguments and `_meta`; None when the name is not a string or the arguments not an
+    object."""
+    params = message.get("params")
+    if not isinstance(params, dict):
+        return None
+    name, arguments = params.get("name"), params.get("arguments")
+    if not isinstance(name, str) or not (arguments is None or isinstance(arguments, dict)):
+        return None
+    return name, arguments, params.get("_meta")
 
 
 def _with_session_id(send: Send, initialize: dict[str, Any]) -> Send:

@@ -6,7 +6,10 @@ upstream session is shared by every caller, so each forwarded request registers 
 client's context (its `peer`) for as long as it runs; what the server sends goes to the peers in
 flight on that server: log lines to all of them, a request to the most recent one. A request the
 client did not declare the capability for (or cannot be asked, having no back-channel) is refused
-with an error that says so, never left hanging.
+with an error that says so, never left hanging. A peer is either the SDK's request context or, for a
+2025-11-25 client's call to an external server, the call's own event stream (`event_stream.StreamPeer`),
+whose questions are answered by a separate POST routed back by id (`client_requests`). At 2026-07-28 an
+upstream asks with an `input_required` result; the SDK client fulfils it through the same handlers.
 """
 
 from __future__ import annotations
