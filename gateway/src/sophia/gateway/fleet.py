@@ -27,6 +27,8 @@ from mcp.server.subscriptions import PromptsListChanged, ResourcesListChanged, R
 
 from sophia.gateway.catalog import Catalog, Kind, NameCollision, exposed_uri
 from sophia.gateway.discovery import ApiClient, Discovered, KubernetesDiscovery
+from sophia.gateway.errors import UpstreamError
+from sophia.gateway.legacy_http import LegacyHttpUpstream
 from sophia.gateway.relay import Relay
 from sophia.gateway.settings import ExternalServer, GatewaySettings
 from sophia.gateway.upstream import HttpUpstream, SessionUpstream, TolerantTransport
@@ -206,14 +208,27 @@ class ExternalServerWatch:
     async def _resource_updated(self, uri: str) -> None:
         await self.catalog.announce(ResourceUpdated(exposed_uri(self.state, uri)))
 
+    async def _direct(self, upstream: SessionUpstream, url: str, http: aiohttp.ClientSession) -> HttpUpstream | None:
+        """The pooled raw path for calls nobody listens in on: stateless at 2026-07-28; at 2025-11-25 a session
+        of its own (without one, every call takes the SDK session)."""
+        if upstream.modern:
+            return HttpUpstream(self.config.name, url, http)
+        direct = LegacyHttpUpstream(self.config.name, url, http)
+        try:
+            await direct.open()
+        except UpstreamError as exc:
+            logger.warning("%s: no pooled path at 2025-11-25 (%s); calls take the SDK session", self.config.name, exc)
+            return None
+        return direct
+
     async def run(self) -> None:
         backoff = Backoff(self.settings.reconnect_max_s)
         while True:
             try:
                 async with self._client() as client:
                     upstream = SessionUpstream(self.config.name, client, self.relay)
-                    if self.config.url and self.http is not None and upstream.modern:
-                        upstream.direct = HttpUpstream(self.config.name, self.config.url, self.http)
+                    if self.config.url and self.http is not None:
+                        upstream.direct = await self._direct(upstream, self.config.url, self.http)
                     if self.config.protocol == "2026-07-28":
                         await upstream.learn_capabilities()
                     tools = await upstream.list_tools()
@@ -229,6 +244,8 @@ class ExternalServerWatch:
                         await self._follow(upstream, tools)
                     finally:
                         await upstream.close()
+                        if isinstance(upstream.direct, LegacyHttpUpstream):
+                            await upstream.direct.close()
             except asyncio.CancelledError:
                 raise
             except NameCollision as exc:

@@ -5,7 +5,8 @@ no handshake and no session, so a call costs one POST on a kept-alive connection
 than httpx here: measured on this hot path, httpx costs about 0.8 ms more per request, which is
 the whole latency budget of the gateway.) External servers
 that may only speak older revisions, or stdio, go through `SessionUpstream`, which keeps one SDK
-client session open for the server's lifetime.
+client session open for the server's lifetime; a URL server's calls that nobody listens in on take a
+pooled raw path beside it (`HttpUpstream` at 2026-07-28, `legacy_http.LegacyHttpUpstream` before).
 """
 
 from __future__ import annotations
@@ -103,17 +104,30 @@ class HttpUpstream:
 
     async def _rpc(self, method: str, params: dict[str, Any], name: str | None, timeout: float) -> dict[str, Any]:
         request_id = next(self._ids)
+        body = orjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+        status, message = await self._exchange(body, self._headers(method, name), request_id, timeout)
+        return self._result(status, message)
+
+    def _headers(self, method: str, name: str | None) -> dict[str, str]:
         headers = wire.request_headers(method, name)
         if self._credential is not None and (authorization := self._credential.authorization()):
             headers["authorization"] = authorization
         inject_headers(headers)
-        body = orjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+        return headers
+
+    async def _exchange(
+        self, body: bytes, headers: dict[str, str], request_id: int, timeout: float
+    ) -> tuple[int, dict[str, Any]]:
+        """POST one request; the HTTP status and the JSON-RPC reply to it (from a JSON body or an event stream)."""
         try:
             async with self._client.post(
                 self._url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
             ) as response:
-                status, content = response.status, await response.read()
-                is_sse = response.content_type == "text/event-stream"
+                status = response.status
+                self._received(response)
+                if response.content_type == "text/event-stream":
+                    return status, await self._reply_in_stream(response, request_id)
+                content = await response.read()
         except TimeoutError as exc:
             raise UpstreamTimeout(self.service, f"no answer within {timeout:g}s") from exc
         except aiohttp.ClientError as exc:
@@ -121,9 +135,22 @@ class HttpUpstream:
         if status == 401:
             raise UpstreamUnavailable(self.service, "refused the gateway's internal credential (HTTP 401)")
         try:
-            message = wire.reply_in_event_stream(content, request_id) if is_sse else orjson.loads(content)
+            message = orjson.loads(content)
         except ValueError as exc:
             raise UpstreamProtocolError(self.service, f"invalid MCP response (HTTP {status})") from exc
+        return status, message
+
+    def _received(self, response: aiohttp.ClientResponse) -> None:
+        """Look at a response before its body is read (a session keeps the session id it carries)."""
+
+    async def _reply_in_stream(self, response: aiohttp.ClientResponse, request_id: int) -> dict[str, Any]:
+        content = await response.read()
+        try:
+            return wire.reply_in_event_stream(content, request_id)
+        except ValueError as exc:
+            raise UpstreamProtocolError(self.service, f"invalid MCP response (HTTP {response.status})") from exc
+
+    def _result(self, status: int, message: Any) -> dict[str, Any]:
         if not isinstance(message, dict):
             raise UpstreamProtocolError(self.service, "invalid MCP response")
         if "error" in message and isinstance(message["error"], dict):

@@ -1,0 +1,160 @@
+"""A 2025-11-25 URL server reached over the gateway's pooled HTTP client, for calls nobody listens in on.
+
+The SDK client session that `SessionUpstream` keeps costs an external call most of the gateway's latency at
+2025-11-25 (typed validation both ways, its dispatcher, and a new connection for each POST). A call with no
+client to relay to (no progress, no logs, nobody who could answer sampling or elicitation) needs none of
+that: this opens a session of its own on the server (`initialize` once, its session id on every POST, opened
+again when the server forgets it) and sends raw JSON-RPC on kept-alive connections, as `HttpUpstream` does at
+2026-07-28. The session declares no capabilities, so a server must not ask it anything; one that does anyway
+is told at once that nobody can answer, as the relay would tell it, rather than left waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import mcp_types
+import orjson
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+
+from sophia.gateway.errors import UpstreamProtocolError, UpstreamUnavailable
+from sophia.gateway.upstream import CLIENT_INFO, DEFAULT_TIMEOUT_S, HttpUpstream, Progress
+from sophia.kit import inject_headers
+
+logger = logging.getLogger("sophia.gateway.legacy_http")
+
+#: Longest event the stream reader accepts (a result is one event); past it the reply is a protocol error.
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+
+
+class _SessionGone(Exception):
+    """The server no longer knows the session (HTTP 404): open a new one and send again."""
+
+
+class LegacyHttpUpstream(HttpUpstream):
+    def __init__(self, service: str, endpoint: str, client: aiohttp.ClientSession) -> None:
+        super().__init__(service, endpoint, client)
+        self._session: str | None = None
+        self._version = LATEST_HANDSHAKE_VERSION
+        self._opening = asyncio.Lock()
+
+    async def open(self) -> None:
+        """The handshake: `initialize` (no capabilities declared), then `notifications/initialized`."""
+        self._session = None
+        params = {"protocolVersion": LATEST_HANDSHAKE_VERSION, "capabilities": {}, "clientInfo": CLIENT_INFO}
+        result = await HttpUpstream._rpc(self, "initialize", params, None, 10)
+        version = result.get("protocolVersion")
+        if version not in HANDSHAKE_PROTOCOL_VERSIONS:
+            raise UpstreamProtocolError(self.service, f"initialize answered an unknown protocol version {version!r}")
+        self._version = str(version)
+        await self._notify("notifications/initialized")
+
+    async def close(self) -> None:
+        """End the session on the server (it would otherwise keep it)."""
+        if self._session is None:
+            return
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            async with self._client.delete(
+                self._url, headers=self._headers("", None), timeout=aiohttp.ClientTimeout(total=5)
+            ):
+                pass
+        self._session = None
+
+    async def call_tool(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any] | None,
+        timeout: float | None,
+        *,
+        meta: Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"name": tool, "arguments": arguments or {}}
+        if meta:
+            params["_meta"] = dict(meta)  # no 2026-07-28 envelope: this session negotiated it at initialize
+        return await self._rpc("tools/call", params, tool, timeout or DEFAULT_TIMEOUT_S)
+
+    async def _rpc(self, method: str, params: dict[str, Any], name: str | None, timeout: float) -> dict[str, Any]:
+        session = self._session
+        try:
+            return await super()._rpc(method, params, name, timeout)
+        except _SessionGone:
+            async with self._opening:
+                if self._session == session:  # not opened again by a call that failed alongside this one
+                    await self.open()
+            return await super()._rpc(method, params, name, timeout)
+
+    def _headers(self, method: str, name: str | None) -> dict[str, str]:
+        headers = {
+            "content-type": "application/json",
+            "accept": "application/json, text/event-stream",
+            "mcp-protocol-version": self._version,
+        }
+        if self._session is not None:
+            headers["mcp-session-id"] = self._session
+        inject_headers(headers)
+        return headers
+
+    def _received(self, response: aiohttp.ClientResponse) -> None:
+        if response.status == 404 and self._session is not None:
+            raise _SessionGone
+        issued = response.headers.get("mcp-session-id")
+        if issued and self._session is None:
+            self._session = issued
+
+    async def _reply_in_stream(self, response: aiohttp.ClientResponse, request_id: int) -> dict[str, Any]:
+        """Read events until the reply to `request_id`; a request of the server's is refused at once."""
+        data: list[bytes] = []
+        size = 0
+        async for line in response.content:
+            line = line.rstrip(b"\r\n")
+            if line.startswith(b"data:"):
+                data.append(line[5:].strip())
+                size += len(line)
+                if size > MAX_EVENT_BYTES:
+                    raise UpstreamProtocolError(self.service, "an event of its stream is too large")
+                continue
+            if line or not data:
+                continue
+            try:
+                message = orjson.loads(b"".join(data))
+            except orjson.JSONDecodeError as exc:
+                raise UpstreamProtocolError(self.service, "invalid event in its MCP stream") from exc
+            data, size = [], 0
+            if not isinstance(message, dict):
+                continue
+            if "method" in message and "id" in message:
+                await self._refuse(message)
+            elif message.get("id") == request_id:
+                return message
+        raise UpstreamProtocolError(self.service, f"no reply in its event stream (HTTP {response.status})")
+
+    async def _refuse(self, request: dict[str, Any]) -> None:
+        what = str(request.get("method"))[:100]
+        logger.info("%s asked %s of a call no client can answer: refused", self.service, what)
+        error = {
+            "code": mcp_types.INVALID_REQUEST,
+            "message": f"{what} refused: no client of the gateway can answer it",
+        }
+        await self._send({"jsonrpc": "2.0", "id": request["id"], "error": error})
+
+    async def _notify(self, method: str) -> None:
+        await self._send({"jsonrpc": "2.0", "method": method})
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        """A message that expects no reply (a notification, or our answer to the server's request)."""
+        try:
+            async with self._client.post(
+                self._url,
+                data=orjson.dumps(message),
+                headers=self._headers("", None),
+                timeout=aiohttp.ClientTimeout(total=10),
+            ) as response:
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UpstreamUnavailable(self.service, "server unavailable") from exc
