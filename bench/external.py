@@ -4,7 +4,8 @@ The server is the conformance suite's reference server (`tests/support/conforman
 process); the gateway federates it twice, its session pinned to each protocol era (`legacy_*` at 2025-11-25,
 `modern_*` at 2026-07-28). An MCP SDK client calls the trivial `test_simple_text` directly (in the same era)
 and through the gateway, alternating rounds so drift hits both alike: sequential calls for the added
-latency (the gateway's percentile minus the direct one), then 32 in flight for throughput.
+latency (the gateway's percentile minus the direct one), then 32 in flight for throughput; with the gateway
+process's CPU time per call, the steadier figure on a shared machine.
 Targets (issue 12): added ≤ 1 ms p50 and ≤ 5 ms p99 in both eras, ≥ 600 calls/s at 32 in flight.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from mcp.client import Client
 
+from bench._fleet import cpu_seconds
 from bench._report import added_latency, table, targets, write
 from sophia.kit.testing import ManagedProcess, free_port
 from tests.support.fleet import ROOT, GatewayProcess
@@ -48,7 +50,7 @@ async def run(client: Client, tool: str, concurrency: int) -> tuple[list[float],
     return sorted(latencies), time.perf_counter() - started
 
 
-async def measure(server_url: str, gateway_url: str) -> list[dict[str, Any]]:
+async def measure(server_url: str, gateway_url: str, gateway_pid: int) -> list[dict[str, Any]]:
     rows = []
     for era, (mode, _) in ERAS.items():
         async with Client(server_url, mode=mode, cache=None) as direct, Client(gateway_url, cache=None) as gateway:
@@ -57,17 +59,21 @@ async def measure(server_url: str, gateway_url: str) -> list[dict[str, Any]]:
             for concurrency in (1, CONCURRENCY):
                 straight: list[float] = []
                 proxied: list[float] = []
-                direct_time = proxied_time = 0.0
+                direct_time = proxied_time = gateway_cpu = 0.0
                 for _ in range(ROUNDS):
                     d, dt = await run(direct, TOOL, concurrency)
+                    cpu_before = cpu_seconds(gateway_pid)
                     p, pt = await run(gateway, f"{era}_{TOOL}", concurrency)
+                    gateway_cpu += cpu_seconds(gateway_pid) - cpu_before
                     straight += d
                     proxied += p
                     direct_time += dt
                     proxied_time += pt
                 mode_name = "sequential" if concurrency == 1 else f"{concurrency} concurrent"
                 compared = added_latency(straight, proxied, direct_time, proxied_time, CALLS * ROUNDS, (50, 99))
-                rows.append({"era": era, "mode": mode_name, **compared})
+                # The gateway's own CPU per call: what it costs, steadier than wall time on a shared machine.
+                cpu_ms = gateway_cpu / (CALLS * ROUNDS) * 1e3
+                rows.append({"era": era, "mode": mode_name, **compared, "gateway_cpu_ms_per_call": cpu_ms})
     return rows
 
 
@@ -87,7 +93,8 @@ def main() -> None:
         try:
             gateway.start()
             gateway.wait_for_tools({f"{era}_{TOOL}" for era in ERAS})
-            rows = asyncio.run(measure(url, gateway.mcp_url))
+            assert gateway.process is not None and gateway.process.proc is not None
+            rows = asyncio.run(measure(url, gateway.mcp_url, gateway.process.proc.pid))
         finally:
             gateway.stop()
             server.stop()

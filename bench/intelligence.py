@@ -39,7 +39,7 @@ from typing import Any
 
 import aiohttp
 
-from bench._fleet import rss_mib
+from bench._fleet import cpu_seconds, rss_mib
 from bench._report import percentile, table, targets, write
 from sophia.gateway.app import Gateway
 from sophia.gateway.intent.classifier import IntentClassifier, build_classifier
@@ -85,11 +85,6 @@ def row(measure: str, values_ms: list[float], target_ms: float | None = None, **
         "met": "" if target_ms is None else ("yes" if p95 <= target_ms else "NO"),
         **more,
     }
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- 1a and 2, in process ------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import aiohttp
 import httpx
 
+from bench._fleet import cpu_seconds
 from bench._report import added_latency, table, targets, write
 from sophia.gateway.security.principals import generate_key, hash_key
 from sophia.kit.testing import mcp_body, mcp_headers, redis_server, wait_until
@@ -54,13 +54,6 @@ async def run(
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return sorted(latencies), time.perf_counter() - started
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc): a steadier cost than wall time on a
-    shared machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(direct_url: str, gateway_url: str, gateway_pid: int, key: str | None) -> list[dict[str, Any]]:
