@@ -158,3 +158,16 @@ def test_a_session_id_is_bounded_and_read_as_untrusted() -> None:
     assert len(huge) <= MAX_LENGTH and declared(huge) == {"sampling": {}}
     for foreign in (None, "", "3f2a-uuid", "sophia1.abc.!!!", "sophia1.abc.bm90IGpzb24", "sophia1." + "a" * 2000):
         assert declared(foreign) is None
+
+
+async def test_without_redis_an_answer_still_reaches_this_replica() -> None:
+    """Redis down (nothing listens on the port): the request is still asked and answered here."""
+    store = redis.from_url("redis://127.0.0.1:9/0", decode_responses=True, socket_connect_timeout=0.5)
+    registry = ClientRequests(store)
+    client = Client()
+    try:
+        asking = asyncio.ensure_future(registry.ask("api_key:ann", client.send))
+        await registry.answer("api_key:ann", response(await client.sent.get(), action="accept"), 50)
+        assert (await asking)["result"] == {"action": "accept"}
+    finally:
+        await store.aclose()

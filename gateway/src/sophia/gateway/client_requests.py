@@ -98,7 +98,10 @@ class ClientRequests:
         self._counts[owner] += 1
         try:
             if self._store is not None:  # before the request goes out: its answer may reach another replica first
-                await self._store.set(_KEY + request_id, owner, ex=math.ceil(self.timeout_s) + 5)
+                try:
+                    await self._store.set(_KEY + request_id, owner, ex=math.ceil(self.timeout_s) + 5)
+                except RedisError as exc:  # the answer can still come back here; only another replica misses it
+                    logger.warning("client request not shared with other replicas (Redis: %s)", type(exc).__name__)
             await send(request_id)
             try:
                 async with asyncio.timeout(self.timeout_s):
