@@ -5,6 +5,7 @@ refused at once instead of leaving the call waiting."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -20,10 +21,23 @@ from sophia.gateway.errors import UpstreamProtocolError, UpstreamRejected
 from sophia.gateway.legacy_http import LegacyHttpUpstream
 from sophia.kit.testing import serve_asgi
 
+#: What the slow tool went through (one test uses it at a time).
+STARTED, CANCELLED = asyncio.Event(), asyncio.Event()
+
 
 def build_server() -> tuple[MCPServer, list[str]]:
     server = MCPServer("legacy")
     sessions: list[str] = []
+
+    @server.tool()
+    async def slow() -> str:
+        STARTED.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            CANCELLED.set()
+            raise
+        return "done"
 
     @server.tool()
     async def echo(text: str, ctx: Context) -> str:
@@ -60,6 +74,19 @@ async def test_calls_share_the_one_session_opened_at_the_start(upstream: tuple[L
         result = await direct.call_tool("echo", {"text": text}, 10)
         assert result["content"][0]["text"] == text and not result.get("isError")
     assert len(set(sessions)) == 1 and sessions[0] != "None"
+
+
+async def test_a_cancelled_call_is_cancelled_on_the_server(upstream: tuple[LegacyHttpUpstream, list[str]]) -> None:
+    """A 2025-11-25 server does not stop a request whose connection closed: the gateway tells it."""
+    direct, _ = upstream
+    STARTED.clear()
+    CANCELLED.clear()
+    call = asyncio.ensure_future(direct.call_tool("slow", {}, 60))
+    await asyncio.wait_for(STARTED.wait(), 10)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    await asyncio.wait_for(CANCELLED.wait(), 10)
 
 
 async def test_a_session_the_server_forgot_is_opened_again(upstream: tuple[LegacyHttpUpstream, list[str]]) -> None:

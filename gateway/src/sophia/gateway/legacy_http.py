@@ -42,6 +42,8 @@ class LegacyHttpUpstream(HttpUpstream):
         self._session: str | None = None
         self._version = LATEST_HANDSHAKE_VERSION
         self._opening = asyncio.Lock()
+        #: Cancellations on their way to the server (held so they are not collected before they are sent).
+        self._cancelling: set[asyncio.Future[None]] = set()
 
     async def open(self) -> None:
         """The handshake: `initialize` (no capabilities declared), then `notifications/initialized`."""
@@ -88,6 +90,21 @@ class LegacyHttpUpstream(HttpUpstream):
                 if self._session == session:  # not opened again by a call that failed alongside this one
                     await self.open()
             return await super()._rpc(method, params, name, timeout)
+
+    def _abandoned(self, request_id: int) -> None:
+        """A 2025-11-25 server stops a request on `notifications/cancelled`, not when its connection closes: say
+        so, without holding up the cancellation (the notification goes out on its own)."""
+        params = {"requestId": request_id, "reason": "cancelled by the gateway's caller"}
+        task = asyncio.ensure_future(
+            self._send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params})
+        )
+        self._cancelling.add(task)
+        task.add_done_callback(self._cancel_sent)
+
+    def _cancel_sent(self, task: asyncio.Future[None]) -> None:
+        self._cancelling.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.info("%s: a cancellation could not be sent: %s", self.service, task.exception())
 
     def _headers(self, method: str, name: str | None) -> dict[str, str]:
         headers = {

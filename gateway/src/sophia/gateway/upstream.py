@@ -105,8 +105,16 @@ class HttpUpstream:
     async def _rpc(self, method: str, params: dict[str, Any], name: str | None, timeout: float) -> dict[str, Any]:
         request_id = next(self._ids)
         body = orjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
-        status, message = await self._exchange(body, self._headers(method, name), request_id, timeout)
+        try:
+            status, message = await self._exchange(body, self._headers(method, name), request_id, timeout)
+        except asyncio.CancelledError:
+            self._abandoned(request_id)
+            raise
         return self._result(status, message)
+
+    def _abandoned(self, request_id: int) -> None:
+        """A request given up on (its caller cancelled or timed out). At 2026-07-28 the closed request is the
+        cancellation; nothing more to say."""
 
     def _headers(self, method: str, name: str | None) -> dict[str, str]:
         headers = wire.request_headers(method, name)
