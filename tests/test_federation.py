@@ -9,6 +9,7 @@ import pytest
 from mcp.client import Client
 from mcp.shared.exceptions import MCPError
 
+from sophia.gateway.client_capabilities import declared
 from tests.support.fleet import GatewayProcess, sample_server
 
 
@@ -99,7 +100,8 @@ async def test_listening_client_hears_tools_list_changed_when_a_server_goes(tmp_
 
 
 def test_a_client_is_not_pinned_to_one_gateway_replica(sample, tmp_path: Path) -> None:
-    """Two replicas, no shared session: a 2025-11-25 client initializes on one and calls the other."""
+    """Two replicas, no shared session: a 2025-11-25 client initializes on one and calls the other (with the
+    session id the first gave it, as a client does)."""
     replicas = [GatewayProcess([sample.grpc_address], tmp_path / name).start() for name in ("a", "b")]
     try:
         for replica in replicas:
@@ -118,7 +120,10 @@ def test_a_client_is_not_pinned_to_one_gateway_replica(sample, tmp_path: Path) -
         }
         hello = httpx.post(a.mcp_url, json=initialize, headers=legacy, timeout=10)
         assert hello.status_code == 200
-        assert "mcp-session-id" not in hello.headers
+        # The session id pins nothing: it carries what the client declared, which any replica reads.
+        session = hello.headers["mcp-session-id"]
+        assert declared(session) == {}
+        legacy["mcp-session-id"] = session
         call = {
             "jsonrpc": "2.0",
             "id": 2,
