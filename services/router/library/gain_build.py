@@ -14,11 +14,16 @@ one fare on it, from what public evaluations of small and large models report:
 - recall of a less-known fact (specialist vocabulary, minor figures, exact values): strong right, weak wrong;
 - a calculation of three or more dependent steps, applying a rule or doctrine to a set of facts, statements to
   combine (I, II and III), "all EXCEPT" over a list, formal logic with quantifiers: strong right, weak wrong;
-- trivia so obscure, or a trick so deep, that neither gets it: both wrong.
-So the gain model learns which KINDS of question a strong model pays off on. The replay file
-(`bench/data/router_replay.jsonl`) was written separately, by another session, with its own questions,
-entities and wording, and nothing here was written while looking at it; it is the evaluation, never read by this
-script except to prove that no question is shared.
+- trivia so obscure, or a trick so deep, that neither gets it: both wrong;
+- short-answer word problems (no options): one or two operations both right, four or more dependent operations
+  (rates, percentages of a remainder, fractions, an unknown to solve for) strong right, weak wrong;
+- code to trace: a direct reading both right, a language trap or several steps of state strong right only;
+- puzzles keeping several constraints at once strong right only, one-step ones both right.
+So the gain model learns which KINDS of question a strong model pays off on. The replay files
+(`bench/data/router_replay.jsonl`, the dev replay, written by another session; `router_replay_blind.jsonl`, the
+blind one, committed before the word-problem, code and puzzle kinds here were added, with other scenarios) have
+their own questions, entities and wording; nothing here was written while looking at them, and this script reads
+them only to prove that no question is shared.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 OUT = HERE.parent / "src" / "sophia" / "router" / "gain.jsonl"
 REPLAY = HERE.parents[2] / "bench" / "data" / "router_replay.jsonl"
+BLIND_REPLAY = HERE.parents[2] / "bench" / "data" / "router_replay_blind.jsonl"
 PER_KIND = 8  # generated questions per calculation kind
 rng = random.Random(2718)  # noqa: S311 - reproducible sampling, not security
 
@@ -616,6 +622,170 @@ def one_step() -> dict[str, Calc]:
     return {k.__name__: k for k in (percent, discount, convert, speed, area, average, ohm, interest)}
 
 
+# -- short-answer word problems (asked without options, as in grade-school maths sets) ----------------------------
+# Scenarios unlike the replay files'. The labels follow the count of dependent operations: one or two, a small
+# model gets it; four or more (rates, percentages of a remainder, fractions of fractions), it slips on one.
+FOLKS = ["Aiko", "Bram", "Chidi", "Dana", "Emeka", "Farah", "Goran", "Hana", "Ilse", "Joao", "Kofi", "Lucia"]
+ANSWER_ASKS = ["", " Give only the final number.", " Answer with a number.", " Show the final answer.", " How much?"]
+
+Word = Callable[[str], str]
+
+
+def easy_words() -> dict[str, Word]:
+    """One or two operations on small numbers."""
+
+    def bus(n: str) -> str:
+        a, b = rng.randint(12, 40), rng.randint(2, 11)
+        return f"A bus driven by {n} has {a} passengers. At the next stop {b} get off. How many passengers are left?"
+
+    def aquarium(n: str) -> str:
+        a, b = rng.randint(5, 20), rng.randint(2, 9)
+        return f"{n}'s aquarium has {a} fish and {n} adds {b} more. How many fish are in it now?"
+
+    def seeds(n: str) -> str:
+        a, b = rng.randint(3, 9), rng.randint(4, 12)
+        return f"{n} plants {a} garden beds with {b} seeds in each bed. How many seeds does {n} plant?"
+
+    def printer(n: str) -> str:
+        a, b = rng.randint(10, 40), rng.randint(2, 9)
+        return f"A printer prints {a} pages a minute. How many pages does it print for {n} in {b} minutes?"
+
+    def bill(n: str) -> str:
+        k = rng.choice([2, 4, 5])
+        return f"{n} and friends, {k} people in all, split a bill of {k * rng.randint(8, 30)} dollars equally. What does each pay?"
+
+    def tickets(n: str) -> str:
+        a, b, c = rng.randint(2, 6), rng.choice([5, 8, 12]), rng.choice([50, 100])
+        return (
+            f"{n} buys {a} concert tickets at {b} dollars each and pays with a {c} dollar note. How much change is due?"
+        )
+
+    def stamps(n: str) -> str:
+        a, b = rng.randint(30, 90), rng.randint(10, 25)
+        return f"{n} had {a} stamps and traded away {b}. Then a cousin gave {n} 10 more. How many stamps now?"
+
+    def hours(n: str) -> str:
+        a = rng.choice([2, 3, 4, 5])
+        return f"How many minutes are there in {a} hours and 15 minutes? {n} needs it for a timetable."
+
+    return {k.__name__: k for k in (bus, aquarium, seeds, printer, bill, tickets, stamps, hours)}
+
+
+def hard_words() -> dict[str, Word]:
+    """Four or more dependent operations: rates, remainders, percentages of a part, unknowns to solve for."""
+
+    def bakery(n: str) -> str:
+        b, per, box = rng.choice([6, 8, 9]), rng.choice([24, 36]), rng.choice([5, 6])
+        return (f"{n}'s bakery bakes {b} trays of {per} rolls. A sixth of the rolls are set aside for staff, the rest "
+                f"are packed {box} to a bag, and each full bag sells for 4.50. Loose rolls sell at 0.80 each. What is the takings if everything sells?")  # fmt: skip
+
+    def fundraiser(n: str) -> str:
+        a, g = rng.choice([15, 20, 25]), rng.choice([3, 4, 5])
+        return (f"{n} collects {a} dollars on the first day of a fundraiser and {g} dollars more each day than the day before. "
+                "After 10 days a sponsor matches 50% of the total, and costs of 35 dollars are paid. How much is left for the charity?")  # fmt: skip
+
+    def warehouse(n: str) -> str:
+        s = rng.choice([1800, 2400, 3000])
+        return (f"A warehouse run by {n} holds {s} boxes. On Monday 22% are shipped, on Tuesday a third of what remains is "
+                "shipped, and on Wednesday 150 boxes arrive and 5% of all boxes then in stock are found damaged and removed. How many boxes are left?")  # fmt: skip
+
+    def paint(n: str) -> str:
+        w, h = rng.choice([4.2, 5.5, 6.0]), rng.choice([2.4, 2.7])
+        return (f"{n} paints the four walls of a room, each {w} m long and {h} m high, minus a door of 1.9 m^2 and two windows of "
+                "1.5 m^2 each. Two coats are needed; a tin covers 11 m^2 and costs 17.90. What do the tins cost?")  # fmt: skip
+
+    def hotel(n: str) -> str:
+        r = rng.choice([40, 60, 80])
+        return (f"A hotel managed by {n} has {r} rooms. From Friday to Sunday 85% are booked at 120 a night, on weekdays 55% at 95 a night. "
+                "Commission of 12% goes to booking sites. What is the hotel's net room income for one full week?")  # fmt: skip
+
+    def salary(n: str) -> str:
+        s = rng.choice([38000, 42000, 51000])
+        return (f"{n} earns {s:,} a year. The first 12,570 is untaxed, the rest is taxed at 20%, and 8% of the gross goes to a pension "
+                "before tax is worked out. After a 6% raise, how much more does {n} take home each month?").replace("{n}", n)  # fmt: skip
+
+    def fuel(n: str) -> str:
+        d, e = rng.choice([340, 420, 515]), rng.choice([6.2, 7.4])
+        return (f"{n} drives {d} km to a conference and back. The car uses {e} litres per 100 km on the motorway for 80% of the way "
+                "and 30% more on the rest. Fuel costs 1.72 a litre and colleagues pay back 40% of it. What does the trip cost {n}?").replace("{n}", n)  # fmt: skip
+
+    def seating(n: str) -> str:
+        r = rng.choice([18, 24, 30])
+        return (f"A hall has {r} rows; the first 6 rows have 14 seats, every row after that has 2 more seats than the one in front. "
+                f"{n} sells 90% of the seats at 22 and the rest at half price. What are the ticket sales?")  # fmt: skip
+
+    def ages(n: str) -> str:
+        k = rng.choice([3, 4])
+        return (f"{n}'s mother is {k} times as old as {n}. In 10 years she will be twice as old as {n} will be. "
+                f"How old will {n} be in 5 years?")  # fmt: skip
+
+    def mixture(n: str) -> str:
+        return (
+            f"{n} has 12 litres of juice that is 30% orange. How many litres of pure orange juice must be added "
+            "so that the mixture is half orange, and how many litres is the mixture then?"
+        )
+
+    def speeds(n: str) -> str:
+        v = rng.choice([12, 15, 16])
+        return (
+            f"{n} rows {v} km upstream in 3 hours and returns downstream in 2 hours. What is the speed of the current, "
+            "and how long would the round trip take in still water?"
+        )
+
+    def inventory(n: str) -> str:
+        return (
+            f"{n} buys 40 kg of coffee beans at 9.50 a kg. Roasting loses 18% of the weight. The roasted beans are sold in "
+            "250 g bags at 6.40, and unsold beans (one bag in twelve) are thrown away. What is the profit?"
+        )
+
+    return {
+        k.__name__: k
+        for k in (bakery, fundraiser, warehouse, paint, hotel, salary, fuel, seating, ages, mixture, speeds, inventory)
+    }
+
+
+# -- tracing code: a direct reading (both right) against a language's trap or several steps of state (strong) ----
+EASY_CODE = [
+    "What does Python print for print(len([7, 8, 9]))?",
+    "What is the output of print('data'.upper()) in Python?",
+    "In Python, what is 17 // 5?",
+    "What does print(max([3, 11, 6])) print?",
+    "In JavaScript, what does console.log(4 + 5) log?",
+    "What does list(range(4)) evaluate to in Python?",
+    "In Python, what does 'a,b,c'.split(',') return?",
+    "What is printed by: for i in range(3): print(i)",
+]
+HARD_CODE = [
+    "What does this print? fs = [lambda: i for i in range(3)]; print([f() for f in fs])",
+    "In Python, what is -7 // 2, and what is -7 % 2?",
+    "What does print([1, 2, 3, 4, 5][::-2]) print in Python?",
+    "What is printed? g = (x * 2 for x in range(3)); print(sum(g), sum(g))",
+    "What does JavaScript log for console.log('5' - 2 + '1')?",
+    "In Java, what does System.out.println(Integer.MAX_VALUE + 1) print?",
+    "In Python, is 0.1 + 0.2 == 0.3 True or False, and what does round(2.675, 2) give?",
+    "What does Python print? t = (5); u = (5,); print(type(t).__name__, type(u).__name__)",
+    "What is printed? d = {'a': 1}; e = d; e['b'] = 2; d = {'c': 3}; print(len(e), len(d))",
+    "In SQL, with rows x = 1, 2 and NULL, how many rows does SELECT * FROM t WHERE x <> 1 return?",
+    "What does print(1 < 3 > 2 == 2.0) print in Python?",
+    'What does this C print? int a = 5; int b = a++ + ++a; printf("%d %d", a, b); (assume left-to-right evaluation)',
+]
+
+# -- puzzles that need several constraints kept at once: strong right, weak wrong ----------------------------------
+PUZZLES = [
+    "{a}, {b} and {c} own a cat, a dog and a parrot, one each. {a} does not own the dog. The parrot's owner is not {b}. {c} owns the cat. Who owns the parrot?",
+    "In a row of five houses, the green one is immediately left of the white one, the red one is in the middle, and the blue one is at an end next to the yellow one. Which colour is at the far right if the blue house is on the left end?",
+    "{a} is two places ahead of {b} in a queue of six; {c} is last; {b} is not first and is directly behind the person in third place. What position is {a}?",
+    "A says: 'exactly one of us is lying.' B says: 'we are both lying.' Each is either a truth-teller or a liar. Who is lying?",
+    "Three boxes are labelled apples, oranges and mixed, and every label is wrong. You may take one fruit from one box. From which box should you take it to relabel all three correctly?",
+    "{a} has twice as many sisters as brothers, and each of {a}'s sisters has as many brothers as sisters. {a} is a boy. How many children are in the family?",
+]
+EASY_PUZZLES = [
+    "{a} is older than {b}. Who is the younger of the two?",
+    "If today is Tuesday, what day is it tomorrow? {a} asks.",
+    "{a} has a red pen and a blue pen and gives the blue one away. Which pen is left?",
+]
+
+
 # -- presentation ------------------------------------------------------------------------------------------------
 def present(question: str, answers: list[str]) -> str:
     """Multiple choice in one of several layouts, or a short-answer question."""
@@ -653,6 +823,16 @@ def present(question: str, answers: list[str]) -> str:
 
 def row(question: str, answers: list[str], group: str, strong: bool, weak: bool) -> dict[str, object]:
     return {"prompt": present(question, answers), "strong_correct": strong, "weak_correct": weak, "group": group}
+
+
+def open_row(question: str, group: str, strong: bool, weak: bool) -> dict[str, object]:
+    """A short-answer question: no options, sometimes a word on the answer's form."""
+    return {
+        "prompt": question + rng.choice(ANSWER_ASKS),
+        "strong_correct": strong,
+        "weak_correct": weak,
+        "group": group,
+    }
 
 
 def names(text: str) -> str:
@@ -695,16 +875,37 @@ def rows() -> Iterator[dict[str, object]]:
     for name, make in one_step().items():
         for _ in range(PER_KIND):
             yield row(*make(), f"calc_one:{name}", True, True)
+    for name, word in easy_words().items():
+        for _ in range(PER_KIND // 2):
+            yield open_row(word(rng.choice(FOLKS)), f"words_easy:{name}", True, True)
+    for name, word in hard_words().items():
+        for _ in range(PER_KIND // 2):
+            yield open_row(word(rng.choice(FOLKS)), f"words_multi:{name}", True, False)
+    for i, question in enumerate(EASY_CODE):
+        yield open_row(question, f"code_direct:{i // 2}", True, True)
+    for i, question in enumerate(HARD_CODE):
+        yield open_row(question, f"code_trap:{i // 2}", True, False)
+    for i, question in enumerate(PUZZLES):
+        for _ in range(2):
+            yield open_row(names(question), f"puzzle_constraints:{i}", True, False)
+    for i, question in enumerate(EASY_PUZZLES):
+        for _ in range(2):
+            yield open_row(names(question), f"puzzle_one_step:{i}", True, True)
 
 
 def main() -> None:
     unique: dict[str, dict[str, object]] = {}
     for r in rows():
         unique.setdefault(str(r["prompt"]), r)
-    replay = {json.loads(line)["prompt"] for line in REPLAY.read_text(encoding="utf-8").splitlines() if line.strip()}
+    replay = {
+        json.loads(line)["prompt"]
+        for path in (REPLAY, BLIND_REPLAY)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
     clash = sorted(set(unique) & replay)
     if clash:
-        raise SystemExit(f"{len(clash)} question(s) are in {REPLAY.name}: {clash[:3]}")
+        raise SystemExit(f"{len(clash)} question(s) are in a replay file: {clash[:3]}")
     OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in unique.values()), encoding="utf-8")
     kinds: dict[str, int] = {}
     for r in unique.values():

@@ -18,6 +18,7 @@ from sophia.router.gain import (
     QUESTION_SIGNALS,
     GainModel,
     Labelled,
+    closed_question,
     fit_platt,
     load_questions,
     question_signals,
@@ -28,6 +29,50 @@ from sophia.router.tiers import Estimator, shipped_model
 
 REPLAY = Path(__file__).parents[3] / "bench" / "data" / "router_replay.jsonl"
 SIGNAL = {name: i for i, name in enumerate(QUESTION_SIGNALS)}
+
+
+def test_word_problems_code_and_exact_values_are_read_as_what_a_small_model_slips_on() -> None:
+    steps = question_signals(
+        "A shop buys 40 lamps at 12 each. It marks them up 50%. After 30 sell, the rest go at half price. "
+        "What is the total profit? Round to the nearest dollar."
+    )
+    one = question_signals("A lamp costs 12 dollars. What do 3 lamps cost?")
+    assert steps[SIGNAL["question:operations"]] >= 5 > one[SIGNAL["question:operations"]]
+    assert steps[SIGNAL["question:number_sentences"]] > one[SIGNAL["question:number_sentences"]]
+    assert steps[SIGNAL["question:exact"]] == 1 and one[SIGNAL["question:exact"]] == 0
+    code = question_signals("What does this print? xs = [1, 2]; ys = xs; ys.append(3); print(len(xs))")
+    prose = question_signals("What does a printer do with a page?")
+    assert code[SIGNAL["question:code"]] >= 3 and prose[SIGNAL["question:code"]] == 0
+    assert one[SIGNAL["question:open_question"]] == 1 and code[SIGNAL["question:has_options"]] == 0
+
+
+def test_only_closed_questions_are_decided_by_the_expected_gain() -> None:
+    for closed in (
+        "Which gas is inert?\nA) Argon\nB) Oxygen\nC) Chlorine\nD) Fluorine",
+        "A tank holds 600 litres and loses 4% an hour. How much is left after 5 hours?",
+        "In which year did the Peace of Augsburg settle religion in the Empire?",
+        "What does print(len('abc' * 2)) print?",
+    ):
+        assert closed_question(closed), closed
+    for task in (
+        "Why does my Postgres query use a sequential scan?",
+        "How do I split a monolith into services without downtime?",
+        "Write a limerick about a cat who owns a bakery.",
+        "What are the trade-offs between Kafka and RabbitMQ for 20 services?",
+        "Who signed this agreement?\n\nSUPPLY AGREEMENT. Between Acme and Foo, dated 3 May.",  # material attached
+        "What is the result?\n```python\nprint(1)\n```",
+        "x" * 800 + "?",
+    ):
+        assert not closed_question(task), task
+
+
+def test_an_open_task_keeps_the_tier_models_judgement_with_a_gain_model_on() -> None:
+    gain = GainModel.train(_toy_rows())
+    tier_only = Estimator(shipped_model())
+    with_gain = Estimator(shipped_model(), gain=gain)
+    task = "How should we shard a multi-tenant Postgres database that has outgrown one primary?"
+    assert with_gain.assess(task).gain is None
+    assert with_gain.assess(task).probabilities == tier_only.assess(task).probabilities
 
 
 def test_options_are_told_apart_from_the_stem_in_every_layout() -> None:

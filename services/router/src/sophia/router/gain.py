@@ -59,6 +59,23 @@ _INLINE_OPTIONS = re.compile(r"\b(?:options|choices)\s*:\s*(.+)$", re.I | re.S)
 _EXCEPT = re.compile(r"\b(?:EXCEPT|NOT|LEAST)\b|\bwhich (?:of the following )?is not\b|\ball of the following\b")
 _STATEMENTS = re.compile(r"(?:^|\s)(?:I|II|III|IV)[.)]\s", re.M)
 _QUANTIFIERS = re.compile(r"\b(?:all|every|no|none|some|only|must|implies|unless|neither|nor)\b")
+# Relations between quantities: each one is an operation a word problem asks for (a rate, a share of a remainder,
+# a difference): a small model drops or misorders one of them when there are several.
+_OPERATIONS = re.compile(
+    r"%|\bper\b|\beach\b|\bevery\b|\bmore than\b|\bless than\b|\bfewer\b|\btwice\b|\btimes\b|\bhalf\b"
+    r"|\bthirds?\b|\bquarters?\b|\bfifths?\b|\bsixths?\b|\brest\b|\bremain(?:s|ing|der)?\b|\bleft\b|\bthen\b"
+    r"|\bafter\b|\bbefore\b|\btotal\b|\baltogether\b|\bminus\b|\bplus\b|\bdiscount|\binterest\b|\brate\b"
+    r"|\b\d+/\d+\b|\bpercent\b|\baverage\b|\bcost"
+)
+_SENTENCE = re.compile(r"[^.?!;\n]+")
+# Code to trace: symbols and calls that prose rarely has.
+_CODE = re.compile(r"[=\[\]{}]|\w\(|\b(?:print|def|return|lambda|console|printf|SELECT|int|for|while|System)\b")
+# An exact value asked for: a small model answers near it.
+_EXACT = re.compile(
+    r"\bexact(?:ly)?\b|\bto the nearest\b|\bround(?:ed)? to\b|\bto the cent\b|\bdecimal|\bin what year\b"
+    r"|\bwhich year\b|\bdigit\b|\bhow many\b",
+    re.I,
+)
 
 QUESTION_SIGNALS = (
     "question:has_options",
@@ -73,6 +90,11 @@ QUESTION_SIGNALS = (
     "question:all_except",
     "question:statements",
     "question:quantifiers",
+    "question:operations",
+    "question:number_sentences",
+    "question:code",
+    "question:exact",
+    "question:open_question",
 )
 
 
@@ -133,8 +155,42 @@ def question_signals(prompt: str) -> npt.NDArray[np.float64]:
             float(bool(_EXCEPT.search(stem))),
             float(len(_STATEMENTS.findall(stem)) >= 2),
             min(len(_QUANTIFIERS.findall(stem.lower())), 6),
+            min(len(_OPERATIONS.findall(stem.lower())), 12),
+            min(sum(bool(_NUMBER.search(s)) for s in _SENTENCE.findall(stem)), 8),
+            min(len(_CODE.findall(stem)), 10),
+            float(bool(_EXACT.search(stem))),
+            float(not options and "?" in stem and len(stem) < 600),
         ]
     )
+
+
+_ANSWER_FORM = re.compile(
+    r"(?:\?|\banswer\b[^.?!\n]*|\bgive only\b[^.?!\n]*|\bround\b[^.?!\n]*|\bplease|\bwords?\b[^.?!\n]*)[.:]?\s*$", re.I
+)
+
+
+# An open task asked as a question: an explanation, advice, a how-to, a proof, something to write or design. Its
+# quality has no single right answer, so the tier model's judgement stands.
+_OPEN_TASK = re.compile(
+    r"\s*(?:q:\s*|question:\s*)?(?:why|how (?:do|does|can|could|should|would|to|is|are)|explain|describe|discuss"
+    r"|write|draft|compare|summari[sz]e|prove|design|suggest|recommend|should|can you|could you|would you|help|tell me"
+    r"|what (?:are|is) the (?:difference|differences|pros|trade-?offs?|best|right way|point)|what should"
+    r"|is it (?:worth|better|wise))\b",
+    re.I,
+)
+
+
+def closed_question(prompt: str) -> bool:
+    """A question with one right answer to check: options listed, or a short self-contained question (no material
+    attached) that is not an open task (see `_OPEN_TASK`). Only there is "the strong model is right where a weaker
+    one is wrong" defined; an open task (write, design, advise) keeps the tier model's judgement."""
+    text = prompt[:MAX_CHARS]
+    _, options = split_question(text)
+    if len(options) >= 2:
+        return True
+    if len(text) > 700 or "\n\n" in text.strip() or "```" in text or not _ANSWER_FORM.search(text.strip()):
+        return False
+    return not _OPEN_TASK.match(text)
 
 
 @dataclass(frozen=True)
@@ -269,6 +325,11 @@ class GainModel:
     def probability(self, vector: npt.NDArray[np.float64], instruction: str) -> float:
         a, b = self.platt
         return float(_sigmoid(np.array(a * self.score(vector, instruction) + b)))
+
+    @staticmethod
+    def applies(prompt: str) -> bool:
+        """Whether the expected gain decides this prompt: a closed question (see `closed_question`)."""
+        return closed_question(prompt)
 
     def assess(self, prompt: str, system: str | None, signals: features.Features) -> float:
         """P(the strong model is right where the weaker one is wrong) for this prompt."""
