@@ -46,6 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 BLIND = REPO / "bench" / "data" / "router_blind.jsonl"
 DEV = REPO / "services" / "router" / "tests" / "data" / "tiers.jsonl"
 REPLAY = REPO / "bench" / "data" / "router_replay.jsonl"
+BLIND_REPLAY = REPO / "bench" / "data" / "router_replay_blind.jsonl"
 GAIN_FILE = REPO / "services" / "router" / "src" / "sophia" / "router" / "gain.jsonl"
 KNOBS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 KEEP = 0.95  # share of the strong model's quality to keep
@@ -163,7 +164,7 @@ def gain_cross_validation(estimator: Estimator) -> dict[str, Any]:
 
 def main(paths: list[str] | None = None) -> None:
     named = paths or [p for p in os.environ.get("ROUTER_REPLAY_FILES", "").split(",") if p.strip()]
-    files = [Path(p.strip()) for p in named] or [REPLAY]
+    files = [Path(p.strip()) for p in named] or [REPLAY, BLIND_REPLAY]
     started = time.perf_counter()
     estimator = Estimator.from_library()
     trained = time.perf_counter() - started
@@ -178,7 +179,7 @@ def main(paths: list[str] | None = None) -> None:
                 + [{"router": "with gain model", **q} for q in gain_quality]), end="\n\n")  # fmt: skip
     result_rows: list[dict[str, Any]] = [{"operation": "tier accuracy", **q} for q in quality]
     result_rows += [{"operation": "tier accuracy, gain model", **q} for q in gain_quality]
-    shares: dict[str, float] = {}
+    shares: dict[tuple[str, str], float] = {}
     for path in files:
         for who, router in (("tier model (default)", estimator), ("gain model", with_gain)):
             curve, summary = replay(router, path)
@@ -190,7 +191,10 @@ def main(paths: list[str] | None = None) -> None:
               f"calibration error {summary['gain_calibration_error']:.3f}\n")  # fmt: skip
             result_rows += [{"operation": f"replay {path.name}, {who}", **r} for r in curve]
             result_rows.append({"operation": f"replay {path.name}, {who}, at 95%", **summary})
-            shares[f"{path.name}, {who}"] = summary["router_share_at_95pct"]
+            shares[(path.name, who)] = summary["router_share_at_95pct"]
+    print("strong calls to keep 95% of strong quality, side by side (random and oracle: the same for both routers):")
+    print(table([{"router": who, **{name: share for (f, w), share in shares.items() if w == who for name in [f]}}
+                 for who in dict.fromkeys(w for _, w in shares)]), end="\n\n")  # fmt: skip
     if os.environ.get("ROUTER_REPLAY_CV") == "1":
         cv = gain_cross_validation(estimator)
         print("gain model cross-validated on its own question file (whole kinds held out), share at 95%:")
@@ -202,7 +206,7 @@ def main(paths: list[str] | None = None) -> None:
         "premium_under_routing_max": blind["premium_under"],
         "simple_to_premium_max": blind["simple_to_premium"],
         # the default router on the last file (the shipped one unless files were named)
-        "strong_share_at_95pct_quality_max": shares[f"{files[-1].name}, tier model (default)"],
+        "strong_share_at_95pct_quality_max": shares[(files[-1].name, "tier model (default)")],
     }
     result_rows += targets("router_replay", measured, TARGETS, at_least=frozenset({"blind_accuracy"}))
     print(f"wrote {write('router_replay', result_rows, TARGETS)}")
