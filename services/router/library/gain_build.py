@@ -622,6 +622,53 @@ def one_step() -> dict[str, Calc]:
     return {k.__name__: k for k in (percent, discount, convert, speed, area, average, ohm, interest)}
 
 
+# -- a standard textbook result in technical words: both right (technical vocabulary is not obscurity) ---------
+TEXTBOOK = """\
+What does a mutex give the threads that share it?|Mutual exclusion over a critical section|Faster memory access|Automatic deadlock detection|Parallel execution of the section
+In a B-tree, where are all the leaves?|At the same depth|At depth one|Only on the left side|At random depths
+In economics, the opportunity cost of a choice is:|The value of the next best alternative given up|The money spent|The sunk cost|The tax paid
+What is the main job of ribosomes?|Making proteins|Storing DNA|Producing ATP|Digesting waste
+In an elastic collision, which quantity is conserved besides momentum?|Kinetic energy|Temperature|Volume|Charge density
+When the discount rate rises, the present value of a fixed future payment:|Falls|Rises|Stays the same|Doubles
+What happens to the standard error of the mean as the sample size grows?|It shrinks|It grows|It stays fixed|It becomes negative
+In database transactions, what does the A in ACID stand for?|Atomicity|Availability|Accuracy|Authorisation
+A price floor set above the equilibrium price causes:|A surplus|A shortage|No change|Lower prices
+What is the derivative of e^x?|e^x|x e^(x-1)|ln x|1/x
+What is the antiderivative of 1/x for x > 0?|ln x + C|x^2/2 + C|-1/x^2 + C|e^x + C
+A hash collision happens when:|Two keys map to the same slot|A table is empty|A key is deleted|The hash function is slow
+Which HTTP status code means the resource was not found?|404|200|301|500
+In double-entry bookkeeping, every transaction affects at least:|Two accounts|One account|Three accounts|Every account
+What does a catalyst do to the activation energy of a reaction?|Lowers it|Raises it|Leaves it unchanged|Makes it negative
+An organism with two different alleles for a gene is called:|Heterozygous|Homozygous|Haploid|Polyploid
+A common rule-of-thumb definition of a recession is:|Two consecutive quarters of falling real GDP|One month of rising unemployment|A stock market fall of 10%|Any year with inflation above 5%
+What does inserting at the head of a singly linked list cost?|O(1)|O(n)|O(log n)|O(n^2)
+In criminal law, 'mens rea' refers to:|The mental element of a crime|The physical act|The sentence|The victim's consent
+What is the pH of pure water at 25 C?|7|0|14|1
+In object-oriented programming, inheritance lets a class:|Reuse and extend another class's behaviour|Run on several cores|Hide all its fields|Avoid compilation
+What does a p-value measure?|How likely data this extreme are if the null hypothesis holds|The probability the null is true|The effect size|The sample size needed
+"""
+
+# -- compact mathematics: a short stem hiding several steps (counting, modular arithmetic, exponents): strong only --
+COMPACT_MATH = """\
+How many positive divisors does 360 have?|24|18|20|12
+What is the remainder when 3^50 is divided by 7?|2|1|4|6
+If 3^(x+1) = 9^(x-1), what is x?|3|1|2|4
+How many committees of 3 can be chosen from 9 people if two of them refuse to serve together?|77|84|63|70
+What is the sum of the digits of 2^15?|26|23|29|32
+How many trailing zeros does 125! have?|31|25|30|26
+How many diagonals does a 15-sided polygon have?|90|105|75|210
+What is gcd(1071, 462)?|21|7|42|14
+What are the last two digits of 7^40?|01|49|43|07
+What is the coefficient of x^3 in (2x - 1)^5?|80|-80|40|160
+How many integers from 1 to 500 are divisible by 3 or by 7 but not by both?|191|214|237|168
+For A = [[1, 2], [3, 4]], what is the trace of A^2?|29|25|30|5
+Two cards are drawn from a standard deck without replacement. What is the probability both are aces?|1/221|1/169|1/13|4/221
+To two decimals, what x solves 2^x = 48?|5.58|5.32|6.00|4.79
+What is the sum of all positive integers below 100 that leave remainder 2 when divided by 5?|990|970|950|1,010
+How many four-digit numbers have digits in strictly increasing order?|126|210|84|252
+"""
+
+
 # -- short-answer word problems (asked without options, as in grade-school maths sets) ----------------------------
 # Scenarios unlike the replay files'. The labels follow the count of dependent operations: one or two, a small
 # model gets it; four or more (rates, percentages of a remainder, fractions of fractions), it slips on one.
@@ -862,6 +909,8 @@ def rows() -> Iterator[dict[str, object]]:
     yield from recall(CLASSIC, "vignette_classic", True, True)
     yield from recall(LESS_KNOWN, "recall_less_known", True, False)
     yield from recall(OBSCURE, "obscure", False, False)
+    yield from recall(TEXTBOOK, "textbook_result", True, True)
+    yield from recall(COMPACT_MATH, "compact_math", True, False)
     yield from with_names(APPLY, "apply_rule", True, False, 2)
     yield from with_names(COMBINE, "combine_statements", True, False, 1)
     yield from with_names(EXCEPT, "all_except", True, False, 1)
