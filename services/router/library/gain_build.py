@@ -1,9 +1,10 @@
 # ruff: noqa: E501  (the questions are data: long lines read better whole than wrapped)
-"""Builds the gain model's training file: `python services/router/library/gain_build.py`.
+"""Builds the gain model's training file and trains it: `python services/router/library/gain_build.py`.
 
-Writes `src/sophia/router/gain.jsonl` (committed; the service trains on it at start): closed questions (multiple
-choice or short answer) with `strong_correct` and `weak_correct`, the replay format, plus a `group` (the kind and
-source of the question, so calibration holds out whole kinds).
+Writes `src/sophia/router/gain.jsonl` and the model trained on it and the tier library, `gain_weights.json`
+(both committed; the service loads the weights at start and retrains only with an operator's extra files). The
+questions are closed (multiple choice or short answer) with `strong_correct` and `weak_correct`, the replay
+format, plus a `group` (the kind and source of the question, so calibration holds out whole kinds).
 
 How the labels were made - read this before trusting a number trained on it. No model was run: nothing here can
 call one. Each question belongs to a KIND, and the kind carries our judgement of how a small model and a strong
@@ -37,6 +38,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 OUT = HERE.parent / "src" / "sophia" / "router" / "gain.jsonl"
+WEIGHTS = OUT.with_name("gain_weights.json")
 REPLAY = HERE.parents[2] / "bench" / "data" / "router_replay.jsonl"
 BLIND_REPLAY = HERE.parents[2] / "bench" / "data" / "router_replay_blind.jsonl"
 PER_KIND = 8  # generated questions per calculation kind
@@ -962,6 +964,11 @@ def main() -> None:
         kinds[kind] = kinds.get(kind, 0) + 1
     gain = sum(bool(r["strong_correct"]) and not r["weak_correct"] for r in unique.values())
     print(f"{len(unique)} questions written to {OUT} ({gain} where only the strong model is right): {kinds}")
+    # The service loads the trained model rather than retraining it at every start.
+    from sophia.router import gain as gain_model
+
+    WEIGHTS.write_text(gain_model.train_shipped().to_json() + "\n", encoding="utf-8")
+    print(f"trained on it and the tier library; weights written to {WEIGHTS}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ from sophia.router.gain import (
     fit_platt,
     load_questions,
     question_signals,
+    shipped_gain_model,
     split_question,
+    train_shipped,
     zipf,
 )
 from sophia.router.tiers import Estimator, shipped_model
@@ -73,6 +75,28 @@ def test_an_open_task_keeps_the_tier_models_judgement_with_a_gain_model_on() -> 
     task = "How should we shard a multi-tenant Postgres database that has outgrown one primary?"
     assert with_gain.assess(task).gain is None
     assert with_gain.assess(task).probabilities == tier_only.assess(task).probabilities
+
+
+def test_the_saved_weights_are_what_training_on_the_shipped_files_gives() -> None:
+    """The service loads `gain_weights.json`; a change to the questions, the library or the signals without
+    rerunning `library/gain_build.py` fails here."""
+    saved, trained = shipped_gain_model(), train_shipped()
+    assert saved.platt == pytest.approx(trained.platt, rel=1e-4)
+    for prompt in (
+        "Which planet is largest?\nA) Mars\nB) Jupiter\nC) Venus\nD) Earth",
+        "A fund of 9,000 grows 6% a year for 3 years, then 20% is withdrawn. What remains after 2 more years at 4%?",
+        "What does print([i * 2 for i in range(3)][-1]) print?",
+        "Design a multi-region active-active architecture for a payments ledger.",
+    ):
+        signals = features.extract(prompt)
+        assert saved.assess(prompt, None, signals) == pytest.approx(trained.assess(prompt, None, signals), abs=1e-4)
+
+
+def test_saved_weights_for_other_signals_are_refused() -> None:
+    saved = json.loads(shipped_gain_model().to_json())
+    saved["signals"] = saved["signals"][:-1]
+    with pytest.raises(ValueError, match=r"gain_build\.py"):
+        GainModel.from_json(json.dumps(saved))
 
 
 def test_options_are_told_apart_from_the_stem_in_every_layout() -> None:

@@ -51,6 +51,7 @@ QUESTION_WEIGHT = 2.0  # a closed-question row counts this many library rows: it
 RARE_ZIPF = 3.0  # a word used less than once per million words of English is "rare"
 COMMON_ZIPF = 5.2  # words at least this common (the, which, of) say nothing about knowledge
 MAX_CHARS = 4_000  # of a prompt read for the question signals
+WEIGHTS_FILE = "gain_weights.json"  # the shipped model, saved by library/gain_build.py
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
@@ -317,6 +318,42 @@ class GainModel:
         model.platt = platt
         return model
 
+    def to_json(self) -> str:
+        """The parameters as JSON (six significant digits: far below what moves a decision)."""
+
+        def floats(values: npt.NDArray[np.float64]) -> list[float]:
+            return [float(f"{v:.6g}") for v in values]
+
+        return json.dumps(
+            {
+                "signals": [*features.NAMES, *QUESTION_SIGNALS],
+                "weights": floats(self.weights),
+                "mean": floats(self.mean),
+                "scale": floats(self.scale),
+                "bias": self.bias,
+                "platt": list(self.platt),
+                "words": dict(zip(self.vocabulary.tokens, floats(self.word_weights), strict=True)),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> GainModel:
+        saved = json.loads(text)
+        if saved["signals"] != [*features.NAMES, *QUESTION_SIGNALS]:
+            raise ValueError("saved gain weights are for other signals: run services/router/library/gain_build.py")
+        words = saved["words"]
+        return cls(
+            np.array(saved["weights"]),
+            np.array(list(words.values()), dtype=np.float64),
+            float(saved["bias"]),
+            np.array(saved["mean"]),
+            np.array(saved["scale"]),
+            Vocabulary({token: i for i, token in enumerate(words)}),
+            (float(saved["platt"][0]), float(saved["platt"][1])),
+        )
+
     def score(self, vector: npt.NDArray[np.float64], instruction: str) -> float:
         ids = self.vocabulary.ids(instruction)
         words = float(self.word_weights[ids].sum()) if len(ids) else 0.0
@@ -354,10 +391,16 @@ def fit_platt(
     return float(a), float(b)
 
 
+def train_shipped() -> GainModel:
+    """Trained on the shipped closed questions and the tier library (deterministic; ~3 s of one core)."""
+    return GainModel.train(load_questions() + from_tiers(load_examples()))
+
+
 @functools.lru_cache(maxsize=1)
 def shipped_gain_model() -> GainModel:
-    """Trained once per process on the shipped closed questions and the tier library (deterministic)."""
-    return GainModel.train(load_questions() + from_tiers(load_examples()))
+    """`train_shipped()`'s model as `library/gain_build.py` saved it (`gain_weights.json`), so a start does not
+    spend seconds retraining it; a test proves the saved weights are what training on the shipped files gives."""
+    return GainModel.from_json(resources.files("sophia.router").joinpath(WEIGHTS_FILE).read_text(encoding="utf-8"))
 
 
 def trained_with(extra: tuple[str, ...]) -> GainModel:
