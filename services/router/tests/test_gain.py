@@ -1,7 +1,8 @@
 """The gain model: P(the strong model is right where a weaker one is wrong), and the signals it reads.
 
 Small models are trained here on a few dozen labelled questions (fractions of a second); one test trains the
-shipped model (the tier library plus `gain.jsonl`) as the service does when `SOPHIA_ROUTER_GAIN_MODEL` is on.
+shipped model (the tier library plus `gain.jsonl`) as `library/gain_build.py` does before saving the weights the service
+loads (the gain model is on by default; `SOPHIA_ROUTER_GAIN_MODEL=false` turns it off).
 """
 
 from __future__ import annotations
