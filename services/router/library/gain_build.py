@@ -680,24 +680,18 @@ ANSWER_ASKS = ["", " Give only the final number.", " Answer with a number.", " S
 Word = Callable[[str], str]
 
 
+def counted(text: str, a: tuple[int, int], b: tuple[int, int]) -> Word:
+    """A word problem whose two numbers {a} and {b} are drawn from the ranges given, for the person {n}."""
+
+    def word(n: str) -> str:
+        first, second = rng.randint(*a), rng.randint(*b)
+        return text.format(n=n, a=first, b=second)
+
+    return word
+
+
 def easy_words() -> dict[str, Word]:
     """One or two operations on small numbers."""
-
-    def bus(n: str) -> str:
-        a, b = rng.randint(12, 40), rng.randint(2, 11)
-        return f"A bus driven by {n} has {a} passengers. At the next stop {b} get off. How many passengers are left?"
-
-    def aquarium(n: str) -> str:
-        a, b = rng.randint(5, 20), rng.randint(2, 9)
-        return f"{n}'s aquarium has {a} fish and {n} adds {b} more. How many fish are in it now?"
-
-    def seeds(n: str) -> str:
-        a, b = rng.randint(3, 9), rng.randint(4, 12)
-        return f"{n} plants {a} garden beds with {b} seeds in each bed. How many seeds does {n} plant?"
-
-    def printer(n: str) -> str:
-        a, b = rng.randint(10, 40), rng.randint(2, 9)
-        return f"A printer prints {a} pages a minute. How many pages does it print for {n} in {b} minutes?"
 
     def bill(n: str) -> str:
         k = rng.choice([2, 4, 5])
@@ -709,88 +703,74 @@ def easy_words() -> dict[str, Word]:
             f"{n} buys {a} concert tickets at {b} dollars each and pays with a {c} dollar note. How much change is due?"
         )
 
-    def stamps(n: str) -> str:
-        a, b = rng.randint(30, 90), rng.randint(10, 25)
-        return f"{n} had {a} stamps and traded away {b}. Then a cousin gave {n} 10 more. How many stamps now?"
-
     def hours(n: str) -> str:
         a = rng.choice([2, 3, 4, 5])
         return f"How many minutes are there in {a} hours and 15 minutes? {n} needs it for a timetable."
 
-    return {k.__name__: k for k in (bus, aquarium, seeds, printer, bill, tickets, stamps, hours)}
+    return {
+        "bus": counted(
+            "A bus driven by {n} has {a} passengers. At the next stop {b} get off. How many passengers are left?",
+            (12, 40),
+            (2, 11),
+        ),
+        "aquarium": counted(
+            "{n}'s aquarium has {a} fish and {n} adds {b} more. How many fish are in it now?", (5, 20), (2, 9)
+        ),
+        "seeds": counted(
+            "{n} plants {a} garden beds with {b} seeds in each bed. How many seeds does {n} plant?", (3, 9), (4, 12)
+        ),
+        "printer": counted(
+            "A printer prints {a} pages a minute. How many pages does it print for {n} in {b} minutes?",
+            (10, 40),
+            (2, 9),
+        ),
+        "bill": bill,
+        "tickets": tickets,
+        "stamps": counted(
+            "{n} had {a} stamps and traded away {b}. Then a cousin gave {n} 10 more. How many stamps now?",
+            (30, 90),
+            (10, 25),
+        ),
+        "hours": hours,
+    }
+
+
+# Four or more dependent operations: "kind|text for the person {n}|value=choices|...", each named value drawn from
+# its choices (in the order given).
+HARD_WORDS = """\
+bakery|{n}'s bakery bakes {b} trays of {per} rolls. A sixth of the rolls are set aside for staff, the rest are packed {box} to a bag, and each full bag sells for 4.50. Loose rolls sell at 0.80 each. What is the takings if everything sells?|b=6,8,9|per=24,36|box=5,6
+fundraiser|{n} collects {a} dollars on the first day of a fundraiser and {g} dollars more each day than the day before. After 10 days a sponsor matches 50% of the total, and costs of 35 dollars are paid. How much is left for the charity?|a=15,20,25|g=3,4,5
+warehouse|A warehouse run by {n} holds {s} boxes. On Monday 22% are shipped, on Tuesday a third of what remains is shipped, and on Wednesday 150 boxes arrive and 5% of all boxes then in stock are found damaged and removed. How many boxes are left?|s=1800,2400,3000
+paint|{n} paints the four walls of a room, each {w} m long and {h} m high, minus a door of 1.9 m^2 and two windows of 1.5 m^2 each. Two coats are needed; a tin covers 11 m^2 and costs 17.90. What do the tins cost?|w=4.2,5.5,6.0|h=2.4,2.7
+hotel|A hotel managed by {n} has {r} rooms. From Friday to Sunday 85% are booked at 120 a night, on weekdays 55% at 95 a night. Commission of 12% goes to booking sites. What is the hotel's net room income for one full week?|r=40,60,80
+salary|{n} earns {s:,} a year. The first 12,570 is untaxed, the rest is taxed at 20%, and 8% of the gross goes to a pension before tax is worked out. After a 6% raise, how much more does {n} take home each month?|s=38000,42000,51000
+fuel|{n} drives {d} km to a conference and back. The car uses {e} litres per 100 km on the motorway for 80% of the way and 30% more on the rest. Fuel costs 1.72 a litre and colleagues pay back 40% of it. What does the trip cost {n}?|d=340,420,515|e=6.2,7.4
+seating|A hall has {r} rows; the first 6 rows have 14 seats, every row after that has 2 more seats than the one in front. {n} sells 90% of the seats at 22 and the rest at half price. What are the ticket sales?|r=18,24,30
+ages|{n}'s mother is {k} times as old as {n}. In 10 years she will be twice as old as {n} will be. How old will {n} be in 5 years?|k=3,4
+mixture|{n} has 12 litres of juice that is 30% orange. How many litres of pure orange juice must be added so that the mixture is half orange, and how many litres is the mixture then?
+speeds|{n} rows {v} km upstream in 3 hours and returns downstream in 2 hours. What is the speed of the current, and how long would the round trip take in still water?|v=12,15,16
+inventory|{n} buys 40 kg of coffee beans at 9.50 a kg. Roasting loses 18% of the weight. The roasted beans are sold in 250 g bags at 6.40, and unsold beans (one bag in twelve) are thrown away. What is the profit?
+"""
+
+
+def picked(text: str, choices: dict[str, list[float]]) -> Word:
+    def word(n: str) -> str:
+        return text.format(n=n, **{name: rng.choice(values) for name, values in choices.items()})
+
+    return word
 
 
 def hard_words() -> dict[str, Word]:
-    """Four or more dependent operations: rates, remainders, percentages of a part, unknowns to solve for."""
-
-    def bakery(n: str) -> str:
-        b, per, box = rng.choice([6, 8, 9]), rng.choice([24, 36]), rng.choice([5, 6])
-        return (f"{n}'s bakery bakes {b} trays of {per} rolls. A sixth of the rolls are set aside for staff, the rest "
-                f"are packed {box} to a bag, and each full bag sells for 4.50. Loose rolls sell at 0.80 each. What is the takings if everything sells?")  # fmt: skip
-
-    def fundraiser(n: str) -> str:
-        a, g = rng.choice([15, 20, 25]), rng.choice([3, 4, 5])
-        return (f"{n} collects {a} dollars on the first day of a fundraiser and {g} dollars more each day than the day before. "
-                "After 10 days a sponsor matches 50% of the total, and costs of 35 dollars are paid. How much is left for the charity?")  # fmt: skip
-
-    def warehouse(n: str) -> str:
-        s = rng.choice([1800, 2400, 3000])
-        return (f"A warehouse run by {n} holds {s} boxes. On Monday 22% are shipped, on Tuesday a third of what remains is "
-                "shipped, and on Wednesday 150 boxes arrive and 5% of all boxes then in stock are found damaged and removed. How many boxes are left?")  # fmt: skip
-
-    def paint(n: str) -> str:
-        w, h = rng.choice([4.2, 5.5, 6.0]), rng.choice([2.4, 2.7])
-        return (f"{n} paints the four walls of a room, each {w} m long and {h} m high, minus a door of 1.9 m^2 and two windows of "
-                "1.5 m^2 each. Two coats are needed; a tin covers 11 m^2 and costs 17.90. What do the tins cost?")  # fmt: skip
-
-    def hotel(n: str) -> str:
-        r = rng.choice([40, 60, 80])
-        return (f"A hotel managed by {n} has {r} rooms. From Friday to Sunday 85% are booked at 120 a night, on weekdays 55% at 95 a night. "
-                "Commission of 12% goes to booking sites. What is the hotel's net room income for one full week?")  # fmt: skip
-
-    def salary(n: str) -> str:
-        s = rng.choice([38000, 42000, 51000])
-        return (f"{n} earns {s:,} a year. The first 12,570 is untaxed, the rest is taxed at 20%, and 8% of the gross goes to a pension "
-                "before tax is worked out. After a 6% raise, how much more does {n} take home each month?").replace("{n}", n)  # fmt: skip
-
-    def fuel(n: str) -> str:
-        d, e = rng.choice([340, 420, 515]), rng.choice([6.2, 7.4])
-        return (f"{n} drives {d} km to a conference and back. The car uses {e} litres per 100 km on the motorway for 80% of the way "
-                "and 30% more on the rest. Fuel costs 1.72 a litre and colleagues pay back 40% of it. What does the trip cost {n}?").replace("{n}", n)  # fmt: skip
-
-    def seating(n: str) -> str:
-        r = rng.choice([18, 24, 30])
-        return (f"A hall has {r} rows; the first 6 rows have 14 seats, every row after that has 2 more seats than the one in front. "
-                f"{n} sells 90% of the seats at 22 and the rest at half price. What are the ticket sales?")  # fmt: skip
-
-    def ages(n: str) -> str:
-        k = rng.choice([3, 4])
-        return (f"{n}'s mother is {k} times as old as {n}. In 10 years she will be twice as old as {n} will be. "
-                f"How old will {n} be in 5 years?")  # fmt: skip
-
-    def mixture(n: str) -> str:
-        return (
-            f"{n} has 12 litres of juice that is 30% orange. How many litres of pure orange juice must be added "
-            "so that the mixture is half orange, and how many litres is the mixture then?"
-        )
-
-    def speeds(n: str) -> str:
-        v = rng.choice([12, 15, 16])
-        return (
-            f"{n} rows {v} km upstream in 3 hours and returns downstream in 2 hours. What is the speed of the current, "
-            "and how long would the round trip take in still water?"
-        )
-
-    def inventory(n: str) -> str:
-        return (
-            f"{n} buys 40 kg of coffee beans at 9.50 a kg. Roasting loses 18% of the weight. The roasted beans are sold in "
-            "250 g bags at 6.40, and unsold beans (one bag in twelve) are thrown away. What is the profit?"
-        )
-
-    return {
-        k.__name__: k
-        for k in (bakery, fundraiser, warehouse, paint, hotel, salary, fuel, seating, ages, mixture, speeds, inventory)
-    }
+    """`HARD_WORDS` as problem makers by kind."""
+    makers: dict[str, Word] = {}
+    for line in HARD_WORDS.strip().splitlines():
+        kind, text, *named = line.split("|")
+        choices = {}
+        for item in named:
+            name, _, values = item.partition("=")
+            choices[name] = [float(v) if "." in v else int(v) for v in values.split(",")]
+        makers[kind] = picked(text, choices)
+    return makers
 
 
 # -- tracing code: a direct reading (both right) against a language's trap or several steps of state (strong) ----
