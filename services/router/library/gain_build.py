@@ -1,9 +1,10 @@
 # ruff: noqa: E501  (the questions are data: long lines read better whole than wrapped)
-"""Builds the gain model's training file: `python services/router/library/gain_build.py`.
+"""Builds the gain model's training file and trains it: `python services/router/library/gain_build.py`.
 
-Writes `src/sophia/router/gain.jsonl` (committed; the service trains on it at start): closed questions (multiple
-choice or short answer) with `strong_correct` and `weak_correct`, the replay format, plus a `group` (the kind and
-source of the question, so calibration holds out whole kinds).
+Writes `src/sophia/router/gain.jsonl` and the model trained on it and the tier library, `gain_weights.json`
+(both committed; the service loads the weights at start and retrains only with an operator's extra files). The
+questions are closed (multiple choice or short answer) with `strong_correct` and `weak_correct`, the replay
+format, plus a `group` (the kind and source of the question, so calibration holds out whole kinds).
 
 How the labels were made - read this before trusting a number trained on it. No model was run: nothing here can
 call one. Each question belongs to a KIND, and the kind carries our judgement of how a small model and a strong
@@ -14,11 +15,16 @@ one fare on it, from what public evaluations of small and large models report:
 - recall of a less-known fact (specialist vocabulary, minor figures, exact values): strong right, weak wrong;
 - a calculation of three or more dependent steps, applying a rule or doctrine to a set of facts, statements to
   combine (I, II and III), "all EXCEPT" over a list, formal logic with quantifiers: strong right, weak wrong;
-- trivia so obscure, or a trick so deep, that neither gets it: both wrong.
-So the gain model learns which KINDS of question a strong model pays off on. The replay file
-(`bench/data/router_replay.jsonl`) was written separately, by another session, with its own questions,
-entities and wording, and nothing here was written while looking at it; it is the evaluation, never read by this
-script except to prove that no question is shared.
+- trivia so obscure, or a trick so deep, that neither gets it: both wrong;
+- short-answer word problems (no options): one or two operations both right, four or more dependent operations
+  (rates, percentages of a remainder, fractions, an unknown to solve for) strong right, weak wrong;
+- code to trace: a direct reading both right, a language trap or several steps of state strong right only;
+- puzzles keeping several constraints at once strong right only, one-step ones both right.
+So the gain model learns which KINDS of question a strong model pays off on. The replay files
+(`bench/data/router_replay.jsonl`, the dev replay, written by another session; `router_replay_blind.jsonl`, the
+blind one, committed before the word-problem, code and puzzle kinds here were added, with other scenarios) have
+their own questions, entities and wording; nothing here was written while looking at them, and this script reads
+them only to prove that no question is shared.
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 OUT = HERE.parent / "src" / "sophia" / "router" / "gain.jsonl"
+WEIGHTS = OUT.with_name("gain_weights.json")
 REPLAY = HERE.parents[2] / "bench" / "data" / "router_replay.jsonl"
+BLIND_REPLAY = HERE.parents[2] / "bench" / "data" / "router_replay_blind.jsonl"
 PER_KIND = 8  # generated questions per calculation kind
 rng = random.Random(2718)  # noqa: S311 - reproducible sampling, not security
 
@@ -616,6 +624,197 @@ def one_step() -> dict[str, Calc]:
     return {k.__name__: k for k in (percent, discount, convert, speed, area, average, ohm, interest)}
 
 
+# -- a standard textbook result in technical words: both right (technical vocabulary is not obscurity) ---------
+TEXTBOOK = """\
+What does a mutex give the threads that share it?|Mutual exclusion over a critical section|Faster memory access|Automatic deadlock detection|Parallel execution of the section
+In a B-tree, where are all the leaves?|At the same depth|At depth one|Only on the left side|At random depths
+In economics, the opportunity cost of a choice is:|The value of the next best alternative given up|The money spent|The sunk cost|The tax paid
+What is the main job of ribosomes?|Making proteins|Storing DNA|Producing ATP|Digesting waste
+In an elastic collision, which quantity is conserved besides momentum?|Kinetic energy|Temperature|Volume|Charge density
+When the discount rate rises, the present value of a fixed future payment:|Falls|Rises|Stays the same|Doubles
+What happens to the standard error of the mean as the sample size grows?|It shrinks|It grows|It stays fixed|It becomes negative
+In database transactions, what does the A in ACID stand for?|Atomicity|Availability|Accuracy|Authorisation
+A price floor set above the equilibrium price causes:|A surplus|A shortage|No change|Lower prices
+What is the derivative of e^x?|e^x|x e^(x-1)|ln x|1/x
+What is the antiderivative of 1/x for x > 0?|ln x + C|x^2/2 + C|-1/x^2 + C|e^x + C
+A hash collision happens when:|Two keys map to the same slot|A table is empty|A key is deleted|The hash function is slow
+Which HTTP status code means the resource was not found?|404|200|301|500
+In double-entry bookkeeping, every transaction affects at least:|Two accounts|One account|Three accounts|Every account
+What does a catalyst do to the activation energy of a reaction?|Lowers it|Raises it|Leaves it unchanged|Makes it negative
+An organism with two different alleles for a gene is called:|Heterozygous|Homozygous|Haploid|Polyploid
+A common rule-of-thumb definition of a recession is:|Two consecutive quarters of falling real GDP|One month of rising unemployment|A stock market fall of 10%|Any year with inflation above 5%
+What does inserting at the head of a singly linked list cost?|O(1)|O(n)|O(log n)|O(n^2)
+In criminal law, 'mens rea' refers to:|The mental element of a crime|The physical act|The sentence|The victim's consent
+What is the pH of pure water at 25 C?|7|0|14|1
+In object-oriented programming, inheritance lets a class:|Reuse and extend another class's behaviour|Run on several cores|Hide all its fields|Avoid compilation
+What does a p-value measure?|How likely data this extreme are if the null hypothesis holds|The probability the null is true|The effect size|The sample size needed
+"""
+
+# -- compact mathematics: a short stem hiding several steps (counting, modular arithmetic, exponents): strong only --
+COMPACT_MATH = """\
+How many positive divisors does 360 have?|24|18|20|12
+What is the remainder when 3^50 is divided by 7?|2|1|4|6
+If 3^(x+1) = 9^(x-1), what is x?|3|1|2|4
+How many committees of 3 can be chosen from 9 people if two of them refuse to serve together?|77|84|63|70
+What is the sum of the digits of 2^15?|26|23|29|32
+How many trailing zeros does 125! have?|31|25|30|26
+How many diagonals does a 15-sided polygon have?|90|105|75|210
+What is gcd(1071, 462)?|21|7|42|14
+What are the last two digits of 7^40?|01|49|43|07
+What is the coefficient of x^3 in (2x - 1)^5?|80|-80|40|160
+How many integers from 1 to 500 are divisible by 3 or by 7 but not by both?|191|214|237|168
+For A = [[1, 2], [3, 4]], what is the trace of A^2?|29|25|30|5
+Two cards are drawn from a standard deck without replacement. What is the probability both are aces?|1/221|1/169|1/13|4/221
+To two decimals, what x solves 2^x = 48?|5.58|5.32|6.00|4.79
+What is the sum of all positive integers below 100 that leave remainder 2 when divided by 5?|990|970|950|1,010
+How many four-digit numbers have digits in strictly increasing order?|126|210|84|252
+"""
+
+
+# -- short-answer word problems (asked without options, as in grade-school maths sets) ----------------------------
+# Scenarios unlike the replay files'. The labels follow the count of dependent operations: one or two, a small
+# model gets it; four or more (rates, percentages of a remainder, fractions of fractions), it slips on one.
+FOLKS = ["Aiko", "Bram", "Chidi", "Dana", "Emeka", "Farah", "Goran", "Hana", "Ilse", "Joao", "Kofi", "Lucia"]
+ANSWER_ASKS = ["", " Give only the final number.", " Answer with a number.", " Show the final answer.", " How much?"]
+
+Word = Callable[[str], str]
+
+
+def counted(text: str, a: tuple[int, int], b: tuple[int, int]) -> Word:
+    """A word problem whose two numbers {a} and {b} are drawn from the ranges given, for the person {n}."""
+
+    def word(n: str) -> str:
+        first, second = rng.randint(*a), rng.randint(*b)
+        return text.format(n=n, a=first, b=second)
+
+    return word
+
+
+def easy_words() -> dict[str, Word]:
+    """One or two operations on small numbers."""
+
+    def bill(n: str) -> str:
+        k = rng.choice([2, 4, 5])
+        return f"{n} and friends, {k} people in all, split a bill of {k * rng.randint(8, 30)} dollars equally. What does each pay?"
+
+    def tickets(n: str) -> str:
+        a, b, c = rng.randint(2, 6), rng.choice([5, 8, 12]), rng.choice([50, 100])
+        return (
+            f"{n} buys {a} concert tickets at {b} dollars each and pays with a {c} dollar note. How much change is due?"
+        )
+
+    def hours(n: str) -> str:
+        a = rng.choice([2, 3, 4, 5])
+        return f"How many minutes are there in {a} hours and 15 minutes? {n} needs it for a timetable."
+
+    return {
+        "bus": counted(
+            "A bus driven by {n} has {a} passengers. At the next stop {b} get off. How many passengers are left?",
+            (12, 40),
+            (2, 11),
+        ),
+        "aquarium": counted(
+            "{n}'s aquarium has {a} fish and {n} adds {b} more. How many fish are in it now?", (5, 20), (2, 9)
+        ),
+        "seeds": counted(
+            "{n} plants {a} garden beds with {b} seeds in each bed. How many seeds does {n} plant?", (3, 9), (4, 12)
+        ),
+        "printer": counted(
+            "A printer prints {a} pages a minute. How many pages does it print for {n} in {b} minutes?",
+            (10, 40),
+            (2, 9),
+        ),
+        "bill": bill,
+        "tickets": tickets,
+        "stamps": counted(
+            "{n} had {a} stamps and traded away {b}. Then a cousin gave {n} 10 more. How many stamps now?",
+            (30, 90),
+            (10, 25),
+        ),
+        "hours": hours,
+    }
+
+
+# Four or more dependent operations: "kind|text for the person {n}|value=choices|...", each named value drawn from
+# its choices (in the order given).
+HARD_WORDS = """\
+bakery|{n}'s bakery bakes {b} trays of {per} rolls. A sixth of the rolls are set aside for staff, the rest are packed {box} to a bag, and each full bag sells for 4.50. Loose rolls sell at 0.80 each. What is the takings if everything sells?|b=6,8,9|per=24,36|box=5,6
+fundraiser|{n} collects {a} dollars on the first day of a fundraiser and {g} dollars more each day than the day before. After 10 days a sponsor matches 50% of the total, and costs of 35 dollars are paid. How much is left for the charity?|a=15,20,25|g=3,4,5
+warehouse|A warehouse run by {n} holds {s} boxes. On Monday 22% are shipped, on Tuesday a third of what remains is shipped, and on Wednesday 150 boxes arrive and 5% of all boxes then in stock are found damaged and removed. How many boxes are left?|s=1800,2400,3000
+paint|{n} paints the four walls of a room, each {w} m long and {h} m high, minus a door of 1.9 m^2 and two windows of 1.5 m^2 each. Two coats are needed; a tin covers 11 m^2 and costs 17.90. What do the tins cost?|w=4.2,5.5,6.0|h=2.4,2.7
+hotel|A hotel managed by {n} has {r} rooms. From Friday to Sunday 85% are booked at 120 a night, on weekdays 55% at 95 a night. Commission of 12% goes to booking sites. What is the hotel's net room income for one full week?|r=40,60,80
+salary|{n} earns {s:,} a year. The first 12,570 is untaxed, the rest is taxed at 20%, and 8% of the gross goes to a pension before tax is worked out. After a 6% raise, how much more does {n} take home each month?|s=38000,42000,51000
+fuel|{n} drives {d} km to a conference and back. The car uses {e} litres per 100 km on the motorway for 80% of the way and 30% more on the rest. Fuel costs 1.72 a litre and colleagues pay back 40% of it. What does the trip cost {n}?|d=340,420,515|e=6.2,7.4
+seating|A hall has {r} rows; the first 6 rows have 14 seats, every row after that has 2 more seats than the one in front. {n} sells 90% of the seats at 22 and the rest at half price. What are the ticket sales?|r=18,24,30
+ages|{n}'s mother is {k} times as old as {n}. In 10 years she will be twice as old as {n} will be. How old will {n} be in 5 years?|k=3,4
+mixture|{n} has 12 litres of juice that is 30% orange. How many litres of pure orange juice must be added so that the mixture is half orange, and how many litres is the mixture then?
+speeds|{n} rows {v} km upstream in 3 hours and returns downstream in 2 hours. What is the speed of the current, and how long would the round trip take in still water?|v=12,15,16
+inventory|{n} buys 40 kg of coffee beans at 9.50 a kg. Roasting loses 18% of the weight. The roasted beans are sold in 250 g bags at 6.40, and unsold beans (one bag in twelve) are thrown away. What is the profit?
+"""
+
+
+def picked(text: str, choices: dict[str, list[float]]) -> Word:
+    def word(n: str) -> str:
+        return text.format(n=n, **{name: rng.choice(values) for name, values in choices.items()})
+
+    return word
+
+
+def hard_words() -> dict[str, Word]:
+    """`HARD_WORDS` as problem makers by kind."""
+    makers: dict[str, Word] = {}
+    for line in HARD_WORDS.strip().splitlines():
+        kind, text, *named = line.split("|")
+        choices = {}
+        for item in named:
+            name, _, values = item.partition("=")
+            choices[name] = [float(v) if "." in v else int(v) for v in values.split(",")]
+        makers[kind] = picked(text, choices)
+    return makers
+
+
+# -- tracing code: a direct reading (both right) against a language's trap or several steps of state (strong) ----
+EASY_CODE = [
+    "What does Python print for print(len([7, 8, 9]))?",
+    "What is the output of print('data'.upper()) in Python?",
+    "In Python, what is 17 // 5?",
+    "What does print(max([3, 11, 6])) print?",
+    "In JavaScript, what does console.log(4 + 5) log?",
+    "What does list(range(4)) evaluate to in Python?",
+    "In Python, what does 'a,b,c'.split(',') return?",
+    "What is printed by: for i in range(3): print(i)",
+]
+HARD_CODE = [
+    "What does this print? fs = [lambda: i for i in range(3)]; print([f() for f in fs])",
+    "In Python, what is -7 // 2, and what is -7 % 2?",
+    "What does print([1, 2, 3, 4, 5][::-2]) print in Python?",
+    "What is printed? g = (x * 2 for x in range(3)); print(sum(g), sum(g))",
+    "What does JavaScript log for console.log('5' - 2 + '1')?",
+    "In Java, what does System.out.println(Integer.MAX_VALUE + 1) print?",
+    "In Python, is 0.1 + 0.2 == 0.3 True or False, and what does round(2.675, 2) give?",
+    "What does Python print? t = (5); u = (5,); print(type(t).__name__, type(u).__name__)",
+    "What is printed? d = {'a': 1}; e = d; e['b'] = 2; d = {'c': 3}; print(len(e), len(d))",
+    "In SQL, with rows x = 1, 2 and NULL, how many rows does SELECT * FROM t WHERE x <> 1 return?",
+    "What does print(1 < 3 > 2 == 2.0) print in Python?",
+    'What does this C print? int a = 5; int b = a++ + ++a; printf("%d %d", a, b); (assume left-to-right evaluation)',
+]
+
+# -- puzzles that need several constraints kept at once: strong right, weak wrong ----------------------------------
+PUZZLES = [
+    "{a}, {b} and {c} own a cat, a dog and a parrot, one each. {a} does not own the dog. The parrot's owner is not {b}. {c} owns the cat. Who owns the parrot?",
+    "In a row of five houses, the green one is immediately left of the white one, the red one is in the middle, and the blue one is at an end next to the yellow one. Which colour is at the far right if the blue house is on the left end?",
+    "{a} is two places ahead of {b} in a queue of six; {c} is last; {b} is not first and is directly behind the person in third place. What position is {a}?",
+    "A says: 'exactly one of us is lying.' B says: 'we are both lying.' Each is either a truth-teller or a liar. Who is lying?",
+    "Three boxes are labelled apples, oranges and mixed, and every label is wrong. You may take one fruit from one box. From which box should you take it to relabel all three correctly?",
+    "{a} has twice as many sisters as brothers, and each of {a}'s sisters has as many brothers as sisters. {a} is a boy. How many children are in the family?",
+]
+EASY_PUZZLES = [
+    "{a} is older than {b}. Who is the younger of the two?",
+    "If today is Tuesday, what day is it tomorrow? {a} asks.",
+    "{a} has a red pen and a blue pen and gives the blue one away. Which pen is left?",
+]
+
+
 # -- presentation ------------------------------------------------------------------------------------------------
 def present(question: str, answers: list[str]) -> str:
     """Multiple choice in one of several layouts, or a short-answer question."""
@@ -655,6 +854,16 @@ def row(question: str, answers: list[str], group: str, strong: bool, weak: bool)
     return {"prompt": present(question, answers), "strong_correct": strong, "weak_correct": weak, "group": group}
 
 
+def open_row(question: str, group: str, strong: bool, weak: bool) -> dict[str, object]:
+    """A short-answer question: no options, sometimes a word on the answer's form."""
+    return {
+        "prompt": question + rng.choice(ANSWER_ASKS),
+        "strong_correct": strong,
+        "weak_correct": weak,
+        "group": group,
+    }
+
+
 def names(text: str) -> str:
     a, b, c = rng.sample(PEOPLE, 3)
     return text.replace("{a}", a).replace("{b}", b).replace("{c}", c)
@@ -682,6 +891,8 @@ def rows() -> Iterator[dict[str, object]]:
     yield from recall(CLASSIC, "vignette_classic", True, True)
     yield from recall(LESS_KNOWN, "recall_less_known", True, False)
     yield from recall(OBSCURE, "obscure", False, False)
+    yield from recall(TEXTBOOK, "textbook_result", True, True)
+    yield from recall(COMPACT_MATH, "compact_math", True, False)
     yield from with_names(APPLY, "apply_rule", True, False, 2)
     yield from with_names(COMBINE, "combine_statements", True, False, 1)
     yield from with_names(EXCEPT, "all_except", True, False, 1)
@@ -695,16 +906,37 @@ def rows() -> Iterator[dict[str, object]]:
     for name, make in one_step().items():
         for _ in range(PER_KIND):
             yield row(*make(), f"calc_one:{name}", True, True)
+    for name, word in easy_words().items():
+        for _ in range(PER_KIND // 2):
+            yield open_row(word(rng.choice(FOLKS)), f"words_easy:{name}", True, True)
+    for name, word in hard_words().items():
+        for _ in range(PER_KIND // 2):
+            yield open_row(word(rng.choice(FOLKS)), f"words_multi:{name}", True, False)
+    for i, question in enumerate(EASY_CODE):
+        yield open_row(question, f"code_direct:{i // 2}", True, True)
+    for i, question in enumerate(HARD_CODE):
+        yield open_row(question, f"code_trap:{i // 2}", True, False)
+    for i, question in enumerate(PUZZLES):
+        for _ in range(2):
+            yield open_row(names(question), f"puzzle_constraints:{i}", True, False)
+    for i, question in enumerate(EASY_PUZZLES):
+        for _ in range(2):
+            yield open_row(names(question), f"puzzle_one_step:{i}", True, True)
 
 
 def main() -> None:
     unique: dict[str, dict[str, object]] = {}
     for r in rows():
         unique.setdefault(str(r["prompt"]), r)
-    replay = {json.loads(line)["prompt"] for line in REPLAY.read_text(encoding="utf-8").splitlines() if line.strip()}
+    replay = {
+        json.loads(line)["prompt"]
+        for path in (REPLAY, BLIND_REPLAY)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
     clash = sorted(set(unique) & replay)
     if clash:
-        raise SystemExit(f"{len(clash)} question(s) are in {REPLAY.name}: {clash[:3]}")
+        raise SystemExit(f"{len(clash)} question(s) are in a replay file: {clash[:3]}")
     OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in unique.values()), encoding="utf-8")
     kinds: dict[str, int] = {}
     for r in unique.values():
@@ -712,6 +944,11 @@ def main() -> None:
         kinds[kind] = kinds.get(kind, 0) + 1
     gain = sum(bool(r["strong_correct"]) and not r["weak_correct"] for r in unique.values())
     print(f"{len(unique)} questions written to {OUT} ({gain} where only the strong model is right): {kinds}")
+    # The service loads the trained model rather than retraining it at every start.
+    from sophia.router import gain as gain_model
+
+    WEIGHTS.write_text(gain_model.train_shipped().to_json() + "\n", encoding="utf-8")
+    print(f"trained on it and the tier library; weights written to {WEIGHTS}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The gain model: P(the strong model is right where a weaker one is wrong), and the signals it reads.
 
 Small models are trained here on a few dozen labelled questions (fractions of a second); one test trains the
-shipped model (the tier library plus `gain.jsonl`) as the service does when `SOPHIA_ROUTER_GAIN_MODEL` is on.
+shipped model (the tier library plus `gain.jsonl`) as `library/gain_build.py` does before saving the weights the service
+loads (the gain model is on by default; `SOPHIA_ROUTER_GAIN_MODEL=false` turns it off).
 """
 
 from __future__ import annotations
@@ -18,16 +19,85 @@ from sophia.router.gain import (
     QUESTION_SIGNALS,
     GainModel,
     Labelled,
+    closed_question,
     fit_platt,
     load_questions,
     question_signals,
+    shipped_gain_model,
     split_question,
+    train_shipped,
     zipf,
 )
 from sophia.router.tiers import Estimator, shipped_model
 
 REPLAY = Path(__file__).parents[3] / "bench" / "data" / "router_replay.jsonl"
 SIGNAL = {name: i for i, name in enumerate(QUESTION_SIGNALS)}
+
+
+def test_word_problems_code_and_exact_values_are_read_as_what_a_small_model_slips_on() -> None:
+    steps = question_signals(
+        "A shop buys 40 lamps at 12 each. It marks them up 50%. After 30 sell, the rest go at half price. "
+        "What is the total profit? Round to the nearest dollar."
+    )
+    one = question_signals("A lamp costs 12 dollars. What do 3 lamps cost?")
+    assert steps[SIGNAL["question:operations"]] >= 5 > one[SIGNAL["question:operations"]]
+    assert steps[SIGNAL["question:number_sentences"]] > one[SIGNAL["question:number_sentences"]]
+    assert steps[SIGNAL["question:exact"]] == 1 and one[SIGNAL["question:exact"]] == 0
+    code = question_signals("What does this print? xs = [1, 2]; ys = xs; ys.append(3); print(len(xs))")
+    prose = question_signals("What does a printer do with a page?")
+    assert code[SIGNAL["question:code"]] >= 3 and prose[SIGNAL["question:code"]] == 0
+    assert one[SIGNAL["question:open_question"]] == 1 and code[SIGNAL["question:has_options"]] == 0
+
+
+def test_only_closed_questions_are_decided_by_the_expected_gain() -> None:
+    for closed in (
+        "Which gas is inert?\nA) Argon\nB) Oxygen\nC) Chlorine\nD) Fluorine",
+        "A tank holds 600 litres and loses 4% an hour. How much is left after 5 hours?",
+        "In which year did the Peace of Augsburg settle religion in the Empire?",
+        "What does print(len('abc' * 2)) print?",
+    ):
+        assert closed_question(closed), closed
+    for task in (
+        "Why does my Postgres query use a sequential scan?",
+        "How do I split a monolith into services without downtime?",
+        "Write a limerick about a cat who owns a bakery.",
+        "What are the trade-offs between Kafka and RabbitMQ for 20 services?",
+        "Who signed this agreement?\n\nSUPPLY AGREEMENT. Between Acme and Foo, dated 3 May.",  # material attached
+        "What is the result?\n```python\nprint(1)\n```",
+        "x" * 800 + "?",
+    ):
+        assert not closed_question(task), task
+
+
+def test_an_open_task_keeps_the_tier_models_judgement_with_a_gain_model_on() -> None:
+    gain = GainModel.train(_toy_rows())
+    tier_only = Estimator(shipped_model())
+    with_gain = Estimator(shipped_model(), gain=gain)
+    task = "How should we shard a multi-tenant Postgres database that has outgrown one primary?"
+    assert with_gain.assess(task).gain is None
+    assert with_gain.assess(task).probabilities == tier_only.assess(task).probabilities
+
+
+def test_the_saved_weights_are_what_training_on_the_shipped_files_gives() -> None:
+    """The service loads `gain_weights.json`; a change to the questions, the library or the signals without
+    rerunning `library/gain_build.py` fails here."""
+    saved, trained = shipped_gain_model(), train_shipped()
+    assert saved.platt == pytest.approx(trained.platt, rel=1e-4)
+    for prompt in (
+        "Which planet is largest?\nA) Mars\nB) Jupiter\nC) Venus\nD) Earth",
+        "A fund of 9,000 grows 6% a year for 3 years, then 20% is withdrawn. What remains after 2 more years at 4%?",
+        "What does print([i * 2 for i in range(3)][-1]) print?",
+        "Design a multi-region active-active architecture for a payments ledger.",
+    ):
+        signals = features.extract(prompt)
+        assert saved.assess(prompt, None, signals) == pytest.approx(trained.assess(prompt, None, signals), abs=1e-4)
+
+
+def test_saved_weights_for_other_signals_are_refused() -> None:
+    saved = json.loads(shipped_gain_model().to_json())
+    saved["signals"] = saved["signals"][:-1]
+    with pytest.raises(ValueError, match=r"gain_build\.py"):
+        GainModel.from_json(json.dumps(saved))
 
 
 def test_options_are_told_apart_from_the_stem_in_every_layout() -> None:

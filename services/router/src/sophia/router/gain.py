@@ -51,6 +51,7 @@ QUESTION_WEIGHT = 2.0  # a closed-question row counts this many library rows: it
 RARE_ZIPF = 3.0  # a word used less than once per million words of English is "rare"
 COMMON_ZIPF = 5.2  # words at least this common (the, which, of) say nothing about knowledge
 MAX_CHARS = 4_000  # of a prompt read for the question signals
+WEIGHTS_FILE = "gain_weights.json"  # the shipped model, saved by library/gain_build.py
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
@@ -59,6 +60,23 @@ _INLINE_OPTIONS = re.compile(r"\b(?:options|choices)\s*:\s*(.+)$", re.I | re.S)
 _EXCEPT = re.compile(r"\b(?:EXCEPT|NOT|LEAST)\b|\bwhich (?:of the following )?is not\b|\ball of the following\b")
 _STATEMENTS = re.compile(r"(?:^|\s)(?:I|II|III|IV)[.)]\s", re.M)
 _QUANTIFIERS = re.compile(r"\b(?:all|every|no|none|some|only|must|implies|unless|neither|nor)\b")
+# Relations between quantities: each one is an operation a word problem asks for (a rate, a share of a remainder,
+# a difference): a small model drops or misorders one of them when there are several.
+_OPERATIONS = re.compile(
+    r"%|\bper\b|\beach\b|\bevery\b|\bmore than\b|\bless than\b|\bfewer\b|\btwice\b|\btimes\b|\bhalf\b"
+    r"|\bthirds?\b|\bquarters?\b|\bfifths?\b|\bsixths?\b|\brest\b|\bremain(?:s|ing|der)?\b|\bleft\b|\bthen\b"
+    r"|\bafter\b|\bbefore\b|\btotal\b|\baltogether\b|\bminus\b|\bplus\b|\bdiscount|\binterest\b|\brate\b"
+    r"|\b\d+/\d+\b|\bpercent\b|\baverage\b|\bcost"
+)
+_SENTENCE = re.compile(r"[^.?!;\n]+")
+# Code to trace: symbols and calls that prose rarely has.
+_CODE = re.compile(r"[=\[\]{}]|\w\(|\b(?:print|def|return|lambda|console|printf|SELECT|int|for|while|System)\b")
+# An exact value asked for: a small model answers near it.
+_EXACT = re.compile(
+    r"\bexact(?:ly)?\b|\bto the nearest\b|\bround(?:ed)? to\b|\bto the cent\b|\bdecimal|\bin what year\b"
+    r"|\bwhich year\b|\bdigit\b|\bhow many\b",
+    re.I,
+)
 
 QUESTION_SIGNALS = (
     "question:has_options",
@@ -73,6 +91,11 @@ QUESTION_SIGNALS = (
     "question:all_except",
     "question:statements",
     "question:quantifiers",
+    "question:operations",
+    "question:number_sentences",
+    "question:code",
+    "question:exact",
+    "question:open_question",
 )
 
 
@@ -133,8 +156,42 @@ def question_signals(prompt: str) -> npt.NDArray[np.float64]:
             float(bool(_EXCEPT.search(stem))),
             float(len(_STATEMENTS.findall(stem)) >= 2),
             min(len(_QUANTIFIERS.findall(stem.lower())), 6),
+            min(len(_OPERATIONS.findall(stem.lower())), 12),
+            min(sum(bool(_NUMBER.search(s)) for s in _SENTENCE.findall(stem)), 8),
+            min(len(_CODE.findall(stem)), 10),
+            float(bool(_EXACT.search(stem))),
+            float(not options and "?" in stem and len(stem) < 600),
         ]
     )
+
+
+_ANSWER_FORM = re.compile(
+    r"(?:\?|\banswer\b[^.?!\n]*|\bgive only\b[^.?!\n]*|\bround\b[^.?!\n]*|\bplease|\bwords?\b[^.?!\n]*)[.:]?\s*$", re.I
+)
+
+
+# An open task asked as a question: an explanation, advice, a how-to, a proof, something to write or design. Its
+# quality has no single right answer, so the tier model's judgement stands.
+_OPEN_TASK = re.compile(
+    r"\s*(?:q:\s*|question:\s*)?(?:why|how (?:do|does|can|could|should|would|to|is|are)|explain|describe|discuss"
+    r"|write|draft|compare|summari[sz]e|prove|design|suggest|recommend|should|can you|could you|would you|help|tell me"
+    r"|what (?:are|is) the (?:difference|differences|pros|trade-?offs?|best|right way|point)|what should"
+    r"|is it (?:worth|better|wise))\b",
+    re.I,
+)
+
+
+def closed_question(prompt: str) -> bool:
+    """A question with one right answer to check: options listed, or a short self-contained question (no material
+    attached) that is not an open task (see `_OPEN_TASK`). Only there is "the strong model is right where a weaker
+    one is wrong" defined; an open task (write, design, advise) keeps the tier model's judgement."""
+    text = prompt[:MAX_CHARS]
+    _, options = split_question(text)
+    if len(options) >= 2:
+        return True
+    if len(text) > 700 or "\n\n" in text.strip() or "```" in text or not _ANSWER_FORM.search(text.strip()):
+        return False
+    return not _OPEN_TASK.match(text)
 
 
 @dataclass(frozen=True)
@@ -261,6 +318,42 @@ class GainModel:
         model.platt = platt
         return model
 
+    def to_json(self) -> str:
+        """The parameters as JSON (six significant digits: far below what moves a decision)."""
+
+        def floats(values: npt.NDArray[np.float64]) -> list[float]:
+            return [float(f"{v:.6g}") for v in values]
+
+        return json.dumps(
+            {
+                "signals": [*features.NAMES, *QUESTION_SIGNALS],
+                "weights": floats(self.weights),
+                "mean": floats(self.mean),
+                "scale": floats(self.scale),
+                "bias": self.bias,
+                "platt": list(self.platt),
+                "words": dict(zip(self.vocabulary.tokens, floats(self.word_weights), strict=True)),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> GainModel:
+        saved = json.loads(text)
+        if saved["signals"] != [*features.NAMES, *QUESTION_SIGNALS]:
+            raise ValueError("saved gain weights are for other signals: run services/router/library/gain_build.py")
+        words = saved["words"]
+        return cls(
+            np.array(saved["weights"]),
+            np.array(list(words.values()), dtype=np.float64),
+            float(saved["bias"]),
+            np.array(saved["mean"]),
+            np.array(saved["scale"]),
+            Vocabulary({token: i for i, token in enumerate(words)}),
+            (float(saved["platt"][0]), float(saved["platt"][1])),
+        )
+
     def score(self, vector: npt.NDArray[np.float64], instruction: str) -> float:
         ids = self.vocabulary.ids(instruction)
         words = float(self.word_weights[ids].sum()) if len(ids) else 0.0
@@ -269,6 +362,11 @@ class GainModel:
     def probability(self, vector: npt.NDArray[np.float64], instruction: str) -> float:
         a, b = self.platt
         return float(_sigmoid(np.array(a * self.score(vector, instruction) + b)))
+
+    @staticmethod
+    def applies(prompt: str) -> bool:
+        """Whether the expected gain decides this prompt: a closed question (see `closed_question`)."""
+        return closed_question(prompt)
 
     def assess(self, prompt: str, system: str | None, signals: features.Features) -> float:
         """P(the strong model is right where the weaker one is wrong) for this prompt."""
@@ -293,10 +391,16 @@ def fit_platt(
     return float(a), float(b)
 
 
+def train_shipped() -> GainModel:
+    """Trained on the shipped closed questions and the tier library (deterministic; ~3 s of one core)."""
+    return GainModel.train(load_questions() + from_tiers(load_examples()))
+
+
 @functools.lru_cache(maxsize=1)
 def shipped_gain_model() -> GainModel:
-    """Trained once per process on the shipped closed questions and the tier library (deterministic)."""
-    return GainModel.train(load_questions() + from_tiers(load_examples()))
+    """`train_shipped()`'s model as `library/gain_build.py` saved it (`gain_weights.json`), so a start does not
+    spend seconds retraining it; a test proves the saved weights are what training on the shipped files gives."""
+    return GainModel.from_json(resources.files("sophia.router").joinpath(WEIGHTS_FILE).read_text(encoding="utf-8"))
 
 
 def trained_with(extra: tuple[str, ...]) -> GainModel:

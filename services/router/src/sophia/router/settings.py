@@ -173,10 +173,10 @@ class RouterSettings(ServiceSettings):
         "into the tier estimate. Off: features and a logistic model only (well under 2 ms).",
     )
     gain_model: bool = Field(
-        False,
-        description="Decide premium on the expected gain of the strong model (gain.py: P(strong right and weaker "
-        "wrong)) instead of the tier model's premium probability. Off by default: on the shipped replay file it "
-        "needs more strong calls than the tier model (see the README).",
+        True,
+        description="Decide premium for closed questions on the expected gain of the strong model (gain.py: P(strong "
+        "right and weaker wrong)) instead of the tier model's premium probability; open tasks keep the tier model's. "
+        "On by default: on the blind replay it needs fewer strong calls for 95% of strong quality (see the README).",
     )
     gain_data: list[Path] = Field(
         [],

@@ -356,7 +356,7 @@ class Estimator:
         if embedding is not None and self.neighbours is not None:
             p = (1 - EMBEDDING_SHARE) * p + EMBEDDING_SHARE * self.neighbours.vote(embedding)
         gain = None
-        if self.gain is not None:
+        if self.gain is not None and self.gain.applies(prompt):
             gain = self.gain.assess(prompt, system, signals)
             lower = p[:-1] / max(float(p[:-1].sum()), 1e-12)
             p = np.append(lower * (1 - gain), gain)
