@@ -100,3 +100,21 @@ def test_the_period_a_question_names_lifts_what_happened_then() -> None:
     weights = Weights(dense=1.0, lexical=0.0, time=0.2)
     hits = index.search(Query(unit(1, 0), lexical.query(""), period), Filter("a"), 2, weights)
     assert [h.record.id for h in hits] == [may.id, june.id]
+
+
+def test_each_namespace_is_scanned_alone_but_idf_counts_every_namespace() -> None:
+    """A namespace's search touches only its own shard; a word common in another namespace is still
+    common (IDF over the collection, as Qdrant counts it), and removals update those counts."""
+    index = LocalIndex(2)
+    mine = record(text="Ledgerline outage")
+    put(index, mine, unit(1, 0))
+    before = index.lexical_scores(lexical.query("Ledgerline"), "a")[0]
+    others = [record("b", text="Ledgerline again") for _ in range(20)]
+    for r in others:
+        put(index, r, unit(0, 1))
+    assert index.lexical_scores(lexical.query("Ledgerline"), "a")[0] < before  # now a common word
+    assert index.mask(Filter("a")).tolist() == [True] and index.mask(Filter("c")).size == 0
+    for r in others:
+        index.remove(r.id)
+    assert index.lexical_scores(lexical.query("Ledgerline"), "a")[0] == before
+    assert index.namespaces() == {"a"} and index.get(others[0].id) is None

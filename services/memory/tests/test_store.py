@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -119,6 +121,50 @@ async def test_add_many_stores_all_and_survives_a_restart(tmp_path: Path) -> Non
         assert hits[0][0].id == records[123].id
 
 
+async def test_the_namespace_shards_rank_exactly_as_qdrant_does(tmp_path: Path) -> None:
+    """The local index (one shard per namespace, IDF over the whole collection) against Qdrant's own
+    dense and sparse (IDF modifier) queries with its filters, on the same memories in three namespaces
+    after some were removed: the same memories in the same order, with the same similarity and BM25 share."""
+    rng = np.random.default_rng(3)
+    words = [
+        "maria",
+        "tomasz",
+        "billing",
+        "deploy",
+        "invoice",
+        "kafka",
+        "staging",
+        "pricing",
+        "portal",
+        "vpn",
+        "rota",
+        "warehouse",
+    ]
+    records = [
+        Record(id=new_id(), namespace=f"n{i % 3}", text=" ".join(rng.choice(words, size=int(rng.integers(2, 7)))))
+        for i in range(120)
+    ]
+    vectors = np.stack([vector(1000 + i) for i in range(120)])
+    questions = [" ".join(rng.choice(words, size=2)) for _ in range(8)]
+    weights = Weights(1.0, 0.5, 0.0)
+    ranked: list[list[list[tuple[str, float, float]]]] = []
+    for local_index in (True, False):
+        async with opened(tmp_path / str(local_index), local_index) as store:
+            await store.add_many(records, vectors)
+            await store.remove(records[::7], [])
+            found = []
+            for i, text in enumerate(questions):
+                query = Query(vectors[i * 5] * 0.5 + vector(i) * 0.5, lexical.query(text))
+                query = Query(query.vector / np.linalg.norm(query.vector), query.terms)
+                hits = await store.search(query, Filter(f"n{i % 3}"), 10, weights)
+                found.append([(h.record.id, round(h.similarity, 5), round(h.lexical, 5)) for h in hits])
+            ranked.append(found)
+    assert ranked[0] == ranked[1]
+    assert all(len(hits) == 10 for hits in ranked[0])
+    removed = {r.id for r in records[::7]}
+    assert not removed & {memory_id for hits in ranked[0] for memory_id, _, _ in hits}
+
+
 QDRANT_URL = os.environ.get("SOPHIA_TEST_QDRANT_URL")
 
 
@@ -143,3 +189,70 @@ async def test_hybrid_search_against_a_qdrant_server(tmp_path: Path) -> None:
         assert scored[0] == scored[1]
     finally:
         QdrantClient(url=QDRANT_URL).delete_collection(collection)
+
+
+class FlakyDisk:
+    """Local mode's SQLite connection on a disk that dies at the `fail_at`-th row written (None: never): every
+    statement from then on fails, the compensating delete too. Counts the transactions it commits."""
+
+    def __init__(self, connection: Any, fail_at: int | None = None) -> None:
+        self.connection = connection
+        self.fail_at = fail_at
+        self.rows = 0
+        self.commits = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connection, name)
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        self.rows += sql.startswith("INSERT")
+        if self.fail_at is not None and self.rows >= self.fail_at:
+            raise sqlite3.OperationalError("disk I/O error")
+        return self.connection.execute(sql, *args)
+
+    def __enter__(self) -> Any:
+        return self.connection.__enter__()
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> Any:
+        self.commits += kind is None
+        return self.connection.__exit__(kind, exc, tb)
+
+
+def flaky(store: Store, fail_at: int | None = None) -> FlakyDisk:
+    storage = store.local_file()
+    assert storage is not None, "qdrant-client's local storage moved: writes commit per point again"
+    storage.storage = disk = FlakyDisk(storage.storage, fail_at)
+    return disk
+
+
+async def test_a_bulk_write_is_one_transaction_on_disk(tmp_path: Path) -> None:
+    """Local mode's file gets one commit per write request (not one fsync per point, which made bulk writes
+    crawl on a busy disk), and the write is still durable once add_many returns."""
+    records = [Record(id=new_id(), namespace="bulk", text=f"memory number {i}") for i in range(300)]
+    async with opened(tmp_path, True) as store:
+        disk = flaky(store)
+        await store.add_many(records, np.stack([vector(i) for i in range(300)]))
+        superseding = Record(id=new_id(), namespace="bulk", text="memory number 0, updated", supersedes=records[0].id)
+        await store.add(superseding, vector(0), supersedes=records[0])
+        assert (disk.rows, disk.commits) == (302, 2)
+    async with opened(tmp_path, True) as store:
+        assert await store.count(Filter("bulk", include_superseded=True)) == 301
+        old = await store.get("bulk", records[0].id)
+        assert old is not None and old.superseded_by == superseding.id
+
+
+async def test_a_disk_error_midway_leaves_none_of_the_write(tmp_path: Path) -> None:
+    """The disk dies at the 30th of 50 points and even the clean-up fails: the 29 before it were never
+    committed, so neither the index nor Qdrant's file (after a restart) holds any of them."""
+    kept = Record(id=new_id(), namespace="bulk", text="written before")
+    records = [Record(id=new_id(), namespace="bulk", text=f"memory number {i}") for i in range(50)]
+    async with opened(tmp_path, True) as store:
+        await store.add(kept, vector(99))
+        flaky(store, fail_at=30)
+        with pytest.raises(sqlite3.OperationalError):
+            await store.add_many(records, np.stack([vector(i) for i in range(50)]))
+        assert await store.count(Filter("bulk")) == 1
+        assert [r.id for r, _ in await search(store, vector(3), Filter("bulk"), 5)] == [kept.id]
+    async with opened(tmp_path, False) as store:
+        assert await store.count(Filter("bulk")) == 1
+        assert await store.get("bulk", kept.id) == kept

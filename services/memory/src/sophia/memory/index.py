@@ -2,19 +2,24 @@
 
 qdrant-client's local mode evaluates filters in Python one point at a time (about 150 ms for a
 namespace filter at 10k points). Local mode locks its directory to one process, so that process
-sees every write and can keep this copy exact: rows of unit vectors plus the payload columns that
-filters use (namespaces and kinds as small integer codes, tags as row sets), and posting lists of
-lexical terms. A search is one matrix-vector product, a few vectorised comparisons, and one
-scatter-add per query term.
+sees every write and can keep this copy exact. It is partitioned by namespace, as every search is:
+one shard per namespace holds rows of unit vectors, the payload columns that filters use (kinds as
+small integer codes, tags as row sets) and posting lists of lexical terms, so a recall scans its own
+namespace's memories, not every memory in the collection. A search is one matrix-vector product over
+the shard, a few vectorised comparisons, and one scatter-add per query term. IDF is counted over the
+whole collection, as Qdrant's IDF modifier counts it, so both modes score alike.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import ThreadpoolController
 
 from sophia.kit.embeddings import Vectors
 from sophia.memory import lexical
@@ -47,15 +52,91 @@ class Query:
 
 
 class LocalIndex:
+    """The collection's memories, one shard per namespace."""
+
+    def __init__(self, dimensions: int) -> None:
+        self.dimensions = dimensions
+        self._shards: dict[str, _Shard] = {}
+        self._namespace_of: dict[str, str] = {}  # memory id -> its namespace
+        self._documents: Counter[int] = Counter()  # term -> memories holding it, in every namespace
+
+    def __len__(self) -> int:
+        return len(self._namespace_of)
+
+    def get(self, memory_id: str) -> Record | None:
+        namespace = self._namespace_of.get(memory_id)
+        return None if namespace is None else self._shards[namespace].get(memory_id)
+
+    def namespaces(self) -> set[str]:
+        return {name for name, shard in self._shards.items() if len(shard)}
+
+    def has_namespace(self, namespace: str) -> bool:
+        shard = self._shards.get(namespace)
+        return shard is not None and len(shard) > 0
+
+    def put(self, record: Record, vector: Vectors | None = None, terms: lexical.Terms | None = None) -> None:
+        """Insert or replace a record; `vector` and `terms` may be omitted when only the payload changed
+        (a memory's text and namespace never change)."""
+        known = self._namespace_of.get(record.id)
+        if known is not None and known != record.namespace:
+            raise ValueError(f"memory {record.id} belongs to namespace {known!r}")
+        shard = self._shards.get(record.namespace)
+        if shard is None:
+            shard = self._shards[record.namespace] = _Shard(self.dimensions)
+        if known is None:
+            if vector is None or terms is None:
+                raise KeyError(record.id)
+            self._documents.update(terms.indices)
+            self._namespace_of[record.id] = record.namespace
+        shard.put(record, vector, terms)
+
+    def remove(self, memory_id: str) -> None:
+        namespace = self._namespace_of.pop(memory_id, None)
+        if namespace is None:
+            return
+        terms = self._shards[namespace].remove(memory_id)
+        self._documents.subtract(terms.indices)
+        for term in terms.indices:
+            if self._documents[term] <= 0:
+                del self._documents[term]
+
+    def mask(self, where: Filter) -> Mask:
+        """Which rows of the namespace's shard pass the filter (empty for a namespace never written)."""
+        shard = self._shards.get(where.namespace)
+        return shard.mask(where) if shard is not None else np.zeros(0, dtype=bool)
+
+    def search(self, query: Query, where: Filter, limit: int, weights: Weights) -> list[Hit]:
+        """The `limit` best memories by fused score (see fusion.py), every filtered row scored exactly."""
+        shard = self._shards.get(where.namespace)
+        if shard is None:
+            return []
+        return shard.search(query, where, limit, weights, self.idf)
+
+    def idf(self, term: int) -> float:
+        """Qdrant's IDF of a term, over every namespace (as a server's IDF modifier counts)."""
+        return lexical.idf(len(self), self._documents[term])
+
+    def lexical_scores(self, terms: lexical.Terms, namespace: str) -> npt.NDArray[np.float64]:
+        """BM25 of every row of the namespace's shard."""
+        shard = self._shards.get(namespace)
+        return shard.lexical_scores(terms, self.idf) if shard is not None else np.zeros(0)
+
+    def vectors_of(self, where: Filter) -> tuple[list[Record], Vectors]:
+        shard = self._shards.get(where.namespace)
+        if shard is None:
+            return [], np.zeros((0, self.dimensions), dtype=np.float32)
+        return shard.vectors_of(where)
+
+
+class _Shard:
+    """One namespace's memories: vectors, filter columns and posting lists, row by row."""
+
     def __init__(self, dimensions: int, capacity: int = 64) -> None:
         self.dimensions = dimensions
         self.records: list[Record] = []
         self._rows: dict[str, int] = {}
-        self._codes: dict[str, int] = {}  # namespace -> code in the namespace column
-        self._per_namespace: Counter[str] = Counter()
         self._tag_rows: defaultdict[str, set[int]] = defaultdict(set)
         self._vectors: Vectors = np.zeros((capacity, dimensions), dtype=np.float32)
-        self._namespace = np.zeros(capacity, dtype=np.int32)
         self._kind = np.zeros(capacity, dtype=np.int8)
         self._created = np.zeros(capacity, dtype=np.float64)
         self._current = np.zeros(capacity, dtype=bool)
@@ -71,32 +152,21 @@ class LocalIndex:
         row = self._rows.get(memory_id)
         return None if row is None else self.records[row]
 
-    def namespaces(self) -> set[str]:
-        return {name for name, count in self._per_namespace.items() if count > 0}
-
-    def has_namespace(self, namespace: str) -> bool:
-        return self._per_namespace[namespace] > 0
-
-    def put(self, record: Record, vector: Vectors | None = None, terms: lexical.Terms | None = None) -> None:
-        """Insert or replace a record; `vector` and `terms` may be omitted when only the payload changed
-        (a memory's text never changes)."""
+    def put(self, record: Record, vector: Vectors | None, terms: lexical.Terms | None) -> None:
         row = self._rows.get(record.id)
         if row is None:
-            if vector is None or terms is None:
-                raise KeyError(record.id)
+            assert vector is not None and terms is not None  # LocalIndex.put checked
             row = len(self.records)
             self._grow(row + 1)
             self.records.append(record)
             self._terms.append(terms)
             self._post(row, terms)
             self._rows[record.id] = row
-            self._per_namespace[record.namespace] += 1
         else:
             self._untag(self.records[row], row)
             self.records[row] = record
         if vector is not None:
             self._vectors[row] = vector
-        self._namespace[row] = self._codes.setdefault(record.namespace, len(self._codes))
         self._kind[row] = KINDS.index(record.kind)
         self._created[row] = record.created_at
         self._current[row] = record.current
@@ -104,15 +174,12 @@ class LocalIndex:
         for tag in record.tags:
             self._tag_rows[tag].add(row)
 
-    def remove(self, memory_id: str) -> None:
-        """Drop a row by moving the last row into its place."""
-        row = self._rows.pop(memory_id, None)
-        if row is None:
-            return
-        record = self.records[row]
-        self._per_namespace[record.namespace] -= 1
+    def remove(self, memory_id: str) -> lexical.Terms:
+        """Drop a row by moving the last row into its place; the removed row's terms."""
+        row = self._rows.pop(memory_id)
+        record, terms = self.records[row], self._terms[row]
         self._untag(record, row)
-        self._unpost(row, self._terms[row])
+        self._unpost(row, terms)
         last = len(self.records) - 1
         if row != last:
             moved = self.records[last]
@@ -121,22 +188,18 @@ class LocalIndex:
             self.records[row] = moved
             self._terms[row] = self._terms[last]
             self._rows[moved.id] = row
-            for column in (self._vectors, self._namespace, self._kind, self._created, self._current, self._event):
+            for column in (self._vectors, self._kind, self._created, self._current, self._event):
                 column[row] = column[last]
             for tag in moved.tags:
                 self._tag_rows[tag].add(row)
             self._post(row, self._terms[row])
         self.records.pop()
         self._terms.pop()
+        return terms
 
     def mask(self, where: Filter) -> Mask:
         n = len(self.records)
-        code = self._codes.get(where.namespace)
-        if code is None:
-            return np.zeros(n, dtype=bool)
-        mask: Mask = self._namespace[:n] == code
-        if not where.include_superseded:
-            mask &= self._current[:n]
+        mask: Mask = np.ones(n, dtype=bool) if where.include_superseded else self._current[:n].copy()
         if where.kinds:
             mask &= np.isin(self._kind[:n], [KINDS.index(kind) for kind in where.kinds])
         if where.since is not None:
@@ -150,16 +213,20 @@ class LocalIndex:
             mask &= tagged
         return mask
 
-    def search(self, query: Query, where: Filter, limit: int, weights: Weights) -> list[Hit]:
-        """The `limit` best rows by fused score (see fusion.py), every filtered row scored exactly."""
+    def search(
+        self, query: Query, where: Filter, limit: int, weights: Weights, idf: Callable[[int], float]
+    ) -> list[Hit]:
         rows = np.flatnonzero(self.mask(where))
         if rows.size == 0:
             return []
         n = len(self.records)
         # Score every row in place and pick the filtered ones after: gathering the rows' vectors
-        # first would copy them (15 MB at 10k) on every search.
-        dense = (self._vectors[:n] @ query.vector)[rows].astype(np.float64)
-        bm25 = self.lexical_scores(query.terms)[rows]
+        # first would copy them (15 MB at 10k) on every search. One BLAS thread: a second one must wait for
+        # a free core (on 2 cores the model and the event loop hold them), which cost 14-44 ms p95 on a
+        # 2k-row namespace, and it spins afterwards; at 100k rows one thread took 25% less CPU too.
+        with _blas().limit(limits=1, user_api="blas"):
+            dense = (self._vectors[:n] @ query.vector)[rows].astype(np.float64)
+        bm25 = self.lexical_scores(query.terms, idf)[rows]
         top_bm25 = bm25.max()
         relative = bm25 / top_bm25 if top_bm25 > 0 else bm25
         inside = np.zeros(rows.size, dtype=bool)
@@ -172,16 +239,14 @@ class LocalIndex:
         top = _top(fused, limit)
         return [Hit(self.records[rows[i]], float(fused[i]), float(dense[i]), float(relative[i])) for i in top]
 
-    def lexical_scores(self, terms: lexical.Terms) -> npt.NDArray[np.float64]:
-        """BM25 of every row, with IDF over the whole collection (as Qdrant's IDF modifier computes it)."""
-        n = len(self.records)
-        scores = np.zeros(n)
+    def lexical_scores(self, terms: lexical.Terms, idf: Callable[[int], float]) -> npt.NDArray[np.float64]:
+        """BM25 of every row: only the query's terms' posting lists are touched."""
+        scores = np.zeros(len(self.records))
         for term, weight in zip(terms.indices, terms.values, strict=True):
-            posting = self._postings.get(term)
-            if not posting:
+            if term not in self._postings:
                 continue
             rows, tf = self._posting_array(term)
-            scores[rows] += weight * lexical.idf(n, len(posting)) * tf
+            scores[rows] += weight * idf(term) * tf
         return scores
 
     def vectors_of(self, where: Filter) -> tuple[list[Record], Vectors]:
@@ -223,11 +288,16 @@ class LocalIndex:
             return
         capacity = max(size, capacity * 2)
         self._vectors = np.resize(self._vectors, (capacity, self.dimensions))
-        self._namespace = np.resize(self._namespace, capacity)
         self._kind = np.resize(self._kind, capacity)
         self._created = np.resize(self._created, capacity)
         self._current = np.resize(self._current, capacity)
         self._event = np.resize(self._event, capacity)
+
+
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    """The process's BLAS libraries, found once (finding them takes milliseconds; a limit takes ~20 µs)."""
+    return ThreadpoolController()
 
 
 def _top(scores: npt.NDArray[np.floating], limit: int) -> npt.NDArray[np.int64]:
