@@ -53,6 +53,7 @@ class LocalIndex:
         self._rows: dict[str, int] = {}
         self._codes: dict[str, int] = {}  # namespace -> code in the namespace column
         self._per_namespace: Counter[str] = Counter()
+        self._sums: defaultdict[int, npt.NDArray[np.float64]] = defaultdict(lambda: np.zeros(dimensions))  # by code
         self._tag_rows: defaultdict[str, set[int]] = defaultdict(set)
         self._vectors: Vectors = np.zeros((capacity, dimensions), dtype=np.float32)
         self._namespace = np.zeros(capacity, dtype=np.int32)
@@ -94,9 +95,13 @@ class LocalIndex:
         else:
             self._untag(self.records[row], row)
             self.records[row] = record
+            if vector is not None:
+                self._sums[int(self._namespace[row])] -= self._vectors[row]
+        code = self._codes.setdefault(record.namespace, len(self._codes))
         if vector is not None:
             self._vectors[row] = vector
-        self._namespace[row] = self._codes.setdefault(record.namespace, len(self._codes))
+            self._sums[code] += vector
+        self._namespace[row] = code
         self._kind[row] = KINDS.index(record.kind)
         self._created[row] = record.created_at
         self._current[row] = record.current
@@ -111,6 +116,7 @@ class LocalIndex:
             return
         record = self.records[row]
         self._per_namespace[record.namespace] -= 1
+        self._sums[int(self._namespace[row])] -= self._vectors[row]
         self._untag(record, row)
         self._unpost(row, self._terms[row])
         last = len(self.records) - 1
@@ -156,9 +162,13 @@ class LocalIndex:
         if rows.size == 0:
             return []
         n = len(self.records)
+        # Taking the namespace's average out of the query takes it out of every memory's score at once:
+        # (q - g·a)·m = q·m - g·(a·m).
+        common = self.average(where.namespace)
+        vector = query.vector if common is None else query.vector - weights.generic * common
         # Score every row in place and pick the filtered ones after: gathering the rows' vectors
         # first would copy them (15 MB at 10k) on every search.
-        dense = (self._vectors[:n] @ query.vector)[rows].astype(np.float64)
+        dense = (self._vectors[:n] @ vector.astype(np.float32))[rows].astype(np.float64)
         bm25 = self.lexical_scores(query.terms)[rows]
         top_bm25 = bm25.max()
         relative = bm25 / top_bm25 if top_bm25 > 0 else bm25
@@ -170,7 +180,20 @@ class LocalIndex:
         total = weights.dense + weights.lexical + (weights.time if asked else 0.0)
         fused = (weights.dense * dense + weights.lexical * relative + weights.time * inside) / (total or 1.0)
         top = _top(fused, limit)
-        return [Hit(self.records[rows[i]], float(fused[i]), float(dense[i]), float(relative[i])) for i in top]
+        similarity = self._vectors[rows[top]] @ query.vector
+        return [
+            Hit(self.records[rows[i]], float(fused[i]), float(cosine), float(relative[i]))
+            for i, cosine in zip(top, similarity, strict=True)
+        ]
+
+    def average(self, namespace: str) -> Vectors | None:
+        """The mean of the namespace's vectors (see fusion.py): a memory's dot product with it is the memory's
+        average cosine with every memory of the namespace. None for an empty namespace."""
+        code = self._codes.get(namespace)
+        count = self._per_namespace[namespace]
+        if code is None or not count:
+            return None
+        return (self._sums[code] / count).astype(np.float32)
 
     def lexical_scores(self, terms: lexical.Terms) -> npt.NDArray[np.float64]:
         """BM25 of every row, with IDF over the whole collection (as Qdrant's IDF modifier computes it)."""

@@ -59,6 +59,14 @@ class MemorySettings(ServiceSettings):
     lexical_weight: float = Field(
         0.1, ge=0, description="Weight of BM25 (shared words, rare ones counting most) in recall's fused score."
     )
+    generic_penalty: float = Field(
+        1.25,
+        ge=0,
+        le=4,
+        description="Subtracted, times a memory's average similarity to its namespace's memories, from its similarity "
+        "to the question before fusing (0: plain cosine): what resembles everything (small talk, boilerplate) ranks "
+        "below what is specific. Chosen on the dev split of bench/data (see fusion.py).",
+    )
     time_weight: float = Field(
         0.5, ge=0, description="Weight of 'happened in the period the question names' in recall's fused score."
     )
