@@ -146,3 +146,18 @@ async def test_hybrid_search_against_a_qdrant_server(tmp_path: Path) -> None:
         assert scored[0] == scored[1]
     finally:
         QdrantClient(url=QDRANT_URL).delete_collection(collection)
+
+
+async def test_a_collection_of_another_vector_size_is_refused_and_kept(tmp_path: Path) -> None:
+    """A model change (another vector size) never writes into or replaces the old collection: the store
+    refuses to start, says what to do, and the old memories are still there for the old model."""
+    async with opened(tmp_path, True) as store:
+        await store.add(Record(id=new_id(), namespace="a", text="kept"), vector(1))
+    settings = MemorySettings(data_dir=tmp_path, embedding_dimensions=768)
+    with pytest.raises(RuntimeError, match=r"holds 384-d vectors; the embedder makes 768-d.*SOPHIA_MEMORY_COLLECTION"):
+        async with contextlib.asynccontextmanager(open_store)(settings):
+            pass
+    async with opened(tmp_path, True) as store:
+        assert await store.count(Filter("a")) == 1
+    async with contextlib.asynccontextmanager(open_store)(settings.model_copy(update={"collection": "wide"})) as store:
+        assert await store.count(Filter("a")) == 0  # a new name starts a collection of the new size

@@ -108,8 +108,11 @@ class Store:
         info = await self._call(self._client.get_collection, self._collection)
         size = info.config.params.vectors.size
         if size != self.dimensions:
+            # Vectors of two models cannot be compared: nothing is converted or overwritten on the quiet.
             raise RuntimeError(
-                f"collection {self._collection} holds {size}-d vectors; the embedder makes {self.dimensions}"
+                f"collection {self._collection} holds {size}-d vectors; the embedder makes {self.dimensions}-d "
+                "ones (another embedding model?): set SOPHIA_MEMORY_COLLECTION to a new name, or delete the old "
+                "collection to re-import its memories"
             )
         if SPARSE not in (info.config.params.sparse_vectors or {}):
             # Qdrant cannot add a sparse vector to an existing collection: its points would lack one.
