@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from sophia.kit.embeddings import Vectors
 from sophia.memory import lexical
-from sophia.memory.fusion import Hit, Weights
+from sophia.memory.fusion import Hit, Weights, without_average
 from sophia.memory.records import KINDS, Record
 
 Mask = npt.NDArray[np.bool_]
@@ -162,13 +162,11 @@ class LocalIndex:
         if rows.size == 0:
             return []
         n = len(self.records)
-        # Taking the namespace's average out of the query takes it out of every memory's score at once:
-        # (q - g·a)·m = q·m - g·(a·m).
-        common = self.average(where.namespace)
-        vector = query.vector if common is None else query.vector - weights.generic * common
+        # Taking the namespace's average out of the query takes it out of every memory's score at once.
+        vector, offset = without_average(query.vector, self.average(where.namespace), weights.generic)
         # Score every row in place and pick the filtered ones after: gathering the rows' vectors
         # first would copy them (15 MB at 10k) on every search.
-        dense = (self._vectors[:n] @ vector.astype(np.float32))[rows].astype(np.float64)
+        dense = (self._vectors[:n] @ vector)[rows].astype(np.float64) + offset
         bm25 = self.lexical_scores(query.terms)[rows]
         top_bm25 = bm25.max()
         relative = bm25 / top_bm25 if top_bm25 > 0 else bm25
@@ -182,18 +180,18 @@ class LocalIndex:
         top = _top(fused, limit)
         similarity = self._vectors[rows[top]] @ query.vector
         return [
-            Hit(self.records[rows[i]], float(fused[i]), float(cosine), float(relative[i]))
+            Hit(self.records[rows[i]], float(fused[i]), float(cosine), float(relative[i]), float(dense[i]))
             for i, cosine in zip(top, similarity, strict=True)
         ]
 
-    def average(self, namespace: str) -> Vectors | None:
-        """The mean of the namespace's vectors (see fusion.py): a memory's dot product with it is the memory's
-        average cosine with every memory of the namespace. None for an empty namespace."""
+    def average(self, namespace: str) -> tuple[Vectors, int] | None:
+        """The mean of the namespace's vectors and how many there are (see fusion.py); None for an empty
+        namespace."""
         code = self._codes.get(namespace)
         count = self._per_namespace[namespace]
         if code is None or not count:
             return None
-        return (self._sums[code] / count).astype(np.float32)
+        return (self._sums[code] / count).astype(np.float32), count
 
     def lexical_scores(self, terms: lexical.Terms) -> npt.NDArray[np.float64]:
         """BM25 of every row, with IDF over the whole collection (as Qdrant's IDF modifier computes it)."""

@@ -34,7 +34,10 @@ async def recall(store: Store, settings: MemorySettings, text: str, vector: Vect
     found = await store.search(asked, where, k * 2, weights(settings))
     ranked = rank(found, settings.superseded_penalty)[:k]
     best = max((hit.similarity for hit, _ in ranked), default=-1.0)
-    close = best >= settings.relevance_floor
+    # Close in plain cosine, and closer to the question than to what the namespace holds in general: in a
+    # chat every turn is close to a question naming its speaker.
+    specific = max((hit.specific for hit, _ in ranked), default=-1.0)
+    close = best >= settings.relevance_floor and specific > settings.specific_floor
     # A hit this close in meaning is trusted even when it calls the thing by another name.
     checked = settings.require_names and best < settings.names_trusted_similarity
     unmentioned = unmentioned_names(text, ranked) if checked else set()

@@ -18,7 +18,7 @@ from qdrant_client import QdrantClient, models
 
 from sophia.kit.embeddings import Vectors
 from sophia.memory import lexical
-from sophia.memory.fusion import Hit, Weights
+from sophia.memory.fusion import Hit, Weights, without_average
 from sophia.memory.index import Filter, LocalIndex, Query
 from sophia.memory.records import Record
 from sophia.memory.settings import MemorySettings
@@ -90,7 +90,7 @@ class Store:
         self.dimensions = dimensions
         self.index = index
         self.avg_length = avg_length
-        self._directions: dict[str, tuple[float, Vectors | None]] = {}  # server mode: namespace -> (when, mean)
+        self._directions: dict[str, tuple[float, tuple[Vectors, int] | None]] = {}  # server: namespace -> (when, mean)
         # Writes go one at a time in this process: supersede and forget read a record, then rewrite it,
         # and qdrant-client's local mode is not safe for concurrent writers.
         self.writes = asyncio.Lock()
@@ -203,8 +203,7 @@ class Store:
         """Candidates from one batch of up to three queries (dense, BM25, dense within the period), scored
         here as the local index scores them. A candidate missing from the BM25 list scores 0 there: it is
         below the depth-th BM25 score anyway."""
-        common = self._server_average(where.namespace)
-        shifted = query.vector if common is None else query.vector - weights.generic * common
+        shifted, offset = without_average(query.vector, self._server_average(where.namespace), weights.generic)
         dense = shifted.tolist()
         flt = qdrant_filter(where)
         # Every request returns the dense vectors: plain and generic-free similarity are computed here.
@@ -245,14 +244,15 @@ class Store:
             relative = bm25.get(key, 0.0) / top_bm25
             vector = vectors.get(key)
             similarity = float(np.dot(vector, query.vector)) if vector is not None else 0.0
-            specific = float(np.dot(vector, shifted)) if vector is not None else 0.0
+            specific = float(np.dot(vector, shifted)) + offset if vector is not None else 0.0
             score = weights.fuse(specific, relative, inside, query.period is not None)
-            hits.append(Hit(record, score, similarity, relative))
+            hits.append(Hit(record, score, similarity, relative, specific))
         hits.sort(key=lambda hit: -hit.score)
         return hits[:limit]
 
-    def _server_average(self, namespace: str) -> Vectors | None:
-        """The mean of a sample of the namespace's vectors on a Qdrant server, cached a while."""
+    def _server_average(self, namespace: str) -> tuple[Vectors, int] | None:
+        """The mean of a sample of the namespace's vectors on a Qdrant server and the sample's size, cached a
+        while."""
         now = time.monotonic()
         cached = self._directions.get(namespace)
         if cached is not None and now - cached[0] < DIRECTION_TTL_S:
@@ -264,7 +264,7 @@ class Store:
             with_vectors=[DENSE],
         )
         stored = [v for point in points if (v := dense_of(point.vector)) is not None]
-        average: Vectors | None = np.stack(stored).mean(axis=0, dtype=np.float64).astype(np.float32) if stored else None
+        average = (np.stack(stored).mean(axis=0, dtype=np.float64).astype(np.float32), len(stored)) if stored else None
         self._directions[namespace] = (now, average)
         return average
 
