@@ -3,8 +3,8 @@
 score = (w_dense * specific + w_lexical * bm25 / best_bm25 + w_time * in_period) / (sum of the weights)
 
 - specific: cosine in meaning minus `generic` times the memory's average cosine with the other memories
-  of its namespace (from its dot product with the namespace's mean vector). A memory that resembles everything the
-  namespace holds (small talk, boilerplate, the people it is about) looks close to every question:
+  of its namespace (from its dot product with the namespace's mean vector). A memory that resembles
+  everything the namespace holds (small talk, boilerplate, the people it is about) looks close to any question:
   "Anika: Talk later!" scores 0.62 against "What was Anika up to in April?", above "Anika: Moving day is
   done". This is the hubness reduction of the embedding literature (CSLS); a namespace whose memories are
   alike (a chat) has a long mean vector and is corrected more than one of varied facts. `similarity` stays
