@@ -251,7 +251,10 @@ async def conversations(split: str, settings: MemorySettings, embeddings: Embedd
 
 def quality() -> tuple[list[dict[str, Any]], dict[str, float]]:
     embeddings = Embeddings()
-    configs = {"hybrid": MemorySettings(), "dense only": MemorySettings(lexical_weight=0, time_weight=0)}
+    configs = {
+        "hybrid": MemorySettings(),
+        "dense only": MemorySettings(lexical_weight=0, time_weight=0, generic_penalty=0),  # plain cosine
+    }
     results: dict[tuple[str, str], dict[str, float]] = {}
     for name, settings in configs.items():
         for split in SPLITS:

@@ -118,3 +118,45 @@ def test_each_namespace_is_scanned_alone_but_idf_counts_every_namespace() -> Non
         index.remove(r.id)
     assert index.lexical_scores(lexical.query("Ledgerline"), "a")[0] == before
     assert index.namespaces() == {"a"} and index.get(others[0].id) is None
+
+
+def test_what_every_memory_shares_is_taken_out_of_similarity() -> None:
+    """Small talk resembles the rest of the namespace and so any question; with its average similarity to
+    the namespace taken out, the memory that says something specific ranks first, while `similarity` (what the
+    relevance floor reads) stays the plain cosine."""
+    index = LocalIndex(3)
+    chatter = [record(text=f"talk later {i}") for i in range(8)]
+    for r in chatter:
+        put(index, r, unit(1, 0.05, 0))
+    specific = record(text="moved into a house with a garden")
+    put(index, specific, unit(0.6, 0, 0.8))
+    question = unit(0.9, 0, 0.3)
+    plain = index.search(Query(question, lexical.query("")), Filter("a"), 1, DENSE_ONLY)
+    assert plain[0].record.id != specific.id  # without: a chatter line wins on plain cosine
+    centred = Weights(dense=1.0, lexical=0.0, time=0.0, generic=1.5)
+    hits = index.search(Query(question, lexical.query("")), Filter("a"), 9, centred)
+    assert hits[0].record.id == specific.id
+    assert hits[0].similarity == np.float32(question @ unit(0.6, 0, 0.8))
+
+
+def test_the_namespace_average_follows_writes_and_removals() -> None:
+    index = LocalIndex(2)
+    first, second, elsewhere = record(), record(), record("b")
+    put(index, first, unit(1, 0))
+    put(index, elsewhere, unit(0, 1))
+    assert index.average("missing") is None
+    assert mean_of(index, "a") == ([1, 0], 1)
+    put(index, second, unit(0, 1))
+    assert mean_of(index, "a") == ([0.5, 0.5], 2)
+    index.put(second, unit(1, 0))  # a vector replaced in place counts once, the new one
+    assert mean_of(index, "a") == ([1, 0], 2)
+    index.remove(first.id)
+    index.remove(second.id)
+    assert index.average("a") is None
+    assert mean_of(index, "b") == ([0, 1], 1)
+
+
+def mean_of(index: LocalIndex, namespace: str) -> tuple[list[float], int]:
+    average = index.average(namespace)
+    assert average is not None
+    return [round(float(x), 6) for x in average[0]], average[1]

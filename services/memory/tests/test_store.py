@@ -94,7 +94,8 @@ async def test_remove_restores_neighbours_in_the_same_write(store: Store) -> Non
 
 async def test_hybrid_search_scores_alike_in_the_index_and_in_qdrant(tmp_path: Path) -> None:
     """The same memories and question through the local index and through Qdrant's own sparse (IDF
-    modifier) and dense queries: same order, same similarity and BM25 share."""
+    modifier) and dense queries, with the namespace's average taken out of similarity: same order, same
+    similarity, BM25 share and fused score."""
     texts = ["Maria owns Ledgerline", "Maria drinks green tea", "Tomasz owns the billing service", "Lunch at noon"]
     records = [Record(id=new_id(), namespace="a", text=t) for t in texts]
     vectors = np.stack([vector(i) for i in range(len(texts))])
@@ -104,8 +105,10 @@ async def test_hybrid_search_scores_alike_in_the_index_and_in_qdrant(tmp_path: P
     for local_index in (True, False):
         async with opened(tmp_path / str(local_index), local_index) as store:
             await store.add_many(records, vectors)
-            hits = await store.search(query, Filter("a"), 4, Weights(1.0, 0.5, 0.0))
-            results.append([(h.record.id, round(h.similarity, 4), round(h.lexical, 4)) for h in hits])
+            hits = await store.search(query, Filter("a"), 4, Weights(1.0, 0.5, 0.0, generic=1.25))
+            results.append(
+                [(h.record.id, round(h.similarity, 4), round(h.lexical, 4), round(h.score, 4)) for h in hits]
+            )
     assert results[0] == results[1]
     assert results[0][0][0] == records[0].id and results[0][0][2] == 1.0  # the only one naming Ledgerline
 
@@ -256,3 +259,18 @@ async def test_a_disk_error_midway_leaves_none_of_the_write(tmp_path: Path) -> N
     async with opened(tmp_path, False) as store:
         assert await store.count(Filter("bulk")) == 1
         assert await store.get("bulk", kept.id) == kept
+
+
+async def test_a_collection_of_another_vector_size_is_refused_and_kept(tmp_path: Path) -> None:
+    """A model change (another vector size) never writes into or replaces the old collection: the store
+    refuses to start, says what to do, and the old memories are still there for the old model."""
+    async with opened(tmp_path, True) as store:
+        await store.add(Record(id=new_id(), namespace="a", text="kept"), vector(1))
+    settings = MemorySettings(data_dir=tmp_path, embedding_dimensions=768)
+    with pytest.raises(RuntimeError, match=r"holds 384-d vectors; the embedder makes 768-d.*SOPHIA_MEMORY_COLLECTION"):
+        async with contextlib.asynccontextmanager(open_store)(settings):
+            pass
+    async with opened(tmp_path, True) as store:
+        assert await store.count(Filter("a")) == 1
+    async with contextlib.asynccontextmanager(open_store)(settings.model_copy(update={"collection": "wide"})) as store:
+        assert await store.count(Filter("a")) == 0  # a new name starts a collection of the new size

@@ -25,16 +25,19 @@ class Answer:
 
 
 def weights(settings: MemorySettings) -> Weights:
-    return Weights(settings.dense_weight, settings.lexical_weight, settings.time_weight)
+    return Weights(settings.dense_weight, settings.lexical_weight, settings.time_weight, settings.generic_penalty)
 
 
 async def recall(store: Store, settings: MemorySettings, text: str, vector: Vectors, where: Filter, k: int) -> Answer:
     asked = Query(vector, lexical.query(text), periods.period(text), settings.fusion_depth)
-    # History can push the newest versions down: fetch a few more before re-ranking.
-    found = await store.search(asked, where, k * 2 if where.include_superseded else k, weights(settings))
+    # History and repeated texts can push the newest or other versions down: fetch more before re-ranking.
+    found = await store.search(asked, where, k * 2, weights(settings))
     ranked = rank(found, settings.superseded_penalty)[:k]
     best = max((hit.similarity for hit, _ in ranked), default=-1.0)
-    close = best >= settings.relevance_floor
+    # Close in plain cosine, and closer to the question than to what the namespace holds in general: in a
+    # chat every turn is close to a question naming its speaker.
+    specific = max((hit.specific for hit, _ in ranked), default=-1.0)
+    close = best >= settings.relevance_floor and specific > settings.specific_floor
     # A hit this close in meaning is trusted even when it calls the thing by another name.
     checked = settings.require_names and best < settings.names_trusted_similarity
     unmentioned = unmentioned_names(text, ranked) if checked else set()
@@ -55,7 +58,8 @@ def unmentioned_names(text: str, ranked: list[tuple[Hit, float]]) -> set[str]:
 
 
 def rank(found: list[Hit], penalty: float) -> list[tuple[Hit, float]]:
-    """Order by fused score, superseded versions lowered by `penalty`, and never above their successor."""
+    """Order by fused score, superseded versions lowered by `penalty` and never above their successor,
+    repeated texts after distinct ones."""
     ranked = sorted(
         ((hit, hit.score - (0 if hit.record.current else penalty)) for hit in found), key=lambda item: -item[1]
     )
@@ -66,4 +70,17 @@ def rank(found: list[Hit], penalty: float) -> list[tuple[Hit, float]]:
             item = ranked.pop(position[successor])
             ranked.insert(position[hit.record.id], item)
             position = {h.record.id: i for i, (h, _) in enumerate(ranked)}
-    return ranked
+    return repeats_last(ranked)
+
+
+def repeats_last(ranked: list[tuple[Hit, float]]) -> list[tuple[Hit, float]]:
+    """A memory whose text repeats a better-ranked one's ("Talk later!" said in ten sessions) goes below every
+    distinct one, so k results say k different things; the repeats stay, in order, for a larger k."""
+    seen: set[str] = set()
+    distinct: list[tuple[Hit, float]] = []
+    repeats: list[tuple[Hit, float]] = []
+    for item in ranked:
+        text = " ".join(item[0].record.text.casefold().split())
+        (repeats if text in seen else distinct).append(item)
+        seen.add(text)
+    return distinct + repeats

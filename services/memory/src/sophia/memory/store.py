@@ -19,7 +19,7 @@ from qdrant_client import QdrantClient, models
 
 from sophia.kit.embeddings import Vectors
 from sophia.memory import lexical
-from sophia.memory.fusion import Hit, Weights
+from sophia.memory.fusion import Hit, Weights, without_average
 from sophia.memory.index import Filter, LocalIndex, Query
 from sophia.memory.records import Record
 from sophia.memory.settings import MemorySettings
@@ -38,6 +38,10 @@ INDEXES: dict[str, models.PayloadSchemaType] = {
     "event_at": models.PayloadSchemaType.FLOAT,
 }
 SCROLL_PAGE = 1000
+# On a Qdrant server a namespace's average vector (see fusion.py) is the mean of up to this many of its
+# vectors, kept this long: it moves slowly as memories are added, and other replicas write too.
+DIRECTION_SAMPLE = 1000
+DIRECTION_TTL_S = 60.0
 DENSE = ""  # the collection's unnamed dense vector
 SPARSE = "text"  # BM25 term weights; Qdrant multiplies in IDF (Modifier.IDF)
 
@@ -82,6 +86,14 @@ def in_period(where: Filter, period: tuple[float, float]) -> models.Filter:
     return models.Filter(must=[*(base.must or []), window])
 
 
+def dense_of(stored: Any) -> Vectors | None:
+    """A point's dense vector as asked with `with_vector=[DENSE]`: local mode answers the list alone, a
+    server may answer it by name."""
+    if isinstance(stored, dict):
+        stored = stored.get(DENSE)
+    return np.asarray(stored, np.float32) if isinstance(stored, list) and stored else None
+
+
 class Store:
     def __init__(
         self,
@@ -98,6 +110,7 @@ class Store:
         self.dimensions = dimensions
         self.index = index
         self.avg_length = avg_length
+        self._directions: dict[str, tuple[float, tuple[Vectors, int] | None]] = {}  # server: namespace -> (when, mean)
         # Writes go one at a time in this process: supersede and forget read a record, then rewrite it,
         # and qdrant-client's local mode is not safe for concurrent writers.
         self.writes = asyncio.Lock()
@@ -148,8 +161,11 @@ class Store:
         info = await self._call(self._client.get_collection, self._collection)
         size = info.config.params.vectors.size
         if size != self.dimensions:
+            # Vectors of two models cannot be compared: nothing is converted or overwritten on the quiet.
             raise RuntimeError(
-                f"collection {self._collection} holds {size}-d vectors; the embedder makes {self.dimensions}"
+                f"collection {self._collection} holds {size}-d vectors; the embedder makes {self.dimensions}-d "
+                "ones (another embedding model?): set SOPHIA_MEMORY_COLLECTION to a new name, or delete the old "
+                "collection to re-import its memories"
             )
         if SPARSE not in (info.config.params.sparse_vectors or {}):
             # Qdrant cannot add a sparse vector to an existing collection: its points would lack one.
@@ -240,9 +256,13 @@ class Store:
         """Candidates from one batch of up to three queries (dense, BM25, dense within the period), scored
         here as the local index scores them. A candidate missing from the BM25 list scores 0 there: it is
         below the depth-th BM25 score anyway."""
-        dense = query.vector.tolist()
+        shifted, offset = without_average(query.vector, self._server_average(where.namespace), weights.generic)
+        dense = shifted.tolist()
         flt = qdrant_filter(where)
-        requests = [models.QueryRequest(query=dense, filter=flt, limit=query.depth, with_payload=True)]
+        # Every request returns the dense vectors: plain and generic-free similarity are computed here.
+        requests = [
+            models.QueryRequest(query=dense, filter=flt, limit=query.depth, with_payload=True, with_vector=[DENSE])
+        ]
         if query.terms and weights.lexical > 0:
             sparse = models.SparseVector(indices=query.terms.indices, values=query.terms.values)
             requests.append(
@@ -252,31 +272,54 @@ class Store:
             )
         if query.period is not None:
             window = in_period(where, query.period)
-            requests.append(models.QueryRequest(query=dense, filter=window, limit=query.depth, with_payload=True))
+            requests.append(
+                models.QueryRequest(
+                    query=dense, filter=window, limit=query.depth, with_payload=True, with_vector=[DENSE]
+                )
+            )
         responses = self._client.query_batch_points(self._collection, requests)
         records: dict[str, Record] = {}
-        similarity: dict[str, float] = {}
+        vectors: dict[str, Vectors] = {}
         bm25: dict[str, float] = {}
         for request, response in zip(requests, responses, strict=True):
             for point in response.points:
                 key = str(point.id)
                 records.setdefault(key, Record.from_payload(key, point.payload or {}))
+                stored = dense_of(point.vector)
+                if stored is not None:
+                    vectors.setdefault(key, stored)
                 if request.using == SPARSE:
                     bm25[key] = float(point.score)
-                    stored: Any = point.vector
-                    if key not in similarity and stored and DENSE in stored:
-                        similarity[key] = float(np.dot(np.asarray(stored[DENSE], np.float32), query.vector))
-                else:
-                    similarity[key] = float(point.score)
         top_bm25 = max(bm25.values(), default=0.0) or 1.0
         hits = []
         for key, record in records.items():
             inside = query.period is not None and query.period[0] <= record.event_at < query.period[1]
             relative = bm25.get(key, 0.0) / top_bm25
-            score = weights.fuse(similarity.get(key, 0.0), relative, inside, query.period is not None)
-            hits.append(Hit(record, score, similarity.get(key, 0.0), relative))
+            vector = vectors.get(key)
+            similarity = float(np.dot(vector, query.vector)) if vector is not None else 0.0
+            specific = float(np.dot(vector, shifted)) + offset if vector is not None else 0.0
+            score = weights.fuse(specific, relative, inside, query.period is not None)
+            hits.append(Hit(record, score, similarity, relative, specific))
         hits.sort(key=lambda hit: -hit.score)
         return hits[:limit]
+
+    def _server_average(self, namespace: str) -> tuple[Vectors, int] | None:
+        """The mean of a sample of the namespace's vectors on a Qdrant server and the sample's size, cached a
+        while."""
+        now = time.monotonic()
+        cached = self._directions.get(namespace)
+        if cached is not None and now - cached[0] < DIRECTION_TTL_S:
+            return cached[1]
+        points, _ = self._client.scroll(
+            self._collection,
+            scroll_filter=qdrant_filter(Filter(namespace, include_superseded=True)),
+            limit=DIRECTION_SAMPLE,
+            with_vectors=[DENSE],
+        )
+        stored = [v for point in points if (v := dense_of(point.vector)) is not None]
+        average = (np.stack(stored).mean(axis=0, dtype=np.float64).astype(np.float32), len(stored)) if stored else None
+        self._directions[namespace] = (now, average)
+        return average
 
     async def remove(self, records: list[Record], restore: list[Record]) -> None:
         """Delete `records`, and write back `restore` (predecessors made current again) in one request."""
