@@ -19,9 +19,8 @@ import re
 from functools import partial
 from typing import Any
 
-from sophia.gateway.executor import Executor
+from sophia.gateway.executor import Executor, StepOutcome
 from sophia.gateway.intent.text import Entities, entities
-from sophia.gateway.planner import Plan, Step
 from sophia.gateway.render import structured
 
 RECENT = "memory_recent_turns"
@@ -85,6 +84,5 @@ class Sessions:
             arguments = {"session_id": session, "namespace": namespace, "role": role, "text": text or "(empty)"}
             await self._call(APPEND, arguments, "record the conversation")
 
-    async def _call(self, tool: str, arguments: dict[str, Any], why: str) -> Any:
-        plan = Plan(steps=[Step(id="session", tool=tool, arguments=arguments, why=why)])
-        return (await self._executor.run(plan, query=why))["session"]
+    async def _call(self, tool: str, arguments: dict[str, Any], why: str) -> StepOutcome:
+        return await self._executor.call(tool, arguments, why)
