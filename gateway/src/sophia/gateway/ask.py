@@ -77,7 +77,9 @@ class Asker:
         request and its answer are recorded in it (memory's session memory)."""
         asked = query
         if session is not None and self.sessions is not None:
-            query = resolve(query, await self.sessions.recent(session, namespace))
+            turns = await self.sessions.recent(session, namespace)
+            known = await self.live_names.known() if turns and self.live_names is not None else {}
+            query = resolve(query, turns, known)
         resolved = query if query != asked else None
         reading = await self.intents.read(query)
         intent = reading.intent

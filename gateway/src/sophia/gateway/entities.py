@@ -97,6 +97,10 @@ class LiveNames:
             self._cache.popitem(last=False)
         return names
 
+    async def known(self) -> dict[str, list[str]]:
+        """The names of every source that serves, by the argument they fill ("repo", "stack")."""
+        return {s.argument: await self.names(s) for s in SOURCES if self._planner.catalog.has(s.tool)}
+
     async def fill(self, plan: Plan, query: str) -> None:
         """Set the name arguments of `plan`'s steps from the names the fleet knows and the request says."""
         changed: list[Step] = []
