@@ -91,3 +91,14 @@ def test_a_session_resolves_it_from_recent_turns_and_records_each_answer(gateway
     turns = response.json()["structuredContent"]["turns"]
     assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
     assert turns[2]["text"] == "what do we know about it?"  # recorded as asked
+
+
+def test_a_time_window_in_words_reaches_recall_as_since_and_until(gateway: GatewayProcess) -> None:
+    ask(gateway, "remember that the Globex pilot starts in May", namespace="windows")
+    recent = ask(gateway, "what do we know about the Globex pilot from the last 2 days?", namespace="windows")
+    (step,) = recent["plan"]["steps"]
+    assert step["tool"] == "memory_recall" and step["arguments"]["since"].endswith("Z")
+    assert "the Globex pilot starts in May" in recent["answer"]
+    old = ask(gateway, "what do we know about the Globex pilot from before 2020-01-01?", namespace="windows")
+    assert old["plan"]["steps"][0]["arguments"]["until"] == "2020-01-01T00:00:00Z"
+    assert old["steps"]["s1"]["status"] == "ok" and "the Globex pilot starts in May" not in old["answer"]

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sophia.gateway import when
 from sophia.gateway.answer import write_answer
 from sophia.gateway.entities import LiveNames
 from sophia.gateway.executor import Emit, Executor, StepOutcome
@@ -86,6 +87,7 @@ class Asker:
         plan = await self.planner.plan(query, intent, namespace, reading.clause_vectors)
         if self.live_names is not None:
             await self.live_names.fill(plan, query)
+        when.fill(plan, query, self.planner)
         await self.planner.fill_missing(plan, query, self.llm)
         intent = _with_structural_approval(intent, plan)
         if emit is not None:
