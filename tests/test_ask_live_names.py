@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -46,14 +45,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess
             fleet.stop()
 
 
-def ask(gateway: GatewayProcess, query: str, **fields: Any) -> dict[str, Any]:
-    response = httpx.post(f"{gateway.url}/v1/ask", json={"query": query, **fields}, timeout=60)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
 def test_a_one_word_repository_name_is_found_and_the_step_runs(gateway: GatewayProcess) -> None:
-    body = ask(gateway, "show me README.md of orca")
+    body = gateway.ask("show me README.md of orca")
     (step,) = [s for s in body["plan"]["steps"] if s["tool"] == "code_read_file"]
     assert step["arguments"]["repo"] == "orca" and step["missing"] == []
     assert body["steps"][step["id"]]["status"] == "ok"
@@ -61,7 +54,7 @@ def test_a_one_word_repository_name_is_found_and_the_step_runs(gateway: GatewayP
 
 
 def test_a_name_no_service_knows_is_asked_for_not_guessed(gateway: GatewayProcess) -> None:
-    body = ask(gateway, "show me README.md of narwhal")
+    body = gateway.ask("show me README.md of narwhal")
     (step,) = body["plan"]["steps"]
     assert step["tool"].startswith("code_") and "repo" not in step["arguments"] and step["missing"] == ["repo"]
     assert f"say which repo to use for {step['tool']}" in body["answer"]

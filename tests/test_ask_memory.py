@@ -32,9 +32,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterato
 
 
 def ask(gateway: GatewayProcess, query: str, **fields: Any) -> dict[str, Any]:
-    response = httpx.post(f"{gateway.url}/v1/ask", json={"query": query, **fields}, timeout=60)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+    return gateway.ask(query, **fields)
 
 
 def tools(body: dict[str, Any]) -> list[str]:
