@@ -13,6 +13,7 @@ characters are removed and the length is bounded, and never read as instructions
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import unicodedata
@@ -56,12 +57,20 @@ def clean_name(value: Any) -> str | None:
 
 
 def mentioned(names: list[str], request: str) -> list[str]:
-    """The names the request mentions as whole words (any case, quoted or not), a name inside a longer
-    mentioned one dropped ("staging" when "heron-staging" is said)."""
-    found = [
-        name for name in names if re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-]|\.\w)", request, re.IGNORECASE)
-    ]
-    return [name for name in found if not any(other != name and name.lower() in other.lower() for other in found)]
+    """The names the request mentions as whole words (any case, quoted or not), in the service's spelling;
+    a name is not found inside a longer word or name ("staging" in "heron-staging", "sophia" in "sophia.py")."""
+    if not names:
+        return []
+    spelled = {name.lower(): name for name in names}
+    found = _pattern(tuple(spelled)).findall(request)
+    return list(dict.fromkeys(spelled[match.lower()] for match in found))
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for a list (longest names first, so the longer of two overlapping names wins)."""
+    alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-]|\.\w)", re.IGNORECASE)
 
 
 class LiveNames:
