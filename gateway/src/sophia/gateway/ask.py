@@ -21,7 +21,7 @@ from sophia.gateway.intent.schema import Intent
 from sophia.gateway.llm import RouterLLM
 from sophia.gateway.planner import Plan, Planner
 from sophia.gateway.rounds import Rounds
-from sophia.gateway.sessions import Sessions, resolve
+from sophia.gateway.sessions import Sessions, refers_back, resolve
 
 
 class AskResult(BaseModel):
@@ -79,7 +79,9 @@ class Asker:
         asked = query
         if session is not None and self.sessions is not None:
             turns = await self.sessions.recent(session, namespace)
-            known = await self.live_names.known() if turns and self.live_names is not None else {}
+            known: dict[str, list[str]] = {}
+            if turns and refers_back(query) and self.live_names is not None:
+                known = await self.live_names.known()  # only when a reference needs what an earlier turn named
             query = resolve(query, turns, known)
         resolved = query if query != asked else None
         reading = await self.intents.read(query)

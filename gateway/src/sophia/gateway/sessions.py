@@ -59,11 +59,16 @@ def _replacement(said: str, reference: re.Match[str]) -> str:
     return f"in {said}" if reference.group(0).lower() == "there" else said
 
 
+def refers_back(query: str) -> bool:
+    """Whether the request points at something said before ("it", "the same repo", "there")."""
+    return bool(_REFERENCE.search(query))
+
+
 def resolve(query: str, turns: list[dict[str, Any]], known: Mapping[str, list[str]] | None = None) -> str:
     """`query` with the context its references point to (unchanged when it names its own things or
     refers to nothing). `known`: the names the fleet knows, by kind ("repo": [...], "stack": [...])."""
     known = known or {}
-    if not _REFERENCE.search(query) or _named(query, known):
+    if not refers_back(query) or _named(query, known):
         return query
     for turn in reversed(turns):
         if turn.get("role") != "user":
