@@ -181,12 +181,12 @@ async def test_proposals_that_do_not_fit_are_refused_and_the_namespace_is_the_ca
 async def test_the_loop_stops_at_its_round_limit_and_never_repeats_a_call(online: tuple[Gateway, ChatStandIn]) -> None:
     fleet, standin = online
     asks = [{"tool": "memory_recall", "arguments": {"query": f"topic {n}"}} for n in range(5)]
-    standin.script = [("You are the planner", [reflect(asks[0]), reflect(asks[0]), reflect(asks[1])])]
+    standin.script = [("You are the planner", [reflect(asks[0], asks[0]), reflect(asks[0]), reflect(asks[1])])]
     plan = Plan(steps=[Step(id="s1", tool="memory_recall", arguments={"query": "budget", "namespace": "default"})])
     outcomes = await fleet.executor.run(plan, query="q")
     rounds = await Rounds(fleet.planner, fleet.executor, llm(fleet), 3).follow("q", INTENT, plan, outcomes)
-    # Round 3 proposed round 2's call again: not run, and the loop ended there.
-    assert [r.number for r in rounds] == [2]
+    # Round 2 proposed one call twice (made once); round 3 proposed it again: not run, and the loop ended there.
+    assert [r.number for r in rounds] == [2] and len(rounds[0].steps) == 1
     standin.script = [("You are the planner", [reflect(a) for a in asks])]
     plan = Plan(steps=[Step(id="s1", tool="memory_recall", arguments={"query": "budget", "namespace": "default"})])
     outcomes = await fleet.executor.run(plan, query="q")
