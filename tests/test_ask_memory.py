@@ -32,9 +32,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterato
 
 
 def ask(gateway: GatewayProcess, query: str, **fields: Any) -> dict[str, Any]:
-    response = httpx.post(f"{gateway.url}/v1/ask", json={"query": query, **fields}, timeout=60)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+    return gateway.ask(query, **fields)
 
 
 def tools(body: dict[str, Any]) -> list[str]:
@@ -91,3 +89,14 @@ def test_a_session_resolves_it_from_recent_turns_and_records_each_answer(gateway
     turns = response.json()["structuredContent"]["turns"]
     assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
     assert turns[2]["text"] == "what do we know about it?"  # recorded as asked
+
+
+def test_a_time_window_in_words_reaches_recall_as_since_and_until(gateway: GatewayProcess) -> None:
+    ask(gateway, "remember that the Globex pilot starts in May", namespace="windows")
+    recent = ask(gateway, "what do we know about the Globex pilot from the last 2 days?", namespace="windows")
+    (step,) = recent["plan"]["steps"]
+    assert step["tool"] == "memory_recall" and step["arguments"]["since"].endswith("Z")
+    assert "the Globex pilot starts in May" in recent["answer"]
+    old = ask(gateway, "what do we know about the Globex pilot from before 2020-01-01?", namespace="windows")
+    assert old["plan"]["steps"][0]["arguments"]["until"] == "2020-01-01T00:00:00Z"
+    assert old["steps"]["s1"]["status"] == "ok" and "the Globex pilot starts in May" not in old["answer"]

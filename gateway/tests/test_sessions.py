@@ -23,3 +23,11 @@ def test_a_request_that_names_its_own_things_or_refers_to_nothing_is_left_alone(
     assert resolve("deploy it to the dev stack", TURNS) == "deploy it to the dev stack"
     assert resolve("list the stacks", TURNS) == "list the stacks"
     assert resolve("now deploy it", []) == "now deploy it"
+
+
+def test_a_name_the_fleet_knows_counts_as_named_in_a_turn() -> None:
+    known = {"repo": ["orca", "quill"], "stack": ["heron-staging"]}
+    turns = [{"role": "user", "text": "show me README.md of orca"}]
+    assert resolve("now review it", turns, known) == "now review the orca repo and README.md"
+    assert resolve("now review it", turns) == "now review README.md"  # the words alone name no repository
+    assert resolve("review quill too, like it", turns, known) == "review quill too, like it"  # names its own

@@ -72,6 +72,12 @@ class GatewayProcess:
     def capabilities(self) -> dict[str, Any]:
         return httpx.get(f"{self.url}/v1/capabilities", timeout=5).json()  # type: ignore[no-any-return]
 
+    def ask(self, query: str, **fields: Any) -> dict[str, Any]:
+        """`POST /v1/ask` answered 200, as JSON."""
+        response = httpx.post(f"{self.url}/v1/ask", json={"query": query, **fields}, timeout=60)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
     def tool_names(self) -> set[str]:
         return {tool["name"] for tool in self.capabilities()["tools"]}
 

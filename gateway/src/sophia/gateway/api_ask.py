@@ -62,7 +62,7 @@ async def intent(body: IntentArguments, gateway: GatewayDep) -> Intent:
 async def ask(body: AskArguments, request: Request, gateway: GatewayDep) -> Any:
     """Classify, plan and (unless `dry_run`) run a request, then answer. With `Accept: text/event-stream`
     the answer streams as events: intent, plan, step_started, step_finished, step_failed, step_held,
-    step_skipped, answer (then `done`, or `error`)."""
+    step_skipped, round (a follow-up's steps, which then stream as above), answer (then `done`, or `error`)."""
     principal = await gateway.guard.admit("ask")
     body = body.model_copy(update={"namespace": gateway.guard.namespace(principal, body.namespace)})
     if "text/event-stream" not in request.headers.get("accept", ""):

@@ -115,7 +115,14 @@ class Gateway:
             self.catalog, self.graph, self.tools, lambda route: declared_risky(route, approval_risk), probe
         )
         self.executor = Executor(self.pipeline, settings.step_timeout_s)
-        self.asker = Asker(self.intents, self.planner, self.executor, self.llm)
+        self.asker = Asker(
+            self.intents,
+            self.planner,
+            self.executor,
+            self.llm,
+            rounds=settings.ask_rounds,
+            refinements=settings.ask_refinements,
+        )
         self.meta = MetaTools(self.asker, self.tools, self.catalog, self.guard, self.metrics.usage, settings)
         local_routes.update(self.meta.routes())
         self.client_requests = ClientRequests(

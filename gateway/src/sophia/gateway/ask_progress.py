@@ -27,6 +27,12 @@ def describe(event: str, data: dict[str, Any]) -> str:
         steps = data.get("steps") or []
         tools = ", ".join(str(step.get("tool")) for step in steps)
         return f"planning {_plural(len(steps), 'step')}" + (f": {tools}" if tools else "")
+    if event == "round":
+        steps = data.get("steps") or []
+        tools = ", ".join(str(step.get("tool")) for step in steps)
+        return f"round {data.get('round')}: following up with {_plural(len(steps), 'step')}" + (
+            f": {tools}" if tools else ""
+        )
     if event == "step_started":
         return f"running {tool}"
     if event == "step_finished":

@@ -76,6 +76,12 @@ class Executor:
         await asyncio.gather(*(run_step(step) for step in plan.steps))
         return {step.id: outcomes[step.id] for step in plan.steps}
 
+    async def call(self, tool: str, arguments: dict[str, Any], why: str) -> StepOutcome:
+        """One call the gateway makes for its own reading (a conversation's turns, the names a service
+        knows), as a one-step plan: the caller's policy, scoping and limits apply as to any step."""
+        plan = Plan(steps=[Step(id="own", tool=tool, arguments=arguments, why=why)])
+        return (await self.run(plan, query=why))["own"]
+
     async def _execute(
         self, step: Step, outcomes: dict[str, StepOutcome], query: str, emit: Emit | None
     ) -> StepOutcome:
@@ -143,6 +149,9 @@ def _at(data: Any, path: str) -> Any:
         else:
             return None
     return data
+
+
+at = _at  # for follow-up rounds that read an identifier out of a result (rounds.py)
 
 
 def _blocked_message(blocked: list[str], outcomes: dict[str, StepOutcome]) -> str:

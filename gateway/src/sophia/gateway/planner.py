@@ -253,6 +253,10 @@ class Planner:
                 problems.append(f"{'.'.join(map(str, error.instance_path)) or 'arguments'}: {error.message}")
         return sorted(set(problems))
 
+    # For the modules that fill or add steps after planning (entities.py, rounds.py).
+    check = _check
+    probe_declared = _probe_declared
+
 
 def _structured(spec: Any) -> bool:
     """A value made of records (objects, or a list of them): something a request's words never spell out."""
@@ -268,6 +272,9 @@ def _structured(spec: Any) -> bool:
 
 def _is_ref(value: Any) -> bool:
     return isinstance(value, dict) and STEP_REF in value
+
+
+is_ref = _is_ref
 
 
 def _with_upstream(current: Any, step_id: str, field: str | None = None) -> dict[str, Any]:

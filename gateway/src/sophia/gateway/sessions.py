@@ -16,12 +16,13 @@ session is simply not used, and the answer says nothing different.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from sophia.gateway.executor import Executor
-from sophia.gateway.intent.text import Entities, entities
-from sophia.gateway.planner import Plan, Step
+from sophia.gateway.entities import mentioned
+from sophia.gateway.executor import Executor, StepOutcome
+from sophia.gateway.intent.text import entities
 from sophia.gateway.render import structured
 
 RECENT = "memory_recent_turns"
@@ -35,30 +36,44 @@ _REFERENCE = re.compile(
 )
 
 
-def _named(found: Entities) -> list[str]:
-    """What a turn named, as words the planner's entity reading finds again."""
-    return [
-        *(f"the {stack} stack" for stack in found.stacks),
-        *(f"the {repo} repo" for repo in found.repos if repo not in found.stacks),  # "the x-y stack" is no repo
-        *found.branches,
-        *found.channels,
-        *found.paths,
-    ]
+def _named(text: str, known: Mapping[str, list[str]]) -> list[str]:
+    """What a turn named, as words the planner's entity reading finds again: what its words show, and the
+    names the fleet knows that it says ("README.md of orca": the orca repo)."""
+    found = entities(text)
+    live = [f"the {name} {kind}" for kind, names in known.items() for name in mentioned(names, text)]
+    return list(
+        dict.fromkeys(
+            [
+                *(f"the {stack} stack" for stack in found.stacks),
+                *(f"the {repo} repo" for repo in found.repos if repo not in found.stacks),  # "the x-y stack": no repo
+                *live,
+                *found.branches,
+                *found.channels,
+                *found.paths,
+            ]
+        )
+    )
 
 
 def _replacement(said: str, reference: re.Match[str]) -> str:
     return f"in {said}" if reference.group(0).lower() == "there" else said
 
 
-def resolve(query: str, turns: list[dict[str, Any]]) -> str:
+def refers_back(query: str) -> bool:
+    """Whether the request points at something said before ("it", "the same repo", "there")."""
+    return bool(_REFERENCE.search(query))
+
+
+def resolve(query: str, turns: list[dict[str, Any]], known: Mapping[str, list[str]] | None = None) -> str:
     """`query` with the context its references point to (unchanged when it names its own things or
-    refers to nothing)."""
-    if not _REFERENCE.search(query) or _named(entities(query)):
+    refers to nothing). `known`: the names the fleet knows, by kind ("repo": [...], "stack": [...])."""
+    known = known or {}
+    if not refers_back(query) or _named(query, known):
         return query
     for turn in reversed(turns):
         if turn.get("role") != "user":
             continue
-        named = _named(entities(str(turn.get("text", ""))))
+        named = _named(str(turn.get("text", "")), known)
         if named:
             return _REFERENCE.sub(partial(_replacement, " and ".join(dict.fromkeys(named))), query, count=1)
     return query
@@ -85,6 +100,5 @@ class Sessions:
             arguments = {"session_id": session, "namespace": namespace, "role": role, "text": text or "(empty)"}
             await self._call(APPEND, arguments, "record the conversation")
 
-    async def _call(self, tool: str, arguments: dict[str, Any], why: str) -> Any:
-        plan = Plan(steps=[Step(id="session", tool=tool, arguments=arguments, why=why)])
-        return (await self._executor.run(plan, query=why))["session"]
+    async def _call(self, tool: str, arguments: dict[str, Any], why: str) -> StepOutcome:
+        return await self._executor.call(tool, arguments, why)

@@ -151,6 +151,16 @@ class GatewaySettings(BaseSettings):
         "`auto` whenever a router serves and has a provider configured, `on` always when it serves, `off` never.",
     )
     llm_timeout_s: float = Field(8.0, gt=0, description="Longest wait for the LLM before the offline answer is used.")
+    ask_rounds: int = Field(
+        3,
+        ge=1,
+        le=6,
+        description="Rounds of tool calls one `ask` may make, the planned one included: later rounds follow up on "
+        "what earlier ones found (from the capability graph; with an LLM, plan -> run -> reflect). 1: none.",
+    )
+    ask_refinements: int = Field(
+        1, ge=0, le=3, description="Times an LLM-written answer is critiqued against the results and rewritten."
+    )
     step_timeout_s: float = Field(30.0, gt=0, description="Longest one plan step may take, retries included.")
     step_retries: int = Field(2, ge=0, le=5, description="Retries of a read-only or idempotent step.")
     breaker_threshold: int = Field(5, ge=1, description="Failures in a row that open a server's circuit.")
