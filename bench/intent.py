@@ -79,13 +79,11 @@ async def with_structure(rows: list[dict[str, Any]]) -> tuple[dict[str, float], 
     return ratios, latencies, (needed, flagged, caught)
 
 
-def _union_approval(labelled: dict[str, list[dict[str, Any]]], structural: dict[str, Any]) -> dict[str, float]:
-    """Recall and precision over blind + blind2 from each set's counts (not an average of ratios)."""
-    needed = flagged = caught = 0
-    for name in DECIDING:
-        counts = structural[name][2]
-        needed, flagged, caught = needed + counts[0], flagged + counts[1], caught + counts[2]
-    return {"approval_recall": caught / max(needed, 1), "approval_precision": caught / max(flagged, 1)}
+def _pooled(structural: dict[str, Any], latencies: list[float]) -> tuple[dict[str, float], list[float], Any]:
+    """Recall and precision over blind + blind2 from both sets' counts (not an average of their ratios)."""
+    needed, flagged, caught = (sum(structural[name][2][i] for name in DECIDING) for i in range(3))
+    ratios = {"approval_recall": caught / max(needed, 1), "approval_precision": caught / max(flagged, 1)}
+    return ratios, latencies, (needed, flagged, caught)
 
 
 def main() -> None:
@@ -109,7 +107,7 @@ def main() -> None:
     p95 = percentile(latencies, 95)
     structural = {name: asyncio.run(with_structure(labelled[name])) for name in SETS}
     both = structural["blind"][1] + structural["blind2"][1]
-    structural["blind+2"] = (_union_approval(labelled, structural), both)
+    structural["blind+2"] = _pooled(structural, both)
 
     rows_out: list[dict[str, Any]] = []
     for field, target in TARGETS.items():
