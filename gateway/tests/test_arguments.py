@@ -77,3 +77,47 @@ def test_forget_receives_the_id_of_the_memory_the_recall_matched_best() -> None:
     assert _resolve({"id": reference, "namespace": "team-a"}, {"s1": recalled}) == {"id": "m-7", "namespace": "team-a"}
     empty = StepOutcome(id="s1", tool="memory_recall", status="ok", result={"structuredContent": {"items": []}})
     assert _resolve({"id": reference}, {"s1": empty}) == {}  # nothing matched: the id stays missing
+
+
+LISTING = {
+    "properties": {
+        "project": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+        "query": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("what Asana tasks are open?", {}),  # names nothing: the whole listing, not a filter on these words
+        ("which tasks does Dana have in Asana?", {"query": "Dana"}),  # the system's own name is not a filter
+        ("what's the stage of the Acme deal?", {"query": "Acme"}),
+        ("list the Asana tasks in the Renewals project", {"project": "Renewals"}),  # not repeated as a filter
+        ("show the calls about the onboarding delays", {"query": "the onboarding delays"}),
+    ],
+)
+def test_an_optional_filter_narrows_only_to_what_the_request_names(request_text: str, expected: dict[str, str]) -> None:
+    assert arguments(LISTING, request_text) == expected
+
+
+def test_a_place_to_look_said_after_the_question_is_not_what_to_look_for() -> None:
+    assert (
+        arguments(RECALL, "who is the champion for Acme according to our notes?")["query"]
+        == "who is the champion for Acme"
+    )
+    assert arguments(RECALL, "what does Globex need before expanding, from memory?")["query"] == (
+        "what does Globex need before expanding"
+    )
+
+
+DELETE = {"properties": {"ids": {"type": "array", "items": {"type": "string"}}}, "required": ["ids"]}
+FORGET = {"properties": {"id": {"type": "string"}}, "required": ["id"]}
+
+
+def test_identifiers_are_read_after_the_noun_they_name_and_never_invented() -> None:
+    assert arguments(DELETE, "delete image img-77 from the index") == {"ids": ["img-77"]}
+    assert arguments(FORGET, "forget memory 3fa2c9e1 please") == {"id": "3fa2c9e1"}
+    # A plain word after the noun is not an identifier: the step asks for it (or a recall finds it).
+    assert arguments(FORGET, "forget the memory about design reviews") == {}
+    assert arguments(DELETE, "delete the image of the old logo") == {}
