@@ -167,6 +167,14 @@ ENTITIES: dict[str, list[str]] = {
         "we never store card numbers",
         "the EU data must stay in Frankfurt",
         "Dana is the escalation contact for Hooli",
+        # Facts about infrastructure and secrets: storing one changes no stack and needs no approval.
+        "the prod cluster certificates expire in June",
+        "the VPN password changes every month",
+        "deploys to production need two reviewers",
+        "our Terraform state lives in the ops bucket",
+        "the nightly backup runs against the replica database",
+        "the API keys for the sandbox rotate each quarter",
+        "the main branch is protected and needs a review",
     ],
     "ns": ["sales", "ops", "engineering", "support", "finance", "hr", "legal", "product", "default"],
     "amount": ["10 dollars", "$50", "25 USD", "$200", "100 euros", "$1,000", "500 dollars", "$7.50"],
@@ -654,6 +662,13 @@ FAMILIES: list[Family] = [
     F(
         "business create business no",
         "create an Asana task for {person} to follow up with {company}",
+        # A task whose content is a message sends nothing now: someone does it later.
+        "create an Asana task to send {company} the {topic} summary",
+        "add a task for {person} to email {company} about {topic}",
+        "make a to-do to tell {company} about the price change",
+        "open a ticket to notify {company} of the maintenance window",
+        "create a task reminding {person} to call {company} next week",
+        "add an Asana task: reply to {company} about {topic}",
         "add a task: prepare the {topic} deck",
         "post in {int_channel} that {fact}",
         "tell the team in {int_channel} that the release is out",
@@ -678,6 +693,8 @@ FAMILIES: list[Family] = [
         "let {company} know the outage is over",
         "send a follow-up email to {company}'s CTO",
         "answer the customer in {ext_channel}",
+        "add a task for it and email {company} the quote",
+        "create the Asana task, then send {company} the summary",
     ),
     F(
         "business modify business no",
