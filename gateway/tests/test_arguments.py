@@ -121,3 +121,12 @@ def test_identifiers_are_read_after_the_noun_they_name_and_never_invented() -> N
     # A plain word after the noun is not an identifier: the step asks for it (or a recall finds it).
     assert arguments(FORGET, "forget the memory about design reviews") == {}
     assert arguments(DELETE, "delete the image of the old logo") == {}
+
+
+SLACK_HISTORY = {"properties": {"channel": {"type": "string"}}, "required": ["channel"]}
+
+
+def test_a_channel_is_read_with_or_without_its_hash_but_never_from_a_describing_word() -> None:
+    assert arguments(SLACK_HISTORY, "what was said in #sales today?") == {"channel": "#sales"}
+    assert arguments(SLACK_HISTORY, "show the messages in the acme-shared channel") == {"channel": "acme-shared"}
+    assert arguments(SLACK_HISTORY, "post in the shared channel with Acme") == {}  # which one: the step asks

@@ -44,6 +44,8 @@ TEXT_ARGUMENTS = {"query", "question", "prompt", "instruction", "text", "body", 
 SHORT_TEXT_ARGUMENTS = {"title", "subject", "name_hint"}
 SHORTLIST = 6  # tools per capability whose arguments are tried before choosing
 MISSING_ARGUMENT_PENALTY = 0.15
+NAMED_PLACE_BONUS = 0.1
+_PLACES = {"channel", "stack", "repo", "path", "file", "paths", "project"}
 # Arguments a request cannot hold in words: an opaque identifier, or an image to compare with.
 _IDENTIFIER = re.compile(r"(?:^|_)(?:id|ids|hash|number|uuid|image|images)$")
 TOPIC_BONUS = 0.1  # a question about something ("what did we decide about X") needs a tool that searches for X
@@ -231,13 +233,17 @@ class Planner:
         for `up`: see `_with_producers`). So is one that needs structured records no sentence holds (a batch
         of memories, a transcript). A missing name (a stack, a repo) is not penalised: the router's LLM may
         fill it, or the step says what to add."""
-        missing = self._check(route, _arguments(route, part, query, named, namespace))
+        arguments = _arguments(route, part, query, named, namespace)
+        missing = self._check(route, arguments)
         properties = route.input_schema.get("properties") or {}
-        return MISSING_ARGUMENT_PENALTY * sum(
+        unfillable = MISSING_ARGUMENT_PENALTY * sum(
             1
             for name in missing
             if (_IDENTIFIER.search(name) or _structured(properties.get(name))) and not self.graph.producers(route, name)
         )
+        # A tool that takes the place the request names (a channel, a stack, a repository, a path) fits it
+        # better than one that would ignore it: "what was said in #sales" reads #sales.
+        return unfillable - NAMED_PLACE_BONUS * any(name.lower() in _PLACES for name in arguments)
 
     def _with_producers(
         self, chosen: list[tuple[int, Route]], parts: list[str], query: str, named: Entities, namespace: str
@@ -333,8 +339,10 @@ def _value_for(name: str, spec: dict[str, Any], part: str, query: str, named: En
         return _budget(part, name.split("_")[0])
     if name in SHORT_TEXT_ARGUMENTS:
         return part if len(part) <= 80 else part[:77].rsplit(" ", 1)[0] + "..."
-    if name == "channel":
-        return _first(named.channels)
+    if name == "channel":  # "#sales", or "the acme-shared channel"
+        said = _CHANNEL_NAMED.search(part)
+        named_here = said.group(1) if said and said.group(1).lower() not in _NOT_A_CHANNEL else None
+        return _first(named.channels) or named_here
     if name == "project":
         project = _PROJECT.search(part)
         return project.group(1) or project.group(2) if project else None
@@ -433,6 +441,10 @@ def _filter(part: str) -> str | None:
     return found or None
 
 
+_CHANNEL_NAMED = re.compile(r"\bthe\s+([a-z0-9][a-z0-9_-]{1,79})\s+(?:slack\s+)?channel\b", re.IGNORECASE)
+# Words that describe a channel rather than name it ("the shared channel" is not #shared).
+_NOT_A_CHANNEL = {"shared", "customer", "customers", "external", "internal", "same", "right", "wrong", "private",
+                  "public", "new", "old", "other", "partner", "partners", "connect", "usual", "whole"}  # fmt: skip
 # "in the Renewals project", "project Orbit"
 _PROJECT = re.compile(r"\b(?:the\s+)?([A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*)\s+project\b|\bproject\s+([A-Z][\w&.-]*)")
 _QUOTED_SPAN = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
