@@ -101,7 +101,7 @@ SCENARIOS: list[Scenario] = [
         "tell Acme on our shared channel that the fix is live", ["business_slack_post"], "sophia approve", held=True
     ),
     Scenario("write a Notion page with notes from the pipeline review", ["business_notion_create_page"], ""),
-    Scenario("how many images are indexed?", ["visual_stats"], "Nothing stored"),
+    Scenario("how many images are indexed?", ["visual_stats"], "Nothing is stored"),
     Scenario("find the login mockup", ["visual_search"], "No results found"),
     Scenario("remove the old checkout screenshots from the visual index", ["visual_delete"], held=True),
     Scenario("find screenshots of the settings page", ["visual_search"], "No results found"),
