@@ -429,8 +429,8 @@ def _filter(part: str) -> str | None:
     """What an optional filter should match: the topic of "... about X", else the names the clause gives
     ("which tasks does Dana have", "the Acme deal"), else nothing — the request asks for everything."""
     topic = _TOPIC.search(part)
-    if topic:
-        return topic.group(1).strip().rstrip("?.!").strip() or None
+    if topic:  # "about the Acme renewal" matches "Acme renewal: contract sent": no leading article
+        return _DETERMINER.sub("", topic.group(1).strip().rstrip("?.!").strip()) or None
     text = _QUOTED_SPAN.sub(" ", part.strip())
     names = []
     for match in _PROPER_NAME.finditer(text):
@@ -447,6 +447,7 @@ _NOT_A_CHANNEL = {"shared", "customer", "customers", "external", "internal", "sa
                   "public", "new", "old", "other", "partner", "partners", "connect", "usual", "whole"}  # fmt: skip
 # "in the Renewals project", "project Orbit"
 _PROJECT = re.compile(r"\b(?:the\s+)?([A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*)\s+project\b|\bproject\s+([A-Z][\w&.-]*)")
+_DETERMINER = re.compile(r"^(?:the|a|an|our|my|their|this|that)\s+", re.IGNORECASE)
 _QUOTED_SPAN = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 
 
