@@ -414,8 +414,10 @@ def _counts(route: Route) -> bool:
 
 
 def _has_topic(part: str) -> bool:
-    """The clause names something to look for: "... about X", "find X", or a name ("the Acme deal")."""
-    return bool(_ASK_LEAD_IN.match(part.strip()) or _SEARCH_VERB.match(part.strip()) or _filter(part))
+    """The clause names something to look for: "... about X", "find X", an open question ("when is the
+    on-call handoff?"), or a name ("the Acme deal")."""
+    said = part.strip()
+    return bool(_ASK_LEAD_IN.match(said) or _SEARCH_VERB.match(said) or _OPEN_QUESTION.match(said) or _filter(part))
 
 
 _TOPIC = re.compile(r"\b(?:about|regarding|mentioning|concerning)\s+(.+)", re.IGNORECASE)
