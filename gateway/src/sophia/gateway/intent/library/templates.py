@@ -156,6 +156,18 @@ ENTITIES: dict[str, list[str]] = {
         "the Q3 plan",
         "data retention",
     ],
+    "routine": [
+        "team retro",
+        "release freeze",
+        "sprint planning",
+        "weekly demo",
+        "security drill",
+        "office move",
+        "budget review",
+        "all-hands",
+        "pager rotation",
+        "backup test",
+    ],
     "fact": [
         "the billing team owns refunds",
         "we ship on Thursdays",
@@ -289,6 +301,13 @@ FAMILIES: list[Family] = [
         "what did we conclude about {topic} last time?",
         "what have we got on file about {company}?",
         "find the memory about {topic}",
+        # Short questions about the team's own arrangements: what memory holds, not a business system.
+        "when is the {routine}?",
+        "when do we do the {routine}?",
+        "what day is the {routine} on?",
+        "who runs the {routine}?",
+        "how often is the {routine}?",
+        "where do we keep the notes for the {routine}?",
     ),
     F(
         "administrative query memory no",
