@@ -124,6 +124,7 @@ class Planner:
                 action = _clause_action(part, intent.action)
                 relevance = 0.1 if cue.search(part) else 0.0
                 counting = bool(_COUNTING.search(part))
+                topical = _has_topic(part)  # once per clause: it reads the clause, not the tool
                 # The shortlist is ranked by everything but the (costlier) argument check, so a tool whose
                 # kind suits the clause is tried even when the clause's content words pull elsewhere.
                 cheap = sorted(
@@ -131,7 +132,7 @@ class Planner:
                         (
                             score
                             + affinity(route, action)
-                            + TOPIC_BONUS * (_has_topic(part) and _takes_text(route))
+                            + TOPIC_BONUS * (topical and _takes_text(route))
                             + COUNT_BONUS * (counting and _counts(route)),
                             route,
                         )
