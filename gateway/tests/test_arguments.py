@@ -130,3 +130,11 @@ def test_a_channel_is_read_with_or_without_its_hash_but_never_from_a_describing_
     assert arguments(SLACK_HISTORY, "what was said in #sales today?") == {"channel": "#sales"}
     assert arguments(SLACK_HISTORY, "show the messages in the acme-shared channel") == {"channel": "acme-shared"}
     assert arguments(SLACK_HISTORY, "post in the shared channel with Acme") == {}  # which one: the step asks
+
+
+def test_a_clause_that_refers_back_filters_on_what_the_request_named_before() -> None:
+    request = "what's the stage of the Acme deal and what did they say on the last Gong call?"
+    route = SimpleNamespace(input_schema=LISTING)
+    clause = "what did they say on the last Gong call?"
+    assert _arguments(route, clause, request, entities(request), "team-a") == {"query": "Acme"}  # type: ignore[arg-type]
+    assert _arguments(route, "what tasks are open?", request, entities(request), "team-a") == {}  # type: ignore[arg-type]

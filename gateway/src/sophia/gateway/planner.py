@@ -312,7 +312,9 @@ def _arguments(route: Route, part: str, query: str, named: Entities, namespace: 
     arguments: dict[str, Any] = {}
     for name, spec in properties.items():
         if name.lower() == "query" and name not in required:
-            value: Any = _filter(part)  # an optional filter narrows a listing only when the request names what
+            # An optional filter narrows a listing only to what the request names; "what did they say" names
+            # what an earlier clause did ("the Acme deal and what did they say on the call").
+            value: Any = _filter(part) or (_filter(query) if _REFERENCE.search(part) else None)
         else:
             value = _value_for(name.lower(), spec if isinstance(spec, dict) else {}, part, query, named, namespace)
         if value is not None and value in arguments.values() and name.lower() == "query":
@@ -450,6 +452,7 @@ _NOT_A_CHANNEL = {"shared", "customer", "customers", "external", "internal", "sa
                   "public", "new", "old", "other", "partner", "partners", "connect", "usual", "whole"}  # fmt: skip
 # "in the Renewals project", "project Orbit"
 _PROJECT = re.compile(r"\b(?:the\s+)?([A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*)\s+project\b|\bproject\s+([A-Z][\w&.-]*)")
+_REFERENCE = re.compile(r"\b(?:they|them|their|it|its|he|she|his|her)\b", re.IGNORECASE)
 _DETERMINER = re.compile(r"^(?:the|a|an|our|my|their|this|that)\s+", re.IGNORECASE)
 _QUOTED_SPAN = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 
