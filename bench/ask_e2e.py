@@ -90,7 +90,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("find the Notion page about pricing guidelines", ["business_notion_search"], "Pricing guidelines"),
     Scenario("search Notion for the expense policy", ["business_notion_search"], "Expense policy"),
     Scenario("what Asana tasks are open?", ["business_asana_tasks"], "Send Acme renewal redlines"),
-    Scenario("which tasks does Dana have in Asana?", ["business_asana_tasks"], "Dana"),
+    # The assignee's full name: a heading that repeats the filter ("query Dana") is not the fact.
+    Scenario("which tasks does Dana have in Asana?", ["business_asana_tasks"], "Dana Rivera"),
     Scenario("are the business connectors healthy?", ["business_health"], "slack"),
     Scenario("search all our business tools for the Acme renewal", [], "Acme"),
     Scenario("what's the stage of the Acme deal?", [], "Acme"),
@@ -101,7 +102,7 @@ SCENARIOS: list[Scenario] = [
         "tell Acme on our shared channel that the fix is live", ["business_slack_post"], "sophia approve", held=True
     ),
     Scenario("write a Notion page with notes from the pipeline review", ["business_notion_create_page"], ""),
-    Scenario("how many images are indexed?", ["visual_stats"], "Nothing stored"),
+    Scenario("how many images are indexed?", ["visual_stats"], "Nothing is stored"),
     Scenario("find the login mockup", ["visual_search"], "No results found"),
     Scenario("remove the old checkout screenshots from the visual index", ["visual_delete"], held=True),
     Scenario("find screenshots of the settings page", ["visual_search"], "No results found"),

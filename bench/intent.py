@@ -2,7 +2,10 @@
 
 - blind: bench/data/intents_blind.jsonl, 360 requests over all six services written before the trained
   classifier existed, with people, companies, repositories, stacks and channels that are nowhere in
-  the training library (a test checks that no blind request is in it). Never tuned on.
+  the training library (a test checks that no blind request is in it). Never tuned on, but its misses
+  have been read, so it is partly spent.
+- blind2: bench/data/intents_blind2.jsonl, 151 more requests with other wording and entities, written
+  before the second round of tuning. The targets are decided on blind + blind2 together ("blind+2").
 - dev: tests/data/intents.jsonl, the project's own 262 requests. The library's hand-written cases were
   written while looking at its errors: its numbers are optimistic.
 
@@ -27,7 +30,12 @@ from bench._report import percentile, table, targets, write
 from sophia.gateway.intent.classifier import build_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
-SETS = {"blind": ROOT / "bench/data/intents_blind.jsonl", "dev": ROOT / "tests/data/intents.jsonl"}
+SETS = {
+    "blind": ROOT / "bench/data/intents_blind.jsonl",
+    "blind2": ROOT / "bench/data/intents_blind2.jsonl",
+    "dev": ROOT / "tests/data/intents.jsonl",
+}
+DECIDING = ("blind", "blind2")  # their union decides every target
 PASSES = 3
 TARGETS = {"domain": 0.95, "action": 0.90, "capabilities": 0.90, "approval_recall": 1.0,
            "approval_precision": 0.8, "intent_p95_ms": 15.0}  # fmt: skip
@@ -52,7 +60,7 @@ def measure(classify: Any, rows: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-async def with_structure(rows: list[dict[str, Any]]) -> tuple[dict[str, float], list[float]]:
+async def with_structure(rows: list[dict[str, Any]]) -> tuple[dict[str, float], list[float], tuple[int, int, int]]:
     """Approval as `/v1/intent` decides it: the words, or any step the plan over the six real services'
     catalog would hold (tool risk and destructive flags; servers that decide per call are not running)."""
     _, planner, intents, _ = await six_services()
@@ -67,7 +75,15 @@ async def with_structure(rows: list[dict[str, Any]]) -> tuple[dict[str, float], 
         needed += row["requires_approval"]
         flagged += held
         caught += held and row["requires_approval"]
-    return {"approval_recall": caught / max(needed, 1), "approval_precision": caught / max(flagged, 1)}, latencies
+    ratios = {"approval_recall": caught / max(needed, 1), "approval_precision": caught / max(flagged, 1)}
+    return ratios, latencies, (needed, flagged, caught)
+
+
+def _pooled(structural: dict[str, Any], latencies: list[float]) -> tuple[dict[str, float], list[float], Any]:
+    """Recall and precision over blind + blind2 from both sets' counts (not an average of their ratios)."""
+    needed, flagged, caught = (sum(structural[name][2][i] for name in DECIDING) for i in range(3))
+    ratios = {"approval_recall": caught / max(needed, 1), "approval_precision": caught / max(flagged, 1)}
+    return ratios, latencies, (needed, flagged, caught)
 
 
 def main() -> None:
@@ -76,49 +92,57 @@ def main() -> None:
     classifier = build_classifier()
     loaded_s = time.perf_counter() - started
     labelled = {name: [json.loads(line) for line in p.read_text().splitlines() if line] for name, p in SETS.items()}
+    labelled["blind+2"] = [row for name in DECIDING for row in labelled[name]]
+    shown = ("blind+2", "blind", "blind2", "dev")
     scores = {name: measure(classifier.classify, rows) for name, rows in labelled.items()}
 
     latencies: list[float] = []
     for _ in range(PASSES):
-        for rows in labelled.values():
+        for rows in (labelled[name] for name in SETS):
             for row in rows:
                 at = time.perf_counter()
                 classifier.classify(row["query"])
                 latencies.append((time.perf_counter() - at) * 1e3)
     latencies.sort()
     p95 = percentile(latencies, 95)
-    structural = {name: asyncio.run(with_structure(rows)) for name, rows in labelled.items()}
+    structural = {name: asyncio.run(with_structure(labelled[name])) for name in SETS}
+    both = structural["blind"][1] + structural["blind2"][1]
+    structural["blind+2"] = _pooled(structural, both)
 
     rows_out: list[dict[str, Any]] = []
     for field, target in TARGETS.items():
         if field == "intent_p95_ms":
             continue
-        blind = scores["blind"][field]
-        rows_out.append({"measure": field, "blind": round(blind, 3), "dev": round(scores["dev"][field], 3),
-                         "target": f">= {target:g}", "met": "yes" if blind >= target else "NO"})  # fmt: skip
+        deciding = scores["blind+2"][field]
+        rows_out.append({"measure": field, **{name: round(scores[name][field], 3) for name in shown},
+                         "target": f">= {target:g}", "met": "yes" if deciding >= target else "NO"})  # fmt: skip
     for field in ("approval_recall", "approval_precision"):
-        blind = structural["blind"][0][field]
-        rows_out.append({"measure": f"{field} + plan structure (/v1/intent)", "blind": round(blind, 3),
-                         "dev": round(structural["dev"][0][field], 3), "target": f">= {TARGETS[field]:g}",
-                         "met": "yes" if blind >= TARGETS[field] else "NO"})  # fmt: skip
-    planned = sorted(structural["blind"][1] + structural["dev"][1])
-    rows_out.append({"measure": "intent + dry plan p95 ms (/v1/intent's work)",
-                     "blind": round(percentile(planned, 95), 2), "dev": round(percentile(planned, 50), 2),
-                     "target": "(dev column: p50)", "met": ""})  # fmt: skip
-    rows_out.append({"measure": "intent p95 ms (classify, in process)", "blind": round(p95, 2),
-                     "dev": round(percentile(latencies, 50), 2), "target": "<= 15 (dev column: p50)",
+        deciding = structural["blind+2"][0][field]
+        rows_out.append({"measure": f"{field} + plan structure (/v1/intent)",
+                         **{name: round(structural[name][0][field], 3) for name in shown},
+                         "target": f">= {TARGETS[field]:g}",
+                         "met": "yes" if deciding >= TARGETS[field] else "NO"})  # fmt: skip
+    planned = sorted(ms for name in SETS for ms in structural[name][1])
+    rows_out.append({"measure": "intent + dry plan ms (/v1/intent's work), all sets",
+                     **dict.fromkeys(shown, ""), "blind+2": round(percentile(planned, 95), 2),
+                     "dev": round(percentile(planned, 50), 2), "target": "(blind+2: p95, dev: p50)",
+                     "met": ""})  # fmt: skip
+    rows_out.append({"measure": "intent ms (classify, in process), all sets", **dict.fromkeys(shown, ""),
+                     "blind+2": round(p95, 2), "dev": round(percentile(latencies, 50), 2),
+                     "target": "<= 15 (blind+2: p95, dev: p50)",
                      "met": "yes" if p95 <= TARGETS["intent_p95_ms"] else "NO"})  # fmt: skip
-    summary = {"blind_requests": len(labelled["blind"]), "dev_requests": len(labelled["dev"]),
+    summary = {"blind_requests": len(labelled["blind"]), "blind2_requests": len(labelled["blind2"]),
+               "dev_requests": len(labelled["dev"]),
                "library_size": classifier.size, "load_model_s": round(loaded_s, 3),
                "load_avg_1m_before": load_before, "load_avg_1m_after": os.getloadavg()[0]}  # fmt: skip
-    print("\nintent: the blind column decides 'met'; dev was looked at while writing the library")
+    print("\nintent: blind+2 (blind and blind2 together) decides 'met'; dev was looked at while writing the library")
     print(table(rows_out), end="\n\n")
     print(table([{"summary": key, "value": value} for key, value in summary.items()]), end="\n\n")
-    measured = {field: scores["blind"][field] for field in TARGETS if field != "intent_p95_ms"}
+    measured = {field: scores["blind+2"][field] for field in TARGETS if field != "intent_p95_ms"}
     # Approval is decided with the plan's structure too (what /v1/intent answers): that is the figure that counts.
-    measured |= {f: structural["blind"][0][f] for f in ("approval_recall", "approval_precision")}
+    measured |= {f: structural["blind+2"][0][f] for f in ("approval_recall", "approval_precision")}
     measured["intent_p95_ms"] = p95
-    checks = targets("intent (blind set)", measured, TARGETS, at_least=frozenset(TARGETS) - {"intent_p95_ms"})
+    checks = targets("intent (blind + blind2)", measured, TARGETS, at_least=frozenset(TARGETS) - {"intent_p95_ms"})
     print(f"wrote {write('intent', [*rows_out, {'measure': 'summary', **summary}, *checks], TARGETS)}")
 
 

@@ -93,7 +93,7 @@ def test_a_finished_preview_suggests_its_held_apply() -> None:
     step = Step(id="s1", tool="infra_preview", arguments={"stack": "dev"})
     done = StepOutcome(id="s1", tool="infra_preview", status="ok", result=result({"stack": "dev", "changes": 2}))
     text = answer([(step, done)])
-    assert text.startswith("infra_preview:\n- stack: dev\n- changes: 2")
+    assert text.startswith("infra_preview (stack dev):\n- stack: dev\n- changes: 2")
     assert "ask to deploy it (the deploy waits for an approver)" in text
 
 
@@ -109,3 +109,12 @@ def test_nothing_found_suggests_nothing_to_do_with_it() -> None:
     found = result({"namespace": "ops", "items": [{"id": "m1", "text": "Acme renews in March"}]})
     assert "ask to forget it by its id" in answer([(step, StepOutcome(id="s1", tool="memory_recall", status="ok",
                                                                       result=found))])  # fmt: skip
+
+
+def test_a_result_says_where_it_comes_from_and_what_it_was_narrowed_to() -> None:
+    step = Step(id="s1", tool="business_asana_tasks", arguments={"project": "Renewals", "limit": 50})
+    done = StepOutcome(id="s1", tool="business_asana_tasks", status="ok", result=result({"tasks": []}))
+    assert answer([(step, done)]).startswith("business_asana_tasks (project Renewals):\nNo tasks found.")
+    recall = Step(id="s1", tool="memory_recall", arguments={"query": "x" * 61, "namespace": "default"})
+    found = StepOutcome(id="s1", tool="memory_recall", status="ok", result=result({"items": []}))
+    assert answer([(recall, found)]).startswith("memory_recall:\n")  # a long query is not repeated back

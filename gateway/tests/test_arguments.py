@@ -77,3 +77,64 @@ def test_forget_receives_the_id_of_the_memory_the_recall_matched_best() -> None:
     assert _resolve({"id": reference, "namespace": "team-a"}, {"s1": recalled}) == {"id": "m-7", "namespace": "team-a"}
     empty = StepOutcome(id="s1", tool="memory_recall", status="ok", result={"structuredContent": {"items": []}})
     assert _resolve({"id": reference}, {"s1": empty}) == {}  # nothing matched: the id stays missing
+
+
+LISTING = {
+    "properties": {
+        "project": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+        "query": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("what Asana tasks are open?", {}),  # names nothing: the whole listing, not a filter on these words
+        ("which tasks does Dana have in Asana?", {"query": "Dana"}),  # the system's own name is not a filter
+        ("what's the stage of the Acme deal?", {"query": "Acme"}),
+        ("list the Asana tasks in the Renewals project", {"project": "Renewals"}),  # not repeated as a filter
+        ("show the calls about the onboarding delays", {"query": "onboarding delays"}),
+    ],
+)
+def test_an_optional_filter_narrows_only_to_what_the_request_names(request_text: str, expected: dict[str, str]) -> None:
+    assert arguments(LISTING, request_text) == expected
+
+
+def test_a_place_to_look_said_after_the_question_is_not_what_to_look_for() -> None:
+    assert (
+        arguments(RECALL, "who is the champion for Acme according to our notes?")["query"]
+        == "who is the champion for Acme"
+    )
+    assert arguments(RECALL, "what does Globex need before expanding, from memory?")["query"] == (
+        "what does Globex need before expanding"
+    )
+
+
+DELETE = {"properties": {"ids": {"type": "array", "items": {"type": "string"}}}, "required": ["ids"]}
+FORGET = {"properties": {"id": {"type": "string"}}, "required": ["id"]}
+
+
+def test_identifiers_are_read_after_the_noun_they_name_and_never_invented() -> None:
+    assert arguments(DELETE, "delete image img-77 from the index") == {"ids": ["img-77"]}
+    assert arguments(FORGET, "forget memory 3fa2c9e1 please") == {"id": "3fa2c9e1"}
+    # A plain word after the noun is not an identifier: the step asks for it (or a recall finds it).
+    assert arguments(FORGET, "forget the memory about design reviews") == {}
+    assert arguments(DELETE, "delete the image of the old logo") == {}
+
+
+SLACK_HISTORY = {"properties": {"channel": {"type": "string"}}, "required": ["channel"]}
+
+
+def test_a_channel_is_read_with_or_without_its_hash_but_never_from_a_describing_word() -> None:
+    assert arguments(SLACK_HISTORY, "what was said in #sales today?") == {"channel": "#sales"}
+    assert arguments(SLACK_HISTORY, "show the messages in the acme-shared channel") == {"channel": "acme-shared"}
+    assert arguments(SLACK_HISTORY, "post in the shared channel with Acme") == {}  # which one: the step asks
+
+
+def test_a_clause_that_refers_back_filters_on_what_the_request_named_before() -> None:
+    request = "what's the stage of the Acme deal and what did they say on the last Gong call?"
+    route = SimpleNamespace(input_schema=LISTING)
+    clause = "what did they say on the last Gong call?"
+    assert _arguments(route, clause, request, entities(request), "team-a") == {"query": "Acme"}  # type: ignore[arg-type]
+    assert _arguments(route, "what tasks are open?", request, entities(request), "team-a") == {}  # type: ignore[arg-type]

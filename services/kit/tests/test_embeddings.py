@@ -103,3 +103,27 @@ async def test_remote_embedder_refuses_the_wrong_dimensions(embeddings_api: tupl
             await remote.embed(["ab"])
     finally:
         await remote.aclose()
+
+
+async def test_a_cached_text_is_answered_without_a_model_run_and_the_cache_stays_bounded() -> None:
+    inner = CountingEmbedder()
+    batcher = Batcher(inner, batch_size=8, cache_size=2)
+    first = await batcher.embed(["aa", "bbb"])
+    again = await batcher.embed(["bbb", "aa"])  # both known: no model run, rows in the caller's order
+    assert len(inner.batches) == 1
+    assert [row[0] for row in again] == [3.0, 2.0]
+    np.testing.assert_array_equal(first[0], again[1])
+    mixed = await batcher.embed(["aa", "c"])  # only the new text goes to the model
+    assert inner.batches[-1] == ["c"] and [row[0] for row in mixed] == [2.0, 1.0]
+    await batcher.embed(["bbb"])  # evicted by "c" (least recently used): embedded again
+    assert inner.batches[-1] == ["bbb"]
+    with pytest.raises(ValueError):  # shared rows are read-only, so no caller can corrupt another's vector
+        batcher._cache["bbb"][0] = 9.0
+
+
+async def test_without_a_cache_size_every_call_reaches_the_model() -> None:
+    inner = CountingEmbedder()
+    batcher = Batcher(inner, batch_size=8)
+    await batcher.embed(["aa"])
+    await batcher.embed(["aa"])
+    assert inner.batches == [["aa"], ["aa"]]

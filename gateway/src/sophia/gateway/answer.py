@@ -7,6 +7,7 @@ fenced and labelled as data, and whatever it writes is only text for the reader,
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sophia.gateway.executor import StepOutcome
 from sophia.gateway.intent.schema import Intent
@@ -43,7 +44,7 @@ def template_answer(intent: Intent, plan: Plan, outcomes: dict[str, StepOutcome]
             continue
         name = step.tool
         if outcome.status == "ok":
-            sections.append(f"{name}:\n" + "\n".join(render_result(outcome.result)))
+            sections.append(f"{name}{_scope(step.arguments)}:\n" + "\n".join(render_result(outcome.result)))
         elif outcome.status == "held" and outcome.approval:
             why = f" ({step.approval_reason})" if step.approval_reason else ""
             sections.append(f"{name}: waiting for approval{why}; nothing was changed yet.")
@@ -82,6 +83,16 @@ def next_steps(plan: Plan, outcomes: dict[str, StepOutcome]) -> list[str]:
         elif outcome.error is not None and outcome.error.type == "MissingArguments":
             asks.append(f"say which {', '.join(step.missing) or outcome.error.message} to use for {step.tool}")
     return [*held, *asks, *_follow_ups(plan, outcomes)]
+
+
+# Arguments that say where a result comes from or what it was narrowed to: shown beside the tool's name,
+# so "4 tasks" reads as the Renewals project's tasks and a recall says what it looked for.
+_SCOPE = ("project", "channel", "stack", "repo", "path", "query")
+
+
+def _scope(arguments: dict[str, Any]) -> str:
+    said = [f"{key} {value}" for key in _SCOPE if isinstance(value := arguments.get(key), str) and 0 < len(value) <= 60]
+    return f" ({', '.join(said)})" if said else ""
 
 
 def _failure(status: str, message: str) -> str:

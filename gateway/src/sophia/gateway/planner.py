@@ -30,7 +30,7 @@ from sophia.gateway.intent.schema import Intent
 from sophia.gateway.intent.text import Entities, clauses, entities, repair
 from sophia.gateway.llm import RouterLLM
 from sophia.gateway.pipeline.approval import declares_per_call
-from sophia.gateway.toolsearch import ToolIndex, affinity
+from sophia.gateway.toolsearch import READ_ACTIONS, ToolIndex, affinity
 from sophia.kit.embeddings import Vectors
 
 STEP_REF = "$step"
@@ -44,9 +44,20 @@ TEXT_ARGUMENTS = {"query", "question", "prompt", "instruction", "text", "body", 
 SHORT_TEXT_ARGUMENTS = {"title", "subject", "name_hint"}
 SHORTLIST = 6  # tools per capability whose arguments are tried before choosing
 MISSING_ARGUMENT_PENALTY = 0.15
+NAMED_PLACE_BONUS = 0.1
+_PLACES = {"channel", "stack", "repo", "path", "file", "paths", "project"}
 # Arguments a request cannot hold in words: an opaque identifier, or an image to compare with.
 _IDENTIFIER = re.compile(r"(?:^|_)(?:id|ids|hash|number|uuid|image|images)$")
 TOPIC_BONUS = 0.1  # a question about something ("what did we decide about X") needs a tool that searches for X
+COUNT_BONUS = 0.15  # "how many X?" is answered by the tool that says it counts them, not by a search
+_COUNTING = re.compile(r"\b(?:how (?:many|much)|number of|count(?:s|ing)?|how big|size of)\b", re.IGNORECASE)
+# A question ("do you remember who ...?", "when is ...?") reads, whatever verb it contains. Only open
+# questions: "can we roll back prod?" keeps its verb, so a request put as a question is still held.
+_OPEN_QUESTION = re.compile(
+    r"^(?:(?:hey|ok|so|and|also)[\s,]+)*(?:what|when|where|who|whom|whose|which|why|how|do you|did you|did we|"
+    r"have we|has anyone|is there|are there)\b",
+    re.IGNORECASE,
+)
 
 
 class Step(BaseModel):
@@ -110,18 +121,28 @@ class Planner:
             cue = rules.CAPABILITY_CUES[capability]
             best_per_part = []
             for index, (part, vector) in enumerate(zip(parts, part_vectors, strict=True)):
-                action = rules.first_action(part) or intent.action
+                action = _clause_action(part, intent.action)
                 relevance = 0.1 if cue.search(part) else 0.0
-                ranked = await self.tools.rank(part, candidates, vector)
-                scored = [
+                counting = bool(_COUNTING.search(part))
+                topical = _has_topic(part)  # once per clause: it reads the clause, not the tool
+                # The shortlist is ranked by everything but the (costlier) argument check, so a tool whose
+                # kind suits the clause is tried even when the clause's content words pull elsewhere.
+                cheap = sorted(
                     (
-                        score
-                        + affinity(route, action)
-                        + TOPIC_BONUS * (_has_topic(part) and _takes_text(route))
-                        - self._unfillable(route, part, query, named, namespace),
-                        route,
-                    )
-                    for route, score in ranked[:SHORTLIST]
+                        (
+                            score
+                            + affinity(route, action)
+                            + TOPIC_BONUS * (topical and _takes_text(route))
+                            + COUNT_BONUS * (counting and _counts(route)),
+                            route,
+                        )
+                        for route, score in await self.tools.rank(part, candidates, vector)
+                    ),
+                    key=lambda item: -item[0],
+                )
+                scored = [
+                    (score - self._unfillable(route, part, query, named, namespace), route)
+                    for score, route in cheap[:SHORTLIST]
                 ]
                 score, route = max(scored, key=lambda item: item[0])
                 best_per_part.append((score + relevance, index, route, relevance > 0))
@@ -213,13 +234,17 @@ class Planner:
         for `up`: see `_with_producers`). So is one that needs structured records no sentence holds (a batch
         of memories, a transcript). A missing name (a stack, a repo) is not penalised: the router's LLM may
         fill it, or the step says what to add."""
-        missing = self._check(route, _arguments(route, part, query, named, namespace))
+        arguments = _arguments(route, part, query, named, namespace)
+        missing = self._check(route, arguments)
         properties = route.input_schema.get("properties") or {}
-        return MISSING_ARGUMENT_PENALTY * sum(
+        unfillable = MISSING_ARGUMENT_PENALTY * sum(
             1
             for name in missing
             if (_IDENTIFIER.search(name) or _structured(properties.get(name))) and not self.graph.producers(route, name)
         )
+        # A tool that takes the place the request names (a channel, a stack, a repository, a path) fits it
+        # better than one that would ignore it: "what was said in #sales" reads #sales.
+        return unfillable - NAMED_PLACE_BONUS * any(name.lower() in _PLACES for name in arguments)
 
     def _with_producers(
         self, chosen: list[tuple[int, Route]], parts: list[str], query: str, named: Entities, namespace: str
@@ -293,7 +318,14 @@ def _arguments(route: Route, part: str, query: str, named: Entities, namespace: 
     required = set(schema.get("required", [])) if isinstance(schema, dict) else set()
     arguments: dict[str, Any] = {}
     for name, spec in properties.items():
-        value = _value_for(name.lower(), spec if isinstance(spec, dict) else {}, part, query, named, namespace)
+        if name.lower() == "query" and name not in required:
+            # An optional filter narrows a listing only to what the request names; "what did they say" names
+            # what an earlier clause did ("the Acme deal and what did they say on the call").
+            value: Any = _filter(part) or (_filter(query) if _REFERENCE.search(part) else None)
+        else:
+            value = _value_for(name.lower(), spec if isinstance(spec, dict) else {}, part, query, named, namespace)
+        if value is not None and value in arguments.values() and name.lower() == "query":
+            continue  # the filter only repeated a name another argument already took (the project)
         if value is not None:
             arguments[name] = value
         elif name in required and _accepts(spec, "string") and name.lower() in TEXT_ARGUMENTS:
@@ -306,16 +338,24 @@ def _value_for(name: str, spec: dict[str, Any], part: str, query: str, named: En
         return namespace
     if name == "text":  # "remember that X" stores X; "post in #eng that X" posts X
         return _without_lead_in(_without_lead_in(part, _REMEMBER_LEAD_IN), _SAY_LEAD_IN) or part
-    if name == "query":
-        return _without_lead_in(part, _ASK_LEAD_IN) or part  # "what do we know about X" searches for X
+    if name == "query":  # "what do we know about X" searches for X; "..., according to our notes" is not X
+        return _without_lead_in(_ASK_LEAD_OUT.sub("", part.strip()), _ASK_LEAD_IN) or part
+    if name in ("id", "ids"):
+        found = _IDENTIFIER_WORDS.findall(part)
+        return (found if name == "ids" else found[0]) if found else None
     if name in TEXT_ARGUMENTS:
         return part if name != "prompt" else query
     if name in ("daily_usd", "monthly_usd"):
         return _budget(part, name.split("_")[0])
     if name in SHORT_TEXT_ARGUMENTS:
         return part if len(part) <= 80 else part[:77].rsplit(" ", 1)[0] + "..."
-    if name == "channel":
-        return _first(named.channels)
+    if name == "channel":  # "#sales", or "the acme-shared channel"
+        said = _CHANNEL_NAMED.search(part)
+        named_here = said.group(1) if said and said.group(1).lower() not in _NOT_A_CHANNEL else None
+        return _first(named.channels) or named_here
+    if name == "project":
+        project = _PROJECT.search(part)
+        return project.group(1) or project.group(2) if project else None
     if name == "stack":
         return _first(named.stacks)
     if name == "repo":
@@ -351,6 +391,19 @@ _ASK_LEAD_IN = re.compile(
     r"(?:\s+(?:about|regarding|on|of|for|that))?\s+",
     re.IGNORECASE,
 )
+# Where the asker wants the answer looked up, said after the question: not part of what to look for.
+_ASK_LEAD_OUT = re.compile(
+    r"[\s,]*(?:according to|from|in|per|based on|going by|as (?:recorded|noted) in)\s+(?:our|my|the|your)\s+"
+    r"(?:notes|memory|memories|records|knowledge base)\s*\??$|[\s,]*,?\s*from memory\s*\??$",
+    re.IGNORECASE,
+)
+# An identifier a request gives after the noun it names ("delete image img-77", "forget memory 3fa2c9e1"):
+# it holds a digit, so a plain word is never taken for one.
+_IDENTIFIER_WORDS = re.compile(
+    r"\b(?:image|images|memory|memories|id|ids|item|items|picture|screenshot|note)\s+"
+    r"((?=[\w-]*\d)[A-Za-z0-9][\w-]{1,63})\b",
+    re.IGNORECASE,
+)
 _SAY_LEAD_IN = re.compile(
     r"^(?i:(?:(?:please|pls|hey|ok|can you|could you)[\s,]+)*(?:post|say|tell|reply|send|write|announce|message|"
     r"let [\w#@-]+ know))(?:\s+(?:in|to|on|into|the team|everyone|them|us|[#@][\w-]+|[A-Z][\w&-]*))*"
@@ -358,8 +411,57 @@ _SAY_LEAD_IN = re.compile(
 )
 
 
+def _clause_action(part: str, fallback: str) -> str:
+    action = rules.first_action(part) or fallback
+    if action not in READ_ACTIONS and _OPEN_QUESTION.match(part.strip()):
+        return "query"
+    return action
+
+
+def _counts(route: Route) -> bool:
+    """The tool says it reports how many things there are (a stats tool)."""
+    return "how many" in route.spec.description.lower()[:80]
+
+
 def _has_topic(part: str) -> bool:
-    return bool(_ASK_LEAD_IN.match(part.strip())) or bool(re.search(r"\b(?:about|regarding)\b", part, re.I))
+    """The clause names something to look for: "... about X", "find X", an open question ("when is the
+    on-call handoff?"), or a name ("the Acme deal")."""
+    said = part.strip()
+    return bool(_ASK_LEAD_IN.match(said) or _SEARCH_VERB.match(said) or _OPEN_QUESTION.match(said) or _filter(part))
+
+
+_TOPIC = re.compile(r"\b(?:about|regarding|mentioning|concerning)\s+(.+)", re.IGNORECASE)
+_SEARCH_VERB = re.compile(r"^(?:(?:please|can you|could you)[\s,]+)*(?:find|search|look (?:for|up)|locate)\b", re.I)
+# Names of the systems a request is addressed to: they say where to look, not what to look for.
+_SYSTEMS = {"slack", "gong", "hubspot", "salesforce", "notion", "asana", "figma", "pulumi", "github", "crm", "i"}
+_PROPER_NAME = re.compile(r"(?<![#@\w])[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*)*")
+
+
+def _filter(part: str) -> str | None:
+    """What an optional filter should match: the topic of "... about X", else the names the clause gives
+    ("which tasks does Dana have", "the Acme deal"), else nothing — the request asks for everything."""
+    topic = _TOPIC.search(part)
+    if topic:  # "about the Acme renewal" matches "Acme renewal: contract sent": no leading article
+        return _DETERMINER.sub("", topic.group(1).strip().rstrip("?.!").strip()) or None
+    text = _QUOTED_SPAN.sub(" ", part.strip())
+    names = []
+    for match in _PROPER_NAME.finditer(text):
+        words = match.group(0).split()[1:] if match.start() == 0 else match.group(0).split()  # a capital opening
+        names += [w for w in (re.sub(r"'s$", "", w) for w in words) if w.lower() not in _SYSTEMS]
+    quoted = re.findall(r"[\"“']([^\"”']{2,80})[\"”']", part)
+    found = " ".join(quoted + names).strip()
+    return found or None
+
+
+_CHANNEL_NAMED = re.compile(r"\bthe\s+([a-z0-9][a-z0-9_-]{1,79})\s+(?:slack\s+)?channel\b", re.IGNORECASE)
+# Words that describe a channel rather than name it ("the shared channel" is not #shared).
+_NOT_A_CHANNEL = {"shared", "customer", "customers", "external", "internal", "same", "right", "wrong", "private",
+                  "public", "new", "old", "other", "partner", "partners", "connect", "usual", "whole"}  # fmt: skip
+# "in the Renewals project", "project Orbit"
+_PROJECT = re.compile(r"\b(?:the\s+)?([A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*)\s+project\b|\bproject\s+([A-Z][\w&.-]*)")
+_REFERENCE = re.compile(r"\b(?:they|them|their|it|its|he|she|his|her)\b", re.IGNORECASE)
+_DETERMINER = re.compile(r"^(?:the|a|an|our|my|their|this|that)\s+", re.IGNORECASE)
+_QUOTED_SPAN = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 
 
 def _takes_text(route: Route) -> bool:

@@ -5,7 +5,9 @@ vectors, the gateway ranks intents and tools with them.
 
 Both are `Embedder`s. `Batcher` sits in front of either: calls that arrive while a batch is being
 embedded wait and go together in the next one, so concurrent remembers and recalls share model
-runs without adding latency to a lone call.
+runs without adding latency to a lone call. Given a `cache_size`, it also keeps the vectors of the
+texts it embedded last (the model is deterministic): a text asked again — the same clause in a retried
+or repeated request — is answered without a model run.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+from collections import OrderedDict
 from importlib import resources
 from typing import Protocol
 
@@ -121,25 +124,46 @@ class RemoteEmbedder:
 
 
 class Batcher:
-    """Coalesce concurrent `embed` calls into model runs of at most `batch_size` texts."""
+    """Coalesce concurrent `embed` calls into model runs of at most `batch_size` texts; remember the
+    vectors of the last `cache_size` distinct texts (0: none)."""
 
-    def __init__(self, embedder: Embedder, batch_size: int) -> None:
+    def __init__(self, embedder: Embedder, batch_size: int, cache_size: int = 0) -> None:
         self.embedder = embedder
         self.dimensions = embedder.dimensions
         self._batch_size = batch_size
         self._pending: list[tuple[str, asyncio.Future[Vectors]]] = []
         self._running: asyncio.Task[None] | None = None
+        self._cache_size = cache_size
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
 
     async def embed(self, texts: list[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         loop = asyncio.get_running_loop()
-        futures = [loop.create_future() for _ in texts]
-        self._pending.extend(zip(texts, futures, strict=True))
-        if self._running is None or self._running.done():
+        rows: list[Vectors | asyncio.Future[Vectors]] = []
+        for text in texts:
+            known = self._cache.get(text)
+            if known is not None:
+                self._cache.move_to_end(text)
+                rows.append(known)
+                continue
+            future: asyncio.Future[Vectors] = loop.create_future()
+            self._pending.append((text, future))
+            rows.append(future)
+        futures = [row for row in rows if isinstance(row, asyncio.Future)]
+        if futures and (self._running is None or self._running.done()):
             self._running = asyncio.create_task(self._drain())
-        rows = await asyncio.gather(*futures)
-        return np.stack(rows)
+        await asyncio.gather(*futures)
+        return np.stack([row.result() if isinstance(row, asyncio.Future) else row for row in rows])
+
+    def _keep(self, text: str, vector: Vectors) -> None:
+        if self._cache_size <= 0:
+            return
+        vector.setflags(write=False)  # shared between callers: nobody may change it in place
+        self._cache[text] = vector
+        self._cache.move_to_end(text)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
 
     async def _drain(self) -> None:
         while self._pending:
@@ -151,7 +175,8 @@ class Batcher:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            for (_, future), vector in zip(batch, vectors, strict=True):
+            for (text, future), vector in zip(batch, vectors, strict=True):
+                self._keep(text, vector)
                 if not future.done():
                     future.set_result(vector)
 
