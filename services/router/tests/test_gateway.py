@@ -75,7 +75,8 @@ def test_the_gateway_classifies_and_answers_through_the_router(fleet: GatewayPro
     assert any("<tool_result" in p for p in prompts)  # the answer prompt, tool results fenced as data
     # The router counted every completion, and the gateway reaches its stats like any tool.
     stats = httpx.post(f"{gateway.url}/v1/tools/router_stats", json={}, timeout=30).json()["structuredContent"]
-    assert stats["completions"] == 3 and stats["spend_usd"] > 0  # /v1/intent, then /v1/ask: intent and answer
+    # /v1/intent, then /v1/ask: intent, a reflect round, the answer and its critique; each one counted once.
+    assert stats["completions"] == len(llm.calls) == 5 and stats["spend_usd"] > 0
 
 
 def test_the_operator_console_shows_spend_per_model_and_budgets(fleet: GatewayProcess, llm: StandIn) -> None:
