@@ -386,6 +386,19 @@ async def test_every_attempt_is_audited_with_secrets_redacted(rig: Rig) -> None:
     assert "abc123" not in entries[0]["arguments"] and "token=[REDACTED]" in entries[0]["arguments"]
 
 
+async def test_a_burst_larger_than_a_batch_is_audited_in_full_and_in_order(rig: Rig) -> None:
+    """The writer gathers lines into batches off the call's path: none is lost or reordered, each is
+    redacted, and a reader sees them all at once (it flushes, not waiting out the gathering)."""
+    audit = rig.guard.audit
+    assert audit is not None
+    for i in range(600):  # more than two batches
+        await audit.record("call", principal="api_key:alice", tool="svc_read", arguments={"n": i, "password": "pw"},
+                           outcome="ok")  # fmt: skip
+    entries = await audit.read(limit=600)
+    assert [json.loads(e["arguments"])["n"] for e in entries] == list(range(599, -1, -1))
+    assert all(json.loads(e["arguments"])["password"] == "[REDACTED]" for e in entries)
+
+
 @pytest.mark.parametrize(
     ("error", "status", "as_result"),
     [

@@ -3,6 +3,7 @@ Redis (and none: the explicit fail-open / fail-closed setting)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -118,26 +119,61 @@ async def test_gcra_allows_the_burst_then_says_how_long_to_wait(redis_url: str) 
         await client.aclose()
 
 
+def counting(limiter: RateLimiter) -> list[int]:
+    """Count the limiter's Redis scripts (one round trip each): the returned list holds the count."""
+    count = [0]
+    script = limiter._script
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        count[0] += 1
+        return await script(*args, **kwargs)
+
+    limiter._script = counted  # type: ignore[method-assign]
+    return count
+
+
 async def test_a_busy_principal_is_admitted_in_batches_and_the_limit_still_holds(redis_url: str) -> None:
     """Calls of a principal that calls often are admitted a few at a time (one Redis script per batch), never
     past what the GCRA allows: 200 calls at once against a burst of 100 admit 100, with far fewer checks."""
     client = redis.from_url(redis_url)
     limiter = RateLimiter(client, Limit(60, 100), Limit(6, 1), [], "closed")
-    scripts = 0
-    script = limiter._script
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        nonlocal scripts
-        scripts += 1
-        return await script(*args, **kwargs)
-
-    limiter._script = counted  # type: ignore[method-assign]
+    scripts = counting(limiter)
     try:
         verdicts = [await limiter.check("batch-test", "memory_recall") for _ in range(200)]
         assert sum(v.allowed for v in verdicts) == 100  # the burst, not a call more
         assert not verdicts[-1].allowed and verdicts[-1].retry_after_s > 0
-        assert scripts < 200 * 0.6, scripts  # batches: well under one round trip per call
+        assert scripts[0] < 200 * 0.6, scripts  # batches: well under one round trip per call
         assert (await limiter.check("quiet-one", "memory_recall")).allowed  # another principal: its own
+    finally:
+        await client.aclose()
+
+
+async def test_a_crowd_of_calls_shares_one_round_trip_and_the_limit_still_holds(redis_url: str) -> None:
+    """64 calls of one principal at once ask Redis once or twice, not 64 times; against a burst of 10,
+    exactly 10 are admitted and the rest told how long to wait."""
+    client = redis.from_url(redis_url)
+    roomy = RateLimiter(client, Limit(60_000, 10_000), Limit(6, 1), [], "closed")
+    tight = RateLimiter(client, Limit(60, 10), Limit(6, 1), [], "closed")
+    scripts = counting(roomy)
+    try:
+        verdicts = await asyncio.gather(*(roomy.check("crowd", "memory_recall") for _ in range(64)))
+        assert all(v.allowed for v in verdicts)
+        assert scripts[0] <= 3, scripts
+        verdicts = await asyncio.gather(*(tight.check("crowd-tight", "memory_recall") for _ in range(64)))
+        assert sum(v.allowed for v in verdicts) == 10
+        assert all(v.retry_after_s > 0 for v in verdicts if not v.allowed)
+    finally:
+        await client.aclose()
+
+
+async def test_a_crowd_waiting_on_a_dead_redis_gets_one_verdict_not_a_queue_of_timeouts() -> None:
+    client = redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=0.2)
+    limiter = RateLimiter(client, Limit(60, 3), Limit(6, 1), [], "closed")
+    scripts = counting(limiter)
+    try:
+        outcomes = await asyncio.gather(*(limiter.check("p", "t") for _ in range(16)), return_exceptions=True)
+        assert all(isinstance(o, RateLimitUnavailable) for o in outcomes)
+        assert scripts[0] == 1
     finally:
         await client.aclose()
 
