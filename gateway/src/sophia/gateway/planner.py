@@ -42,6 +42,7 @@ FILL_SYSTEM = (
 TEXT_ARGUMENTS = {"query", "question", "prompt", "instruction", "text", "body", "notes", "message", "content",
                   "description", "summary", "topic"}  # fmt: skip
 SHORT_TEXT_ARGUMENTS = {"title", "subject", "name_hint"}
+SEARCH_ARGUMENTS = {"query", "question", "topic"}  # text arguments that say what to look for
 SHORTLIST = 6  # tools per capability whose arguments are tried before choosing
 MISSING_ARGUMENT_PENALTY = 0.15
 NAMED_PLACE_BONUS = 0.1
@@ -132,7 +133,7 @@ class Planner:
                         (
                             score
                             + affinity(route, action)
-                            + TOPIC_BONUS * (topical and _takes_text(route))
+                            + TOPIC_BONUS * (topical and _searches(route))
                             + COUNT_BONUS * (counting and _counts(route)),
                             route,
                         )
@@ -464,9 +465,11 @@ _DETERMINER = re.compile(r"^(?:the|a|an|our|my|their|this|that)\s+", re.IGNORECA
 _QUOTED_SPAN = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 
 
-def _takes_text(route: Route) -> bool:
+def _searches(route: Route) -> bool:
+    """The tool takes what to look for (a query, a question, a topic): free text it would write or act on
+    (an instruction, a message body) is not a search, so "show me README.md" does not go to a generator."""
     properties = route.input_schema.get("properties", {}) if isinstance(route.input_schema, dict) else {}
-    return any(name.lower() in TEXT_ARGUMENTS for name in properties)
+    return any(name.lower() in SEARCH_ARGUMENTS for name in properties)
 
 
 _AMOUNT = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s*(?:usd|us dollars?|dollars?|bucks)\b", re.I)
