@@ -72,7 +72,14 @@ class Server:
         return []
 
     async def call_tool(
-        self, tool: str, arguments: Mapping[str, Any] | None, timeout: float | None, *, meta: Any = None, progress=None
+        self,
+        tool: str,
+        arguments: Mapping[str, Any] | None,
+        timeout: float | None,
+        *,
+        meta: Any = None,
+        progress=None,
+        answers=None,
     ) -> dict[str, Any]:
         self.calls.append((tool, dict(arguments or {}), dict(meta or {})))
         if self.delay_s:

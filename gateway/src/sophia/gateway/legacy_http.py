@@ -75,6 +75,7 @@ class LegacyHttpUpstream(HttpUpstream):
         *,
         meta: Mapping[str, Any] | None = None,
         progress: Progress | None = None,
+        answers: dict[str, Any] | None = None,  # 2025-11-25 has no input_required round: ignored
     ) -> dict[str, Any]:
         params: dict[str, Any] = {"name": tool, "arguments": arguments or {}}
         if meta:

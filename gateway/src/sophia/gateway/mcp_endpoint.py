@@ -46,6 +46,7 @@ from sophia.gateway.client_requests import AnswerTooLarge, ClientRequests, NotWa
 from sophia.gateway.errors import GatewayError, InvalidRequest, as_tool_result, jsonrpc_error
 from sophia.gateway.event_stream import EventStream, StreamPeer
 from sophia.gateway.federation import Federation
+from sophia.gateway.input_required import caller_input
 from sophia.gateway.meta_tools import META_TOOLS, MetaTools
 from sophia.gateway.pipeline import Call, Pipeline, Progress
 from sophia.gateway.relay import CURRENT_PEER, SdkPeer
@@ -138,20 +139,27 @@ class FederatedMCP:
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
-    ) -> mcp_types.CallToolResult:
+    ) -> mcp_types.CallToolResult | mcp_types.InputRequiredResult:
         """The SDK path (`ask` and other tools whose progress streams as events)."""
 
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.session.report_progress(done, total, message)
 
+        answers = None
+        if ctx.session.protocol_version in MODERN_PROTOCOL_VERSIONS:  # it can be asked with input_required
+            answers = params.model_dump(mode="json", by_alias=True, include={"input_responses", "request_state"})
+            answers = {k: v for k, v in answers.items() if v is not None}
         token = CURRENT_PEER.set(SdkPeer(ctx))  # the upstream's log lines, sampling and elicitation come back here
         try:
             with self._cancellable(ctx.request, ctx.request_id):
-                outcome = await self.answer(params.name, params.arguments, progress, _forwarded_meta(params.meta))
+                meta = _forwarded_meta(params.meta)
+                outcome = await self.answer(params.name, params.arguments, progress, meta, answers)
         finally:
             CURRENT_PEER.reset(token)
         if "error" in outcome:
             raise MCPError(outcome["error"]["code"], outcome["error"]["message"], outcome["error"].get("data"))
+        if outcome["result"].get("resultType") == "input_required":
+            return mcp_types.InputRequiredResult.model_validate(outcome["result"])
         return mcp_types.CallToolResult.model_validate(outcome["result"])
 
     async def answer(
@@ -160,11 +168,15 @@ class FederatedMCP:
         arguments: dict[str, Any] | None,
         progress: Progress | None = None,
         meta: dict[str, Any] | None = None,
+        answers: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One tools/call through the pipeline, as `{"result": ...}` or `{"error": ..., "status", "headers"}`:
-        the one translation of outcomes to MCP, shared by both paths. `meta`: the caller's `_meta`, passed on."""
+        the one translation of outcomes to MCP, shared by both paths. `meta`: the caller's `_meta`, passed on;
+        `answers`: a 2026-07-28 caller's `inputResponses`/`requestState` (None for a caller of another era)."""
         try:
-            call = Call(name, dict(arguments or {}), "mcp", meta=meta or {}, progress=progress)
+            if answers:
+                answers = caller_input(answers)
+            call = Call(name, dict(arguments or {}), "mcp", meta=meta or {}, progress=progress, answers=answers)
             outcome = await self.pipeline.run(call)
         except GatewayError as exc:
             if exc.as_result:
@@ -360,7 +372,8 @@ class FederatedMCP:
             await _reply(send, request_id, error=_BAD_CALL, modern=modern)
             return
         name, arguments, meta = call
-        answering = self.answer(name, arguments, meta=_forwarded_meta(meta))
+        answers = _round_params(message) if modern else None
+        answering = self.answer(name, arguments, meta=_forwarded_meta(meta), answers=answers)
         route = self.catalog.find(name)
         if route is not None and route.kind in ("url", "stdio"):
             # A 2026-07-28 client cancels by closing its request: the external server's call is cancelled
@@ -436,6 +449,12 @@ def _call_params(message: dict[str, Any]) -> tuple[str, dict[str, Any] | None, A
     if not isinstance(name, str) or not (arguments is None or isinstance(arguments, dict)):
         return None
     return name, arguments, params.get("_meta")
+
+
+def _round_params(message: dict[str, Any]) -> dict[str, Any]:
+    """A 2026-07-28 call's answers to an earlier `input_required` round, unchecked (`answer` checks them)."""
+    params = message["params"]
+    return {key: params[key] for key in ("inputResponses", "requestState") if key in params}
 
 
 def _with_session_id(send: Send, initialize: dict[str, Any]) -> Send:

@@ -133,6 +133,7 @@ class MetaTools:
         *,
         meta: Mapping[str, Any] | None = None,
         progress: Progress | None = None,
+        answers: dict[str, Any] | None = None,  # the gateway's own tools never ask their caller anything
     ) -> dict[str, Any]:
         return await self.call(tool, dict(arguments or {}), progress)
 

@@ -35,7 +35,9 @@ from mcp_types.jsonrpc import JSONRPCResponse
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
+from sophia.gateway import input_required
 from sophia.gateway.errors import (
+    InvalidRequest,
     UpstreamError,
     UpstreamProtocolError,
     UpstreamRejected,
@@ -74,8 +76,11 @@ class Upstream(Protocol):
         *,
         meta: Mapping[str, Any] | None = None,
         progress: Progress | None = None,
+        answers: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The server's `CallToolResult` as a dict. `meta` goes to the server in `params._meta`."""
+        """The server's `CallToolResult` as a dict. `meta` goes to the server in `params._meta`. `answers`: a
+        2026-07-28 caller's answers to the server's last `input_required` round (see `input_required`), for a
+        server that speaks 2026-07-28 (others ignore them); None refuses such a round."""
         ...
 
 
@@ -211,10 +216,12 @@ class HttpUpstream:
         *,
         meta: Mapping[str, Any] | None = None,
         progress: Progress | None = None,
+        answers: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         envelope = {**meta, **_ENVELOPE} if meta else _ENVELOPE  # the protocol's own keys always win
-        params = {"name": tool, "arguments": arguments or {}, "_meta": envelope}
-        return await self._rpc("tools/call", params, tool, timeout or DEFAULT_TIMEOUT_S)
+        params = {"name": tool, "arguments": arguments or {}, "_meta": envelope, **(answers or {})}
+        result = await self._rpc("tools/call", params, tool, timeout or DEFAULT_TIMEOUT_S)
+        return input_required.passed_on(self.service, result, answers)
 
 
 class SessionUpstream:
@@ -381,11 +388,14 @@ class SessionUpstream:
         *,
         meta: Mapping[str, Any] | None = None,
         progress: Progress | None = None,
+        answers: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         timeout = timeout or DEFAULT_TIMEOUT_S
-        if self.direct is not None and progress is None and not self.relay.has_peer():
+        if not self.modern:
+            answers = None  # 2025-11-25 holds the call open while it asks: the relay's way, not the caller's
+        if self.direct is not None and progress is None and (answers is not None or not self.relay.has_peer()):
             try:
-                return await self.direct.call_tool(tool, arguments, timeout, meta=meta)
+                return await self.direct.call_tool(tool, arguments, timeout, meta=meta, answers=answers)
             except UpstreamError as exc:
                 if not isinstance(exc, UpstreamRejected):
                     self._log_failure(tool, exc.__cause__ if exc.__cause__ is not None else exc)
@@ -403,6 +413,8 @@ class SessionUpstream:
             # At 2026-07-28 a server logs only for a request that opts in: the gateway opts in for a client
             # that can hear it, whose own session then filters by the level it asked for.
             meta = {**(meta or {}), mcp_types.LOG_LEVEL_META_KEY: "debug"}
+        if answers is not None:
+            return await self._call_asking_caller(tool, arguments, timeout, meta, on_progress, answers)
         with self.relay.forwarding(), self._translated(tool, timeout):
             result = await self._client.call_tool(
                 tool,
@@ -412,6 +424,35 @@ class SessionUpstream:
                 meta=dict(meta) if meta else None,  # type: ignore[arg-type]
             )
         return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    async def _call_asking_caller(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any] | None,
+        timeout: float,
+        meta: Mapping[str, Any] | None,
+        on_progress: ProgressFnT | None,
+        answers: dict[str, Any],
+    ) -> dict[str, Any]:
+        """A 2026-07-28 caller's call on the SDK session (stdio, or a caller listening in): an `input_required`
+        round goes back to the caller instead of to the relay, and the caller's answers come with the retry."""
+        try:
+            given = mcp_types.CallToolRequestParams.model_validate({"name": tool, **answers})
+        except ValidationError as exc:
+            raise InvalidRequest(f"inputResponses are not valid answers: {str(exc)[:300]}") from exc
+        with self.relay.forwarding(), self._translated(tool, timeout):
+            result = await self._client.session.call_tool(
+                tool,
+                dict(arguments or {}),
+                read_timeout_seconds=timeout,
+                progress_callback=on_progress,
+                input_responses=given.input_responses,
+                request_state=given.request_state,
+                meta=dict(meta) if meta else None,  # type: ignore[arg-type]
+                allow_input_required=True,
+            )
+        dumped = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return input_required.passed_on(self.service, dumped, answers)
 
     @contextlib.contextmanager
     def _translated(self, what: str, timeout: float | None) -> Iterator[None]:

@@ -29,6 +29,10 @@ class Call:
     #: `_meta` sent to the server with the call (approval grants, progress tokens).
     meta: dict[str, Any] = field(default_factory=dict)
     progress: Progress | None = None
+    #: A 2026-07-28 caller's answers to the upstream's last `input_required` round (`inputResponses`,
+    #: `requestState`, verbatim; `{}` on a first call): such a caller gets an `input_required` result passed on.
+    #: None: the caller cannot be asked that way, and an upstream that asks it so is refused.
+    answers: dict[str, Any] | None = None
     #: Why the call must wait for an approver whatever its tool says (a plan step flagged by intent).
     hold_reason: str | None = None
     #: For `ask` steps: the request that planned the call (stored on an approval).

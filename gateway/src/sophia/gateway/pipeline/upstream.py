@@ -16,6 +16,6 @@ async def send(call: Call) -> Outcome:
     if call.deadline is not None:
         timeout = max(0.001, call.deadline - asyncio.get_running_loop().time() + TRANSPORT_GRACE_S)
     result = await route.upstream.call_tool(
-        route.spec.name, call.arguments, timeout, meta=call.meta or None, progress=call.progress
+        route.spec.name, call.arguments, timeout, meta=call.meta or None, progress=call.progress, answers=call.answers
     )
     return Outcome(result, attempts=call.attempts)
