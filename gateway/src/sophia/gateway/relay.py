@@ -9,7 +9,8 @@ client did not declare the capability for (or cannot be asked, having no back-ch
 with an error that says so, never left hanging. A peer is either the SDK's request context or, for a
 2025-11-25 client's call to an external server, the call's own event stream (`event_stream.StreamPeer`),
 whose questions are answered by a separate POST routed back by id (`client_requests`). At 2026-07-28 an
-upstream asks with an `input_required` result; the SDK client fulfils it through the same handlers.
+upstream asks with an `input_required` result; the SDK client fulfils it through the same handlers, except
+for a 2026-07-28 caller, which gets the round itself and answers it in its retry (`input_required`).
 """
 
 from __future__ import annotations
