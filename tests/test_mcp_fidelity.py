@@ -15,6 +15,7 @@ from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.exceptions import MCPError
+from pydantic import BaseModel
 
 from sophia.gateway.input_required import MAX_REQUEST_STATE
 from sophia.kit.testing import serve_asgi
@@ -124,6 +125,38 @@ class AskingUpstream:
 
 _OBJECT: dict[str, Any] = {"type": "object", "properties": {}}
 _NAME_FORM: dict[str, Any] = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+
+
+class _Name(BaseModel):
+    name: str
+
+
+async def test_2025_upstream_asking_a_2026_client_is_refused_saying_why(tmp_path: Path) -> None:
+    """A 2025-11-25 upstream asks while it holds the call open, which a 2026-07-28 client of the gateway cannot
+    answer: the question is refused, and the client hears why instead of waiting."""
+    server = MCPServer("holding")
+
+    @server.tool()
+    async def greet(ctx: Context) -> str:
+        """Ask for a name on the call's stream, then greet it."""
+        answer = await ctx.elicit("Your name?", _Name)
+        return f"hello {answer.data.name}" if answer.action == "accept" else "no name"
+
+    async def elicit(context: Any, params: mcp_types.ElicitRequestParams) -> mcp_types.ElicitResult:
+        return mcp_types.ElicitResult(action="accept", content={"name": "ada"})
+
+    async with serve_asgi(server.streamable_http_app()) as url:
+        external: list[dict[str, Any]] = [{"name": "up", "url": f"{url}/mcp", "protocol": "2025-11-25"}]
+        gateway = GatewayProcess([], tmp_path, external=external)
+        await asyncio.to_thread(gateway.start)
+        try:
+            await asyncio.to_thread(gateway.wait_for_tools, {"up_greet"})
+            async with Client(gateway.mcp_url, mode="2026-07-28", elicitation_callback=elicit) as client:
+                # The upstream's SDK passes the gateway's refusal of its question on as the call's error.
+                with pytest.raises(MCPError, match="elicitation/create refused"):
+                    await client.call_tool("up_greet", {})
+        finally:
+            await asyncio.to_thread(gateway.stop)
 
 
 async def test_2026_client_is_asked_with_input_required_through_the_gateway(tmp_path: Path) -> None:
