@@ -69,14 +69,7 @@ class InProcessServer:
         ]
 
     async def call_tool(
-        self,
-        tool: str,
-        arguments: Mapping[str, Any] | None,
-        timeout: float | None,
-        *,
-        meta: Any = None,
-        progress=None,
-        answers=None,
+        self, tool: str, arguments: Mapping[str, Any] | None, timeout: float | None, **_: Any
     ) -> dict[str, Any]:
         self.calls.append((tool, dict(arguments or {})))
         answer = await _maybe_await(self.tools[tool].answer(dict(arguments or {})))

@@ -72,14 +72,7 @@ class Server:
         return []
 
     async def call_tool(
-        self,
-        tool: str,
-        arguments: Mapping[str, Any] | None,
-        timeout: float | None,
-        *,
-        meta: Any = None,
-        progress=None,
-        answers=None,
+        self, tool: str, arguments: Mapping[str, Any] | None, timeout: float | None, *, meta: Any = None, **_: Any
     ) -> dict[str, Any]:
         self.calls.append((tool, dict(arguments or {}), dict(meta or {})))
         if self.delay_s:
