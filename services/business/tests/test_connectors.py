@@ -95,6 +95,19 @@ async def test_hubspot_search_pages_with_after(tools: ToolClient, systems: Syste
     assert len(found["items"]) == 5 and count(systems, "/objects/deals/search") == 3
 
 
+async def test_hubspot_lookup_without_an_object_type_searches_all_three(tools: ToolClient, systems: Systems) -> None:
+    """A name with no object said: companies, contacts and deals, each hit labelled with its object."""
+    found = await tools.ok("hubspot_search", query="Initech")
+    objects = {item["object"] for item in found["items"]}
+    assert "company" in objects and all("Initech" in str(item) for item in found["items"])
+    assert {count(systems, f"/objects/{kind}/search") for kind in ("companies", "contacts", "deals")} == {1}
+
+
+async def test_hubspot_rejects_an_unknown_object_type(tools: ToolClient, systems: Systems) -> None:
+    assert "object_type" in await tools.error("hubspot_search", query="Initech", object_type="tickets")
+    assert count(systems, "/objects/") == 0
+
+
 async def test_hubspot_pipeline_sums_every_stage(tools: ToolClient) -> None:
     summary = await tools.ok("hubspot_pipeline")
     assert summary["deals"] == 5 and summary["amount"] == 275000.0

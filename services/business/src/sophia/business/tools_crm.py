@@ -62,13 +62,20 @@ async def crm_deals(
 @service.tool(read_only=True, tags={"business", "crm", "hubspot"}, produces=["text", "deals"])
 @answers
 async def hubspot_search(
-    object_type: Annotated[Literal["deals", "contacts", "companies"], Field(description="What to search.")],
     query: Query,
+    object_type: Annotated[
+        Literal["deals", "contacts", "companies"] | None,
+        Field(description="What to search; companies, contacts and deals together when unset."),
+    ] = None,
     limit: Limit = 20,
     fleet: Fleet = Systems,
 ) -> dict[str, Any]:
-    """Search HubSpot CRM deals, contacts or companies by name, email, domain or other text."""
-    return {**await fleet.hubspot.search_objects(object_type, search_text(query) or query, limit), "untrusted": True}
+    """Look up a name, email, domain or other text in HubSpot CRM: companies, contacts and deals, or only
+    one of them; each hit says which object it is."""
+    text = search_text(query) or query
+    if object_type is None:
+        return {**await fleet.hubspot.search_all(text, limit), "untrusted": True}
+    return {**await fleet.hubspot.search_objects(object_type, text, limit), "untrusted": True}
 
 
 @service.tool(read_only=True, tags={"business", "crm", "hubspot", "pipeline"}, produces=["deals"])
