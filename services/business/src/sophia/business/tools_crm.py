@@ -28,8 +28,9 @@ async def crm_deals(
     limit: Limit = 20,
     fleet: Fleet = Systems,
 ) -> dict[str, Any]:
-    """Look up deals in HubSpot and Salesforce (whichever are configured): name, amount, stage, pipeline,
-    owner and expected close date, labelled by system."""
+    """List the deals (opportunities) in the HubSpot and Salesforce pipelines (whichever are configured), or
+    look some up by name or stage: name, amount, stage, pipeline, owner and expected close date, labelled
+    by system."""
 
     query = search_text(query)
 
@@ -100,7 +101,8 @@ async def salesforce_query(
 @service.tool(read_only=True, tags={"business", "crm", "salesforce", "deals"}, produces=["deals"])
 @answers
 async def salesforce_opportunity(opportunity_id: OpportunityId, fleet: Fleet = Systems) -> dict[str, Any]:
-    """Read one Salesforce opportunity: stage, amount, close date, probability, next step, account, owner."""
+    """Read one Salesforce opportunity by its id: stage, amount, close date, probability, next step, account,
+    owner."""
     return {"opportunity": await fleet.salesforce.opportunity(opportunity_id), "untrusted": True}
 
 
