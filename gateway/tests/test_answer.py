@@ -102,6 +102,12 @@ def test_a_hit_titled_by_its_place_says_what_it_holds() -> None:
     assert render_result(hits) == ["1 results:", "- #sales: Globex wants a second pilot workspace (score 0.4)"]
 
 
+def test_a_listed_task_says_whose_it_is_and_when_it_is_due() -> None:
+    tasks = result({"tasks": [{"id": "1", "name": "Send redlines", "assignee": "Dana Rivera", "due_on": "2026-12-08",
+                               "completed": False, "notes": ""}]})  # fmt: skip
+    assert render_result(tasks) == ["1 tasks:", "- Send redlines (assignee Dana Rivera, due on 2026-12-08)"]
+
+
 def test_nothing_found_suggests_nothing_to_do_with_it() -> None:
     step = Step(id="s1", tool="memory_recall", arguments={"query": "Acme"})
     empty = StepOutcome(id="s1", tool="memory_recall", status="ok", result=result({"namespace": "ops", "items": []}))

@@ -95,6 +95,19 @@ async def test_hubspot_search_pages_with_after(tools: ToolClient, systems: Syste
     assert len(found["items"]) == 5 and count(systems, "/objects/deals/search") == 3
 
 
+async def test_hubspot_lookup_without_an_object_type_searches_all_three(tools: ToolClient, systems: Systems) -> None:
+    """A name with no object said: companies, contacts and deals, each hit labelled with its object."""
+    found = await tools.ok("hubspot_search", query="Initech")
+    objects = {item["object"] for item in found["items"]}
+    assert "company" in objects and all("Initech" in str(item) for item in found["items"])
+    assert {count(systems, f"/objects/{kind}/search") for kind in ("companies", "contacts", "deals")} == {1}
+
+
+async def test_hubspot_rejects_an_unknown_object_type(tools: ToolClient, systems: Systems) -> None:
+    assert "object_type" in await tools.error("hubspot_search", query="Initech", object_type="tickets")
+    assert count(systems, "/objects/") == 0
+
+
 async def test_hubspot_pipeline_sums_every_stage(tools: ToolClient) -> None:
     summary = await tools.ok("hubspot_pipeline")
     assert summary["deals"] == 5 and summary["amount"] == 275000.0
@@ -176,6 +189,37 @@ async def test_notion_rejects_a_bad_page_id_before_calling(tools: ToolClient, sy
 async def test_asana_project_tasks_by_name_over_pages(tools: ToolClient, systems: Systems) -> None:
     found = await tools.ok("asana_tasks", project="Renewals")
     assert len(found["tasks"]) == 4 and count(systems, "/projects/1201/tasks") == 2
+
+
+async def test_asana_lists_the_workspaces_open_tasks_without_a_project(tools: ToolClient, systems: Systems) -> None:
+    """The workspace search with ``completed=false`` (the stand-in speaks Asana's search parameters)."""
+    found = await tools.ok("asana_tasks")
+    names = [t["name"] for t in found["tasks"]]
+    assert len(names) == 4 and not any("Umbrella Health kickoff" in n for n in names)
+    assert all(t["completed"] is False for t in found["tasks"])
+    assert any(r.query.get("completed") == "false" for r in systems.asana.requests)
+
+
+async def test_asana_tasks_of_a_member_by_name_email_or_me(tools: ToolClient) -> None:
+    by_name = await tools.ok("asana_tasks", assignee="Dana")
+    assert len(by_name["tasks"]) == 5 and {t["assignee"] for t in by_name["tasks"]} == {"Dana Rivera (demo)"}
+    done = await tools.ok("asana_tasks", assignee="me", completed=True)
+    assert [t["name"] for t in done["tasks"]] == ["Umbrella Health kickoff (DEMO DATA)"]
+    assert (await tools.ok("asana_tasks", assignee="Sam Okafor"))["tasks"] == []
+    in_project = await tools.ok("asana_tasks", project="Onboarding", assignee="1400", completed=False)
+    assert in_project["tasks"] == []
+
+
+async def test_asana_query_that_names_a_member_lists_their_tasks(tools: ToolClient) -> None:
+    """Text that no task holds but a member's name matches: that member's tasks, as Asana's search box."""
+    found = await tools.ok("asana_tasks", query="Dana")
+    assert len(found["tasks"]) == 5
+    assert (await tools.ok("asana_tasks", query="no such words"))["tasks"] == []
+
+
+async def test_asana_unknown_member_is_a_clear_error(tools: ToolClient, systems: Systems) -> None:
+    assert "no member named 'Nobody'" in await tools.error("asana_tasks", assignee="Nobody")
+    assert not [r for r in systems.asana.requests if r.path.endswith("/tasks/search")]
 
 
 async def test_asana_search_without_premium_says_why(systems: Systems) -> None:

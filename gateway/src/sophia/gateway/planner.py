@@ -44,7 +44,9 @@ TEXT_ARGUMENTS = {"query", "question", "prompt", "instruction", "text", "body", 
 SHORT_TEXT_ARGUMENTS = {"title", "subject", "name_hint"}
 SEARCH_ARGUMENTS = {"query", "question", "topic"}  # text arguments that say what to look for
 SHORTLIST = 6  # tools per capability whose arguments are tried before choosing
-MISSING_ARGUMENT_PENALTY = 0.15
+# A by-id tool must lose to the listing that shares its words when the request names no id: the name
+# match alone ("Salesforce opportunities" and `salesforce_opportunity`) outweighed 0.15.
+MISSING_ARGUMENT_PENALTY = 0.25
 NAMED_PLACE_BONUS = 0.1
 _PLACES = {"channel", "stack", "repo", "path", "file", "paths", "project"}
 # Arguments a request cannot hold in words: an opaque identifier, or an image to compare with.

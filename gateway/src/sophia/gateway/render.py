@@ -20,6 +20,7 @@ from sophia.gateway.results import text_of
 MAX_ITEMS = 8  # bullets per list; the rest is counted
 MAX_VALUE_CHARS = 240
 LABEL_FIELDS = ("title", "text", "summary", "subject", "message", "name", "path", "file", "url", "id")
+DETAIL_FIELDS = ("object", "channel", "score", "stage", "amount", "state", "branch", "assignee", "due_on")
 _UNKNOWN_NAMESPACE = re.compile(r"unknown namespace '([^']{1,64})'", re.IGNORECASE)
 
 
@@ -50,7 +51,9 @@ def _label(item: Any) -> str:
             body = next((item[k] for k in ("text", "snippet", "summary") if k != field and item.get(k)), None)
             if field == "title" and body:  # a hit titled by where it is (a channel, a page): say what it holds
                 label = f"{shorten(item[field], 60)}: {shorten(body)}"
-            extra = [f"{k} {shorten(item[k], 60)}" for k in ("channel", "score", "stage", "amount", "state", "branch")
+            # What tells one listed record from the next: whose a task is and when it is due, what a CRM
+            # hit is (a company or a deal), a deal's stage.
+            extra = [f"{k.replace('_', ' ')} {shorten(item[k], 60)}" for k in DETAIL_FIELDS
                      if item.get(k) not in (None, "")]  # fmt: skip
             return label + (f" ({', '.join(extra)})" if extra else "")
     return "; ".join(f"{k}: {shorten(v, 60)}" for k, v in list(item.items())[:4] if _plain(v))

@@ -28,8 +28,9 @@ async def crm_deals(
     limit: Limit = 20,
     fleet: Fleet = Systems,
 ) -> dict[str, Any]:
-    """Look up deals in HubSpot and Salesforce (whichever are configured): name, amount, stage, pipeline,
-    owner and expected close date, labelled by system."""
+    """List the deals (opportunities) in the HubSpot and Salesforce pipelines (whichever are configured), or
+    look some up by name or stage: name, amount, stage, pipeline, owner and expected close date, labelled
+    by system."""
 
     query = search_text(query)
 
@@ -62,13 +63,20 @@ async def crm_deals(
 @service.tool(read_only=True, tags={"business", "crm", "hubspot"}, produces=["text", "deals"])
 @answers
 async def hubspot_search(
-    object_type: Annotated[Literal["deals", "contacts", "companies"], Field(description="What to search.")],
     query: Query,
+    object_type: Annotated[
+        Literal["deals", "contacts", "companies"] | None,
+        Field(description="What to search; companies, contacts and deals together when unset."),
+    ] = None,
     limit: Limit = 20,
     fleet: Fleet = Systems,
 ) -> dict[str, Any]:
-    """Search HubSpot CRM deals, contacts or companies by name, email, domain or other text."""
-    return {**await fleet.hubspot.search_objects(object_type, search_text(query) or query, limit), "untrusted": True}
+    """Look up a name, email, domain or other text in HubSpot CRM: companies, contacts and deals, or only
+    one of them; each hit says which object it is."""
+    text = search_text(query) or query
+    if object_type is None:
+        return {**await fleet.hubspot.search_all(text, limit), "untrusted": True}
+    return {**await fleet.hubspot.search_objects(object_type, text, limit), "untrusted": True}
 
 
 @service.tool(read_only=True, tags={"business", "crm", "hubspot", "pipeline"}, produces=["deals"])
@@ -93,7 +101,8 @@ async def salesforce_query(
 @service.tool(read_only=True, tags={"business", "crm", "salesforce", "deals"}, produces=["deals"])
 @answers
 async def salesforce_opportunity(opportunity_id: OpportunityId, fleet: Fleet = Systems) -> dict[str, Any]:
-    """Read one Salesforce opportunity: stage, amount, close date, probability, next step, account, owner."""
+    """Read one Salesforce opportunity by its id: stage, amount, close date, probability, next step, account,
+    owner."""
     return {"opportunity": await fleet.salesforce.opportunity(opportunity_id), "untrusted": True}
 
 

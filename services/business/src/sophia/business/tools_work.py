@@ -15,6 +15,9 @@ PageId = Annotated[str, Field(min_length=32, max_length=36, description="Notion 
 TaskId = Annotated[str, Field(pattern=r"^\d{1,30}$", description="Asana task gid.")]
 Project = Annotated[str | None, Field(max_length=200, description="Asana project name or gid.")]
 Assignee = Annotated[str | None, Field(max_length=200, description="Email or gid of the assignee, or 'me'.")]
+Member = Annotated[
+    str | None, Field(max_length=200, description="Whose tasks: a member's name, email or gid, or 'me'.")
+]
 DueOn = Annotated[date | None, Field(description="Due date (YYYY-MM-DD).")]
 
 
@@ -53,11 +56,20 @@ async def notion_create_page(
 @service.tool(read_only=True, tags={"business", "asana", "tasks"}, produces=["text", "tasks"])
 @answers
 async def asana_tasks(
-    project: Project = None, query: Filter = None, limit: Limit = 50, fleet: Fleet = Systems
+    project: Project = None,
+    query: Filter = None,
+    assignee: Member = None,
+    completed: Annotated[
+        bool | None, Field(description="Only done tasks (true) or open ones (false); both when unset.")
+    ] = None,
+    limit: Limit = 50,
+    fleet: Fleet = Systems,
 ) -> dict[str, Any]:
-    """List the tasks of an Asana project, or search tasks across the workspace, with assignee, due date and
-    status; at least one of project and query."""
-    return {**await fleet.asana.tasks(project, search_text(query), limit), "untrusted": True}
+    """List Asana tasks with assignee, due date and status: a project's tasks, or the workspace's tasks
+    searched by text, assignee or status (the open ones when nothing narrows it). A query that matches no
+    task but names a workspace member lists that member's tasks."""
+    found = await fleet.asana.tasks(project, search_text(query), limit, assignee, completed)
+    return {**found, "untrusted": True}
 
 
 @service.tool(risk=Risk.MEDIUM, tags={"business", "asana", "tasks"}, consumes=["text"], produces=["task"])

@@ -18,7 +18,7 @@ from sophia.business.connectors.base import Connector, Hit, Terms, clip, dicts, 
 from sophia.business.http import Rejected, collect
 
 GID = re.compile(r"^\d{1,30}$")
-TASK_FIELDS = "name,notes,assignee.name,due_on,completed,permalink_url,modified_at,projects.name"
+TASK_FIELDS = "name,notes,assignee.name,assignee.email,due_on,completed,permalink_url,modified_at,projects.name"
 
 
 class Asana(Connector):
@@ -72,17 +72,37 @@ class Asana(Connector):
             raise Rejected(f"Asana has no project named {clip(project, 100)!r}")
         return str((exact or found)[0].get("gid"))
 
-    async def tasks(self, project: str | None, query: str | None, limit: int) -> dict[str, Any]:
+    async def user_gid(self, person: str) -> str:
+        """A user identifier Asana accepts: a gid or an email as given, 'me' as the token's user, a name
+        through the workspace typeahead."""
+        person = person.strip()
+        if person.lower() == "me":
+            return clip(obj((await self._call("GET", "/users/me")).get("data")).get("gid"), 40)
+        if GID.match(person) or "@" in person:
+            return person
+        found = await self._users(person)
+        if not found:
+            raise Rejected(f"Asana has no member named {clip(person, 100)!r}")
+        return found[0]
+
+    async def _users(self, name: str) -> list[str]:
+        data = await self._call(
+            "GET",
+            f"/workspaces/{await self.workspace()}/typeahead",
+            params={"resource_type": "user", "query": name[:100], "count": 10},
+        )
+        return [str(u.get("gid")) for u in dicts(data.get("data")) if u.get("gid")]
+
+    async def tasks(
+        self,
+        project: str | None,
+        query: str | None,
+        limit: int,
+        assignee: str | None = None,
+        completed: bool | None = None,
+    ) -> dict[str, Any]:
         if project is None:
-            if not query:
-                raise Rejected("give a project, a query, or both")
-            data = await self._call(
-                "GET",
-                f"/workspaces/{await self.workspace()}/tasks/search",
-                params={"text": query[:200], "opt_fields": TASK_FIELDS, "limit": min(100, limit)},
-            )
-            tasks = dicts(data.get("data"))
-            return {"tasks": [self._task(t) for t in tasks[:limit]], "more": len(tasks) > limit}
+            return await self._search(query, assignee, completed, limit)
         gid = await self.project_gid(project)
 
         async def page(offset: str | None) -> tuple[list[Any], str | None]:
@@ -100,7 +120,33 @@ class Asana(Connector):
         if query:
             lowered = query.lower()
             shaped = [t for t in shaped if lowered in f"{t['name']} {t['notes']}".lower()]
+        if assignee:
+            user = await self.user_gid(assignee)
+            shaped = [t for t in shaped if user in (t["assignee_id"], t["assignee_email"])]
+        if completed is not None:
+            shaped = [t for t in shaped if t["completed"] is completed]
         return {"tasks": shaped[:limit], "more": more or len(shaped) > limit}
+
+    async def _search(
+        self, query: str | None, assignee: str | None, completed: bool | None, limit: int
+    ) -> dict[str, Any]:
+        """The workspace's task search. Without any filter it lists the open tasks (everything ever done
+        is rarely what a listing means); a text that matches no task but names a member lists that
+        member's tasks, as Asana's own search box does ("which tasks does Dana have")."""
+        params: dict[str, Any] = {"opt_fields": TASK_FIELDS, "limit": min(100, limit)}
+        if assignee:
+            params["assignee.any"] = await self.user_gid(assignee)
+        if completed is not None or not (query or assignee):
+            params["completed"] = "true" if completed else "false"
+        path = f"/workspaces/{await self.workspace()}/tasks/search"
+        text = {"text": query[:200]} if query else {}
+        tasks = dicts((await self._call("GET", path, params={**params, **text})).get("data"))
+        if not tasks and query and not assignee:
+            members = await self._users(query)
+            if members:
+                params["assignee.any"] = ",".join(members[:10])
+                tasks = dicts((await self._call("GET", path, params=params)).get("data"))
+        return {"tasks": [self._task(t) for t in tasks[:limit]], "more": len(tasks) > limit}
 
     async def create(
         self, title: str, notes: str, project: str | None, assignee: str | None, due_on: date | None
@@ -139,6 +185,8 @@ class Asana(Connector):
             "name": clip(task.get("name"), 500),
             "notes": self.text(task.get("notes")),
             "assignee": clip(assignee.get("name"), 120) or None,
+            "assignee_id": clip(assignee.get("gid"), 40) or None,
+            "assignee_email": clip(assignee.get("email"), 200) or None,
             "due_on": clip(task.get("due_on"), 20) or None,
             "completed": task.get("completed") is True,
             "url": clip(task.get("permalink_url"), 500) or None,

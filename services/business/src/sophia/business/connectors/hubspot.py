@@ -9,6 +9,7 @@ HubSpot reports its budget in ``X-HubSpot-RateLimit-*`` headers (kept for `healt
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, Literal
 
@@ -18,6 +19,8 @@ from sophia.business.connectors.base import Connector, Hit, Terms, clip, dicts, 
 from sophia.business.http import collect
 
 ObjectType = Literal["deals", "contacts", "companies"]
+OBJECT_TYPES: tuple[ObjectType, ...] = ("companies", "contacts", "deals")
+OBJECT_NAMES = {"companies": "company", "contacts": "contact", "deals": "deal"}
 PROPERTIES: dict[str, list[str]] = {
     "deals": ["dealname", "amount", "dealstage", "pipeline", "closedate", "hubspot_owner_id", "hs_lastmodifieddate"],
     "contacts": ["firstname", "lastname", "email", "company", "jobtitle", "lifecyclestage", "hs_lastmodifieddate"],
@@ -105,6 +108,15 @@ class HubSpot(Connector):
         results, more = await collect(page, limit, self.settings.max_pages)
         return {"items": [self._item(object_type, r, labels) for r in results], "more": more}
 
+    async def search_all(self, query: str, limit: int) -> dict[str, Any]:
+        """A name looked up without saying what it is: companies, contacts and deals searched together
+        (HubSpot has no cross-object search), each hit saying which object it is, companies first."""
+        found = await asyncio.gather(*(self.search_objects(kind, query, limit) for kind in OBJECT_TYPES))
+        return {
+            "items": [item for result in found for item in result["items"]],
+            "more": any(result["more"] for result in found),
+        }
+
     async def pipeline_summary(self) -> dict[str, Any]:
         labels = await self._stage_labels()
 
@@ -155,7 +167,11 @@ class HubSpot(Connector):
     def _item(self, object_type: str, record: dict[str, Any], labels: dict[str, tuple[str, str]]) -> dict[str, Any]:
         props = obj(record.get("properties"))
         p = {key: clip(props.get(key), 300) for key in PROPERTIES[object_type]}
-        item: dict[str, Any] = {"id": clip(record.get("id"), 40), "updated": p["hs_lastmodifieddate"] or None}
+        item: dict[str, Any] = {
+            "object": OBJECT_NAMES[object_type],
+            "id": clip(record.get("id"), 40),
+            "updated": p["hs_lastmodifieddate"] or None,
+        }
         if object_type == "deals":
             pipeline, stage = labels.get(p["dealstage"], (p["pipeline"], p["dealstage"]))
             item |= {

@@ -1,5 +1,6 @@
-"""STAND-IN for the Asana API (not Asana): users/me, workspaces, project typeahead, project tasks with
-``limit``/``offset`` and ``next_page``, workspace task search, task create and update. Bodies wrapped in
+"""STAND-IN for the Asana API (not Asana): users/me, workspaces, project and user typeahead, project tasks
+with ``limit``/``offset`` and ``next_page``, workspace task search (``text``, ``assignee.any``,
+``completed``), task create and update. Bodies wrapped in
 ``{"data": ...}``; errors as ``{"errors": [{"message"}]}``; 429 with ``Retry-After``."""
 
 from __future__ import annotations
@@ -52,14 +53,29 @@ class AsanaStandin(Standin):
 
     async def typeahead(self, request: Request) -> Response:
         query = request.query_params.get("query", "").lower()
-        found = [p for p in self.data.asana_projects if query in p["name"].lower()]
+        kind = request.query_params.get("resource_type")
+        if kind not in ("project", "user"):
+            return _error(400, "resource_type: Not a supported type: " + str(kind))
+        pool = self.data.asana_projects if kind == "project" else self.data.asana_users
+        found = [p for p in pool if query in p["name"].lower()]
         return JSONResponse({"data": found[: int(request.query_params.get("count", 20))]})
 
     async def search(self, request: Request) -> Response:
         if not self.premium:
             return _error(402, "Search is only available to premium users.")
-        text = request.query_params.get("text", "").lower()
-        found = [t for t in self.data.asana_tasks if text in f"{t['name']} {t['notes']}".lower()]
+        params = request.query_params
+        text = params.get("text", "").lower()
+        assignees = {a for a in params.get("assignee.any", "").split(",") if a}
+        completed = params.get("completed")
+        if completed not in (None, "true", "false"):
+            return _error(400, "completed: Not a boolean: " + completed)
+        found = [
+            t
+            for t in self.data.asana_tasks
+            if text in f"{t['name']} {t['notes']}".lower()
+            and (not assignees or (t.get("assignee") or {}).get("gid") in assignees)
+            and (completed is None or t["completed"] is (completed == "true"))
+        ]
         return JSONResponse({"data": found[: int(request.query_params.get("limit", 20))]})
 
     async def project_tasks(self, request: Request) -> Response:

@@ -33,6 +33,7 @@ class Dataset:
     asana_workspaces: list[dict[str, Any]] = field(default_factory=list)
     asana_projects: list[dict[str, Any]] = field(default_factory=list)
     asana_tasks: list[dict[str, Any]] = field(default_factory=list)
+    asana_users: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _slack(data: Dataset, now: datetime) -> None:
@@ -395,6 +396,10 @@ def _asana(data: Dataset, now: datetime) -> None:
         ("1303", "Initech migration estimate", "1201", 10, False),
         ("1304", "Umbrella Health kickoff", "1202", -2, True),
         ("1305", "Acme analytics add-on demo", "1201", 14, False),
+    ]
+    data.asana_users = [
+        {"gid": "1400", "name": "Dana Rivera (demo)", "email": "dana@sophia-demo.example", "resource_type": "user"},
+        {"gid": "1401", "name": "Sam Okafor (demo)", "email": "sam@sophia-demo.example", "resource_type": "user"},
     ]
     project_names = {p["gid"]: p["name"] for p in data.asana_projects}
     data.asana_tasks = [
