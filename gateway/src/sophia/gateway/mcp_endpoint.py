@@ -338,14 +338,7 @@ class FederatedMCP:
         if outcome is None:
             return
         if "error" in outcome and not stream.started:  # nothing sent yet: the error keeps its HTTP status
-            await _reply(
-                send,
-                request_id,
-                error=outcome["error"],
-                modern=False,
-                status=outcome["status"],
-                headers=outcome["headers"],
-            )
+            await _reply_failure(send, request_id, outcome, modern=False)
             return
         member = "error" if "error" in outcome else "result"
         await stream.event({"jsonrpc": "2.0", "id": request_id, member: outcome[member]})
@@ -386,14 +379,7 @@ class FederatedMCP:
             outcome = await answering
         if "error" in outcome:
             # Real HTTP statuses (403, 429 with Retry-After, 503), so any client and any proxy sees them.
-            await _reply(
-                send,
-                request_id,
-                error=outcome["error"],
-                modern=modern,
-                status=outcome["status"],
-                headers=outcome["headers"],
-            )
+            await _reply_failure(send, request_id, outcome, modern=modern)
             return
         result = outcome["result"]
         if modern:
@@ -530,6 +516,13 @@ def _modern_rejection(message: dict[str, Any], request: Request) -> dict[str, An
             error["data"] = verdict.data
         return error
     return None
+
+
+async def _reply_failure(send: Send, request_id: Any, outcome: dict[str, Any], *, modern: bool) -> None:
+    """A call's failure with the HTTP status and headers the pipeline's error mapper chose for it."""
+    await _reply(
+        send, request_id, error=outcome["error"], modern=modern, status=outcome["status"], headers=outcome["headers"]
+    )
 
 
 async def _reply(
