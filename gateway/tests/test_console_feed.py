@@ -24,7 +24,8 @@ VIEWER = Principal(name="vera", roles=("viewer",), namespace="team-b", via="api_
 
 
 def offline_settings(**overrides: Any) -> GatewaySettings:
-    return GatewaySettings(auth="off", llm="off", warm_up=False, servers=[], **overrides)
+    """A gateway with no servers and no LLM; auth off unless overridden."""
+    return GatewaySettings(**{"auth": "off", "llm": "off", "warm_up": False, "servers": [], **overrides})
 
 
 async def collect(gateway: Gateway, principal: Principal, streams: Streams, **timing: float) -> list[tuple[str, Any]]:
@@ -125,16 +126,7 @@ async def test_the_page_is_open_but_the_feed_needs_credentials(tmp_path: Path, r
     key = "sk-sophia-console-test-0000000000000000"
     principals = {"principals": [{"name": "vera", "roles": ["viewer"], "key_sha256": hash_key(key)}]}
     (tmp_path / "principals.yaml").write_text(yaml.safe_dump(principals))
-    app = create_app(
-        GatewaySettings(
-            auth="on",
-            llm="off",
-            warm_up=False,
-            servers=[],
-            redis_url=redis_url,
-            principals_file=tmp_path / "principals.yaml",
-        )
-    )
+    app = create_app(offline_settings(auth="on", redis_url=redis_url, principals_file=tmp_path / "principals.yaml"))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client:
         assert (await client.get("/ui")).status_code == 200
@@ -183,15 +175,6 @@ async def test_a_path_that_climbs_out_of_the_assets_reaches_nothing() -> None:
 
 async def test_a_climbing_path_needs_credentials_when_auth_is_on(tmp_path: Path, redis_url: str) -> None:
     (tmp_path / "principals.yaml").write_text(yaml.safe_dump({"principals": []}))
-    app = create_app(
-        GatewaySettings(
-            auth="on",
-            llm="off",
-            warm_up=False,
-            servers=[],
-            redis_url=redis_url,
-            principals_file=tmp_path / "principals.yaml",
-        )
-    )
+    app = create_app(offline_settings(auth="on", redis_url=redis_url, principals_file=tmp_path / "principals.yaml"))
     assert await raw_get(app, "/ui/static/console.js") == 200
     assert await raw_get(app, "/ui/static/../api/events") == 401
