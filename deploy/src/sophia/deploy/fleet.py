@@ -4,7 +4,6 @@ disruption budgets and NetworkPolicies, in one namespace. Mirrors kubernetes/bas
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,35 +39,35 @@ class Fleet:
     config: FleetConfig
     resources: dict[tuple[str, str], pulumi.CustomResource] = field(default_factory=dict)
 
-    def add(self, kind: str, name: str, resource: pulumi.CustomResource) -> None:
-        self.resources[kind, name] = resource
+    def create(self, kind: type[R], name: str, *, key: str | None = None, **inputs: Any) -> R:
+        """A resource named `name` (Pulumi's name), recorded under its kind and `key` (default: `name`).
 
-
-def _create(kind: Callable[..., R], name: str, **inputs: Any) -> R:
-    """A resource from inputs spelt as the Kubernetes API spells them (camelCase, as in kubernetes/base).
-    Pulumi hands such keys to the provider unchanged; the SDK's typed dicts spell them in snake_case, so they
-    are not type-checked here: the tests compare what reaches the engine with the kustomize render instead."""
-    return kind(name, **inputs)
+        Inputs are spelt as the Kubernetes API spells them (camelCase, as in kubernetes/base). Pulumi hands such
+        keys to the provider unchanged; the SDK's typed dicts spell them in snake_case, so they are not
+        type-checked here: the tests compare what reaches the engine with the kustomize render instead."""
+        resource = kind(name, **inputs)
+        self.resources[kind.__name__, key or name] = resource
+        return resource
 
 
 def deploy(config: FleetConfig) -> Fleet:
     fleet = Fleet(config)
-    ns = _create(k8s.core.v1.Namespace, "namespace", metadata={"name": config.namespace, "labels": _part_of()})
-    fleet.add("Namespace", config.namespace, ns)
+    ns = fleet.create(
+        k8s.core.v1.Namespace,
+        "namespace",
+        metadata={"name": config.namespace, "labels": _part_of()},
+        key=config.namespace,
+    )
     opts = pulumi.ResourceOptions(depends_on=[ns])
     for key, secret in config.secrets.items():
         name, field_name = SECRET_CONFIG[key]
-        fleet.add(
-            "Secret",
+        fleet.create(
+            k8s.core.v1.Secret,
             name,
-            _create(
-                k8s.core.v1.Secret,
-                name,
-                metadata=_meta(config, name),
-                type="Opaque",
-                string_data={field_name: secret},
-                opts=opts,
-            ),
+            metadata=_meta(config, name),
+            type="Opaque",
+            string_data={field_name: secret},
+            opts=opts,
         )
     for name, server in SERVICES.items():
         _server(fleet, name, server, opts)
@@ -141,16 +140,12 @@ def _server(fleet: Fleet, name: str, server: Server, opts: pulumi.ResourceOption
     if server.volume:
         mounts.append({"name": "data", "mountPath": "/var/lib/sophia"})
         volumes.append({"name": "data", "persistentVolumeClaim": {"claimName": server.volume}})
-        fleet.add(
-            "PersistentVolumeClaim",
+        fleet.create(
+            k8s.core.v1.PersistentVolumeClaim,
             server.volume,
-            _create(
-                k8s.core.v1.PersistentVolumeClaim,
-                server.volume,
-                metadata=_meta(config, server.volume),
-                spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": server.volume_size}}},
-                opts=opts,
-            ),
+            metadata=_meta(config, server.volume),
+            spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": server.volume_size}}},
+            opts=opts,
         )
     if name == "infra":
         mounts.append({"name": "passphrase", "mountPath": "/var/run/sophia/infra", "readOnly": True})
@@ -215,65 +210,55 @@ def _workload(
     config = fleet.config
     component = labels["app.kubernetes.io/component"]
     meta = _meta(config, name, **_labels(name, component))
-    fleet.add("Deployment", name, _create(k8s.apps.v1.Deployment, name, metadata=meta, spec=spec, opts=opts))
+    fleet.create(k8s.apps.v1.Deployment, name, metadata=meta, spec=spec, opts=opts)
     if component == "server":  # the gateway discovers kit servers by this label (it watches Services)
         meta = _meta(config, name, **_labels(name, component), **{"sophia.dev/mcp": "kit"})
     port_names = {HTTP: "http", GRPC: "grpc", GATEWAY_PORT: "http"}
-    fleet.add(
-        "Service",
+    fleet.create(
+        k8s.core.v1.Service,
         name,
-        _create(
-            k8s.core.v1.Service,
-            name,
-            metadata=meta,
-            spec={
-                "selector": {"app.kubernetes.io/name": name},
-                "ports": [{"name": port_names[p], "port": p, "targetPort": port_names[p]} for p in ports],
-            },
-            opts=opts,
-        ),
+        metadata=meta,
+        spec={
+            "selector": {"app.kubernetes.io/name": name},
+            "ports": [{"name": port_names[p], "port": p, "targetPort": port_names[p]} for p in ports],
+        },
+        opts=opts,
     )
 
 
 def _autoscaler(fleet: Fleet, name: str, opts: pulumi.ResourceOptions) -> None:
     low = fleet.config.replicas.get(name, HPA_MIN[name])
-    fleet.add(
-        "HorizontalPodAutoscaler",
-        name,
-        _create(
-            k8s.autoscaling.v2.HorizontalPodAutoscaler,
-            f"{name}-hpa",
-            metadata=_meta(fleet.config, name),
-            spec={
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                "minReplicas": low,
-                "maxReplicas": max(low, HPA_MAX[name]),
-                "metrics": [
-                    {
-                        "type": "Resource",
-                        "resource": {
-                            "name": "cpu",
-                            "target": {"type": "Utilization", "averageUtilization": 70 if name == "gateway" else 75},
-                        },
-                    }
-                ],
-            },
-            opts=opts,
-        ),
+    fleet.create(
+        k8s.autoscaling.v2.HorizontalPodAutoscaler,
+        f"{name}-hpa",
+        metadata=_meta(fleet.config, name),
+        spec={
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": low,
+            "maxReplicas": max(low, HPA_MAX[name]),
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 70 if name == "gateway" else 75},
+                    },
+                }
+            ],
+        },
+        opts=opts,
+        key=name,
     )
 
 
 def _disruption_budget(fleet: Fleet, name: str, opts: pulumi.ResourceOptions) -> None:
-    fleet.add(
-        "PodDisruptionBudget",
-        name,
-        _create(
-            k8s.policy.v1.PodDisruptionBudget,
-            f"{name}-pdb",
-            metadata=_meta(fleet.config, name),
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}},
-            opts=opts,
-        ),
+    fleet.create(
+        k8s.policy.v1.PodDisruptionBudget,
+        f"{name}-pdb",
+        metadata=_meta(fleet.config, name),
+        spec={"maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}},
+        opts=opts,
+        key=name,
     )
 
 
@@ -290,16 +275,13 @@ def _gateway(fleet: Fleet, opts: pulumi.ResourceOptions) -> None:
         },
         indent=2,
     )
-    fleet.add(
-        "ConfigMap",
-        "gateway",
-        _create(
-            k8s.core.v1.ConfigMap,
-            "gateway-config",
-            metadata=_meta(config, "gateway"),
-            data={"gateway.yaml": gateway_yaml},
-            opts=opts,
-        ),
+    fleet.create(
+        k8s.core.v1.ConfigMap,
+        "gateway-config",
+        metadata=_meta(config, "gateway"),
+        data={"gateway.yaml": gateway_yaml},
+        opts=opts,
+        key="gateway",
     )
     labels = {**_labels("gateway", "gateway"), "sophia.dev/redis-client": "true"}
     container = {
@@ -350,33 +332,24 @@ def _gateway(fleet: Fleet, opts: pulumi.ResourceOptions) -> None:
 def _discovery_rights(fleet: Fleet, opts: pulumi.ResourceOptions) -> None:
     """The gateway's service account may read Services in its namespace, and nothing else."""
     config = fleet.config
-    fleet.add(
-        "ServiceAccount",
-        "gateway",
-        _create(k8s.core.v1.ServiceAccount, "gateway-account", metadata=_meta(config, "gateway"), opts=opts),
+    fleet.create(
+        k8s.core.v1.ServiceAccount, "gateway-account", metadata=_meta(config, "gateway"), opts=opts, key="gateway"
     )
-    fleet.add(
-        "Role",
+    fleet.create(
+        k8s.rbac.v1.Role,
         "gateway-discovery",
-        _create(
-            k8s.rbac.v1.Role,
-            "gateway-discovery",
-            metadata=_meta(config, "gateway-discovery"),
-            rules=[{"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list", "watch"]}],
-            opts=opts,
-        ),
+        metadata=_meta(config, "gateway-discovery"),
+        rules=[{"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list", "watch"]}],
+        opts=opts,
     )
-    fleet.add(
-        "RoleBinding",
-        "gateway-discovery",
-        _create(
-            k8s.rbac.v1.RoleBinding,
-            "gateway-discovery-binding",
-            metadata=_meta(config, "gateway-discovery"),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "gateway-discovery"},
-            subjects=[{"kind": "ServiceAccount", "name": "gateway", "namespace": config.namespace}],
-            opts=opts,
-        ),
+    fleet.create(
+        k8s.rbac.v1.RoleBinding,
+        "gateway-discovery-binding",
+        metadata=_meta(config, "gateway-discovery"),
+        role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "gateway-discovery"},
+        subjects=[{"kind": "ServiceAccount", "name": "gateway", "namespace": config.namespace}],
+        opts=opts,
+        key="gateway-discovery",
     )
 
 
@@ -392,43 +365,33 @@ def _statefulset(
     labels = _labels(name, "datastore")
     claim, mount, size = storage
     pod["containers"][0]["volumeMounts"].insert(0, {"name": claim, "mountPath": mount})
-    fleet.add(
-        "StatefulSet",
+    fleet.create(
+        k8s.apps.v1.StatefulSet,
         name,
-        _create(
-            k8s.apps.v1.StatefulSet,
-            name,
-            metadata=_meta(config, name, **labels),
-            spec={
-                "serviceName": name,
-                "replicas": 1,
-                "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
-                "template": {"metadata": {"labels": labels}, "spec": pod},
-                "volumeClaimTemplates": [
-                    {
-                        "metadata": {"name": claim},
-                        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}},
-                    }
-                ],
-            },
-            opts=opts,
-        ),
+        metadata=_meta(config, name, **labels),
+        spec={
+            "serviceName": name,
+            "replicas": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+            "template": {"metadata": {"labels": labels}, "spec": pod},
+            "volumeClaimTemplates": [
+                {
+                    "metadata": {"name": claim},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}},
+                }
+            ],
+        },
+        opts=opts,
     )
-    fleet.add(
-        "Service",
+    fleet.create(
+        k8s.core.v1.Service,
         name,
-        _create(
-            k8s.core.v1.Service,
-            name,
-            metadata=_meta(config, name, **labels),
-            spec={
-                "selector": {"app.kubernetes.io/name": name},
-                "ports": [
-                    {"name": port_name, "port": port, "targetPort": port_name} for port_name, port in ports.items()
-                ],
-            },
-            opts=opts,
-        ),
+        metadata=_meta(config, name, **labels),
+        spec={
+            "selector": {"app.kubernetes.io/name": name},
+            "ports": [{"name": port_name, "port": port, "targetPort": port_name} for port_name, port in ports.items()],
+        },
+        opts=opts,
     )
 
 
@@ -556,14 +519,11 @@ def _network_policies(fleet: Fleet, opts: pulumi.ResourceOptions) -> None:
         spec: dict[str, Any] = {"podSelector": selector, "policyTypes": ["Ingress"]}
         if ingress:
             spec["ingress"] = ingress
-        fleet.add(
-            "NetworkPolicy",
-            name,
-            _create(
-                k8s.networking.v1.NetworkPolicy,
-                f"netpol-{name}",
-                metadata=_meta(fleet.config, name),
-                spec=spec,
-                opts=opts,
-            ),
+        fleet.create(
+            k8s.networking.v1.NetworkPolicy,
+            f"netpol-{name}",
+            metadata=_meta(fleet.config, name),
+            spec=spec,
+            opts=opts,
+            key=name,
         )
