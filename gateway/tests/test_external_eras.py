@@ -199,3 +199,30 @@ async def test_failed_call_logs_its_cause_with_the_server_name(caplog: pytest.Lo
     (record,) = [r for r in caplog.records if r.name == "sophia.gateway.upstream"]
     assert "gone" in record.getMessage() and "slow" in record.getMessage()
     assert getattr(record, "server", None) == "gone"
+
+
+class AlwaysAlive:
+    """An upstream whose liveness check answers at once: the watch checks as fast as it is told to."""
+
+    modern = False
+    checks = 0
+
+    async def check(self) -> None:
+        self.checks += 1
+        await asyncio.sleep(0)
+
+
+async def test_a_stopped_watch_stops_even_when_the_stop_lands_as_a_check_finishes() -> None:
+    """The gateway's shutdown (and a removed server) cancels the watch: a cancellation that arrives in the
+    same loop turn as a liveness check's answer must still end it (3.11's `asyncio.wait_for` loses it)."""
+    config = ExternalServer(name="alive", url="http://127.0.0.1:9/mcp").model_copy(update={"health_interval_s": 0})
+    watch = ExternalServerWatch(config, Catalog(InMemorySubscriptionBus()), GatewaySettings(external=[config]))
+    upstream = AlwaysAlive()
+    for turns in range(60):  # stop after 0..59 loop turns: every phase of check → wait → check
+        task = asyncio.create_task(watch._follow(upstream, []))  # type: ignore[arg-type]
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=1)
+        assert done, f"the watch outlived its cancellation after {turns} loop turns"
+    assert upstream.checks > 0

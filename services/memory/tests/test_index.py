@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sophia.memory import lexical
 from sophia.memory.fusion import Weights
@@ -136,7 +137,7 @@ def test_what_every_memory_shares_is_taken_out_of_similarity() -> None:
     centred = Weights(dense=1.0, lexical=0.0, time=0.0, generic=1.5)
     hits = index.search(Query(question, lexical.query("")), Filter("a"), 9, centred)
     assert hits[0].record.id == specific.id
-    assert hits[0].similarity == np.float32(question @ unit(0.6, 0, 0.8))
+    assert hits[0].similarity == pytest.approx(float(question @ unit(0.6, 0, 0.8)), rel=1e-6)
 
 
 def test_the_namespace_average_follows_writes_and_removals() -> None:

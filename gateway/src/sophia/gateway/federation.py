@@ -115,7 +115,8 @@ class Federation:
             items: list[tuple[ServerState, dict[str, Any]]] = []
             params: dict[str, Any] = {}
             for _ in range(20):  # a cursor that never ends must not hang the list
-                result = await asyncio.wait_for(upstream.request(method, params), LIST_TIMEOUT_S)
+                async with asyncio.timeout(LIST_TIMEOUT_S):
+                    result = await upstream.request(method, params)
                 items.extend((state, item) for item in result.get(key, []) if isinstance(item, dict))
                 cursor = result.get("nextCursor")
                 if not isinstance(cursor, str):

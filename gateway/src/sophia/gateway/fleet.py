@@ -275,18 +275,23 @@ class ExternalServerWatch:
 
     async def _follow(self, upstream: SessionUpstream, known: list[dict[str, Any]]) -> None:
         """Check liveness every interval and follow list changes, until the server is gone."""
+        # `asyncio.timeout`, never `asyncio.wait_for`: on 3.11 a cancellation that lands as the awaited work
+        # finishes is lost inside wait_for, and this loop (checking every second) would then outlive its stop.
         failures = 0
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), self.config.health_interval_s)
+                async with asyncio.timeout(self.config.health_interval_s):
+                    await self._changed.wait()
             if self._changed.is_set():
                 self._changed.clear()
-                known = await asyncio.wait_for(upstream.list_tools(), self.settings.connect_timeout_s * 3)
+                async with asyncio.timeout(self.settings.connect_timeout_s * 3):
+                    known = await upstream.list_tools()
                 await self._publish(upstream, known)
                 failures = 0
                 continue
             try:
-                listed = await asyncio.wait_for(upstream.check(), self.settings.connect_timeout_s * 3)
+                async with asyncio.timeout(self.settings.connect_timeout_s * 3):
+                    listed = await upstream.check()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

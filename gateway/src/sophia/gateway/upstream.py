@@ -356,7 +356,8 @@ class SessionUpstream:
                     logger.warning("subscription of %s to %s ended: %s", self.service, uri[:200], exc)
 
         self._listening[uri] = asyncio.create_task(follow(), name=f"listen {self.service}")
-        await asyncio.wait_for(asyncio.shield(acknowledged), DEFAULT_TIMEOUT_S)
+        async with asyncio.timeout(DEFAULT_TIMEOUT_S):
+            await asyncio.shield(acknowledged)
         return mcp_types.EmptyResult()
 
     async def _stop_listening(self, uri: str) -> mcp_types.EmptyResult:

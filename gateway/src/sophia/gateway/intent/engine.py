@@ -114,9 +114,8 @@ class IntentEngine:
         if offline or not self._llm.available:
             return offline_intent
         try:
-            answer = await asyncio.wait_for(
-                self._llm.complete_json(INSTRUCTIONS + json.dumps(query), SYSTEM), self._llm.timeout_s
-            )
+            async with asyncio.timeout(self._llm.timeout_s):
+                answer = await self._llm.complete_json(INSTRUCTIONS + json.dumps(query), SYSTEM)
         except TimeoutError:
             answer = None
         return combine(offline_intent, answer)

@@ -185,7 +185,8 @@ class AuditLog:
         self._hurry.set()
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), FLUSH_TIMEOUT_S)
+                async with asyncio.timeout(FLUSH_TIMEOUT_S):
+                    await self._queue.join()
         finally:
             self._flushing -= 1
             if self._flushing == 0:
