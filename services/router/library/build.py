@@ -1,7 +1,8 @@
 # ruff: noqa: E501  (the prompts are data: long lines read better whole than wrapped)
 """Builds the tier model's training library: `python services/router/library/build.py`.
 
-Writes `src/sophia/router/examples.jsonl` (committed; the service trains on it at start) from:
+Writes `src/sophia/router/examples.jsonl` (committed) and the tier model trained on it, `tier_weights.json`
+(committed; the service loads it at start), from:
 - `handwritten.jsonl`: prompts written one by one, including the hard cases and near-misses (premium phrased
   without cue words, long-but-trivial simple prompts, short premium questions, explanations of hard topics
   that are still balanced);
@@ -26,6 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 OUT = HERE.parent / "src" / "sophia" / "router" / "examples.jsonl"
+WEIGHTS = OUT.with_name("tier_weights.json")
 DEV = HERE.parent / "tests" / "data" / "tiers.jsonl"
 BLIND = HERE.parents[2] / "bench" / "data" / "router_blind.jsonl"
 PER_TEMPLATE = 24  # at most this many examples per template (fewer where its combinations run out)
@@ -1604,6 +1606,10 @@ def main() -> None:
     OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in unique), encoding="utf-8")
     counts = {t: sum(r["tier"] == t for r in unique) for t in TEMPLATES}
     print(f"{len(unique)} examples written to {OUT}: {counts}")
+    from sophia.router import tiers
+
+    WEIGHTS.write_text(tiers.TierModel.train(tiers.load_examples()).to_json() + "\n", encoding="utf-8")
+    print(f"the tier model trained on them written to {WEIGHTS}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ strategy trade-offs, concurrency debugging, high-stakes legal or financial analy
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -19,10 +20,12 @@ from sophia.router.tiers import (
     Assessment,
     Estimator,
     Example,
+    TierModel,
     calibration_groups,
     choose,
     fit_temperature,
     load_examples,
+    shipped_model,
 )
 
 LABELLED = Path(__file__).parent / "data" / "tiers.jsonl"
@@ -168,3 +171,26 @@ def test_a_higher_min_quality_never_lowers_a_tier(labelled: list[Example]) -> No
     for example in labelled[::5]:
         tiers = [TIERS.index(estimator.assess(example.prompt, min_quality=q).tier) for q in (0.2, 0.5, 0.8, 0.95)]
         assert tiers == sorted(tiers), example.prompt[:80]
+
+
+def test_the_saved_tier_weights_are_what_training_on_the_shipped_library_gives() -> None:
+    """The service loads `tier_weights.json` instead of training at start; a change to the library, the signals
+    or the training without rerunning `library/build.py` fails here."""
+    saved, trained = shipped_model(), TierModel.train(load_examples())
+    assert saved.temperature == pytest.approx(trained.temperature, rel=1e-4)
+    assert saved.vocabulary.tokens == trained.vocabulary.tokens
+    for prompt in (
+        "What is the capital of Portugal?",
+        "Write a two-paragraph product update for the new export feature.",
+        "Prove that every finite integral domain is a field.",
+        "Our payment service double-charges under concurrent retries; find the race and fix it.",
+    ):
+        estimate = Estimator(saved).assess(prompt).probabilities
+        assert estimate == pytest.approx(Estimator(trained).assess(prompt).probabilities, abs=1e-4)
+
+
+def test_saved_tier_weights_for_other_signals_are_refused() -> None:
+    saved = json.loads(shipped_model().to_json())
+    saved["signals"] = saved["signals"][:-1]
+    with pytest.raises(ValueError, match=r"build\.py"):
+        TierModel.from_json(json.dumps(saved))

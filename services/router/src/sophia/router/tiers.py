@@ -3,12 +3,12 @@
 A multinomial logistic model over two kinds of input: the structural signals of `features.py` (task
 cues, stakes, constraints, code, mathematics, lengths; the instruction told apart from the material)
 and the instruction's own words and word pairs, with a vocabulary learnt from the library. It is
-trained when the process starts on the labelled library shipped beside this module (`examples.jsonl`,
-built by `services/router/library/build.py`; the dev set in `tests/data/` and the blind set in
-`bench/data/` are disjoint from it), then temperature-calibrated on template groups held out of
-training. `choose` turns the probabilities into a tier under the caller's `min_quality`: the
-cheapest tier whose chance of being enough reaches it. Scoring is a few dot products; reading the
-signals is most of the time.
+trained on the labelled library shipped beside this module (`examples.jsonl`, built by
+`services/router/library/build.py`, which also saves the trained model as `tier_weights.json` for the
+service to load; the dev set in `tests/data/` and the blind set in `bench/data/` are disjoint from it),
+then temperature-calibrated on template groups held out of training. `choose` turns the probabilities
+into a tier under the caller's `min_quality`: the cheapest tier whose chance of being enough reaches it.
+Scoring is a few dot products; reading the signals is most of the time.
 
 With `tier_embeddings` on, the nearest library examples under the local sentence model also vote,
 and the two distributions are blended: that catches paraphrases the model misses, at ~5 ms.
@@ -23,7 +23,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +49,7 @@ NEIGHBOURS = 7
 SHARPNESS = 6.0  # similarity ** SHARPNESS: the closest examples dominate the vote
 EMBEDDING_SHARE = 0.35  # weight of the neighbour vote in the blend
 LONG_INPUT = 2000  # characters
+WEIGHTS_FILE = "tier_weights.json"  # the shipped model, saved by library/build.py
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -216,6 +217,44 @@ class TierModel:
             temperature = fit_temperature(raw, y)
         return cls._fit(x, instructions, examples, temperature)
 
+    def to_json(self) -> str:
+        """The parameters as JSON (six significant digits: far below what moves a decision)."""
+
+        def floats(values: npt.NDArray[np.float64]) -> list[Any]:
+            rounded = np.array([float(f"{v:.6g}") for v in values.ravel()]).reshape(values.shape)
+            return rounded.tolist()
+
+        return json.dumps(
+            {
+                "signals": list(features.NAMES),
+                "tiers": list(TIERS),
+                "weights": floats(self.weights),
+                "bias": floats(self.bias),
+                "mean": floats(self.mean),
+                "scale": floats(self.scale),
+                "temperature": self.temperature,
+                "words": dict(zip(self.vocabulary.tokens, floats(self.word_weights), strict=True)),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> TierModel:
+        saved = json.loads(text)
+        if saved["signals"] != list(features.NAMES) or saved["tiers"] != list(TIERS):
+            raise ValueError("saved tier weights are for other signals or tiers: run services/router/library/build.py")
+        words = saved["words"]
+        return cls(
+            np.array(saved["weights"], dtype=np.float64),
+            np.array(list(words.values()), dtype=np.float64).reshape(len(words), len(TIERS)),
+            np.array(saved["bias"], dtype=np.float64),
+            np.array(saved["mean"], dtype=np.float64),
+            np.array(saved["scale"], dtype=np.float64),
+            Vocabulary({token: i for i, token in enumerate(words)}),
+            float(saved["temperature"]),
+        )
+
     def standardise(self, vector: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return (vector - self.mean) / self.scale
 
@@ -297,8 +336,10 @@ def _scatter(
 
 @functools.lru_cache(maxsize=1)
 def shipped_model() -> TierModel:
-    """The model trained on the shipped library, once per process (training is deterministic)."""
-    return TierModel.train(load_examples())
+    """`TierModel.train(load_examples())` as `library/build.py` saved it (`tier_weights.json`): a start reads it in
+    milliseconds instead of training for seconds (tens of seconds on a busy node, past a readiness probe); a test
+    proves the saved weights are what training on the shipped library gives."""
+    return TierModel.from_json(resources.files("sophia.router").joinpath(WEIGHTS_FILE).read_text(encoding="utf-8"))
 
 
 class Neighbours:
