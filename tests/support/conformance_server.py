@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import mcp_types as t
@@ -386,6 +389,26 @@ def build() -> Server[Any]:
 
 async def _healthz(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
+
+
+@contextlib.contextmanager
+def reference_server(log_dir: Path) -> Iterator[str]:
+    """This server as its own process on a free loopback port; yields its MCP URL."""
+    from sophia.kit.testing import ManagedProcess, free_port
+
+    root = Path(__file__).parents[2]
+    port = free_port()
+    process = ManagedProcess(
+        [sys.executable, __file__, str(port)],
+        env={"PYTHONPATH": str(root)},
+        log_path=log_dir / "server.log",
+        health_url=f"http://127.0.0.1:{port}/healthz",
+        cwd=root,
+    ).start()
+    try:
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.stop()
 
 
 if __name__ == "__main__":

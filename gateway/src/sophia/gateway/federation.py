@@ -151,10 +151,7 @@ class Federation:
         except GatewayError as exc:
             error = jsonrpc_error(exc)
             raise MCPError(error["code"], error["message"], error.get("data")) from None
-        meta = result.get("_meta")
-        if isinstance(meta, dict):  # the upstream's envelope (its serverInfo) is its hop's, not ours
-            result["_meta"] = {k: v for k, v in meta.items() if not k.startswith("io.modelcontextprotocol/")}
-        return result
+        return without_envelope(result)
 
     # -- resources ------------------------------------------------------------------------------
 
@@ -276,6 +273,16 @@ class Federation:
             except (UpstreamError, TimeoutError) as exc:
                 logger.warning("logging/setLevel on %s failed: %s", state.name, exc)
         return mcp_types.EmptyResult()
+
+
+def without_envelope(result: dict[str, Any]) -> dict[str, Any]:
+    """An upstream's result less its protocol envelope (`io.modelcontextprotocol/...` in `_meta`, such as its
+    serverInfo): the envelope belongs to the upstream's hop; a client of the gateway hears the gateway's own."""
+    meta = result.get("_meta")
+    if isinstance(meta, dict) and any(k.startswith("io.modelcontextprotocol/") for k in meta):
+        kept = {k: v for k, v in meta.items() if not k.startswith("io.modelcontextprotocol/")}
+        result = {**result, "_meta": kept} if kept else {k: v for k, v in result.items() if k != "_meta"}
+    return result
 
 
 def _meta(params: Any, ours: dict[str, Any]) -> dict[str, Any]:

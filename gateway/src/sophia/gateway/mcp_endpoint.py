@@ -45,7 +45,7 @@ from sophia.gateway.client_capabilities import declared, session_id
 from sophia.gateway.client_requests import AnswerTooLarge, ClientRequests, NotWaiting, is_answer
 from sophia.gateway.errors import GatewayError, InvalidRequest, as_tool_result, jsonrpc_error
 from sophia.gateway.event_stream import EventStream, StreamPeer
-from sophia.gateway.federation import Federation
+from sophia.gateway.federation import Federation, without_envelope
 from sophia.gateway.input_required import caller_input
 from sophia.gateway.meta_tools import META_TOOLS, MetaTools
 from sophia.gateway.pipeline import Call, Pipeline, Progress
@@ -190,7 +190,7 @@ class FederatedMCP:
         except Exception:
             logger.exception("tools/call %s failed inside the gateway", name)
             return {"result": error_result(f"{name} failed inside the gateway")}
-        return {"result": outcome.result}
+        return {"result": without_envelope(outcome.result)}
 
     # -- ASGI -------------------------------------------------------------------------------
 
