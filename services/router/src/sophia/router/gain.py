@@ -40,6 +40,7 @@ from sophia.router.tiers import (
     calibration_groups,
     instruction_of,
     load_examples,
+    saved_floats,
 )
 
 # Training: full-batch Adam on the weighted log loss, weight decay as for the tier model.
@@ -320,10 +321,7 @@ class GainModel:
 
     def to_json(self) -> str:
         """The parameters as JSON (six significant digits: far below what moves a decision)."""
-
-        def floats(values: npt.NDArray[np.float64]) -> list[float]:
-            return [float(f"{v:.6g}") for v in values]
-
+        floats = saved_floats
         return json.dumps(
             {
                 "signals": [*features.NAMES, *QUESTION_SIGNALS],

@@ -219,11 +219,7 @@ class TierModel:
 
     def to_json(self) -> str:
         """The parameters as JSON (six significant digits: far below what moves a decision)."""
-
-        def floats(values: npt.NDArray[np.float64]) -> list[Any]:
-            rounded = np.array([float(f"{v:.6g}") for v in values.ravel()]).reshape(values.shape)
-            return rounded.tolist()
-
+        floats = saved_floats
         return json.dumps(
             {
                 "signals": list(features.NAMES),
@@ -299,6 +295,12 @@ def fit_temperature(logits: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -
         if loss < best_loss:
             best, best_loss = float(t), loss
     return best
+
+
+def saved_floats(values: npt.NDArray[np.float64]) -> list[Any]:
+    """Weights as (nested) lists of six-significant-digit floats, how both models save theirs."""
+    rounded = np.array([float(f"{v:.6g}") for v in values.ravel()]).reshape(values.shape)
+    return rounded.tolist()
 
 
 def adam_step(
