@@ -15,6 +15,7 @@ import pytest
 from mcp.client import Client
 
 from sophia.kit.testing import KitServer, mcp_body, mcp_headers, wait_until
+from sophia.kit.wire import reply_in_event_stream
 from tests.support.fleet import ROOT, GatewayProcess, sample_server
 
 HEADERS_SERVICE = ROOT / "tests" / "support" / "headers_service.py"
@@ -41,8 +42,7 @@ def headers_server(log_dir: Path, token: str) -> KitServer:
 def mcp_result(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     if response.headers["content-type"].startswith("text/event-stream"):
-        data = [line[5:] for line in response.text.splitlines() if line.startswith("data:")]
-        message = json.loads(data[-1])
+        message = reply_in_event_stream(response.text, 1)  # mcp_body's request id
     else:
         message = response.json()
     assert "error" not in message, message

@@ -24,7 +24,7 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERS
 
 from sophia.gateway.errors import UpstreamProtocolError, UpstreamUnavailable
 from sophia.gateway.upstream import CLIENT_INFO, DEFAULT_TIMEOUT_S, HttpUpstream, Progress
-from sophia.kit import inject_headers
+from sophia.kit import inject_headers, wire
 
 logger = logging.getLogger("sophia.gateway.legacy_http")
 
@@ -127,23 +127,12 @@ class LegacyHttpUpstream(HttpUpstream):
 
     async def _reply_in_stream(self, response: aiohttp.ClientResponse, request_id: int) -> dict[str, Any]:
         """Read events until the reply to `request_id`; a request of the server's is refused at once."""
-        data: list[bytes] = []
-        size = 0
+        reader = wire.EventReader(MAX_EVENT_BYTES)
         async for line in response.content:
-            line = line.rstrip(b"\r\n")
-            if line.startswith(b"data:"):
-                data.append(line[5:].strip())
-                size += len(line)
-                if size > MAX_EVENT_BYTES:
-                    raise UpstreamProtocolError(self.service, "an event of its stream is too large")
-                continue
-            if line or not data:
-                continue
             try:
-                message = orjson.loads(b"".join(data))
-            except orjson.JSONDecodeError as exc:
-                raise UpstreamProtocolError(self.service, "invalid event in its MCP stream") from exc
-            data, size = [], 0
+                message = reader.feed(line)
+            except wire.EventStreamError as exc:
+                raise UpstreamProtocolError(self.service, f"invalid event in its MCP stream: {exc}") from exc
             if not isinstance(message, dict):
                 continue
             if "method" in message and "id" in message:
