@@ -3,8 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sophia.memory import index as index_module
 from sophia.memory import lexical
-from sophia.memory.fusion import Weights
+from sophia.memory.fusion import Hit, Weights
 from sophia.memory.index import Filter, LocalIndex, Query
 from sophia.memory.records import Record, new_id
 
@@ -161,3 +162,102 @@ def mean_of(index: LocalIndex, namespace: str) -> tuple[list[float], int]:
     average = index.average(namespace)
     assert average is not None
     return [round(float(x), 6) for x in average[0]], average[1]
+
+
+WORDS = [
+    "renewal",
+    "pricing",
+    "invoice",
+    "roadmap",
+    "launch",
+    "outage",
+    "hiring",
+    "budget",
+    "contract",
+    "churn",
+    "migration",
+    "audit",
+]
+
+
+@pytest.fixture(scope="module")
+def large() -> tuple[LocalIndex, list[Record], np.ndarray]:
+    """A namespace past the screening threshold: 24k memories in clusters (so many near-ties, as real
+    embeddings have), a few hundred in another namespace, words shared across them, event times spread."""
+    rng = np.random.default_rng(11)
+    centres = rng.normal(size=(40, 64)).astype(np.float32)
+    index, records = LocalIndex(64), []
+    vectors = []
+    for i in range(24_000):
+        vector = centres[i % 40] + rng.normal(scale=0.35, size=64).astype(np.float32)
+        vector /= np.linalg.norm(vector)
+        text = " ".join(rng.choice(WORDS, size=3))
+        r = record(
+            "big" if i % 60 else "other",
+            text=text,
+            kind="fact" if i % 3 else "event",
+            event_at=float(i),
+            tags=[f"t{i % 7}"],
+        )
+        put(index, r, vector)
+        records.append(r)
+        vectors.append(vector)
+    return index, records, np.stack(vectors)
+
+
+def exact(index: LocalIndex, monkeypatch: pytest.MonkeyPatch, *args: object) -> list[Hit]:
+    with monkeypatch.context() as patched:
+        patched.setattr(index_module, "SCREEN_FROM_ROWS", 10**9)
+        return index.search(*args)  # type: ignore[arg-type]
+
+
+def test_a_large_namespace_screened_with_int8_codes_ranks_exactly_as_scoring_every_row(
+    large: tuple[LocalIndex, list[Record], np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The int8 first pass only decides which rows to score exactly; the answer is the exact answer."""
+    index, _, vectors = large
+    rng = np.random.default_rng(5)
+    assert len(index) > index_module.SCREEN_FROM_ROWS
+    settings = [
+        (DENSE_ONLY, Filter("big"), None),
+        (Weights(dense=1.0, lexical=0.3, time=0.2, generic=1.5), Filter("big"), (1_000.0, 9_000.0)),
+        (Weights(dense=0.7, lexical=0.3, time=0.0), Filter("big", kinds=frozenset({"event"})), None),
+        (Weights(dense=1.0, lexical=0.5, time=0.0), Filter("big", tags=frozenset({"t3"}), since=0.0), None),
+        (Weights(dense=0.0, lexical=1.0, time=0.0), Filter("big"), None),
+    ]
+    for n in range(60):
+        query_vector = vectors[rng.integers(len(vectors))] + rng.normal(scale=0.2, size=64).astype(np.float32)
+        query_vector /= np.linalg.norm(query_vector)
+        weights, where, period = settings[n % len(settings)]
+        query = Query(query_vector, lexical.query(" ".join(rng.choice(WORDS, size=2))), period)
+        limit = int(rng.choice([1, 5, 20]))
+        screened = index.search(query, where, limit, weights)
+        scored = exact(index, monkeypatch, query, where, limit, weights)
+        assert same_answer(screened, scored), n
+
+
+def same_answer(one: list[Hit], other: list[Hit]) -> bool:
+    """The same scores in the same order, and the same memories at each score above the last one (rows that
+    tie exactly may come in any order, and which of those tied at the last place make the cut is arbitrary)."""
+    if [h.score for h in one] != pytest.approx([h.score for h in other], abs=1e-6):
+        return False
+
+    def above_last(hits: list[Hit]) -> dict[str, float]:
+        return {h.record.id: h.score for h in hits if h.score > hits[-1].score + 1e-6}
+
+    mine, theirs = above_last(one), above_last(other)
+    return mine.keys() == theirs.keys() and all(abs(mine[k] - theirs[k]) < 1e-6 for k in mine)
+
+
+def test_codes_follow_rows_moved_by_a_removal(
+    large: tuple[LocalIndex, list[Record], np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A removal moves the last row into the gap: its int8 codes move with it, so screening stays exact."""
+    index, records, vectors = large
+    target = vectors[123]
+    for r in records[100:400]:  # rows near the target's cluster and elsewhere
+        index.remove(r.id)
+    query = Query(target, lexical.query(""))
+    screened = index.search(query, Filter("big"), 10, DENSE_ONLY)
+    assert same_answer(screened, exact(index, monkeypatch, query, Filter("big"), 10, DENSE_ONLY))
+    assert records[123].id not in {h.record.id for h in screened}

@@ -25,8 +25,11 @@ from sophia.kit.embeddings import Vectors
 from sophia.memory import lexical
 from sophia.memory.fusion import Hit, Weights, without_average
 from sophia.memory.records import KINDS, Record
+from sophia.memory.screening import Codes
 
 Mask = npt.NDArray[np.bool_]
+#: From this many rows a search screens with int8 codes first (screening.py): below it one exact pass is as fast.
+SCREEN_FROM_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,7 @@ class _Shard:
         self._rows: dict[str, int] = {}
         self._tag_rows: defaultdict[str, set[int]] = defaultdict(set)
         self._vectors: Vectors = np.zeros((capacity, dimensions), dtype=np.float32)
+        self._codes = Codes(dimensions, capacity)  # int8 copies: the first pass of a large namespace's search
         self._sum = np.zeros(dimensions)  # of the rows' vectors: the namespace's average (see fusion.py)
         self._kind = np.zeros(capacity, dtype=np.int8)
         self._created = np.zeros(capacity, dtype=np.float64)
@@ -175,6 +179,7 @@ class _Shard:
                 self._sum -= self._vectors[row]
         if vector is not None:
             self._vectors[row] = vector
+            self._codes.set(row, vector)
             self._sum += vector
         self._kind[row] = KINDS.index(record.kind)
         self._created[row] = record.created_at
@@ -200,6 +205,7 @@ class _Shard:
             self._rows[moved.id] = row
             for column in (self._vectors, self._kind, self._created, self._current, self._event):
                 column[row] = column[last]
+            self._codes.move(last, row)
             for tag in moved.tags:
                 self._tag_rows[tag].add(row)
             self._post(row, self._terms[row])
@@ -232,12 +238,6 @@ class _Shard:
         n = len(self.records)
         # Taking the namespace's average out of the query takes it out of every memory's score at once.
         vector, offset = without_average(query.vector, self.average(), weights.generic)
-        # Score every row in place and pick the filtered ones after: gathering the rows' vectors
-        # first would copy them (15 MB at 10k) on every search. One BLAS thread: a second one must wait for
-        # a free core (on 2 cores the model and the event loop hold them), which cost 14-44 ms p95 on a
-        # 2k-row namespace, and it spins afterwards; at 100k rows one thread took 25% less CPU too.
-        with _blas().limit(limits=1, user_api="blas"):
-            dense = (self._vectors[:n] @ vector)[rows].astype(np.float64) + offset
         bm25 = self.lexical_scores(query.terms, idf)[rows]
         top_bm25 = bm25.max()
         relative = bm25 / top_bm25 if top_bm25 > 0 else bm25
@@ -246,14 +246,48 @@ class _Shard:
             event = self._event[rows]
             inside = (event >= query.period[0]) & (event < query.period[1])
         asked = query.period is not None
-        total = weights.dense + weights.lexical + (weights.time if asked else 0.0)
-        fused = (weights.dense * dense + weights.lexical * relative + weights.time * inside) / (total or 1.0)
+        total = (weights.dense + weights.lexical + (weights.time if asked else 0.0)) or 1.0
+        if rows.size > max(limit, SCREEN_FROM_ROWS):
+            rest = (weights.lexical * relative + weights.time * inside) / total
+            kept = self._screen(vector, offset, rows, rest, weights.dense / total, limit)
+            rows, relative, inside = rows[kept], relative[kept], inside[kept]
+            # One BLAS thread, as below; the candidates are few, so gathering their vectors costs little.
+            with _blas().limit(limits=1, user_api="blas"):
+                dense = (self._vectors[rows] @ vector).astype(np.float64) + offset
+        else:
+            # Score every row in place and pick the filtered ones after: gathering the rows' vectors
+            # first would copy them (15 MB at 10k) on every search. One BLAS thread: a second one must wait
+            # for a free core (on 2 cores the model and the event loop hold them), which cost 14-44 ms p95 on
+            # a 2k-row namespace, and it spins afterwards.
+            with _blas().limit(limits=1, user_api="blas"):
+                dense = (self._vectors[:n] @ vector)[rows].astype(np.float64) + offset
+        fused = (weights.dense * dense + weights.lexical * relative + weights.time * inside) / total
         top = _top(fused, limit)
         similarity = self._vectors[rows[top]] @ query.vector
         return [
             Hit(self.records[rows[i]], float(fused[i]), float(cosine), float(relative[i]), float(dense[i]))
             for i, cosine in zip(top, similarity, strict=True)
         ]
+
+    def _screen(
+        self,
+        vector: Vectors,
+        offset: float,
+        rows: npt.NDArray[np.int64],
+        rest: npt.NDArray[np.float64],
+        dense_weight: float,
+        limit: int,
+    ) -> npt.NDArray[np.int64]:
+        """Positions in `rows` that may be among the `limit` best: every row whose highest possible fused
+        score (its int8 estimate plus the bound on its error) reaches the `limit`-th best lowest possible one.
+        `rest` is each row's fused score less its dense part; the dense part is exact for the rows kept."""
+        estimate, bound = self._codes.estimate(vector, len(self.records))
+        estimate64 = estimate[rows].astype(np.float64) + offset
+        bound64 = bound[rows].astype(np.float64)
+        lowest = dense_weight * (estimate64 - bound64) + rest
+        highest = dense_weight * (estimate64 + bound64) + rest
+        floor = np.partition(lowest, -limit)[-limit]
+        return np.flatnonzero(highest >= floor)
 
     def average(self) -> tuple[Vectors, int] | None:
         count = len(self.records)
@@ -312,6 +346,7 @@ class _Shard:
         self._created = np.resize(self._created, capacity)
         self._current = np.resize(self._current, capacity)
         self._event = np.resize(self._event, capacity)
+        self._codes.resize(capacity)
 
 
 @lru_cache(maxsize=1)
