@@ -56,10 +56,21 @@ def build_server() -> tuple[MCPServer, list[str]]:
     return server, sessions
 
 
+#: TCP connections the gateway's client opened (aiohttp's public tracing hooks).
+CONNECTIONS: list[str] = []
+
+
+async def _connected(session: aiohttp.ClientSession, context: object, params: object) -> None:
+    CONNECTIONS.append("new")
+
+
 @pytest.fixture
 async def upstream() -> AsyncIterator[tuple[LegacyHttpUpstream, list[str]]]:
     server, sessions = build_server()
-    async with serve_asgi(server.streamable_http_app()) as url, aiohttp.ClientSession() as http:
+    tracing = aiohttp.TraceConfig()
+    tracing.on_connection_create_end.append(_connected)
+    CONNECTIONS.clear()
+    async with serve_asgi(server.streamable_http_app()) as url, aiohttp.ClientSession(trace_configs=[tracing]) as http:
         direct = LegacyHttpUpstream("legacy", f"{url}/mcp", http)
         await direct.open()
         try:
@@ -74,6 +85,17 @@ async def test_calls_share_the_one_session_opened_at_the_start(upstream: tuple[L
         result = await direct.call_tool("echo", {"text": text}, 10)
         assert result["content"][0]["text"] == text and not result.get("isError")
     assert len(set(sessions)) == 1 and sessions[0] != "None"
+
+
+async def test_sequential_calls_reuse_one_connection(upstream: tuple[LegacyHttpUpstream, list[str]]) -> None:
+    """Each reply comes in an event stream the server ends after it: read to that end, the connection goes
+    back to the pool instead of being closed, so twenty calls do not open twenty connections."""
+    direct, _ = upstream
+    before = len(CONNECTIONS)
+    for n in range(20):
+        result = await direct.call_tool("echo", {"text": str(n)}, 10)
+        assert result["content"][0]["text"] == str(n)
+    assert len(CONNECTIONS) - before <= 1
 
 
 async def test_a_cancelled_call_is_cancelled_on_the_server(upstream: tuple[LegacyHttpUpstream, list[str]]) -> None:
