@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sophia.gateway.catalog import Catalog
 from sophia.gateway.errors import UpstreamUnavailable
-from sophia.gateway.fleet import ExternalServerWatch
+from sophia.gateway.fleet import ExternalServerWatch, stop_watches
 from sophia.gateway.settings import ExternalServer, GatewaySettings
 from sophia.kit.testing import serve_asgi
 
@@ -111,11 +111,7 @@ async def watching(*configs: ExternalServer) -> AsyncIterator[Catalog]:
     try:
         yield catalog
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_watches(tasks)  # as the gateway stops them: bounded, a stuck one logged with where it is
 
 
 async def until(check: Callable[[], bool], timeout: float = 10) -> None:
@@ -226,3 +222,27 @@ async def test_a_stopped_watch_stops_even_when_the_stop_lands_as_a_check_finishe
         done, _ = await asyncio.wait([task], timeout=1)
         assert done, f"the watch outlived its cancellation after {turns} loop turns"
     assert upstream.checks > 0
+
+
+async def test_a_watch_stuck_in_its_teardown_does_not_hold_up_the_stop(caplog: pytest.LogCaptureFixture) -> None:
+    """An upstream client that never finishes closing must not hang the gateway's shutdown: the stop waits
+    its grace period, logs the watch and where it stands, and returns."""
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await release.wait()  # a teardown that waits on something that never comes
+
+    polite = asyncio.create_task(asyncio.sleep(3600), name="watch polite")
+    stuck = asyncio.create_task(stubborn(), name="watch stuck")
+    await asyncio.sleep(0)
+    caplog.set_level(logging.WARNING, logger="sophia.gateway.fleet")
+    async with asyncio.timeout(5):
+        await stop_watches([polite, stuck], grace_s=0.2)
+    assert polite.cancelled() and not stuck.done()
+    (record,) = caplog.records
+    assert "watch stuck did not stop within 0.2s" in record.getMessage() and "stubborn" in record.getMessage()
+    release.set()
+    await asyncio.gather(stuck, return_exceptions=True)

@@ -40,6 +40,7 @@ from sophia.v1 import capabilities_pb2_grpc as pb_grpc
 logger = logging.getLogger("sophia.gateway.fleet")
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
+STOP_GRACE_S = 5.0  # how long a stopped watch may take to close its upstream session
 
 
 class Backoff:
@@ -313,6 +314,23 @@ class ExternalServerWatch:
                 await self._publish(upstream, known)
 
 
+async def stop_watches(tasks: list[asyncio.Task[None]], grace_s: float = STOP_GRACE_S) -> None:
+    """Cancel watches and give them `grace_s` to close their sessions. One that is still running then (an
+    upstream's client stuck in its own teardown) is logged with where it stands and left behind: the
+    gateway's shutdown, or a removed server's, must not wait on a server's good behaviour."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _, stuck = await asyncio.wait(tasks, timeout=grace_s)
+    for task in stuck:
+        where = "; ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in task.get_stack(limit=6))
+        logger.warning("%s did not stop within %gs (at %s); left behind", task.get_name(), grace_s, where)
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            logger.info("%s ended with %r", task.get_name(), task.exception())
+
+
 def _cause(exc: BaseException) -> str:
     """What went wrong, down to the innermost exception of a task group, for the log and /v1/servers."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
@@ -339,7 +357,10 @@ class Fleet:
         self._discovered: dict[str, tuple[KitServerWatch | ExternalServerWatch, asyncio.Task[None]]] = {}
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(w.run(), name=f"watch {type(w).__name__}") for w in self.watches]
+        self._tasks = [
+            asyncio.create_task(w.run(), name=f"watch {w.name if isinstance(w, KitServerWatch) else w.config.name}")
+            for w in self.watches
+        ]
         if self.settings.kubernetes_discovery:
             api = ApiClient.discover(self.settings.kubernetes_namespace)
             discovery = KubernetesDiscovery(api, self, self.settings.kubernetes_selector, self.settings.reconnect_max_s)
@@ -362,16 +383,10 @@ class Fleet:
 
     async def gone(self, key: str) -> None:
         watch, task = self._discovered.pop(key)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        await stop_watches([task])
         await self.catalog.remove(watch.name if isinstance(watch, KitServerWatch) else watch.config.name)
 
     async def stop(self) -> None:
         for key in list(self._discovered):
             await self.gone(key)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_watches(self._tasks)
