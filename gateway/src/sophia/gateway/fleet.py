@@ -32,7 +32,7 @@ from sophia.gateway.keepalive import KeepAlivePool
 from sophia.gateway.legacy_http import LegacyHttpUpstream
 from sophia.gateway.relay import Relay
 from sophia.gateway.settings import ExternalServer, GatewaySettings
-from sophia.gateway.upstream import HttpUpstream, RawUpstream, SessionUpstream, TolerantTransport
+from sophia.gateway.upstream import AiohttpUpstream, HttpUpstream, RawUpstream, SessionUpstream, TolerantTransport
 from sophia.kit import Risk, ToolSpec
 from sophia.kit.security import InternalCredential
 from sophia.v1 import capabilities_pb2 as pb
@@ -163,11 +163,9 @@ class ExternalServerWatch:
         catalog: Catalog,
         settings: GatewaySettings,
         http: aiohttp.ClientSession | None = None,
-        pool: KeepAlivePool | None = None,
     ) -> None:
         self.config = config
         self.http = http
-        self.pool = pool
         self.catalog = catalog
         self.settings = settings
         kind: Kind = "url" if config.url else "stdio"
@@ -214,10 +212,8 @@ class ExternalServerWatch:
     async def _direct(self, upstream: SessionUpstream, url: str, http: aiohttp.ClientSession) -> RawUpstream | None:
         """The pooled raw path for calls nobody listens in on: stateless at 2026-07-28; at 2025-11-25 a session
         of its own (without one, every call takes the SDK session)."""
-        if upstream.modern and self.pool is not None:
-            return HttpUpstream(self.config.name, url, self.pool)
         if upstream.modern:
-            return None
+            return AiohttpUpstream(self.config.name, url, http)
         direct = LegacyHttpUpstream(self.config.name, url, http)
         try:
             await direct.open()
@@ -336,13 +332,13 @@ class Fleet:
         credential: InternalCredential | None = None,
         pool: KeepAlivePool | None = None,
     ) -> None:
-        # The 2026-07-28 raw path's connections (the gateway's own pool; one of the fleet's, closed at stop, if none).
+        # Kit servers' connections (the gateway's own pool; if none is given, the fleet's, closed at stop).
         self._owns_pool = pool is None
         self.pool = pool if pool is not None else KeepAlivePool()
         # Only our kit servers get the internal credential; external servers are not ours.
         self.watches: list[KitServerWatch | ExternalServerWatch] = [
             KitServerWatch(address, catalog, self.pool, settings, credential) for address in settings.servers
-        ] + [ExternalServerWatch(config, catalog, settings, http, self.pool) for config in settings.external]
+        ] + [ExternalServerWatch(config, catalog, settings, http) for config in settings.external]
         self._tasks: list[asyncio.Task[None]] = []
         self.catalog, self.http, self.settings, self.credential = catalog, http, settings, credential
         self._discovered: dict[str, tuple[KitServerWatch | ExternalServerWatch, asyncio.Task[None]]] = {}
@@ -361,7 +357,7 @@ class Fleet:
             if server.kit_address is not None:
                 watch = KitServerWatch(server.kit_address, self.catalog, self.pool, self.settings, self.credential)
             elif server.external is not None:
-                watch = ExternalServerWatch(server.external, self.catalog, self.settings, self.http, self.pool)
+                watch = ExternalServerWatch(server.external, self.catalog, self.settings, self.http)
             else:
                 return
         except ValueError as exc:  # a name another server already has

@@ -20,11 +20,10 @@ from typing import Any
 import aiohttp
 import mcp_types
 import orjson
-import yarl
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
 
-from sophia.gateway.errors import UpstreamProtocolError, UpstreamTimeout, UpstreamUnavailable
-from sophia.gateway.upstream import CLIENT_INFO, DEFAULT_TIMEOUT_S, Progress, RawUpstream
+from sophia.gateway.errors import UpstreamProtocolError, UpstreamUnavailable
+from sophia.gateway.upstream import CLIENT_INFO, DEFAULT_TIMEOUT_S, AiohttpUpstream, Progress, RawUpstream
 from sophia.kit import inject_headers
 
 logger = logging.getLogger("sophia.gateway.legacy_http")
@@ -37,14 +36,12 @@ class _SessionGone(Exception):
     """The server no longer knows the session (HTTP 404): open a new one and send again."""
 
 
-class LegacyHttpUpstream(RawUpstream):
-    """On aiohttp's client, not the lean pool: a 2025-11-25 answer may be a stream to read as it comes
-    (a server's request in it is refused at once), and the session id comes back in a header."""
+class LegacyHttpUpstream(AiohttpUpstream):
+    """On aiohttp's client: a 2025-11-25 answer may be a stream to read as it comes (a server's request in
+    it is refused at once), and the session id comes back in a header."""
 
     def __init__(self, service: str, endpoint: str, client: aiohttp.ClientSession) -> None:
-        super().__init__(service, endpoint)
-        self._url = yarl.URL(endpoint)  # parsed once, not on every call
-        self._client = client
+        super().__init__(service, endpoint, client)
         self._session: str | None = None
         self._version = LATEST_HANDSHAKE_VERSION
         self._opening = asyncio.Lock()
@@ -123,24 +120,6 @@ class LegacyHttpUpstream(RawUpstream):
             headers["mcp-session-id"] = self._session
         inject_headers(headers)
         return headers
-
-    async def _exchange(
-        self, body: bytes, headers: dict[str, str], request_id: int, timeout: float
-    ) -> tuple[int, dict[str, Any]]:
-        try:
-            async with self._client.post(
-                self._url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
-            ) as response:
-                status = response.status
-                self._received(response)
-                if response.content_type == "text/event-stream":
-                    return status, await self._reply_in_stream(response, request_id)
-                content = await response.read()
-        except TimeoutError as exc:
-            raise UpstreamTimeout(self.service, f"no answer within {timeout:g}s") from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnavailable(self.service, "server unavailable") from exc
-        return status, self._decoded(status, content)
 
     def _received(self, response: aiohttp.ClientResponse) -> None:
         if response.status == 404 and self._session is not None:

@@ -1,12 +1,13 @@
 """Connections to capability servers: one long-lived client per server, never a session per call.
 
-`HttpUpstream` speaks stateless MCP 2026-07-28 as raw JSON-RPC over the gateway's lean keep-alive pool
-(`keepalive`): no handshake and no session, so a call costs one POST on a kept-alive connection. (Not
-httpx, nor aiohttp's client: measured on this hot path, httpx cost about 0.8 ms more per request than
-aiohttp, and aiohttp's client about a fifth of the gateway's Python time per call.) External servers
-that may only speak older revisions, or stdio, go through `SessionUpstream`, which keeps one SDK
-client session open for the server's lifetime; a URL server's calls that nobody listens in on take a
-pooled raw path beside it (`HttpUpstream` at 2026-07-28, `legacy_http.LegacyHttpUpstream` before).
+`HttpUpstream` speaks stateless MCP 2026-07-28 to a kit server as raw JSON-RPC over the gateway's lean
+keep-alive pool (`keepalive`): no handshake and no session, so a call costs one POST on a kept-alive
+connection. (Not httpx, nor aiohttp's client: measured on this hot path, httpx cost about 0.8 ms more
+per request than aiohttp, and aiohttp's client about a fifth of the gateway's Python time per call.)
+External servers that may only speak older revisions, or stdio, go through `SessionUpstream`, which
+keeps one SDK client session open for the server's lifetime; a URL server's calls that nobody listens
+in on take a pooled raw path beside it on aiohttp's client (`AiohttpUpstream` at 2026-07-28,
+`legacy_http.LegacyHttpUpstream` before), which follows whatever a server that is not ours answers.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any, Protocol
 
+import aiohttp
 import mcp_types
 import orjson
+import yarl
 from mcp.client import Client
 from mcp.client._transport import Transport, TransportStreams
 from mcp.client.subscriptions import ResourceUpdated
@@ -85,7 +88,8 @@ class Upstream(Protocol):
 
 class RawUpstream:
     """A server reached with raw JSON-RPC POSTs on pooled connections; how one POST is exchanged is the
-    subclass's (`HttpUpstream` at 2026-07-28, `legacy_http.LegacyHttpUpstream` before).
+    subclass's (`HttpUpstream` for kit servers, `AiohttpUpstream` for external ones at 2026-07-28,
+    `legacy_http.LegacyHttpUpstream` before).
 
     Each request carries exactly the headers built here: the internal credential when one is given,
     never anything of the caller's (their own Authorization header stays at the gateway).
@@ -201,8 +205,8 @@ class RawUpstream:
 
 
 class HttpUpstream(RawUpstream):
-    """A kit server (or any 2026-07-28 server) reached over the gateway's lean keep-alive pool (see
-    `keepalive`): one POST per call, its answer read whole."""
+    """A kit server reached over the gateway's lean keep-alive pool (see `keepalive`): one POST per call,
+    its answer read whole. (Our servers answer one POST with one JSON body or one short event stream.)"""
 
     def __init__(
         self,
@@ -235,6 +239,51 @@ class HttpUpstream(RawUpstream):
             except ValueError as exc:
                 raise UpstreamProtocolError(self.service, f"invalid MCP response (HTTP {status})") from exc
         return status, self._decoded(status, answer.body)
+
+
+class AiohttpUpstream(RawUpstream):
+    """An external server's raw path (2026-07-28; `legacy_http` extends it before) on aiohttp's client, not the
+    lean pool: a server that is not ours may redirect, or answer in ways only a full client follows."""
+
+    def __init__(
+        self,
+        service: str,
+        endpoint: str,
+        client: aiohttp.ClientSession,
+        credential: InternalCredential | None = None,
+        features: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(service, endpoint, credential, features)
+        self._url = yarl.URL(endpoint)  # parsed once, not on every call
+        self._client = client
+
+    async def _exchange(
+        self, body: bytes, headers: dict[str, str], request_id: int, timeout: float
+    ) -> tuple[int, dict[str, Any]]:
+        try:
+            async with self._client.post(
+                self._url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as response:
+                status = response.status
+                self._received(response)
+                if response.content_type == "text/event-stream":
+                    return status, await self._reply_in_stream(response, request_id)
+                content = await response.read()
+        except TimeoutError as exc:
+            raise UpstreamTimeout(self.service, f"no answer within {timeout:g}s") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnavailable(self.service, "server unavailable") from exc
+        return status, self._decoded(status, content)
+
+    def _received(self, response: aiohttp.ClientResponse) -> None:
+        """Look at a response before its body is read (a session keeps the session id it carries)."""
+
+    async def _reply_in_stream(self, response: aiohttp.ClientResponse, request_id: int) -> dict[str, Any]:
+        content = await response.read()
+        try:
+            return wire.reply_in_event_stream(content, request_id)
+        except ValueError as exc:
+            raise UpstreamProtocolError(self.service, f"invalid MCP response (HTTP {response.status})") from exc
 
 
 class SessionUpstream:
