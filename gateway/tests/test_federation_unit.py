@@ -16,6 +16,7 @@ from mcp_types import GetPromptRequestParams, ReadResourceRequestParams
 from sophia.gateway.catalog import Catalog
 from sophia.gateway.errors import UpstreamRejected
 from sophia.gateway.federation import Federation
+from sophia.gateway.keepalive import KeepAlivePool
 from sophia.gateway.security.guard import Guard
 from sophia.gateway.security.policy import Policy
 from sophia.gateway.security.principals import Principal, current
@@ -26,7 +27,7 @@ class Recorder(HttpUpstream):
     """An upstream that answers from a table and records what it was asked (no network)."""
 
     def __init__(self, service: str) -> None:
-        super().__init__(service, "http://unused/mcp", None, features=frozenset({"resources", "prompts"}))  # type: ignore[arg-type]
+        super().__init__(service, "http://unused/mcp", KeepAlivePool(), features=frozenset({"resources", "prompts"}))
         self.asked: list[tuple[str, dict[str, Any]]] = []
 
     async def request(self, method: str, params: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:

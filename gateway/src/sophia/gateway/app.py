@@ -35,6 +35,7 @@ from sophia.gateway.executor import Executor
 from sophia.gateway.fleet import Fleet
 from sophia.gateway.graph import CapabilityGraph, known_services, load_edges
 from sophia.gateway.intent.engine import IntentEngine
+from sophia.gateway.keepalive import KeepAlivePool
 from sophia.gateway.llm import RouterLLM
 from sophia.gateway.mcp_endpoint import FederatedMCP
 from sophia.gateway.meta_tools import META_TOOLS, MetaTools
@@ -180,8 +181,10 @@ class Gateway:
         )
         # No cookie jar: servers set none, and the jar costs time on every response.
         session = aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar())
-        async with session as http, self.mcp.sessions.run():
-            self.fleet = Fleet(self.settings, self.catalog, http, self.credential)
+        # Kit servers are reached on the lean keep-alive pool (as many exchanges at once); external ones on aiohttp.
+        pool = KeepAlivePool(limit=256, idle_s=60)
+        async with session as http, pool, self.mcp.sessions.run():
+            self.fleet = Fleet(self.settings, self.catalog, http, self.credential, pool)
             self.fleet.start()
             warm_up = asyncio.create_task(self.intents.warm_up()) if self.settings.warm_up else None
             answers = asyncio.create_task(self.client_requests.listen())  # clients' answers to other replicas

@@ -28,10 +28,11 @@ from mcp.server.subscriptions import PromptsListChanged, ResourcesListChanged, R
 from sophia.gateway.catalog import Catalog, Kind, NameCollision, exposed_uri
 from sophia.gateway.discovery import ApiClient, Discovered, KubernetesDiscovery
 from sophia.gateway.errors import UpstreamError
+from sophia.gateway.keepalive import KeepAlivePool
 from sophia.gateway.legacy_http import LegacyHttpUpstream
 from sophia.gateway.relay import Relay
 from sophia.gateway.settings import ExternalServer, GatewaySettings
-from sophia.gateway.upstream import HttpUpstream, SessionUpstream, TolerantTransport
+from sophia.gateway.upstream import AiohttpUpstream, HttpUpstream, RawUpstream, SessionUpstream, TolerantTransport
 from sophia.kit import Risk, ToolSpec
 from sophia.kit.security import InternalCredential
 from sophia.v1 import capabilities_pb2 as pb
@@ -63,13 +64,13 @@ class KitServerWatch:
         self,
         address: str,
         catalog: Catalog,
-        http: aiohttp.ClientSession,
+        pool: KeepAlivePool,
         settings: GatewaySettings,
         credential: InternalCredential | None = None,
     ) -> None:
         self.address = address
         self.catalog = catalog
-        self.http = http
+        self.pool = pool
         self.settings = settings
         self.credential = credential if credential is not None else InternalCredential()
         self.name = address  # until Describe answers
@@ -110,7 +111,7 @@ class KitServerWatch:
         return (("authorization", authorization),) if authorization else None
 
     async def _serve(self, info: pb.DescribeResponse) -> None:
-        upstream = HttpUpstream(info.name, info.mcp_endpoint, self.http, self.credential)
+        upstream = HttpUpstream(info.name, info.mcp_endpoint, self.pool, self.credential)
         tools = await upstream.list_tools()
         await upstream.discover()
         specs = {t.name: ToolSpec.from_proto(t) for t in info.tools}
@@ -209,11 +210,11 @@ class ExternalServerWatch:
     async def _resource_updated(self, uri: str) -> None:
         await self.catalog.announce(ResourceUpdated(exposed_uri(self.state, uri)))
 
-    async def _direct(self, upstream: SessionUpstream, url: str, http: aiohttp.ClientSession) -> HttpUpstream | None:
+    async def _direct(self, upstream: SessionUpstream, url: str, http: aiohttp.ClientSession) -> RawUpstream | None:
         """The pooled raw path for calls nobody listens in on: stateless at 2026-07-28; at 2025-11-25 a session
         of its own (without one, every call takes the SDK session)."""
         if upstream.modern:
-            return HttpUpstream(self.config.name, url, http)
+            return AiohttpUpstream(self.config.name, url, http)
         direct = LegacyHttpUpstream(self.config.name, url, http)
         try:
             await direct.open()
@@ -347,10 +348,14 @@ class Fleet:
         catalog: Catalog,
         http: aiohttp.ClientSession,
         credential: InternalCredential | None = None,
+        pool: KeepAlivePool | None = None,
     ) -> None:
+        # Kit servers' connections (the gateway's own pool; if none is given, the fleet's, closed at stop).
+        self._owns_pool = pool is None
+        self.pool = pool if pool is not None else KeepAlivePool()
         # Only our kit servers get the internal credential; external servers are not ours.
         self.watches: list[KitServerWatch | ExternalServerWatch] = [
-            KitServerWatch(address, catalog, http, settings, credential) for address in settings.servers
+            KitServerWatch(address, catalog, self.pool, settings, credential) for address in settings.servers
         ] + [ExternalServerWatch(config, catalog, settings, http) for config in settings.external]
         self._tasks: list[asyncio.Task[None]] = []
         self.catalog, self.http, self.settings, self.credential = catalog, http, settings, credential
@@ -371,7 +376,7 @@ class Fleet:
         watch: KitServerWatch | ExternalServerWatch
         try:
             if server.kit_address is not None:
-                watch = KitServerWatch(server.kit_address, self.catalog, self.http, self.settings, self.credential)
+                watch = KitServerWatch(server.kit_address, self.catalog, self.pool, self.settings, self.credential)
             elif server.external is not None:
                 watch = ExternalServerWatch(server.external, self.catalog, self.settings, self.http)
             else:
@@ -390,3 +395,5 @@ class Fleet:
         for key in list(self._discovered):
             await self.gone(key)
         await stop_watches(self._tasks)
+        if self._owns_pool:
+            await self.pool.aclose()

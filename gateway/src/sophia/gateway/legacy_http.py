@@ -23,7 +23,7 @@ import orjson
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
 
 from sophia.gateway.errors import UpstreamProtocolError, UpstreamUnavailable
-from sophia.gateway.upstream import CLIENT_INFO, DEFAULT_TIMEOUT_S, HttpUpstream, Progress
+from sophia.gateway.upstream import CLIENT_INFO, DEFAULT_TIMEOUT_S, AiohttpUpstream, Progress, RawUpstream
 from sophia.kit import inject_headers, wire
 
 logger = logging.getLogger("sophia.gateway.legacy_http")
@@ -39,7 +39,10 @@ class _SessionGone(Exception):
     """The server no longer knows the session (HTTP 404): open a new one and send again."""
 
 
-class LegacyHttpUpstream(HttpUpstream):
+class LegacyHttpUpstream(AiohttpUpstream):
+    """On aiohttp's client: a 2025-11-25 answer may be a stream to read as it comes (a server's request in
+    it is refused at once), and the session id comes back in a header."""
+
     def __init__(self, service: str, endpoint: str, client: aiohttp.ClientSession) -> None:
         super().__init__(service, endpoint, client)
         self._session: str | None = None
@@ -53,7 +56,7 @@ class LegacyHttpUpstream(HttpUpstream):
         """The handshake: `initialize` (no capabilities declared), then `notifications/initialized`."""
         self._session = None
         params = {"protocolVersion": LATEST_HANDSHAKE_VERSION, "capabilities": {}, "clientInfo": CLIENT_INFO}
-        result = await HttpUpstream._rpc(self, "initialize", params, None, 10)
+        result = await RawUpstream._rpc(self, "initialize", params, None, 10)
         version = result.get("protocolVersion")
         if version not in HANDSHAKE_PROTOCOL_VERSIONS:
             raise UpstreamProtocolError(self.service, f"initialize answered an unknown protocol version {version!r}")
