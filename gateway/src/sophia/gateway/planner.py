@@ -247,6 +247,11 @@ class Planner:
         )
         # A tool that takes the place the request names (a channel, a stack, a repository, a path) fits it
         # better than one that would ignore it: "what was said in #sales" reads #sales.
+        # A clause that names one namespace ("what does the ops namespace hold") is about that namespace;
+        # a listing of namespaces (its namespace only a filter) does not serve it.
+        lists_namespaces = _filters(properties.get("namespace") or {"default": 0}) and "namespace" not in arguments
+        if lists_namespaces and _ONE_NAMESPACE.search(part):
+            unfillable += MISSING_ARGUMENT_PENALTY
         return unfillable - NAMED_PLACE_BONUS * any(name.lower() in _PLACES for name in arguments)
 
     def _with_producers(
@@ -321,6 +326,8 @@ def _arguments(route: Route, part: str, query: str, named: Entities, namespace: 
     required = set(schema.get("required", [])) if isinstance(schema, dict) else set()
     arguments: dict[str, Any] = {}
     for name, spec in properties.items():
+        if name.lower() == "namespace" and name not in required and isinstance(spec, dict) and _filters(spec):
+            continue  # an optional namespace that defaults to none narrows a listing (the gateway scopes it)
         if name.lower() == "query" and name not in required:
             # An optional filter narrows a listing only to what the request names; "what did they say" names
             # what an earlier clause did ("the Acme deal and what did they say on the call").
@@ -462,6 +469,7 @@ _NOT_A_CHANNEL = {"shared", "customer", "customers", "external", "internal", "sa
                   "public", "new", "old", "other", "partner", "partners", "connect", "usual", "whole"}  # fmt: skip
 # "in the Renewals project", "project Orbit"
 _PROJECT = re.compile(r"\b(?:the\s+)?([A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*)\s+project\b|\bproject\s+([A-Z][\w&.-]*)")
+_ONE_NAMESPACE = re.compile(r"\b[\w-]+\s+namespace\b|\bnamespace\s+[\"'“]?[\w-]+", re.IGNORECASE)
 _REFERENCE = re.compile(r"\b(?:they|them|their|it|its|he|she|his|her)\b", re.IGNORECASE)
 _DETERMINER = re.compile(r"^(?:the|a|an|our|my|their|this|that)\s+", re.IGNORECASE)
 _QUOTED_SPAN = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
@@ -498,6 +506,11 @@ def _accepts(spec: Any, kind: str) -> bool:
     if types is None and "anyOf" in spec:
         return any(_accepts(option, kind) for option in spec["anyOf"])
     return types == kind or (isinstance(types, list) and kind in types)
+
+
+def _filters(spec: dict[str, Any]) -> bool:
+    """An optional argument that means "everything" when unset (its default is null)."""
+    return "default" in spec and spec["default"] is None
 
 
 def _first(items: list[str]) -> str | None:

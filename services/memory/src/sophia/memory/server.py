@@ -525,8 +525,8 @@ async def namespaces(
     ),
     store: Store = Memories,
 ) -> dict[str, Any]:
-    """List the memory namespaces that hold memories, with how many current memories each holds. Through a
-    gateway with auth on, a caller sees only its own namespace."""
+    """List the memory spaces in use, by name (names only, each with a count), to choose where to look.
+    Through a gateway with auth on, a caller sees only its own."""
     if namespace is not None:
         check_namespace(namespace)
     names = [namespace] if namespace is not None else await store.namespaces(MAX_NAMESPACES + 1)
