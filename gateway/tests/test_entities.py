@@ -1,6 +1,7 @@
-"""Arguments from live state: the repositories and stacks the fleet knows fill a plan's steps.
+"""Arguments from live state: the repositories, stacks, channels, projects, deals and namespaces the fleet
+knows fill a plan's steps.
 
-The code and infra servers here are in-process (tests/inprocess.py): their list tools answer the names
+The code, infra, business and memory servers here are in-process (tests/inprocess.py): their list tools answer the names
 a test gives, through the gateway's real call pipeline; Redis is a real throwaway server.
 """
 
@@ -11,7 +12,10 @@ from typing import Any
 
 import pytest
 
+from sophia.gateway.ask import Asker
 from sophia.gateway.entities import MAX_NAME_CHARS, LiveNames, clean_name, mentioned
+from sophia.gateway.intent.engine import Reading
+from sophia.gateway.intent.schema import Intent
 from sophia.gateway.planner import Plan, Step
 from sophia.gateway.security.principals import Principal, current
 
@@ -292,3 +296,28 @@ async def test_a_conversation_knows_channels_and_projects_by_name_but_not_deal_i
     known = await LiveNames(business.executor, business.planner).known()
     assert known["channel"] == ["sales", "acme-shared", "general"] and "Onboarding" in known["project"]
     assert "opportunity_id" not in known and known["namespace"] == ["default", "ops", "sales"]
+
+
+async def test_intent_knows_a_post_into_a_shared_channel_waits(business: Gateway) -> None:
+    """`/v1/intent` (Asker.classify) resolves names as `ask` does: the words alone do not say the channel
+    reaches another company, the live list and the server's check do."""
+    calm = Intent(domain="administrative", action="create", capabilities=["business"], targets=[], risk_level="low",
+                  requires_approval=False, confidence=0.8, urgency="planned")  # fmt: skip
+    request = "tell them in acme-shared that the fix shipped"
+
+    class Engine:
+        async def read(self, query: str, *, offline: bool = False) -> Reading:
+            return Reading(intent=calm, clauses=[query], clause_vectors=None)  # type: ignore[arg-type]
+
+    class Planned:
+        """The real in-process planner, planning the post the classifier would (its channel not yet read)."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(business.planner, name)
+
+        async def plan(self, query: str, intent: Intent, namespace: str, clause_vectors: Any = None) -> Plan:
+            return post(query)
+
+    asker = Asker(Engine(), Planned(), executor=business.executor, llm=None)  # type: ignore[arg-type]
+    assert (await asker.classify(request)).requires_approval is True
+    assert (await asker.classify("tell them in general that the fix shipped")).requires_approval is False
