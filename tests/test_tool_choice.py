@@ -53,3 +53,16 @@ async def test_a_namespace_listing_is_not_narrowed_to_the_callers_own_by_the_pla
         reading = await intents.read(text)
         plan = await planner.plan(text, reading.intent, "team-a", reading.clause_vectors)
         assert [s.arguments for s in plan.steps] == [expected]
+
+
+async def test_deleting_an_image_described_in_words_searches_first_and_the_delete_waits() -> None:
+    """No id in the request: the graph's field edge plans the visual search, whose best match becomes the
+    delete's one-item `ids`; the delete is destructive, so the plan holds it for an approver."""
+    _, planner, intents, _ = await six_services()
+    text = "delete the screenshot of the old login page"
+    reading = await intents.read(text)
+    plan = await planner.plan(text, reading.intent, "default", reading.clause_vectors)
+    search, delete = plan.steps
+    assert (search.tool, delete.tool) == ("visual_search", "visual_delete") and delete.depends_on == [search.id]
+    assert delete.arguments["ids"] == {"$step": search.id, "field": "items.0.id", "list": True}
+    assert delete.requires_approval and not search.requires_approval

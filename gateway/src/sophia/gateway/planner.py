@@ -169,7 +169,12 @@ class Planner:
                 depends_on.append(earlier.id)
                 properties = route.input_schema.get("properties", {})
                 if link.argument and link.argument in properties:
-                    arguments[link.argument] = _with_upstream(arguments.get(link.argument), earlier.id, link.field)
+                    arguments[link.argument] = _with_upstream(
+                        arguments.get(link.argument),
+                        earlier.id,
+                        link.field,
+                        _accepts(properties[link.argument], "array"),
+                    )
             missing = self._check(route, arguments)
             steps.append(
                 Step(
@@ -310,11 +315,12 @@ def _is_ref(value: Any) -> bool:
 is_ref = _is_ref
 
 
-def _with_upstream(current: Any, step_id: str, field: str | None = None) -> dict[str, Any]:
-    """A reference to an upstream result: one field of its structured content, or its text (after the
-    request's own words, when the argument had some)."""
+def _with_upstream(current: Any, step_id: str, field: str | None = None, listed: bool = False) -> dict[str, Any]:
+    """A reference to an upstream result: one field of its structured content (as a one-item list for an
+    argument that takes a list: the best image match for `ids`), or its text (after the request's own
+    words, when the argument had some)."""
     if field is not None:
-        return {STEP_REF: step_id, "field": field}
+        return {STEP_REF: step_id, "field": field, **({"list": True} if listed else {})}
     if isinstance(current, str) and current:
         return {STEP_REF: step_id, "prefix": current}
     return {STEP_REF: step_id}
@@ -497,6 +503,11 @@ def _budget(text: str, period: str) -> float | None:
     if match is None or not _PERIOD[period].search(text):
         return None
     return float((match.group(1) or match.group(2)).replace(",", ""))
+
+
+def accepts(spec: Any, kind: str) -> bool:
+    """Whether a JSON schema property takes values of this JSON type (directly or as one of anyOf)."""
+    return _accepts(spec, kind)
 
 
 def _accepts(spec: Any, kind: str) -> bool:
