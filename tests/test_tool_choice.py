@@ -66,3 +66,17 @@ async def test_deleting_an_image_described_in_words_searches_first_and_the_delet
     assert (search.tool, delete.tool) == ("visual_search", "visual_delete") and delete.depends_on == [search.id]
     assert delete.arguments["ids"] == {"$step": search.id, "field": "items.0.id", "list": True}
     assert delete.requires_approval and not search.requires_approval
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    ["which spaces exist in our wiki?", "who owns the billing service?", "post the summary in general"],
+)
+async def test_a_directory_of_names_serves_only_a_request_that_names_what_it_lists(request_text: str) -> None:
+    """The channel, project and namespace listings are how names are resolved; a request that does not
+    ask for channels, projects or namespaces never gets one of them as its step."""
+    _, planner, intents, _ = await six_services()
+    reading = await intents.read(request_text)
+    plan = await planner.plan(request_text, reading.intent, "default", reading.clause_vectors)
+    directories = {"memory_namespaces", "business_slack_channels", "business_asana_projects"}
+    assert not directories & {step.tool for step in plan.steps}

@@ -48,6 +48,7 @@ SHORTLIST = 6  # tools per capability whose arguments are tried before choosing
 # match alone ("Salesforce opportunities" and `salesforce_opportunity`) outweighed 0.15.
 MISSING_ARGUMENT_PENALTY = 0.25
 NAMED_PLACE_BONUS = 0.1
+DIRECTORY_TAG = "directory"
 _PLACES = {"channel", "stack", "repo", "path", "file", "paths", "project"}
 # Arguments a request cannot hold in words: an opaque identifier, or an image to compare with.
 _IDENTIFIER = re.compile(r"(?:^|_)(?:id|ids|hash|number|uuid|image|images)$")
@@ -128,6 +129,7 @@ class Planner:
                 relevance = 0.1 if cue.search(part) else 0.0
                 counting = bool(_COUNTING.search(part))
                 topical = _has_topic(part)  # once per clause: it reads the clause, not the tool
+                asked = [route for route in candidates if _asked_for(route, part)] or candidates
                 # The shortlist is ranked by everything but the (costlier) argument check, so a tool whose
                 # kind suits the clause is tried even when the clause's content words pull elsewhere.
                 cheap = sorted(
@@ -139,7 +141,7 @@ class Planner:
                             + COUNT_BONUS * (counting and _counts(route)),
                             route,
                         )
-                        for route, score in await self.tools.rank(part, candidates, vector)
+                        for route, score in await self.tools.rank(part, asked, vector)
                     ),
                     key=lambda item: -item[0],
                 )
@@ -517,6 +519,17 @@ def _accepts(spec: Any, kind: str) -> bool:
     if types is None and "anyOf" in spec:
         return any(_accepts(option, kind) for option in spec["anyOf"])
     return types == kind or (isinstance(types, list) and kind in types)
+
+
+def _asked_for(route: Route, part: str) -> bool:
+    """A directory tool (tagged "directory": the names of the channels, projects or namespaces there are)
+    serves only a clause that names what it lists ("which channels do we have"); it is how the gateway
+    resolves names, and a question that merely resembles its description ("when is the handoff?") is
+    not about it."""
+    if DIRECTORY_TAG not in route.spec.tags:
+        return True
+    listed = route.spec.name.split("_")[-1].lower()
+    return re.search(rf"\b{re.escape(listed.rstrip('s'))}", part, re.IGNORECASE) is not None
 
 
 def _filters(spec: dict[str, Any]) -> bool:

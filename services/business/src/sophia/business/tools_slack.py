@@ -25,7 +25,7 @@ async def slack_search(query: Query, limit: Limit = 20, fleet: Fleet = Systems) 
     return {"messages": [hit.to_dict() for hit in hits], "untrusted": True}
 
 
-@service.tool(read_only=True, tags={"business", "slack", "channels"}, produces=["channels"])
+@service.tool(read_only=True, tags={"business", "slack", "channels", "directory"}, produces=["channels"])
 @answers
 async def slack_channels(query: Filter = None, limit: Limit = 100, fleet: Fleet = Systems) -> dict[str, Any]:
     """List the Slack channels the bot can see (public and private, not archived): name, id, topic, and

@@ -53,7 +53,7 @@ async def notion_create_page(
     return created
 
 
-@service.tool(read_only=True, tags={"business", "asana", "projects"}, produces=["projects"])
+@service.tool(read_only=True, tags={"business", "asana", "projects", "directory"}, produces=["projects"])
 @answers
 async def asana_projects(
     query: Filter = None,

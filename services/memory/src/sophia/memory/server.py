@@ -516,7 +516,7 @@ async def stats(
 MAX_NAMESPACES = 200
 
 
-@service.tool(read_only=True, tags={"memory"})
+@service.tool(read_only=True, tags={"memory", "directory"})
 async def namespaces(
     namespace: str | None = Field(
         None,
