@@ -172,6 +172,9 @@ DEALS = [
 ]
 
 
+LIMIT = {"limit": {"type": "integer"}}
+
+
 def _shared_channel(arguments: dict[str, Any]) -> str | None:
     """As the business server's check: a channel shared with another company holds the post."""
     shared = {c["name"] for c in CHANNELS if c["shared_externally"]}
@@ -187,11 +190,11 @@ async def business(redis_url: str) -> AsyncIterator[Gateway]:
         redis_url,
         {
             "business": [
-                tool("slack_channels", {}, [], lambda a: structured({"channels": CHANNELS}), read_only=True),
+                tool("slack_channels", LIMIT, [], lambda a: structured({"channels": CHANNELS}), read_only=True),
                 tool("slack_post", {"channel": TEXT, "text": TEXT}, ["channel", "text"], ok, approval=_shared_channel),
                 tool("asana_projects", {}, [], lambda a: structured({"projects": PROJECTS}), read_only=True),
                 tool("asana_tasks", {"project": TEXT}, [], lambda a: structured({"tasks": []}), read_only=True),
-                tool("crm_deals", {}, [], lambda a: structured({"deals": DEALS}), read_only=True),
+                tool("crm_deals", LIMIT, [], lambda a: structured({"deals": DEALS}), read_only=True),
                 tool("salesforce_opportunity", {"opportunity_id": TEXT}, ["opportunity_id"], ok, read_only=True),
             ],
             "memory": [
@@ -296,6 +299,9 @@ async def test_a_conversation_knows_channels_and_projects_by_name_but_not_deal_i
     known = await LiveNames(business.executor, business.planner).known()
     assert known["channel"] == ["sales", "acme-shared", "general"] and "Onboarding" in known["project"]
     assert "opportunity_id" not in known and known["namespace"] == ["default", "ops", "sales"]
+    # Each list is read in its largest page where the tool takes a limit, and as it is where it does not.
+    assert business.servers["business"].called("slack_channels") == [{"limit": 100}]
+    assert business.servers["business"].called("asana_projects") == [{}]
 
 
 async def test_intent_knows_a_post_into_a_shared_channel_waits(business: Gateway) -> None:

@@ -55,6 +55,7 @@ class Source:
     hint: re.Pattern[str] | None = None
     only: tuple[tuple[str, str], ...] = ()
     preset: bool = False
+    listing: tuple[tuple[str, int], ...] = ()  # arguments of the list call (its largest page)
 
     @property
     def by_name(self) -> bool:
@@ -77,9 +78,12 @@ SOURCES = (
         key="channels",
         argument="channel",
         noun="channel",
+        listing=(("limit", 100),),
         cue=_cue(r"#|\b(?:in|to|into|on|from|at)\s+(?:the\s+)?(?:slack\s+)?", r"\s+(?:slack\s+)?channel\b"),
     ),
-    Source(tool="business_asana_projects", key="projects", argument="project", noun="project"),
+    Source(
+        tool="business_asana_projects", key="projects", argument="project", noun="project", listing=(("limit", 100),)
+    ),
     Source(
         tool="business_crm_deals",
         key="deals",
@@ -87,6 +91,7 @@ SOURCES = (
         noun="deal",
         names=("Name", "Account.Name"),
         value="Id",
+        listing=(("limit", 100),),
         only=(("source", "salesforce"),),
     ),
     Source(
@@ -154,7 +159,10 @@ class LiveNames:
         if cached is not None and time.monotonic() - cached[0] < self._ttl_s:
             self._cache.move_to_end(key)
             return cached[1]
-        outcome = await self._executor.call(source.tool, {}, f"read the {source.noun} names")
+        route = self._planner.catalog.find(source.tool)
+        takes = (route.input_schema.get("properties") or {}) if route is not None else {}
+        listing = {name: value for name, value in source.listing if name in takes}  # what this server accepts
+        outcome = await self._executor.call(source.tool, listing, f"read the {source.noun} names")
         if outcome.status != "ok":
             return []
         data = structured(outcome.result)
