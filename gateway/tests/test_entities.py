@@ -295,13 +295,18 @@ async def test_a_namespace_said_as_one_replaces_the_callers_default(business: Ga
     assert len(business.servers["memory"].called("namespaces")) == 1  # not read when no namespace is said
 
 
-async def test_a_conversation_knows_channels_and_projects_by_name_but_not_deal_ids(business: Gateway) -> None:
+async def test_a_conversation_knows_projects_by_name_but_not_deal_ids_nor_uncued_names(business: Gateway) -> None:
+    """Earlier turns are searched for bare names: a project's, not a deal's id, and not a channel's or a
+    namespace's, which count only with their cue ("the sales numbers" named no channel)."""
     known = await LiveNames(business.executor, business.planner).known()
-    assert known["channel"] == ["sales", "acme-shared", "general"] and "Onboarding" in known["project"]
-    assert "opportunity_id" not in known and known["namespace"] == ["default", "ops", "sales"]
-    # Each list is read in its largest page where the tool takes a limit, and as it is where it does not.
+    assert set(known) == {"project"} and "Onboarding" in known["project"] and "Renewals" in known["project"]
+    assert business.servers["business"].called("asana_projects") == [{}]  # the stand-in's list takes no limit
+
+
+async def test_a_list_is_read_in_its_largest_page_where_the_tool_takes_a_limit(business: Gateway) -> None:
+    names = LiveNames(business.executor, business.planner)
+    await names.fill(post("post it in general"), "post it in general")
     assert business.servers["business"].called("slack_channels") == [{"limit": 100}]
-    assert business.servers["business"].called("asana_projects") == [{}]
 
 
 async def test_intent_knows_a_post_into_a_shared_channel_waits(business: Gateway) -> None:

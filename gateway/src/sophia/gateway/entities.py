@@ -179,9 +179,14 @@ class LiveNames:
         return entries
 
     async def known(self) -> dict[str, list[str]]:
-        """The names of every source that serves and names things by what is said ("repo": [...],
-        "channel": [...]), by the argument they fill."""
-        return {s.argument: await self.names(s) for s in SOURCES if s.by_name and self._planner.catalog.has(s.tool)}
+        """The names a conversation's earlier turns may have said, by the argument they fill ("repo": [...]):
+        those of every source that serves and names things by what is said, without a cue (a channel or a
+        namespace counts only with its cue, which a bare list cannot carry; "#sales" is read anyway)."""
+        return {
+            s.argument: await self.names(s)
+            for s in SOURCES
+            if s.by_name and s.cue is None and self._planner.catalog.has(s.tool)
+        }
 
     async def fill(self, plan: Plan, query: str) -> None:
         """Set the name arguments of `plan`'s steps from the names the fleet knows and the request says."""
