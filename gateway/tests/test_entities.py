@@ -16,7 +16,7 @@ from sophia.gateway.ask import Asker
 from sophia.gateway.entities import MAX_NAME_CHARS, LiveNames, clean_name, mentioned
 from sophia.gateway.intent.engine import Reading
 from sophia.gateway.intent.schema import Intent
-from sophia.gateway.planner import Plan, Step
+from sophia.gateway.planner import UNASKED, Plan, Step
 from sophia.gateway.security.principals import Principal, current
 
 from .inprocess import Gateway, error, gateway, structured, tool
@@ -332,3 +332,14 @@ async def test_intent_knows_a_post_into_a_shared_channel_waits(business: Gateway
     asker = Asker(Engine(), Planned(), executor=business.executor, llm=None)  # type: ignore[arg-type]
     assert (await asker.classify(request)).requires_approval is True
     assert (await asker.classify("tell them in general that the fix shipped")).requires_approval is False
+
+
+async def test_a_post_held_only_for_want_of_its_channel_is_asked_again_once_it_is_known(business: Gateway) -> None:
+    """Planned without a channel, the post cannot be asked and is held; the live list then names the
+    channel, and the server's answer decides: an internal channel runs, a shared one still waits."""
+    for channel, held in (("general", False), ("acme-shared", True)):
+        plan = post(f"post it in {channel}")
+        await business.planner.probe_declared(plan.steps)
+        assert plan.steps[0].requires_approval is True and plan.steps[0].approval_reason == UNASKED
+        await LiveNames(business.executor, business.planner).fill(plan, f"post it in {channel}")
+        assert plan.steps[0].arguments["channel"] == channel and plan.steps[0].requires_approval is held

@@ -49,6 +49,8 @@ SHORTLIST = 6  # tools per capability whose arguments are tried before choosing
 MISSING_ARGUMENT_PENALTY = 0.25
 NAMED_PLACE_BONUS = 0.1
 DIRECTORY_TAG = "directory"
+# Why a step whose server decides approval per call is held before its arguments are known.
+UNASKED = "its server decides per call whether this waits, and cannot be asked until the call is complete"
 _PLACES = {"channel", "stack", "repo", "path", "file", "paths", "project"}
 # Arguments a request cannot hold in words: an opaque identifier, or an image to compare with.
 _IDENTIFIER = re.compile(r"(?:^|_)(?:id|ids|hash|number|uuid|image|images)$")
@@ -200,11 +202,16 @@ class Planner:
         probe = self.probe
         pending = []
         for step in steps:
+            unasked = step.missing or any(_is_ref(value) for value in step.arguments.values())
+            if step.approval_reason == UNASKED and not unasked:
+                # Held only because it could not be asked; its arguments are known now (a name was
+                # resolved from live state, a follow-up found the id): ask.
+                step.requires_approval, step.approval_reason = False, None
             route = self.catalog.find(step.tool)
             if route is None or step.requires_approval or not declares_per_call(route):
                 continue
-            if step.missing or any(_is_ref(value) for value in step.arguments.values()):
-                step.requires_approval = True
+            if unasked:
+                step.requires_approval, step.approval_reason = True, UNASKED
                 continue
             pending.append((step, probe(route, step.arguments)))
         for step, reason in zip(
@@ -424,7 +431,8 @@ _IDENTIFIER_WORDS = re.compile(
 )
 _SAY_LEAD_IN = re.compile(
     r"^(?i:(?:(?:please|pls|hey|ok|can you|could you)[\s,]+)*(?:post|say|tell|reply|send|write|announce|message|"
-    r"let [\w#@-]+ know))(?:\s+(?:in|to|on|into|the team|everyone|them|us|[#@][\w-]+|[A-Z][\w&-]*))*"
+    r"let [\w#@-]+ know))(?:\s+(?:(?i:in|on|into)\s+(?:the\s+)?[\w-]+(?:\s+(?i:channel))?|"  # "in general"
+    r"(?i:the)\s+[\w-]+\s+(?i:channel)|in|to|on|into|the team|everyone|them|us|[#@][\w-]+|[A-Z][\w&-]*))*"
     r"\s*(?:that\b|:|-)\s*",
 )
 
