@@ -270,6 +270,10 @@ def test_the_callers_namespace_is_forced_on_tools_that_take_one(secured: Secured
         found = viewer.post("/v1/tools/memory_recall", json={"query": "when does the team ship?"}).json()
         texts = [item["text"] for item in found.get("structuredContent", {}).get("items", [])]
         assert "team-a ships on Thursdays" not in texts
+        # Listing namespaces, even asking for none or for another team's, shows the caller only its own.
+        for asked in ({}, {"namespace": "team-a"}):
+            listed = viewer.post("/v1/tools/memory_namespaces", json=asked).json()["structuredContent"]
+            assert all(n["name"] == "team-b" for n in listed["namespaces"])
 
 
 # -- audit -------------------------------------------------------------------------------------------

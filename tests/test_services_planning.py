@@ -67,3 +67,20 @@ def test_a_deal_question_plans_business_reads_and_answers_from_the_demo_data(gat
     answered = httpx.post(f"{gateway.url}/v1/ask", json={"query": query}, timeout=60).json()
     assert all(outcome["status"] == "ok" for outcome in answered["steps"].values()), answered["steps"]
     assert "Acme" in answered["answer"]
+
+
+def test_a_channel_named_plainly_is_resolved_and_a_shared_one_holds_the_post(gateway: GatewayProcess) -> None:
+    """The channel comes from the business service's live list (`slack_channels`, Slack's
+    `conversations.list` on the demo stand-in), and the server's own check says #acme-shared reaches
+    another company: the plan holds that post, and only that one."""
+    listed = httpx.post(f"{gateway.url}/v1/tools/business_slack_channels", json={}, timeout=30).json()
+    shared = {c["name"]: c["shared_externally"] for c in listed["structuredContent"]["channels"]}
+    assert shared["acme-shared"] is True and shared["general"] is False
+    outside = plan(gateway, "let them know in acme-shared that the security answers are attached")
+    (step,) = outside["plan"]["steps"]
+    assert step["tool"] == "business_slack_post" and step["arguments"]["channel"] == "acme-shared"
+    assert step["arguments"]["text"] == "the security answers are attached"
+    assert step["requires_approval"] is True and outside["intent"]["requires_approval"] is True
+    inside = plan(gateway, "post in general that the office is closed on Friday")
+    (step,) = inside["plan"]["steps"]
+    assert step["arguments"]["channel"] == "general" and step["requires_approval"] is False

@@ -20,7 +20,7 @@ from sophia.gateway.catalog import Catalog
 from sophia.gateway.executor import Executor
 from sophia.gateway.graph import CapabilityGraph, known_services, load_edges
 from sophia.gateway.metrics import GatewayMetrics
-from sophia.gateway.pipeline.approval import declared_risky
+from sophia.gateway.pipeline.approval import declared_risky, probe
 from sophia.gateway.pipeline.build import build_pipeline
 from sophia.gateway.planner import Planner
 from sophia.gateway.security.audit import AuditLog
@@ -28,6 +28,7 @@ from sophia.gateway.security.guard import Guard
 from sophia.gateway.security.policy import Policy
 from sophia.gateway.security.principals import Principal
 from sophia.kit import Risk, ToolSpec
+from sophia.kit.approvals import DECLARES, GRANT, PROBE, approval_required_result, probe_result
 from sophia.kit.breaker import CircuitBreakers
 from sophia.kit.security import InternalCredential
 
@@ -50,11 +51,21 @@ class Tool:
     schema: dict[str, Any]
     spec: ToolSpec
     answer: Answer
+    # Server-declared approval: whether this call would wait, and why (None: it runs), as a kit server's
+    # per-call check answers the gateway's probe and holds the call itself.
+    approval: Callable[[dict[str, Any]], str | None] | None = None
 
 
-def tool(name: str, properties: dict[str, Any], required: list[str], answer: Answer, **spec: Any) -> Tool:
+def tool(
+    name: str,
+    properties: dict[str, Any],
+    required: list[str],
+    answer: Answer,
+    approval: Callable[[dict[str, Any]], str | None] | None = None,
+    **spec: Any,
+) -> Tool:
     schema = {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
-    return Tool(name, schema, ToolSpec(name, name.replace("_", " "), **spec), answer)
+    return Tool(name, schema, ToolSpec(name, name.replace("_", " "), **spec), answer, approval)
 
 
 @dataclass
@@ -65,12 +76,26 @@ class InProcessServer:
 
     async def list_tools(self) -> list[dict[str, Any]]:
         return [
-            {"name": t.name, "description": t.spec.description, "inputSchema": t.schema} for t in self.tools.values()
+            {"name": t.name, "description": t.spec.description, "inputSchema": t.schema}
+            | ({"_meta": {DECLARES: "per-call"}} if t.approval is not None else {})
+            for t in self.tools.values()
         ]
 
     async def call_tool(
-        self, tool: str, arguments: Mapping[str, Any] | None, timeout: float | None, **_: Any
+        self,
+        tool: str,
+        arguments: Mapping[str, Any] | None,
+        timeout: float | None,
+        meta: Mapping[str, Any] | None = None,
+        **_: Any,
     ) -> dict[str, Any]:
+        check = self.tools[tool].approval
+        if check is not None:
+            reason = check(dict(arguments or {}))
+            if (meta or {}).get(PROBE):
+                return probe_result(reason).model_dump(by_alias=True, exclude_none=True)
+            if reason is not None and not (meta or {}).get(GRANT):
+                return approval_required_result(reason).model_dump(by_alias=True, exclude_none=True)
         self.calls.append((tool, dict(arguments or {})))
         answer = await _maybe_await(self.tools[tool].answer(dict(arguments or {})))
         if isinstance(answer, Exception):
@@ -132,5 +157,11 @@ async def gateway(redis_url: str, servers: dict[str, list[Tool]]) -> Gateway:
         metrics=GatewayMetrics(),
     )
     graph = CapabilityGraph(catalog, load_edges(None, known_services([])))
-    planner = Planner(catalog, graph, None, lambda route: declared_risky(route, Risk.HIGH))  # type: ignore[arg-type]
+    planner = Planner(
+        catalog,
+        graph,
+        None,  # type: ignore[arg-type]
+        lambda route: declared_risky(route, Risk.HIGH),
+        probe,
+    )
     return Gateway(catalog, Executor(pipeline, 5), planner, store, running, client)

@@ -49,6 +49,26 @@ def test_a_memory_question_searches_for_its_topic(request_text: str, query: str)
     assert arguments(RECALL, request_text)["query"] == query
 
 
+POST = {"properties": {"channel": {"type": "string"}, "text": {"type": "string"}}, "required": ["channel", "text"]}
+
+
+@pytest.mark.parametrize(
+    ("request_text", "text"),
+    [
+        ("post in general that the office is closed on Friday", "the office is closed on Friday"),
+        ("let them know in acme-shared that the answers are attached", "the answers are attached"),
+        ("tell the acme-shared channel that the fix shipped", "the fix shipped"),
+        ("post in the sales channel: forecast call moved", "forecast call moved"),
+        ("post to #eng that the build is green", "the build is green"),
+        ("post the weekly numbers", "post the weekly numbers"),  # no lead-in to drop: sent as said
+    ],
+)
+def test_a_post_sends_the_message_not_where_to_send_it(request_text: str, text: str) -> None:
+    """The channel, however it is said (a plain name the live list resolves, #name, "the x channel"), is
+    where the message goes, not part of it."""
+    assert arguments(POST, request_text)["text"] == text
+
+
 @pytest.mark.parametrize(
     ("request_text", "expected"),
     [

@@ -37,6 +37,13 @@ def recall(arguments: dict[str, Any]) -> dict[str, Any]:
     return structured({"namespace": arguments["namespace"], "items": found})
 
 
+IMAGES = {"old checkout": [{"id": "img-41", "score": 0.71}, {"id": "img-9", "score": 0.42}]}
+
+
+def search_images(arguments: dict[str, Any]) -> dict[str, Any]:
+    return structured({"namespace": arguments["namespace"], "items": IMAGES.get(arguments["query"].lower(), [])})
+
+
 def servers(standin: ChatStandIn | None = None) -> dict[str, Any]:
     memory = [
         tool("recall", {"query": TEXT, "namespace": TEXT}, ["query", "namespace"], recall, read_only=True),
@@ -47,7 +54,12 @@ def servers(standin: ChatStandIn | None = None) -> dict[str, Any]:
         tool("slack_post", {"channel": TEXT, "text": {"type": "string", "maxLength": 40000}}, ["channel", "text"],
              lambda a: structured({"channel": a["channel"], "ts": "1.2"}), risk=Risk.MEDIUM),
     ]  # fmt: skip
-    fleet = {"memory": memory, "business": business}
+    visual = [
+        tool("search", {"query": TEXT, "namespace": TEXT}, ["query", "namespace"], search_images, read_only=True),
+        tool("delete", {"ids": {"type": "array", "items": TEXT}, "namespace": TEXT}, ["ids", "namespace"],
+             lambda a: structured({"deleted": a["ids"]}), risk=Risk.HIGH, destructive=True),
+    ]  # fmt: skip
+    fleet = {"memory": memory, "business": business, "visual": visual}
     if standin is not None:
         fleet["router"] = [router_complete(standin)]
     return fleet
@@ -100,6 +112,48 @@ async def test_a_recall_gives_the_forget_its_id_in_a_second_round_and_the_forget
     (pending,) = await offline.approvals.list("pending", 10)
     assert pending.tool == "memory_forget" and pending.arguments["id"] == "m-7"
     assert f"sophia approve {pending.id}" in template_answer(INTENT, plan, outcomes)
+
+
+async def test_a_visual_search_gives_the_delete_its_best_match_and_the_delete_waits(offline: Gateway) -> None:
+    """The same mechanism for images: the graph's field edge (search -> delete, the best match's id) fills
+    the delete's `ids` as a one-item list; the delete is destructive, so it is held, not run."""
+    plan = Plan(
+        steps=[
+            Step(id="s1", tool="visual_search", arguments={"query": "old checkout", "namespace": "default"}),
+            Step(id="s2", tool="visual_delete", arguments={"namespace": "default"}, missing=["ids"],
+                 requires_approval=True),
+        ]
+    )  # fmt: skip
+    request = "delete the old checkout screenshot"
+    outcomes = await offline.executor.run(plan, query=request)
+    rounds = await Rounds(offline.planner, offline.executor, llm(offline, "off"), 3).follow(
+        request, INTENT, plan, outcomes
+    )
+    (step,) = rounds[0].steps
+    assert step.tool == "visual_delete" and step.arguments == {"namespace": "default", "ids": ["img-41"]}
+    assert outcomes[step.id].status == "held" and offline.servers["visual"].called("delete") == []
+    (pending,) = await offline.approvals.list("pending", 10)
+    assert pending.arguments["ids"] == ["img-41"]
+
+
+async def test_the_planner_links_a_delete_to_the_search_that_finds_its_image(offline: Gateway) -> None:
+    """Planned together, the delete refers to the search's best match (a one-item list) and waits for it;
+    run, the resolved call is held with exactly that id."""
+    search = offline.catalog.route("visual_search")
+    delete = offline.catalog.route("visual_delete")
+    link = offline.planner.graph.link(search, delete)
+    assert link is not None and (link.argument, link.field) == ("ids", "items.0.id")
+    plan = Plan(
+        steps=[
+            Step(id="s1", tool="visual_search", arguments={"query": "old checkout", "namespace": "default"}),
+            Step(id="s2", tool="visual_delete", depends_on=["s1"], requires_approval=True,
+                 arguments={"namespace": "default", "ids": {"$step": "s1", "field": "items.0.id", "list": True}}),
+        ]
+    )  # fmt: skip
+    outcomes = await offline.executor.run(plan, query="delete the old checkout screenshot")
+    assert outcomes["s2"].status == "held" and offline.servers["visual"].called("delete") == []
+    (pending,) = await offline.approvals.list("pending", 10)
+    assert pending.arguments["ids"] == ["img-41"]
 
 
 async def test_nothing_recalled_means_no_follow_up_and_the_answer_asks(offline: Gateway) -> None:

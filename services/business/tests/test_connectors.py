@@ -44,6 +44,43 @@ async def test_slack_unknown_channel_is_a_clear_error(tools: ToolClient) -> None
     assert "no channel named #nope" in await tools.error("slack_history", channel="#nope")
 
 
+async def test_slack_channels_lists_every_page_and_says_which_reach_another_company(
+    tools: ToolClient, systems: Systems
+) -> None:
+    """`conversations.list` over cursors (two channels a page on the stand-in), public and private, the
+    archived one left out; the Slack Connect channel is marked, since a post there waits for approval."""
+    found = await tools.ok("slack_channels")
+    by_name = {c["name"]: c for c in found["channels"]}
+    assert set(by_name) == {"sales", "acme-shared", "general", "leadership"} and found["more"] is False
+    assert by_name["acme-shared"]["shared_externally"] is True and by_name["sales"]["shared_externally"] is False
+    assert by_name["leadership"]["private"] is True and by_name["sales"]["id"] == "C0DEMOSALES"
+    lists = [r for r in systems.slack.requests if r.path.endswith("conversations.list")]
+    assert len(lists) == 2 and all(r.query.get("exclude_archived") == "true" for r in lists)
+    assert found["untrusted"] is True
+
+
+async def test_slack_channels_by_name_or_topic_and_bounded(tools: ToolClient) -> None:
+    assert [c["name"] for c in (await tools.ok("slack_channels", query="acme"))["channels"]] == ["acme-shared"]
+    first = await tools.ok("slack_channels", limit=1)
+    assert len(first["channels"]) == 1 and first["more"] is True
+    assert (await tools.ok("slack_channels", query="no such channel"))["channels"] == []
+
+
+async def test_asana_projects_of_the_workspace_over_pages(tools: ToolClient, systems: Systems) -> None:
+    """`GET /projects?workspace=` paged by `offset` (two a page on the stand-in); archived ones only when asked."""
+    active = await tools.ok("asana_projects")
+    assert [(p["id"], p["name"]) for p in active["projects"]] == [
+        ("1201", "Renewals (DEMO DATA)"),
+        ("1202", "Onboarding (DEMO DATA)"),
+    ]
+    asked = [r for r in systems.asana.requests if r.path.endswith("/projects")]
+    assert asked and all(r.query.get("workspace") == "1100" and r.query.get("archived") == "false" for r in asked)
+    archived = await tools.ok("asana_projects", archived=True)
+    assert [p["name"] for p in archived["projects"]] == ["Website relaunch (DEMO DATA)"]
+    assert archived["projects"][0]["archived"] is True
+    assert [p["id"] for p in (await tools.ok("asana_projects", query="onboard"))["projects"]] == ["1202"]
+
+
 async def test_gong_calls_are_newest_first_over_several_pages(tools: ToolClient, systems: Systems) -> None:
     found = await tools.ok("gong_calls", query="Acme")
     assert [c["id"] for c in found["calls"]] == ["7001", "7002"]
@@ -244,6 +281,8 @@ async def test_without_credentials_every_tool_says_not_configured() -> None:
         assert "SALESFORCE_INSTANCE_URL" in await tools.error("salesforce_query", soql="SELECT Id FROM Opportunity")
         assert "NOTION_API_KEY" in await tools.error("notion_search", query="x")
         assert "ASANA_ACCESS_TOKEN" in await tools.error("asana_tasks", project="x")
+        assert "SLACK_BOT_TOKEN" in await tools.error("slack_channels")
+        assert "ASANA_ACCESS_TOKEN" in await tools.error("asana_projects")
         deals = await tools.ok("crm_deals", query="Acme")
         assert deals["deals"] == [] and deals["sources"]["hubspot"] == {"status": "not_configured"}
         found = await tools.ok("query", question="Acme renewal")

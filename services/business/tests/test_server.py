@@ -73,7 +73,7 @@ async def test_all_tool_schemas_fit_the_token_budget() -> None:
     tools = await service.mcp.list_tools()
     listed = json.dumps([tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools])
     assert len(listed) / 4 <= SCHEMA_TOKEN_BUDGET
-    assert len(tools) == 21
+    assert len(tools) == 23
 
 
 def test_every_demo_record_says_it_is_demo_data() -> None:

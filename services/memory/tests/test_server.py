@@ -229,3 +229,19 @@ async def test_namespace_stats_is_a_resource_too(tools: Tools, namespace: str) -
     stats = json.loads(read.contents[0].text)  # type: ignore[union-attr]
     assert (stats["namespace"], stats["memories"], stats["by_kind"]["fact"]) == (namespace, 1, 1)
     assert json.loads(own.contents[0].text)["memories"] == 1  # type: ignore[union-attr]
+
+
+async def test_namespaces_lists_those_holding_memories_or_only_the_one_asked(tools: Tools, namespace: str) -> None:
+    """Every namespace with memories and its count of current ones; given a namespace (what a gateway with
+    auth on passes: the caller's own), only that one, so no caller learns another team's namespaces."""
+    other = f"{namespace}-other"
+    first = await tools.ok("remember", text="the deploy freeze starts Friday", namespace=namespace)
+    await tools.ok("remember", text="the deploy freeze starts Thursday", namespace=namespace, supersedes=first["id"])
+    await tools.ok("remember", text="Acme renewal is due in March", namespace=other)
+    listed = {n["name"]: n["memories"] for n in (await tools.ok("namespaces"))["namespaces"]}
+    assert listed[namespace] == 1 and listed[other] == 1  # the superseded version is history, not counted
+    own = await tools.ok("namespaces", namespace=other)
+    assert own == {"namespaces": [{"name": other, "memories": 1}], "more": False}
+    empty = await tools.ok("namespaces", namespace=f"{namespace}-never")
+    assert empty["namespaces"] == [] and empty["note"] == f"nothing stored yet in namespace '{namespace}-never'"
+    assert "invalid namespace" in await tools.error("namespaces", namespace="bad name")

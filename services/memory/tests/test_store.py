@@ -174,7 +174,7 @@ QDRANT_URL = os.environ.get("SOPHIA_TEST_QDRANT_URL")
 @pytest.mark.skipif(not QDRANT_URL, reason="no Qdrant server here: set SOPHIA_TEST_QDRANT_URL to run against one")
 async def test_hybrid_search_against_a_qdrant_server(tmp_path: Path) -> None:
     """Server mode: payload indexes, the sparse vector with the IDF modifier and the batch of queries,
-    scored like the local index (same memories, same question)."""
+    scored like the local index (same memories, same question); namespaces listed by a facet."""
     texts = ["Maria owns Ledgerline", "Maria drinks green tea", "Tomasz owns the billing service"]
     records = [Record(id=new_id(), namespace="a", text=t) for t in texts]
     vectors = np.stack([vector(i) for i in range(len(texts))])
@@ -185,6 +185,7 @@ async def test_hybrid_search_against_a_qdrant_server(tmp_path: Path) -> None:
         async with contextlib.asynccontextmanager(open_store)(server) as store:
             await store.add_many(records, vectors)
             remote = await store.search(query, Filter("a"), 3, Weights(1.0, 0.5, 0.0))
+            assert await store.namespaces(10) == ["a"]  # the facet of the indexed namespace field
         async with opened(tmp_path / "local", True) as store:
             await store.add_many(records, vectors)
             local = await store.search(query, Filter("a"), 3, Weights(1.0, 0.5, 0.0))

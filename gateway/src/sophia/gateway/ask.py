@@ -60,9 +60,12 @@ class Asker:
     async def classify(self, query: str, namespace: str = "default") -> Intent:
         """The intent, with approval decided by the plan's structure as well as by the words: the request
         is planned (dry: nothing runs, servers that decide approval per call are only asked) and needs
-        approval when any step would be held."""
+        approval when any step would be held. Names are resolved from live state as `ask` does, so a post
+        into a channel shared with another company is known to wait here too."""
         reading = await self.intents.read(query)
         plan = await self.planner.plan(query, reading.intent, namespace, reading.clause_vectors)
+        if self.live_names is not None:
+            await self.live_names.fill(plan, query)
         return _with_structural_approval(reading.intent, plan)
 
     async def ask(

@@ -129,7 +129,7 @@ def _resolve(arguments: dict[str, Any], outcomes: dict[str, StepOutcome]) -> dic
             structured = (outcomes[value[STEP_REF]].result or {}).get("structuredContent")
             field = _at(structured, str(value["field"]))
             if isinstance(field, str | int | float | bool):
-                resolved[name] = field
+                resolved[name] = [field] if value.get("list") else field
         elif isinstance(value, dict) and STEP_REF in value:
             upstream = text_of(outcomes[value[STEP_REF]].result)[:MAX_UPSTREAM_CHARS]
             prefix = value.get("prefix")

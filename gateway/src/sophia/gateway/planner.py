@@ -48,6 +48,9 @@ SHORTLIST = 6  # tools per capability whose arguments are tried before choosing
 # match alone ("Salesforce opportunities" and `salesforce_opportunity`) outweighed 0.15.
 MISSING_ARGUMENT_PENALTY = 0.25
 NAMED_PLACE_BONUS = 0.1
+DIRECTORY_TAG = "directory"
+# Why a step whose server decides approval per call is held before its arguments are known.
+UNASKED = "its server decides per call whether this waits, and cannot be asked until the call is complete"
 _PLACES = {"channel", "stack", "repo", "path", "file", "paths", "project"}
 # Arguments a request cannot hold in words: an opaque identifier, or an image to compare with.
 _IDENTIFIER = re.compile(r"(?:^|_)(?:id|ids|hash|number|uuid|image|images)$")
@@ -128,6 +131,7 @@ class Planner:
                 relevance = 0.1 if cue.search(part) else 0.0
                 counting = bool(_COUNTING.search(part))
                 topical = _has_topic(part)  # once per clause: it reads the clause, not the tool
+                asked = [route for route in candidates if _asked_for(route, part)] or candidates
                 # The shortlist is ranked by everything but the (costlier) argument check, so a tool whose
                 # kind suits the clause is tried even when the clause's content words pull elsewhere.
                 cheap = sorted(
@@ -139,7 +143,7 @@ class Planner:
                             + COUNT_BONUS * (counting and _counts(route)),
                             route,
                         )
-                        for route, score in await self.tools.rank(part, candidates, vector)
+                        for route, score in await self.tools.rank(part, asked, vector)
                     ),
                     key=lambda item: -item[0],
                 )
@@ -169,7 +173,12 @@ class Planner:
                 depends_on.append(earlier.id)
                 properties = route.input_schema.get("properties", {})
                 if link.argument and link.argument in properties:
-                    arguments[link.argument] = _with_upstream(arguments.get(link.argument), earlier.id, link.field)
+                    arguments[link.argument] = _with_upstream(
+                        arguments.get(link.argument),
+                        earlier.id,
+                        link.field,
+                        _accepts(properties[link.argument], "array"),
+                    )
             missing = self._check(route, arguments)
             steps.append(
                 Step(
@@ -193,11 +202,16 @@ class Planner:
         probe = self.probe
         pending = []
         for step in steps:
+            unasked = step.missing or any(_is_ref(value) for value in step.arguments.values())
+            if step.approval_reason == UNASKED and not unasked:
+                # Held only because it could not be asked; its arguments are known now (a name was
+                # resolved from live state, a follow-up found the id): ask.
+                step.requires_approval, step.approval_reason = False, None
             route = self.catalog.find(step.tool)
             if route is None or step.requires_approval or not declares_per_call(route):
                 continue
-            if step.missing or any(_is_ref(value) for value in step.arguments.values()):
-                step.requires_approval = True
+            if unasked:
+                step.requires_approval, step.approval_reason = True, UNASKED
                 continue
             pending.append((step, probe(route, step.arguments)))
         for step, reason in zip(
@@ -247,6 +261,11 @@ class Planner:
         )
         # A tool that takes the place the request names (a channel, a stack, a repository, a path) fits it
         # better than one that would ignore it: "what was said in #sales" reads #sales.
+        # A clause that names one namespace ("what does the ops namespace hold") is about that namespace;
+        # a listing of namespaces (its namespace only a filter) does not serve it.
+        lists_namespaces = _filters(properties.get("namespace") or {"default": 0}) and "namespace" not in arguments
+        if lists_namespaces and _ONE_NAMESPACE.search(part):
+            unfillable += MISSING_ARGUMENT_PENALTY
         return unfillable - NAMED_PLACE_BONUS * any(name.lower() in _PLACES for name in arguments)
 
     def _with_producers(
@@ -305,11 +324,12 @@ def _is_ref(value: Any) -> bool:
 is_ref = _is_ref
 
 
-def _with_upstream(current: Any, step_id: str, field: str | None = None) -> dict[str, Any]:
-    """A reference to an upstream result: one field of its structured content, or its text (after the
-    request's own words, when the argument had some)."""
+def _with_upstream(current: Any, step_id: str, field: str | None = None, listed: bool = False) -> dict[str, Any]:
+    """A reference to an upstream result: one field of its structured content (as a one-item list for an
+    argument that takes a list: the best image match for `ids`), or its text (after the request's own
+    words, when the argument had some)."""
     if field is not None:
-        return {STEP_REF: step_id, "field": field}
+        return {STEP_REF: step_id, "field": field, **({"list": True} if listed else {})}
     if isinstance(current, str) and current:
         return {STEP_REF: step_id, "prefix": current}
     return {STEP_REF: step_id}
@@ -321,6 +341,8 @@ def _arguments(route: Route, part: str, query: str, named: Entities, namespace: 
     required = set(schema.get("required", [])) if isinstance(schema, dict) else set()
     arguments: dict[str, Any] = {}
     for name, spec in properties.items():
+        if name.lower() == "namespace" and name not in required and isinstance(spec, dict) and _filters(spec):
+            continue  # an optional namespace that defaults to none narrows a listing (the gateway scopes it)
         if name.lower() == "query" and name not in required:
             # An optional filter narrows a listing only to what the request names; "what did they say" names
             # what an earlier clause did ("the Acme deal and what did they say on the call").
@@ -409,7 +431,8 @@ _IDENTIFIER_WORDS = re.compile(
 )
 _SAY_LEAD_IN = re.compile(
     r"^(?i:(?:(?:please|pls|hey|ok|can you|could you)[\s,]+)*(?:post|say|tell|reply|send|write|announce|message|"
-    r"let [\w#@-]+ know))(?:\s+(?:in|to|on|into|the team|everyone|them|us|[#@][\w-]+|[A-Z][\w&-]*))*"
+    r"let [\w#@-]+ know))(?:\s+(?:(?i:in|on|into)\s+(?:the\s+)?[\w-]+(?:\s+(?i:channel))?|"  # "in general"
+    r"(?i:the)\s+[\w-]+\s+(?i:channel)|in|to|on|into|the team|everyone|them|us|[#@][\w-]+|[A-Z][\w&-]*))*"
     r"\s*(?:that\b|:|-)\s*",
 )
 
@@ -462,6 +485,7 @@ _NOT_A_CHANNEL = {"shared", "customer", "customers", "external", "internal", "sa
                   "public", "new", "old", "other", "partner", "partners", "connect", "usual", "whole"}  # fmt: skip
 # "in the Renewals project", "project Orbit"
 _PROJECT = re.compile(r"\b(?:the\s+)?([A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*)\s+project\b|\bproject\s+([A-Z][\w&.-]*)")
+_ONE_NAMESPACE = re.compile(r"\b[\w-]+\s+namespace\b|\bnamespace\s+[\"'“]?[\w-]+", re.IGNORECASE)
 _REFERENCE = re.compile(r"\b(?:they|them|their|it|its|he|she|his|her)\b", re.IGNORECASE)
 _DETERMINER = re.compile(r"^(?:the|a|an|our|my|their|this|that)\s+", re.IGNORECASE)
 _QUOTED_SPAN = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
@@ -491,6 +515,11 @@ def _budget(text: str, period: str) -> float | None:
     return float((match.group(1) or match.group(2)).replace(",", ""))
 
 
+def accepts(spec: Any, kind: str) -> bool:
+    """Whether a JSON schema property takes values of this JSON type (directly or as one of anyOf)."""
+    return _accepts(spec, kind)
+
+
 def _accepts(spec: Any, kind: str) -> bool:
     if not isinstance(spec, dict):
         return False
@@ -498,6 +527,22 @@ def _accepts(spec: Any, kind: str) -> bool:
     if types is None and "anyOf" in spec:
         return any(_accepts(option, kind) for option in spec["anyOf"])
     return types == kind or (isinstance(types, list) and kind in types)
+
+
+def _asked_for(route: Route, part: str) -> bool:
+    """A directory tool (tagged "directory": the names of the channels, projects or namespaces there are)
+    serves only a clause that names what it lists ("which channels do we have"); it is how the gateway
+    resolves names, and a question that merely resembles its description ("when is the handoff?") is
+    not about it."""
+    if DIRECTORY_TAG not in route.spec.tags:
+        return True
+    listed = route.spec.name.split("_")[-1].lower()
+    return re.search(rf"\b{re.escape(listed.rstrip('s'))}", part, re.IGNORECASE) is not None
+
+
+def _filters(spec: dict[str, Any]) -> bool:
+    """An optional argument that means "everything" when unset (its default is null)."""
+    return "default" in spec and spec["default"] is None
 
 
 def _first(items: list[str]) -> str | None:

@@ -5,7 +5,8 @@ After the planned steps ran, a follow-up round is planned from what they returne
 
 - offline, from the capability graph's declared field edges: a step left undone for want of an
   identifier gets it from a result of this round that the graph says produces it (a recall found the
-  id a forget needs), and is planned again with that value (the forget stays held, as it always is);
+  id a forget needs, a visual search the image a delete needs), and is planned again with that value
+  (the forget or delete stays held, as it always is);
 - with the router's LLM, a plan → run → reflect loop: the model reads the request and the rendered
   results (fenced, as data) and answers either that the request is served or with at most
   `MAX_STEPS_PER_ROUND` more calls of tools the catalog serves.
@@ -29,7 +30,7 @@ from sophia.gateway.catalog import Route
 from sophia.gateway.executor import Emit, Executor, StepOutcome, at
 from sophia.gateway.intent.schema import Intent
 from sophia.gateway.llm import RouterLLM
-from sophia.gateway.planner import Plan, Planner, Step, is_ref
+from sophia.gateway.planner import Plan, Planner, Step, accepts, is_ref
 from sophia.gateway.render import shorten
 
 MAX_STEPS_PER_ROUND = 3
@@ -141,7 +142,10 @@ class Rounds:
                 continue
             value = at((outcome.result or {}).get("structuredContent"), link.field)
             if isinstance(value, str | int | float | bool) and len(str(value)) <= MAX_ARGUMENT_CHARS:
-                return value
+                # An argument that takes a list (a delete's `ids`) gets the one identifier as a list.
+                return (
+                    [value] if accepts((route.input_schema.get("properties") or {}).get(argument), "array") else value
+                )
         return None
 
     async def from_llm(

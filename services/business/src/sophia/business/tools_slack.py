@@ -1,4 +1,5 @@
-"""Slack tools: search messages, read a channel or a thread, post (per-call approval outside the company)."""
+"""Slack tools: list channels, search messages, read a channel or a thread, post (per-call approval
+outside the company)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ async def slack_search(query: Query, limit: Limit = 20, fleet: Fleet = Systems) 
     """Search Slack messages across channels (Slack search syntax works: 'in:#sales from:@lee')."""
     hits = await fleet.slack.search_messages(query, limit)
     return {"messages": [hit.to_dict() for hit in hits], "untrusted": True}
+
+
+@service.tool(read_only=True, tags={"business", "slack", "channels", "directory"}, produces=["channels"])
+@answers
+async def slack_channels(query: Filter = None, limit: Limit = 100, fleet: Fleet = Systems) -> dict[str, Any]:
+    """List the Slack channels the bot can see (public and private, not archived): name, id, topic, and
+    whether each is shared with another company (Slack Connect), where a post waits for approval."""
+    return {**await fleet.slack.channels(search_text(query), limit), "untrusted": True}
 
 
 @service.tool(read_only=True, tags={"business", "slack"}, produces=["text", "messages"])

@@ -1,4 +1,4 @@
-"""Notion and Asana tools: find and read pages, write pages; list, create and update tasks."""
+"""Notion and Asana tools: find and read pages, write pages; list projects; list, create and update tasks."""
 
 from __future__ import annotations
 
@@ -51,6 +51,19 @@ async def notion_create_page(
     created = await fleet.notion.create_page(title, body, parent)
     audit.info("notion_create_page", extra={"page": created["id"]})
     return created
+
+
+@service.tool(read_only=True, tags={"business", "asana", "projects", "directory"}, produces=["projects"])
+@answers
+async def asana_projects(
+    query: Filter = None,
+    archived: Annotated[bool, Field(description="List the archived projects instead of the active ones.")] = False,
+    limit: Limit = 100,
+    fleet: Fleet = Systems,
+) -> dict[str, Any]:
+    """List the Asana projects of the workspace (the active ones unless archived is set): name, id, team,
+    owner and link; optionally only those whose name holds a text."""
+    return {**await fleet.asana.projects(search_text(query), limit, archived), "untrusted": True}
 
 
 @service.tool(read_only=True, tags={"business", "asana", "tasks"}, produces=["text", "tasks"])

@@ -513,6 +513,32 @@ async def stats(
     }
 
 
+MAX_NAMESPACES = 200
+
+
+@service.tool(read_only=True, tags={"memory", "directory"})
+async def namespaces(
+    namespace: str | None = Field(
+        None,
+        description="Only this namespace (a gateway with auth on sets the caller's own); every namespace that "
+        "holds memories when unset.",
+    ),
+    store: Store = Memories,
+) -> dict[str, Any]:
+    """List the memory spaces in use, by name (names only, each with a count), to choose where to look.
+    Through a gateway with auth on, a caller sees only its own."""
+    if namespace is not None:
+        check_namespace(namespace)
+    names = [namespace] if namespace is not None else await store.namespaces(MAX_NAMESPACES + 1)
+    listed = [{"name": name, "memories": await store.count(Filter(name))} for name in names[:MAX_NAMESPACES]]
+    listed = [entry for entry in listed if entry["memories"] or namespace is None]
+    return {
+        "namespaces": listed,
+        "more": len(names) > MAX_NAMESPACES,
+        **({"note": "nothing stored yet" if namespace is None else _nothing_stored(namespace)} if not listed else {}),
+    }
+
+
 @service.resource("memory://{namespace}/stats")
 async def namespace_stats(
     namespace: str, store: Store = Memories, settings: MemorySettings = Settings

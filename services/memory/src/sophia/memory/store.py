@@ -338,6 +338,14 @@ class Store:
             return self.index.has_namespace(namespace)
         return await self.count(Filter(namespace, include_superseded=True)) > 0
 
+    async def namespaces(self, most: int) -> list[str]:
+        """The namespaces holding any memory, by name (at most `most`): the local index's shards, or on a
+        Qdrant server a facet of the indexed `namespace` payload field (no scan of the points)."""
+        if self.index is not None:
+            return sorted(self.index.namespaces())[:most]
+        found = await self._call(self._client.facet, self._collection, "namespace", limit=most, exact=True)
+        return sorted(str(hit.value) for hit in found.hits if hit.count > 0)
+
     async def count(self, where: Filter) -> int:
         if self.index is not None:
             return int(self.index.mask(where).sum())

@@ -1,4 +1,4 @@
-"""Asana API (https://app.asana.com/api/1.0): list and search tasks, create and update tasks.
+"""Asana API (https://app.asana.com/api/1.0): list projects, list and search tasks, create and update tasks.
 
 Auth: ``Authorization: Bearer <ASANA_ACCESS_TOKEN>``. Bodies are wrapped in ``{"data": ...}``; lists
 paginate with ``limit`` and ``offset`` from ``next_page.offset``. Project names resolve through the
@@ -18,6 +18,7 @@ from sophia.business.connectors.base import Connector, Hit, Terms, clip, dicts, 
 from sophia.business.http import Rejected, collect
 
 GID = re.compile(r"^\d{1,30}$")
+PROJECT_FIELDS = "name,archived,team.name,owner.name,permalink_url"
 TASK_FIELDS = "name,notes,assignee.name,assignee.email,due_on,completed,permalink_url,modified_at,projects.name"
 
 
@@ -56,6 +57,40 @@ class Asana(Connector):
                 raise Rejected("Asana shows this token no workspace")
             self._workspace = str(found[0].get("gid"))
         return self._workspace
+
+    async def projects(self, query: str | None, limit: int, archived: bool = False) -> dict[str, Any]:
+        """The workspace's projects (``GET /projects?workspace=``, paged by ``offset``), the archived ones
+        only when asked; optionally only those whose name holds `query`."""
+        workspace = await self.workspace()
+
+        async def page(offset: str | None) -> tuple[list[Any], str | None]:
+            params: dict[str, Any] = {
+                "workspace": workspace,
+                "archived": "true" if archived else "false",
+                "opt_fields": PROJECT_FIELDS,
+                "limit": 100,
+            }
+            if offset:
+                params["offset"] = offset
+            data = await self._call("GET", "/projects", params=params)
+            return dicts(data.get("data")), _next_offset(data)
+
+        wanted = limit if not query else 100 * self.settings.max_pages
+        projects, more = await collect(page, wanted, self.settings.max_pages)
+        if query:
+            lowered = query.lower()
+            projects = [p for p in projects if lowered in str(p.get("name", "")).lower()]
+        return {"projects": [self._project(p) for p in projects[:limit]], "more": more or len(projects) > limit}
+
+    def _project(self, project: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": clip(project.get("gid"), 40),
+            "name": clip(project.get("name"), 200),
+            "archived": project.get("archived") is True,
+            "team": clip(obj(project.get("team")).get("name"), 200) or None,
+            "owner": clip(obj(project.get("owner")).get("name"), 120) or None,
+            "url": clip(project.get("permalink_url"), 500) or None,
+        }
 
     async def project_gid(self, project: str) -> str:
         project = project.strip()
@@ -110,10 +145,7 @@ class Asana(Connector):
             if offset:
                 params["offset"] = offset
             data = await self._call("GET", f"/projects/{gid}/tasks", params=params)
-            following = obj(data.get("next_page"))
-            return dicts(data.get("data")), following.get("offset") if isinstance(
-                following.get("offset"), str
-            ) else None
+            return dicts(data.get("data")), _next_offset(data)
 
         tasks, more = await collect(page, 100 * self.settings.max_pages, self.settings.max_pages)
         shaped = [self._task(t) for t in tasks]
@@ -193,6 +225,11 @@ class Asana(Connector):
             "modified": clip(task.get("modified_at"), 40) or None,
             "projects": [clip(p.get("name"), 200) for p in dicts(task.get("projects"))[:10]],
         }
+
+
+def _next_offset(data: dict[str, Any]) -> str | None:
+    offset = obj(data.get("next_page")).get("offset")
+    return offset if isinstance(offset, str) and offset else None
 
 
 def _explain(response: httpx.Response, body: Any) -> str | None:

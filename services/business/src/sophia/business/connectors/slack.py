@@ -1,4 +1,5 @@
-"""Slack Web API (https://slack.com/api): search messages, channel history and threads, post a message.
+"""Slack Web API (https://slack.com/api): list channels, search messages, channel history and threads, post
+a message.
 
 Auth: ``Authorization: Bearer <SLACK_BOT_TOKEN>``; ``search.messages`` accepts only a user token
 (``SLACK_USER_TOKEN``). Slack answers HTTP 200 with ``{"ok": false, "error": "..."}`` for most failures,
@@ -81,6 +82,18 @@ class Slack(Connector):
         if time.monotonic() > self._ids_expire:
             self._ids = {}
 
+        if name.lower() not in self._ids:
+            channels, _ = await self._conversations(10_000, self.settings.max_pages * 5)
+            self._ids = {str(c.get("name", "")).lower(): str(c.get("id")) for c in channels if c.get("id")}
+            self._ids_expire = time.monotonic() + CHANNEL_CACHE_S
+        found = self._ids.get(name.lower())
+        if found is None:
+            raise Rejected(f"Slack has no channel named #{clip(name, 80)} that the bot can see")
+        return found
+
+    async def _conversations(self, most: int, max_pages: int) -> tuple[list[dict[str, Any]], bool]:
+        """The channels the bot can see (public and private, archived left out), following cursors."""
+
         async def page(cursor: str | None) -> tuple[list[Any], str | None]:
             params = {"types": "public_channel,private_channel", "limit": 200, "exclude_archived": "true"}
             if cursor:
@@ -88,14 +101,33 @@ class Slack(Connector):
             data = await self._call("conversations.list", params=params)
             return dicts(data.get("channels")), _cursor(data)
 
-        if name.lower() not in self._ids:
-            channels, _ = await collect(page, 10_000, self.settings.max_pages * 5)
-            self._ids = {str(c.get("name", "")).lower(): str(c.get("id")) for c in channels if c.get("id")}
-            self._ids_expire = time.monotonic() + CHANNEL_CACHE_S
-        found = self._ids.get(name.lower())
-        if found is None:
-            raise Rejected(f"Slack has no channel named #{clip(name, 80)} that the bot can see")
-        return found
+        return await collect(page, most, max_pages)
+
+    async def channels(self, query: str | None, limit: int) -> dict[str, Any]:
+        """The channels the bot can see, by name, each saying whether it reaches another company (Slack
+        Connect) — a post there waits for approval; optionally only those whose name or topic holds `query`."""
+        wanted = limit if not query else 10_000  # a filter looks through every page it may read
+        channels, more = await self._conversations(wanted, self.settings.max_pages * 5)
+        if query:
+            lowered = query.lower()
+            channels = [
+                c for c in channels if lowered in f"{c.get('name', '')} {obj(c.get('topic')).get('value', '')}".lower()
+            ]
+        return {
+            "channels": [self._channel(c) for c in channels[:limit]],
+            "more": more or len(channels) > limit,
+        }
+
+    def _channel(self, channel: dict[str, Any]) -> dict[str, Any]:
+        external = channel.get("is_ext_shared") is True or channel.get("is_shared") is True
+        return {
+            "id": clip(channel.get("id"), 40),
+            "name": clip(channel.get("name"), 80),
+            "private": channel.get("is_private") is True,
+            "shared_externally": external,
+            "members": channel.get("num_members") if isinstance(channel.get("num_members"), int) else None,
+            "topic": clip(obj(channel.get("topic")).get("value"), 300) or None,
+        }
 
     async def channel_info(self, channel: str) -> dict[str, Any]:
         data = await self._call("conversations.info", params={"channel": await self.channel_id(channel)})

@@ -1,4 +1,5 @@
-"""STAND-IN for the Asana API (not Asana): users/me, workspaces, project and user typeahead, project tasks
+"""STAND-IN for the Asana API (not Asana): users/me, workspaces, projects of a workspace (``archived``),
+project and user typeahead, project tasks
 with ``limit``/``offset`` and ``next_page``, workspace task search (``text``, ``assignee.any``,
 ``completed``), task create and update. Bodies wrapped in
 ``{"data": ...}``; errors as ``{"errors": [{"message"}]}``; 429 with ``Retry-After``."""
@@ -38,6 +39,7 @@ class AsanaStandin(Standin):
             ("/workspaces", self.workspaces, ["GET"]),
             ("/workspaces/{ws}/typeahead", self.typeahead, ["GET"]),
             ("/workspaces/{ws}/tasks/search", self.search, ["GET"]),
+            ("/projects", self.projects, ["GET"]),
             ("/projects/{gid}/tasks", self.project_tasks, ["GET"]),
             ("/tasks", self.create, ["POST"]),
             ("/tasks/{gid}", self.update, ["PUT"]),
@@ -78,22 +80,36 @@ class AsanaStandin(Standin):
         ]
         return JSONResponse({"data": found[: int(request.query_params.get("limit", 20))]})
 
+    def _paged(self, items: list[Any], request: Request, path: str) -> Response:
+        start = offset_of(request.query_params.get("offset"))
+        if start < 0:
+            return _error(400, "offset: Your pagination token is invalid.")
+        size = min(self.page_size, int(request.query_params.get("limit", 100)))
+        more = start + size < len(items)
+        next_page = {"offset": cursor_of(start + size), "path": f"{path}?offset=...", "uri": "..."} if more else None
+        return JSONResponse({"data": items[start : start + size], "next_page": next_page})
+
+    async def projects(self, request: Request) -> Response:
+        """``GET /projects``: Asana wants a workspace or team; ``archived`` filters when given."""
+        workspace = request.query_params.get("workspace")
+        if not workspace:
+            return _error(400, "workspace: Must specify exactly one of project, tag, team, or workspace")
+        if not any(w["gid"] == workspace for w in self.data.asana_workspaces):
+            return _error(404, "workspace: Unknown object: " + workspace)
+        archived = request.query_params.get("archived")
+        if archived not in (None, "true", "false"):
+            return _error(400, "archived: Not a boolean: " + archived)
+        found = [
+            p for p in self.data.asana_projects if archived is None or bool(p.get("archived")) is (archived == "true")
+        ]
+        return self._paged(found, request, "/projects")
+
     async def project_tasks(self, request: Request) -> Response:
         gid = request.path_params["gid"]
         if not any(p["gid"] == gid for p in self.data.asana_projects):
             return _error(404, "project: Unknown object: " + gid)
         tasks = [t for t in self.data.asana_tasks if any(p["gid"] == gid for p in t["projects"])]
-        start = offset_of(request.query_params.get("offset"))
-        if start < 0:
-            return _error(400, "offset: Your pagination token is invalid.")
-        size = min(self.page_size, int(request.query_params.get("limit", 100)))
-        more = start + size < len(tasks)
-        next_page = (
-            {"offset": cursor_of(start + size), "path": f"/projects/{gid}/tasks?offset=...", "uri": "..."}
-            if more
-            else None
-        )
-        return JSONResponse({"data": tasks[start : start + size], "next_page": next_page})
+        return self._paged(tasks, request, f"/projects/{gid}/tasks")
 
     async def create(self, request: Request) -> Response:
         data = (await json_body(request)).get("data") or {}

@@ -62,6 +62,24 @@ def _slack(data: Dataset, now: datetime) -> None:
             "is_ext_shared": False,
             "topic": {"value": f"Company-wide ({LABEL})"},
         },
+        {
+            "id": "C0DEMOLEADS",
+            "name": "leadership",
+            "is_channel": True,
+            "is_private": True,
+            "is_shared": False,
+            "is_ext_shared": False,
+            "topic": {"value": f"Leadership team ({LABEL})"},
+        },
+        {
+            "id": "C0DEMOOLDLN",
+            "name": "launch-2024",
+            "is_channel": True,
+            "is_archived": True,
+            "is_shared": False,
+            "is_ext_shared": False,
+            "topic": {"value": f"Archived launch room ({LABEL})"},
+        },
     ]
     base = now.timestamp()
     texts = {
@@ -389,6 +407,7 @@ def _asana(data: Dataset, now: datetime) -> None:
     data.asana_projects = [
         {"gid": "1201", "name": f"Renewals ({LABEL})", "resource_type": "project"},
         {"gid": "1202", "name": f"Onboarding ({LABEL})", "resource_type": "project"},
+        {"gid": "1203", "name": f"Website relaunch ({LABEL})", "resource_type": "project", "archived": True},
     ]
     tasks = [
         ("1301", "Send Acme renewal redlines", "1201", 3, False),

@@ -70,7 +70,20 @@ class SlackStandin(Standin):
         return JSONResponse({"ok": True, "team": "Demo", "user": "sophia", "user_id": "U0SOPHIA", "team_id": "T0DEMO"})
 
     async def conversations_list(self, request: Request) -> Response:
-        return self._page(self.data.slack_channels, request, "channels")
+        """Slack's filters: `types` (public_channel, private_channel; public only when unset) and
+        `exclude_archived`."""
+        types = set((request.query_params.get("types") or "public_channel").split(","))
+        unknown = types - {"public_channel", "private_channel", "mpim", "im"}
+        if unknown:
+            return JSONResponse({"ok": False, "error": "invalid_types"})
+        archived = request.query_params.get("exclude_archived") not in ("true", "1")
+        channels = [
+            c
+            for c in self.data.slack_channels
+            if ("private_channel" if c.get("is_private") else "public_channel") in types
+            and (archived or not c.get("is_archived"))
+        ]
+        return self._page(channels, request, "channels")
 
     async def conversations_info(self, request: Request) -> Response:
         channel = self._channel(request)
