@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,8 +59,11 @@ class StandIn:
     vision_models: set[str] = field(default_factory=lambda: {"big-1", "claude-big"})
     tool_models: set[str] = field(default_factory=lambda: {"mid-1", "claude-mid", "big-1", "claude-big"})
     call_tool: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    in_flight: int = 0
+    most_in_flight: int = 0  # the most requests being answered at once since the last reset
 
     def reset(self) -> None:
+        self.in_flight = self.most_in_flight = 0
         self.faults.clear()
         self.always.clear()
         self.calls.clear()
@@ -97,10 +100,21 @@ class StandIn:
     def app(self) -> Starlette:
         return Starlette(
             routes=[
-                Route("/v1/chat/completions", self.openai, methods=["POST"]),
-                Route("/v1/messages", self.anthropic, methods=["POST"]),
+                Route("/v1/chat/completions", self._counted(self.openai), methods=["POST"]),
+                Route("/v1/messages", self._counted(self.anthropic), methods=["POST"]),
             ]
         )
+
+    def _counted(self, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def counted(request: Request) -> Response:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                return await handler(request)
+            finally:
+                self.in_flight -= 1
+
+        return counted
 
     # -- OpenAI ---------------------------------------------------------------------------------------
 

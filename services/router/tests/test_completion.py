@@ -224,7 +224,10 @@ async def _concurrent_calls_stay_inside(router: Router, standin: StandIn, princi
     answered = [o for o in outcomes if isinstance(o, dict)]
     refused = [o for o in outcomes if isinstance(o, ToolError)]
     assert len(answered) + len(refused) == 12
-    assert 1 <= len(answered) <= 4 and refused
+    # At most four held at once. On a loaded machine a call may start after earlier ones settled for less
+    # than their worst case, so more than four may be answered in all: what never happens is spending past
+    # the limit, or a fifth call in flight.
+    assert answered and refused and standin.most_in_flight <= 4
     assert all("budget exceeded" in str(r) for r in refused)
     daily = (await router.budgets.status(principal))[2]
     assert daily["spent_usd"] == pytest.approx(sum(o["cost_usd"] for o in answered), abs=1e-8)
