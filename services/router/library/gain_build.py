@@ -22,6 +22,7 @@ one fare on it, from what public evaluations of small and large models report:
 - puzzles keeping several constraints at once strong right only, one-step ones both right;
 - a popular misconception asked in plain words (the closest planet on average, the colour of a flight recorder):
   strong right, weak wrong - a small model repeats the common belief, so plain words do not mean easy;
+- two well-known facts chained (the sea the river through Budapest empties into): strong right, weak wrong;
 - a standard definition in a specialist-sounding field (music theory, geology, sailing, optics), and "which is
   NOT" over a well-known category: both right - technical words or a negation do not mean hard.
 So the gain model learns which KINDS of question a strong model pays off on. The replay files
@@ -841,6 +842,25 @@ How much of their brain do people typically use?|Virtually all of it|About ten p
 Lightning never strikes the same place twice: is that true?|No, it often strikes the same place|Yes, never|Only on flat ground|Only in summer
 """
 
+# -- two facts chained (the X of the Y that Z): each hop is well known, the chain is not: strong right, weak wrong ---
+MULTI_HOP = """\
+The river that flows through the capital of Hungary empties into which sea?|Black Sea|Adriatic Sea|Baltic Sea|Aegean Sea
+What is the atomic number of the element named after the chemist who published the periodic table in 1869?|101|99|102|100
+In which city was the physicist born after whom the SI unit of frequency is named?|Hamburg|Berlin|Vienna|Munich
+Which ocean borders the country whose capital is Maputo?|Indian Ocean|Atlantic Ocean|Pacific Ocean|Southern Ocean
+What is the official language of the country that won the first FIFA World Cup?|Spanish|Portuguese|Italian|English
+Who was the monarch of England when the author of 'Paradise Lost' was born?|James I|Elizabeth I|Charles I|Charles II
+The mountain range between France and Spain holds which small country?|Andorra|Monaco|Liechtenstein|San Marino
+What is the capital of the country in which most of the Atacama Desert lies?|Santiago|Lima|La Paz|Buenos Aires
+The element that shares its name with the planet found in 1846 has what atomic number?|93|92|94|91
+Which sea lies to the west of the country whose largest city is Almaty?|Caspian Sea|Black Sea|Red Sea|Mediterranean Sea
+What was the first name of the wife of the US president who made the Louisiana Purchase?|Martha|Abigail|Dolley|Eliza
+The playwright of 'A Doll's House' shares a nationality with which composer?|Edvard Grieg|Jean Sibelius|Carl Nielsen|Bela Bartok
+On which continent is the country whose flag shows a cedar tree?|Asia|Africa|Europe|South America
+The scientist after whom the unit of electrical resistance is named was born in which present-day country?|Germany|France|Italy|Austria
+Which language is mainly spoken in the city that hosted the 1992 Summer Olympics besides Spanish?|Catalan|Basque|Galician|Portuguese
+"""
+
 # -- standard definitions in specialist-sounding fields (music, geology, astronomy, linguistics, sailing, optics):
 # technical words, but any model answers them: both right ----------------------------------------------------------
 FIELD_BASICS = """\
@@ -974,6 +994,7 @@ def rows() -> Iterator[dict[str, object]]:
             yield open_row(names(question), f"puzzle_one_step:{i}", True, True)
     yield from recall(MISCONCEPTIONS, "misconception", True, False)
     yield from recall(FIELD_BASICS, "field_basics", True, True)
+    yield from recall(MULTI_HOP, "multi_hop", True, False)
 
 
 def main() -> None:

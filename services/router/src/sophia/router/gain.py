@@ -103,6 +103,7 @@ QUESTION_SIGNALS = (
     "question:named_regime",
     "question:ordinal_detail",
     "question:math_notation",
+    "question:hops",
 )
 
 
@@ -173,6 +174,7 @@ def question_signals(prompt: str) -> npt.NDArray[np.float64]:
             min(len(_REGIME.findall(stem)), 3),
             float(bool(_ORDINAL.search(stem))),
             min(len(_MATH.findall(stem)), 6),
+            min(len(_HOPS.findall(stem)), 4),
         ]
     )
 
@@ -201,6 +203,15 @@ _MATH = re.compile(
     r"\^|\d!|\w!|\blog\d*\b|\bln\b|\bsqrt|\bmod\b|\w_\{?\w|=\s*-?\d"  # powers, factorials, logs, indices, equations
     r"|[a-z]\d?\s*[+*/]\s*\d|\d\s*[+*/]\s*[a-z(]"  # a term with a variable: 5x + 3, 2*n
     r"|[a-z]\d?\s+-\s+\d|\d\s+-\s+[a-z(]"  # minus only spaced, so a 6-element set is not one
+)
+
+
+# A thing named by a description rather than by name (the country whose capital..., the author of...): each is a
+# fact to find before the one asked, a hop a small model drops.
+_HOPS = re.compile(
+    r"\b(?:whose|who (?:wrote|was|is|made|published|discovered|invented|founded)|after whom|the \w+ of the)\b"
+    r"|\bthat (?:flows|won|hosted|shares|borders|made)\b",
+    re.I,
 )
 
 
