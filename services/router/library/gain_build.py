@@ -19,7 +19,12 @@ one fare on it, from what public evaluations of small and large models report:
 - short-answer word problems (no options): one or two operations both right, four or more dependent operations
   (rates, percentages of a remainder, fractions, an unknown to solve for) strong right, weak wrong;
 - code to trace: a direct reading both right, a language trap or several steps of state strong right only;
-- puzzles keeping several constraints at once strong right only, one-step ones both right.
+- puzzles keeping several constraints at once strong right only, one-step ones both right;
+- a popular misconception asked in plain words (the closest planet on average, the colour of a flight recorder):
+  strong right, weak wrong - a small model repeats the common belief, so plain words do not mean easy;
+- two well-known facts chained (the sea the river through Budapest empties into): strong right, weak wrong;
+- a standard definition in a specialist-sounding field (music theory, geology, sailing, optics), and "which is
+  NOT" over a well-known category: both right - technical words or a negation do not mean hard.
 So the gain model learns which KINDS of question a strong model pays off on. The replay files
 (`bench/data/router_replay.jsonl`, the dev replay, written by another session; `router_replay_blind.jsonl`, the
 blind one, committed before the word-problem, code and puzzle kinds here were added, with other scenarios) have
@@ -815,6 +820,71 @@ EASY_PUZZLES = [
 ]
 
 
+# -- popular misconceptions in plain words: a small model repeats the common belief; strong right, weak wrong -----
+MISCONCEPTIONS = """\
+On average over a year, which planet is closest to Earth?|Mercury|Venus|Mars|Jupiter
+What colour is an aircraft's flight recorder, the so-called black box?|Bright orange|Black|Dark grey|Silver
+How long is the memory span of a goldfish, roughly?|Months|Three seconds|Ten seconds|One minute
+Which of these is the tallest mountain measured from base to peak?|Mauna Kea|Mount Everest|K2|Kilimanjaro
+What did medieval Europeans generally believe about the shape of the Earth?|That it was round|That it was flat|That it was a cube|That it was hollow
+How many senses do humans have, by the count most physiologists use?|More than five|Exactly five|Three|Four
+Does a penny dropped from a skyscraper kill a person walking below?|No, it reaches a low terminal speed|Yes, almost always|Only if it hits the head|Only from above 100 floors
+Which part of the tongue tastes sweet things?|All parts of the tongue|Only the tip|Only the back|Only the sides
+What is the main reason the sky looks blue?|Scattering of sunlight by air molecules|Reflection of the oceans|Blue dust in the air|Ozone is blue
+Which country has the most time zones counting overseas territories?|France|Russia|United States|China
+Which is the largest desert on Earth?|Antarctica|Sahara|Gobi|Arabian
+What is the driest inhabited continent?|Australia|Africa|Antarctica|Asia
+Do bulls become angry at the colour red?|No, they react to the cape's movement|Yes, red enrages them|Only bright red|Only in sunlight
+Bats are:|Not blind; many see well|Completely blind|Blind but see heat|Blind at night only
+When a person shaves, does the hair grow back thicker?|No|Yes, always|Yes, but only on the face|Only in winter
+Where did fortune cookies as served in restaurants originate?|Japan and then California|China|Korea|Vietnam
+How much of their brain do people typically use?|Virtually all of it|About ten percent|About a third|About half
+Lightning never strikes the same place twice: is that true?|No, it often strikes the same place|Yes, never|Only on flat ground|Only in summer
+"""
+
+# -- two facts chained (the X of the Y that Z): each hop is well known, the chain is not: strong right, weak wrong ---
+MULTI_HOP = """\
+The river that flows through the capital of Hungary empties into which sea?|Black Sea|Adriatic Sea|Baltic Sea|Aegean Sea
+What is the atomic number of the element named after the chemist who published the periodic table in 1869?|101|99|102|100
+In which city was the physicist born after whom the SI unit of frequency is named?|Hamburg|Berlin|Vienna|Munich
+Which ocean borders the country whose capital is Maputo?|Indian Ocean|Atlantic Ocean|Pacific Ocean|Southern Ocean
+What is the official language of the country that won the first FIFA World Cup?|Spanish|Portuguese|Italian|English
+Who was the monarch of England when the author of 'Paradise Lost' was born?|James I|Elizabeth I|Charles I|Charles II
+The mountain range between France and Spain holds which small country?|Andorra|Monaco|Liechtenstein|San Marino
+What is the capital of the country in which most of the Atacama Desert lies?|Santiago|Lima|La Paz|Buenos Aires
+The element that shares its name with the planet found in 1846 has what atomic number?|93|92|94|91
+Which sea lies to the west of the country whose largest city is Almaty?|Caspian Sea|Black Sea|Red Sea|Mediterranean Sea
+What was the first name of the wife of the US president who made the Louisiana Purchase?|Martha|Abigail|Dolley|Eliza
+The playwright of 'A Doll's House' shares a nationality with which composer?|Edvard Grieg|Jean Sibelius|Carl Nielsen|Bela Bartok
+On which continent is the country whose flag shows a cedar tree?|Asia|Africa|Europe|South America
+The scientist after whom the unit of electrical resistance is named was born in which present-day country?|Germany|France|Italy|Austria
+Which language is mainly spoken in the city that hosted the 1992 Summer Olympics besides Spanish?|Catalan|Basque|Galician|Portuguese
+"""
+
+# -- standard definitions in specialist-sounding fields (music, geology, astronomy, linguistics, sailing, optics):
+# technical words, but any model answers them: both right ----------------------------------------------------------
+FIELD_BASICS = """\
+In music theory, how many semitones make a perfect fifth?|Seven|Five|Four|Nine
+What type of rock forms when magma cools and hardens?|Igneous|Sedimentary|Metamorphic|Evaporite
+Which layer of the Sun do we see as its visible surface?|Photosphere|Corona|Core|Chromosphere
+In linguistics, the smallest unit of meaning in a language is a:|Morpheme|Phoneme|Syllable|Grapheme
+On a sailing boat, the left side facing forward is called:|Port|Starboard|Stern|Bow
+A convex lens that brings parallel light to a point is called a:|Converging lens|Diverging lens|Prism|Mirror
+In chemistry, a solution with a pH below 7 is:|Acidic|Basic|Neutral|Saturated
+In photography, a wider aperture gives a depth of field that is:|Shallower|Deeper|Unchanged|Infinite
+In astronomy, a light-year measures:|Distance|Time|Brightness|Mass
+In architecture, a flying buttress is typical of which style?|Gothic|Brutalist|Art Deco|Bauhaus
+In geology, the boundary where two plates move apart is:|Divergent|Convergent|Transform|Subduction
+In music, a time signature of 3/4 has how many beats in a bar?|Three|Four|Two|Six
+Which of these is NOT a noble gas?|Nitrogen|Neon|Argon|Krypton
+Which of these is NOT a primary colour of light in the RGB model?|Yellow|Red|Green|Blue
+Which of these is NOT a mammal?|Shark|Whale|Bat|Dolphin
+Which of these is NOT a programming language?|HTML5 canvas|Python|Java|Rust
+In grammar, which of these words is NOT a preposition?|Quickly|Under|Between|Through
+Which planet is NOT a gas giant?|Mars|Jupiter|Saturn|Neptune
+"""
+
+
 # -- presentation ------------------------------------------------------------------------------------------------
 def present(question: str, answers: list[str]) -> str:
     """Multiple choice in one of several layouts, or a short-answer question."""
@@ -922,6 +992,9 @@ def rows() -> Iterator[dict[str, object]]:
     for i, question in enumerate(EASY_PUZZLES):
         for _ in range(2):
             yield open_row(names(question), f"puzzle_one_step:{i}", True, True)
+    yield from recall(MISCONCEPTIONS, "misconception", True, False)
+    yield from recall(FIELD_BASICS, "field_basics", True, True)
+    yield from recall(MULTI_HOP, "multi_hop", True, False)
 
 
 def main() -> None:

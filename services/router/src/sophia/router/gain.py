@@ -12,8 +12,9 @@ This is a logistic model trained at start on two labelled sources:
   strong model is needed, and `simple` or `balanced` that it is not.
 Its inputs are the tier signals, the instruction's words and a few signals of closed questions: how well known
 the question's and the options' words are (word frequencies from `wordfreq`), numbers in the stem, numeric
-options, "all EXCEPT", statements to combine, quantifiers. Its output is Platt-calibrated on groups of both
-sources held out of the first fit, so a probability of 0.3 means about three in ten.
+options, "all EXCEPT", statements to combine, quantifiers, how alike the options are, acronyms, a named regime
+("under the ..."), a detail asked by position or bound, mathematical notation. Its output is Platt-calibrated on
+groups of both sources held out of the first fit, so a probability of 0.3 means about three in ten.
 """
 
 from __future__ import annotations
@@ -97,6 +98,12 @@ QUESTION_SIGNALS = (
     "question:code",
     "question:exact",
     "question:open_question",
+    "question:option_overlap",
+    "question:acronyms",
+    "question:named_regime",
+    "question:ordinal_detail",
+    "question:math_notation",
+    "question:hops",
 )
 
 
@@ -162,8 +169,50 @@ def question_signals(prompt: str) -> npt.NDArray[np.float64]:
             min(len(_CODE.findall(stem)), 10),
             float(bool(_EXACT.search(stem))),
             float(not options and "?" in stem and len(stem) < 600),
+            _option_overlap(options),
+            min(len([a for a in _ACRONYM.findall(stem) if a not in {"I", "II", "III", "IV", "A", "Q"}]), 4),
+            min(len(_REGIME.findall(stem)), 3),
+            float(bool(_ORDINAL.search(stem))),
+            min(len(_MATH.findall(stem)), 6),
+            min(len(_HOPS.findall(stem)), 4),
         ]
     )
+
+
+def _option_overlap(options: list[str]) -> float:
+    """Mean word overlap (Jaccard) between pairs of options: distractors that differ in one word (first-degree /
+    second-degree burn) are where a small model picks a neighbour of the right answer."""
+    sets = [set(_WORD.findall(o.lower())) for o in options]
+    pairs = [(a, b) for i, a in enumerate(sets) for b in sets[i + 1 :] if a or b]
+    return sum(len(a & b) / len(a | b) for a, b in pairs) / len(pairs) if pairs else 0.0
+
+
+# Specialist vocabulary: acronyms of standards, bodies and codes (GDPR, ISO, FIFA); roman statement numbers aside.
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,5}s?\b")
+# A question put inside a named regime, model or source: "under the Geneva Conventions", "according to Basel III".
+_REGIME = re.compile(r"\b(?:under|according to|per|after|in|by)\s+(?:the\s+)?(?:[A-Z][\w'-]*\s?){1,4}", re.M)
+# A detail asked by position or bound: the 10th term, at most, at least, minimum, maximum.
+_ORDINAL = re.compile(
+    r"\b\d+(?:st|nd|rd|th)\b|\bat (?:most|least)\b|\bminimum\b|\bmaximum\b|\bsmallest\b|\blargest\b", re.I
+)
+
+
+# Mathematical notation in the stem (powers, factorials, logs, roots, indices, equations): each is an operation to
+# carry out exactly, not a fact to recall.
+_MATH = re.compile(
+    r"\^|\d!|\w!|\blog\d*\b|\bln\b|\bsqrt|\bmod\b|\w_\{?\w|=\s*-?\d"  # powers, factorials, logs, indices, equations
+    r"|[a-z]\d?\s*[+*/]\s*\d|\d\s*[+*/]\s*[a-z(]"  # a term with a variable: 5x + 3, 2*n
+    r"|[a-z]\d?\s+-\s+\d|\d\s+-\s+[a-z(]"  # minus only spaced, so a 6-element set is not one
+)
+
+
+# A thing named by a description rather than by name (the country whose capital..., the author of...): each is a
+# fact to find before the one asked, a hop a small model drops.
+_HOPS = re.compile(
+    r"\b(?:whose|who (?:wrote|was|is|made|published|discovered|invented|founded)|after whom|the \w+ of the)\b"
+    r"|\bthat (?:flows|won|hosted|shares|borders|made)\b",
+    re.I,
+)
 
 
 _ANSWER_FORM = re.compile(
