@@ -692,9 +692,14 @@ class ApprovalFinding:
     critical: bool
 
 
+def only_reads(clause: str) -> bool:
+    """The clause reads, previews, drafts or asks how something works, and gives no order to change."""
+    return bool(_HARMLESS.search(clause)) and not _IMPERATIVE_CHANGE.search(clause)
+
+
 def approval_findings(clause: str) -> list[ApprovalFinding]:
     """Why a clause needs a human's yes (empty when it does not)."""
-    if _HARMLESS.search(clause) and not _IMPERATIVE_CHANGE.search(clause):
+    if only_reads(clause):
         return []
     found: list[ApprovalFinding] = []
     production = bool(_PRODUCTION.search(clause))
