@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -65,10 +66,19 @@ def measure(classify: Any, rows: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-async def with_structure(rows: list[dict[str, Any]]) -> tuple[dict[str, float], list[float], tuple[int, int, int]]:
-    """Approval as `/v1/intent` decides it: the words, or any step the plan over the six real services'
-    catalog would hold (tool risk and destructive flags; servers that decide per call are not running)."""
-    _, planner, intents, _ = await six_services()
+async def with_structure(sets: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Approval as `/v1/intent` decides it, per set: the words, or any step the plan over the six real
+    services' catalog would hold (tool risk and destructive flags, and the per-call checks of the servers
+    that declare them, run in process with a fresh install's settings: protected branches, production
+    stacks). Per set: (recall and precision, latencies, (needed, flagged, caught))."""
+    with tempfile.TemporaryDirectory(prefix="sophia-bench-intent-") as scratch:
+        _, planner, intents, _ = await six_services(ask_servers=Path(scratch))
+        return {name: await _structural(planner, intents, rows) for name, rows in sets.items()}
+
+
+async def _structural(
+    planner: Any, intents: Any, rows: list[dict[str, Any]]
+) -> tuple[dict[str, float], list[float], Any]:
     needed = flagged = caught = 0
     latencies: list[float] = []
     for row in rows:
@@ -112,7 +122,7 @@ def main() -> None:
                 latencies.append((time.perf_counter() - at) * 1e3)
     latencies.sort()
     p95 = percentile(latencies, 95)
-    structural = {name: asyncio.run(with_structure(labelled[name])) for name in SETS}
+    structural = asyncio.run(with_structure({name: labelled[name] for name in SETS}))
     structural["blind+2"] = _pooled(structural, DECIDING)
     structural["blind+2+3"] = _pooled(structural, EVERY_BLIND)
 
