@@ -158,6 +158,7 @@ def test_requests_the_issue_named_are_read_right(
         "list the branches merged into main",
         "open a pull request from feature/login to main",
         "post in #eng that lunch is here",
+        "give me a summary of the disk usage alerts",
     ],
 )
 def test_near_misses_do_not_need_approval(query: str) -> None:
@@ -176,6 +177,13 @@ def test_near_misses_do_not_need_approval(query: str) -> None:
         "could you roll the web app out to the demo-env?",
         "email the Initech admins the new pricing",
         "remove the screenshot of the admin panel from the index",
+        # Everyday verbs next to a cloud resource, on a stack whose name says nothing about its environment.
+        "add 2 vCPUs to each worker on glacier",
+        "turn off the unused load balancers on tundra",
+        "give glacier another availability zone",
+        # A reply addressed to another company by name.
+        "respond to Harrowgate Books that the bug is fixed",
+        "write to Tamarind Telecom's admins that maintenance is tonight",
     ],
 )
 def test_risky_requests_need_approval(query: str) -> None:
