@@ -62,11 +62,7 @@ SLOW = ("visual", "business", "code")
 FANOUT_QUERY = "search the sales calls about pricing, find the pricing page screenshot and list the code repositories"
 # Distinct requests of the same shape (one read on each 100 ms server), so no round is answered from the
 # gateway's clause-vector cache: a new user's request is unseen.
-# ("..., then find": a bare comma before a verb does not split clauses yet, and with most topics the calls
-# clause then reads as visual only.)
-FANOUT_TEMPLATE = (
-    "search the sales calls about {topic}, then find the {screen} screenshot and list the code repositories"
-)
+FANOUT_TEMPLATE = "search the sales calls about {topic}, find the {screen} screenshot and list the code repositories"
 FANOUT_TOPICS = ["pricing", "renewals", "onboarding delays", "discounts", "the security review", "procurement",
                  "contract terms", "churn risk", "the rollout plan", "seat counts", "single sign-on", "invoicing",
                  "data residency", "the pilot"]  # fmt: skip

@@ -216,6 +216,13 @@ def test_clauses_split_on_conjunctions_that_start_a_new_action() -> None:
         "open an Asana task about the button colour",
     ]
     assert clauses("compare pricing and packaging") == ["compare pricing and packaging"]
+    # A list of orders joined by commas is split; a comma after a statement or an aside is not.
+    assert clauses("search the calls about renewals, find the login screenshot and list the repos") == [
+        "search the calls about renewals",
+        "find the login screenshot",
+        "list the repos",
+    ]
+    assert len(clauses("I shared the vendor password, remove it from memory")) == 1
 
 
 def test_entities_become_targets() -> None:
