@@ -12,10 +12,14 @@ tests/data/intents.jsonl. Every HTTP measurement follows a warm-up pass over all
 2. Plan creation: `plan.planning_ms` as the planner reports it in `/v1/ask` dry runs (two sequential
    passes), and `Planner.plan` timed in process, split into embedding the request's clauses (timed
    again on their own right after) and the rest.
-3. Fan-out: a request that plans three independent read steps, one on each 100 ms server (the plan's
-   shape is asserted first). 30 rounds, each: the ask end to end (JSON), its dry run (intent + plan
-   alone), the same ask streamed (when the intent, plan and answer events arrive splits the time),
-   and one direct MCP call to a 100 ms stand-in (the floor any fan-out sits on).
+3. Fan-out: requests that plan three independent read steps, one on each 100 ms server. First with
+   unseen requests (the target's figure): 30 rounds, each asks a request the gateway has not seen
+   (generated from topic and screen lists; its plan's shape asserted from its own answer) end to end,
+   and dry-runs another unseen one. Then one repeated request (its clause vectors cached by the
+   gateway after the first round, so optimistic): its shape asserted first, 30 rounds, each: the ask
+   end to end (JSON), its dry run (intent + plan alone), the same ask streamed (when the intent, plan
+   and answer events arrive splits the time), and one direct MCP call to a 100 ms stand-in (the floor
+   any fan-out sits on).
 4. 1000 `/v1/ask` dry runs launched at once (aiohttp, at most 200 connections): errors (not 200, or
    no plan), plans that differ from the sequential answer to the same query, wall time, throughput,
    gateway CPU per dry run, latency from launch (waiting for a connection included). The gateway's
@@ -31,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -55,6 +60,14 @@ HTTP_PASSES = 2
 DELAY_MS = 100
 SLOW = ("visual", "business", "code")
 FANOUT_QUERY = "search the sales calls about pricing, find the pricing page screenshot and list the code repositories"
+# Distinct requests of the same shape (one read on each 100 ms server), so no round is answered from the
+# gateway's clause-vector cache: a new user's request is unseen.
+FANOUT_TEMPLATE = "search the sales calls about {topic}, find the {screen} screenshot and list the code repositories"
+FANOUT_TOPICS = ["pricing", "renewals", "onboarding delays", "discounts", "the security review", "procurement",
+                 "contract terms", "churn risk", "the rollout plan", "seat counts", "single sign-on", "invoicing",
+                 "data residency", "the pilot"]  # fmt: skip
+FANOUT_SCREENS = ["pricing page", "checkout", "login", "settings", "billing", "dashboard", "signup", "invoice",
+                  "admin panel", "profile"]  # fmt: skip
 FANOUT_RUNS = 30
 CONCURRENT = 1000
 CONNECTIONS = 200
@@ -236,6 +249,7 @@ async def over_http(url: str, pid: int, direct_url: str) -> tuple[list[dict[str,
         rows.append(row("plan, planning_ms reported by /v1/ask dry runs", sorted(planning), TARGETS["planning_p95_ms"]))
         rows.append(row("ask dry run (intent + plan), POST /v1/ask sequential", ms(dry_runs)))
 
+        rows += await fan_out_unseen(session, url)
         fanout_rows, fanout = await fan_out(session, url, direct_url)
         rows += fanout_rows
 
@@ -258,15 +272,52 @@ async def streamed(session: aiohttp.ClientSession, url: str, query: str) -> dict
     return arrived
 
 
+def unseen_fanout_queries(count: int) -> list[str]:
+    """`count` distinct requests of the fan-out's shape, in a fixed (seeded) order."""
+    combos = [(topic, screen) for topic in FANOUT_TOPICS for screen in FANOUT_SCREENS]
+    random.Random(3).shuffle(combos)  # a reproducible order
+    assert count <= len(combos), f"only {len(combos)} distinct fan-out requests"
+    return [FANOUT_TEMPLATE.format(topic=topic, screen=screen) for topic, screen in combos[:count]]
+
+
+def assert_fans_out(query: str, plan: dict[str, Any]) -> None:
+    steps = plan["steps"]
+    services = sorted(step["tool"].split("_", 1)[0] for step in steps)
+    assert services == sorted(SLOW), f"{query!r} should plan one step on each of {SLOW}: {steps}"
+    assert all(not s["depends_on"] and not s["requires_approval"] and not s["missing"] for s in steps), steps
+
+
+async def fan_out_unseen(session: aiohttp.ClientSession, url: str) -> list[dict[str, Any]]:
+    """The fan-out with a request the gateway has not seen in every round (each one's plan is asserted from
+    its own answer, so nothing is asked twice): the end-to-end figure the target is judged on."""
+    queries = unseen_fanout_queries(2 * (FANOUT_RUNS + 2))
+    ends, dries = [], []
+    for run in range(FANOUT_RUNS + 2):  # the first two warm the pooled upstream connections
+        asked, dry_query = queries[2 * run], queries[2 * run + 1]
+        elapsed, status, payload = await post(session, f"{url}/v1/ask", {"query": asked})
+        assert status == 200, payload
+        assert_fans_out(asked, payload["plan"])
+        assert [o["status"] for o in payload["steps"].values()] == ["ok"] * 3, payload["steps"]
+        dry_elapsed, status, dry = await post(session, f"{url}/v1/ask", {"query": dry_query, "dry_run": True})
+        assert status == 200, dry
+        assert_fans_out(dry_query, dry["plan"])
+        if run >= 2:
+            ends.append(elapsed)
+            dries.append(dry_elapsed)
+    target = TARGETS["fanout_end_to_end_p95_ms"]
+    return [
+        row(f"fan-out 3 x {DELAY_MS} ms servers, POST /v1/ask end to end, unseen requests", ms(ends), target),
+        row("  intent + plan alone (other unseen requests, dry run)", ms(dries)),
+    ]
+
+
 async def fan_out(
     session: aiohttp.ClientSession, url: str, direct_url: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     _, status, dry = await post(session, f"{url}/v1/ask", {"query": FANOUT_QUERY, "dry_run": True})
     assert status == 200, dry
     steps = dry["plan"]["steps"]
-    services = sorted(step["tool"].split("_", 1)[0] for step in steps)
-    assert services == sorted(SLOW), f"the fan-out query should plan one step on each of {SLOW}: {steps}"
-    assert all(not s["depends_on"] and not s["requires_approval"] and not s["missing"] for s in steps), steps
+    assert_fans_out(FANOUT_QUERY, dry["plan"])
 
     search = json.dumps(mcp_body("tools/call", {"name": "search", "arguments": {"query": "pricing page"}})).encode()
     ends, dries, step_ms, slowest, direct = [], [], [], [], []
@@ -292,9 +343,8 @@ async def fan_out(
         to_intent.append(events["intent"])
         to_plan.append(events["plan"] - events["intent"])
         to_answer.append(events["answer"] - events["plan"])
-    target = TARGETS["fanout_end_to_end_p95_ms"]
     rows = [
-        row(f"fan-out 3 x {DELAY_MS} ms servers, POST /v1/ask end to end", ms(ends), target),
+        row("same fan-out, one repeated request (its clause vectors cached), end to end", ms(ends)),
         row("  intent + plan alone (the same query, dry run)", ms(dries)),
         row("  streamed: request sent -> intent event", ms(to_intent)),
         row("  streamed: intent -> plan event", ms(to_plan)),
@@ -392,7 +442,7 @@ def main() -> None:
     measured = {
         "intent_p95_ms": p95("intent + dry plan (structural approval), POST /v1/intent"),  # what a caller waits for
         "planning_p95_ms": p95("plan, planning_ms reported"),
-        "fanout_end_to_end_p95_ms": p95("fan-out"),
+        "fanout_end_to_end_p95_ms": p95("fan-out"),  # the unseen requests' row: a repeated one is cached
         "concurrent_dry_runs": summary["concurrent_requests"] - summary["concurrent_errors"],
         "concurrent_errors": summary["concurrent_errors"],
     }

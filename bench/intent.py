@@ -6,6 +6,9 @@
   have been read, so it is partly spent.
 - blind2: bench/data/intents_blind2.jsonl, 151 more requests with other wording and entities, written
   before the second round of tuning. The targets are decided on blind + blind2 together ("blind+2").
+- blind3: bench/data/intents_blind3.jsonl, 125 requests (58 needing approval) written before approvals
+  were decided from the plan's structure: new entities, each approval class against its safe near-miss.
+  Reported alone and in "blind+2+3" (all three); the targets stay decided on blind + blind2.
 - dev: tests/data/intents.jsonl, the project's own 262 requests. The library's hand-written cases were
   written while looking at its errors: its numbers are optimistic.
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,9 +37,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SETS = {
     "blind": ROOT / "bench/data/intents_blind.jsonl",
     "blind2": ROOT / "bench/data/intents_blind2.jsonl",
+    "blind3": ROOT / "bench/data/intents_blind3.jsonl",
     "dev": ROOT / "tests/data/intents.jsonl",
 }
 DECIDING = ("blind", "blind2")  # their union decides every target
+EVERY_BLIND = ("blind", "blind2", "blind3")  # reported together too: blind3 is the freshest
 PASSES = 3
 TARGETS = {"domain": 0.95, "action": 0.90, "capabilities": 0.90, "approval_recall": 1.0,
            "approval_precision": 0.8, "intent_p95_ms": 15.0}  # fmt: skip
@@ -60,10 +66,19 @@ def measure(classify: Any, rows: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-async def with_structure(rows: list[dict[str, Any]]) -> tuple[dict[str, float], list[float], tuple[int, int, int]]:
-    """Approval as `/v1/intent` decides it: the words, or any step the plan over the six real services'
-    catalog would hold (tool risk and destructive flags; servers that decide per call are not running)."""
-    _, planner, intents, _ = await six_services()
+async def with_structure(sets: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Approval as `/v1/intent` decides it, per set: the words, or any step the plan over the six real
+    services' catalog would hold (tool risk and destructive flags, and the per-call checks of the servers
+    that declare them, run in process with a fresh install's settings: protected branches, production
+    stacks). Per set: (recall and precision, latencies, (needed, flagged, caught))."""
+    with tempfile.TemporaryDirectory(prefix="sophia-bench-intent-") as scratch:
+        _, planner, intents, _ = await six_services(ask_servers=Path(scratch))
+        return {name: await _structural(planner, intents, rows) for name, rows in sets.items()}
+
+
+async def _structural(
+    planner: Any, intents: Any, rows: list[dict[str, Any]]
+) -> tuple[dict[str, float], list[float], Any]:
     needed = flagged = caught = 0
     latencies: list[float] = []
     for row in rows:
@@ -79,9 +94,10 @@ async def with_structure(rows: list[dict[str, Any]]) -> tuple[dict[str, float], 
     return ratios, latencies, (needed, flagged, caught)
 
 
-def _pooled(structural: dict[str, Any], latencies: list[float]) -> tuple[dict[str, float], list[float], Any]:
-    """Recall and precision over blind + blind2 from both sets' counts (not an average of their ratios)."""
-    needed, flagged, caught = (sum(structural[name][2][i] for name in DECIDING) for i in range(3))
+def _pooled(structural: dict[str, Any], names: tuple[str, ...]) -> tuple[dict[str, float], list[float], Any]:
+    """Recall and precision over several sets from their counts (not an average of their ratios)."""
+    needed, flagged, caught = (sum(structural[name][2][i] for name in names) for i in range(3))
+    latencies = [ms for name in names for ms in structural[name][1]]
     ratios = {"approval_recall": caught / max(needed, 1), "approval_precision": caught / max(flagged, 1)}
     return ratios, latencies, (needed, flagged, caught)
 
@@ -93,7 +109,8 @@ def main() -> None:
     loaded_s = time.perf_counter() - started
     labelled = {name: [json.loads(line) for line in p.read_text().splitlines() if line] for name, p in SETS.items()}
     labelled["blind+2"] = [row for name in DECIDING for row in labelled[name]]
-    shown = ("blind+2", "blind", "blind2", "dev")
+    labelled["blind+2+3"] = [row for name in EVERY_BLIND for row in labelled[name]]
+    shown = ("blind+2", "blind", "blind2", "blind3", "blind+2+3", "dev")
     scores = {name: measure(classifier.classify, rows) for name, rows in labelled.items()}
 
     latencies: list[float] = []
@@ -105,9 +122,9 @@ def main() -> None:
                 latencies.append((time.perf_counter() - at) * 1e3)
     latencies.sort()
     p95 = percentile(latencies, 95)
-    structural = {name: asyncio.run(with_structure(labelled[name])) for name in SETS}
-    both = structural["blind"][1] + structural["blind2"][1]
-    structural["blind+2"] = _pooled(structural, both)
+    structural = asyncio.run(with_structure({name: labelled[name] for name in SETS}))
+    structural["blind+2"] = _pooled(structural, DECIDING)
+    structural["blind+2+3"] = _pooled(structural, EVERY_BLIND)
 
     rows_out: list[dict[str, Any]] = []
     for field, target in TARGETS.items():
@@ -132,6 +149,7 @@ def main() -> None:
                      "target": "<= 15 (blind+2: p95, dev: p50)",
                      "met": "yes" if p95 <= TARGETS["intent_p95_ms"] else "NO"})  # fmt: skip
     summary = {"blind_requests": len(labelled["blind"]), "blind2_requests": len(labelled["blind2"]),
+               "blind3_requests": len(labelled["blind3"]),
                "dev_requests": len(labelled["dev"]),
                "library_size": classifier.size, "load_model_s": round(loaded_s, 3),
                "load_avg_1m_before": load_before, "load_avg_1m_after": os.getloadavg()[0]}  # fmt: skip

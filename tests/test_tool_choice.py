@@ -3,9 +3,12 @@ clause gets follows the kind of clause, not only its content words."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bench._catalog import six_services
+from sophia.gateway.planner import Step
 
 
 @pytest.mark.parametrize(
@@ -80,3 +83,49 @@ async def test_a_directory_of_names_serves_only_a_request_that_names_what_it_lis
     plan = await planner.plan(request_text, reading.intent, "default", reading.clause_vectors)
     directories = {"memory_namespaces", "business_slack_channels", "business_asana_projects"}
     assert not directories & {step.tool for step in plan.steps}
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "write a follow-up to Initech after their last call, but don't send it",
+        "draft a reply in #globex-shared but do not post it",
+        "preview what tearing down the qa stack would do",
+    ],
+)
+async def test_a_clause_that_only_drafts_or_previews_plans_nothing_that_could_be_held(
+    request_text: str, tmp_path: Path
+) -> None:
+    """The words ruled the send, the apply and the delete out: the plan holds no call that would publish,
+    apply or delete (the servers' own checks asked), so `/v1/intent` asks no approver for a draft."""
+    _, planner, intents, _ = await six_services(ask_servers=tmp_path)
+    reading = await intents.read(request_text)
+    plan = await planner.plan(request_text, reading.intent, "default", reading.clause_vectors)
+    assert plan.steps and not any(step.requires_approval for step in plan.steps)
+    publishing = {"business_slack_post", "business_email_send", "infra_destroy", "infra_up"}
+    assert not publishing & {step.tool for step in plan.steps}
+
+
+async def test_a_drift_check_is_planned_as_a_report_that_leaves_the_recorded_state_alone(tmp_path: Path) -> None:
+    """A refresh rewrites recorded state (the infra server holds it on production); a check only reads, so
+    its refresh is planned with `preview_only`, which the server's own check runs without an approver."""
+    _, planner, intents, _ = await six_services(ask_servers=tmp_path)
+    text = "check the drift on the production stack"
+    reading = await intents.read(text)
+    plan = await planner.plan(text, reading.intent, "default", reading.clause_vectors)
+    refreshes = [step for step in plan.steps if step.tool == "infra_refresh"]
+    assert refreshes and all(step.arguments.get("preview_only") is True for step in refreshes)
+    assert not any(step.requires_approval for step in plan.steps)
+
+
+async def test_the_servers_own_checks_hold_a_push_to_main_and_let_a_feature_branch_go(tmp_path: Path) -> None:
+    """With the services started in process (`ask_servers`), the planner asks each per-call check as
+    `/v1/intent` asks the servers over MCP: the code service's default protected branches decide."""
+    _, planner, _, _ = await six_services(ask_servers=tmp_path)
+    steps = [
+        Step(id="s1", tool="code_push", arguments={"repo": "ledger", "branch": "main"}),
+        Step(id="s2", tool="code_push", arguments={"repo": "ledger", "branch": "feature/retry"}),
+    ]
+    await planner.probe_declared(steps)
+    assert [step.requires_approval for step in steps] == [True, False]
+    assert "protected branch 'main'" in (steps[0].approval_reason or "")

@@ -26,6 +26,7 @@ EVALUATION = Path(__file__).resolve().parents[2] / "tests" / "data" / "intents.j
 FIELDS = ("domain", "action", "capabilities", "requires_approval", "risk_level", "urgency")
 BLIND = EVALUATION.parents[2] / "bench" / "data" / "intents_blind.jsonl"
 BLIND2 = BLIND.with_name("intents_blind2.jsonl")
+BLIND3 = BLIND.with_name("intents_blind3.jsonl")
 FLOORS = {"domain": 0.84, "action": 0.83, "capabilities": 0.85, "requires_approval": 0.92, "risk_level": 0.82,
           "urgency": 0.88}  # fmt: skip
 
@@ -87,8 +88,8 @@ def test_confidence_orders_requests_by_how_likely_the_reading_is_right(
 
 def test_training_is_deterministic_and_never_sees_a_blind_request() -> None:
     """The library expands the same way every time (seeded), and no request of the blind evaluation set
-    (bench/data/intents_blind.jsonl, intents_blind2.jsonl) is in it: the bench's blind numbers measure
-    unseen requests."""
+    (bench/data/intents_blind.jsonl, intents_blind2.jsonl, intents_blind3.jsonl) is in it: the bench's blind
+    numbers measure unseen requests."""
     rows = library()
     assert [r["query"] for r in rows] == [r["query"] for r in library()]
     assert len(rows) >= 2000
@@ -97,7 +98,9 @@ def test_training_is_deterministic_and_never_sees_a_blind_request() -> None:
     assert len(blind) >= 300
     blind2 = {json.loads(line)["query"].lower() for line in BLIND2.read_text().splitlines() if line.strip()}
     assert len(blind2) >= 150
-    assert not (blind | blind2) & {r["query"].lower() for r in rows}
+    blind3 = {json.loads(line)["query"].lower() for line in BLIND3.read_text().splitlines() if line.strip()}
+    assert len(blind3) >= 120
+    assert not (blind | blind2 | blind3) & {r["query"].lower() for r in rows}
 
 
 @pytest.mark.timeout(300)  # importing scikit-learn takes seconds, many on a loaded machine
@@ -155,6 +158,7 @@ def test_requests_the_issue_named_are_read_right(
         "list the branches merged into main",
         "open a pull request from feature/login to main",
         "post in #eng that lunch is here",
+        "give me a summary of the disk usage alerts",
     ],
 )
 def test_near_misses_do_not_need_approval(query: str) -> None:
@@ -173,10 +177,32 @@ def test_near_misses_do_not_need_approval(query: str) -> None:
         "could you roll the web app out to the demo-env?",
         "email the Initech admins the new pricing",
         "remove the screenshot of the admin panel from the index",
+        # Everyday verbs next to a cloud resource, on a stack whose name says nothing about its environment.
+        "add 2 vCPUs to each worker on glacier",
+        "turn off the unused load balancers on tundra",
+        "give glacier another availability zone",
+        # A reply addressed to another company by name.
+        "respond to Harrowgate Books that the bug is fixed",
+        "write to Tamarind Telecom's admins that maintenance is tonight",
     ],
 )
 def test_risky_requests_need_approval(query: str) -> None:
     assert approval_findings(repair(query)) != []
+
+
+@pytest.mark.parametrize(
+    ("query", "held"),
+    [
+        ("create a new queue on osaka-dr for the exports", True),  # no rule names the stack or the verb
+        ("apply whatever is pending on osaka-dr", True),
+        ("what happens if we delete a stack?", False),  # asks how it works: changes nothing
+        ("preview adding nodes to tundra-staging", False),
+    ],
+)
+def test_the_labels_alone_can_require_approval(classify: Any, query: str, held: bool) -> None:
+    """A change to infrastructure alone, a deploy or a deletion needs approval by the convention even in
+    wording the approval rules never listed; a question or a preview about the same thing does not."""
+    assert classify(query).requires_approval is held
 
 
 def test_typos_in_keywords_are_repaired_and_other_words_left_alone() -> None:
@@ -190,6 +216,13 @@ def test_clauses_split_on_conjunctions_that_start_a_new_action() -> None:
         "open an Asana task about the button colour",
     ]
     assert clauses("compare pricing and packaging") == ["compare pricing and packaging"]
+    # A list of orders joined by commas is split; a comma after a statement or an aside is not.
+    assert clauses("search the calls about renewals, find the login screenshot and list the repos") == [
+        "search the calls about renewals",
+        "find the login screenshot",
+        "list the repos",
+    ]
+    assert len(clauses("I shared the vendor password, remove it from memory")) == 1
 
 
 def test_entities_become_targets() -> None:

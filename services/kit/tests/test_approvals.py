@@ -131,3 +131,15 @@ def test_without_an_internal_token_no_grant_verifies() -> None:
     grant = sign_grant(key(), "push", {"branch": "main"}, "approval-5")
     with pytest.raises(GrantError, match="internal token"):
         verifier.verify(grant, "push", {"branch": "main"})
+
+
+async def test_would_hold_runs_only_the_check_in_process() -> None:
+    """What a probe over MCP answers, asked of the service object itself (the bench's dry planner): the
+    check's reason or None, and the tool's body never runs."""
+    pushed: list[str] = []
+    service = build_push_service(pushed)
+    assert service.checked_per_call == frozenset({"push"})
+    assert await service.would_hold("push", {"repo": "r", "branch": "main"}) == "push to protected branch main"
+    assert await service.would_hold("push", {"repo": "r", "branch": "feature/x"}) is None
+    assert await service.would_hold("unchecked", {}) is None
+    assert pushed == []

@@ -132,6 +132,11 @@ class Planner:
                 counting = bool(_COUNTING.search(part))
                 topical = _has_topic(part)  # once per clause: it reads the clause, not the tool
                 asked = [route for route in candidates if _asked_for(route, part)] or candidates
+                if rules.only_reads(part):
+                    # A clause that only reads, previews or drafts ("draft a reply, don't send it") plans no
+                    # call that publishes, applies or deletes: the words ruled that out. A tool with a
+                    # preview switch stays (it is planned as a preview).
+                    asked = [route for route in asked if not self._may_hold(route) or _preview_switch(route)] or asked
                 # The shortlist is ranked by everything but the (costlier) argument check, so a tool whose
                 # kind suits the clause is tried even when the clause's content words pull elsewhere.
                 cheap = sorted(
@@ -165,6 +170,9 @@ class Planner:
         for number, (index, route) in enumerate(chosen, start=1):
             part = parts[index]
             arguments = _arguments(route, part, query, named, namespace)
+            switch = _preview_switch(route)
+            if switch is not None and rules.only_reads(part):
+                arguments[switch] = True  # "check the drift on X": report, leave the recorded state alone
             depends_on = []
             for earlier, (earlier_index, earlier_route) in zip(steps, chosen, strict=False):
                 link = self.graph.link(earlier_route, route)
@@ -193,6 +201,10 @@ class Planner:
             )
         await self._probe_declared(steps)
         return Plan(steps=steps, unplanned=unplanned, planning_ms=round((time.perf_counter() - started) * 1000, 3))
+
+    def _may_hold(self, route: Route) -> bool:
+        """Whether a call of this tool may wait for an approver: always (risk, destructive) or per call."""
+        return self.risky(route) or declares_per_call(route)
 
     async def _probe_declared(self, steps: list[Step]) -> None:
         """Steps whose server decides approval per call: ask it (in parallel) whether this call would wait.
@@ -333,6 +345,20 @@ def _with_upstream(current: Any, step_id: str, field: str | None = None, listed:
     if isinstance(current, str) and current:
         return {STEP_REF: step_id, "prefix": current}
     return {STEP_REF: step_id}
+
+
+# Boolean arguments that turn a call into a report of what it would do.
+PREVIEW_SWITCHES = ("preview_only", "dry_run")
+
+
+def _preview_switch(route: Route) -> str | None:
+    """The name of the tool's preview switch (a boolean `preview_only` or `dry_run`), if it has one."""
+    properties = route.input_schema.get("properties", {})
+    for name in PREVIEW_SWITCHES:
+        spec = properties.get(name)
+        if isinstance(spec, dict) and _accepts(spec, "boolean"):
+            return name
+    return None
 
 
 def _arguments(route: Route, part: str, query: str, named: Entities, namespace: str) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 The model reads domain, action and capabilities from word and character n-grams; the approval rules
 (`rules.py`) say when the text itself asks for a deploy, a deletion, a protected push or an outside
-message; the convention fixes what a memory-only request is (`administrative`). Approval here is
+message; the convention fixes what a memory-only request is (`administrative`) and that the labels alone
+can require approval (a deploy or delete action, any change to infrastructure alone), so a phrasing no
+rule lists is still held when the model reads it as such a change. Approval here is
 what the words say: `Asker.classify` adds what the plan's structure says (a step that would be held).
 
 Confidence is a monotone score of the narrowest decision's margin (0 = a coin toss, towards 1 =
@@ -45,8 +47,9 @@ class IntentClassifier:
         capabilities: list[Capability] = reading.capabilities  # type: ignore[assignment]
         domain = "administrative" if capabilities == ["memory"] else reading.domain  # the convention
         findings = [finding for part in dict.fromkeys([plain, *parts]) for finding in rules.approval_findings(part)]
-        requires_approval = bool(findings) or reading.approval >= APPROVAL_THRESHOLD
         action: Action = reading.action  # type: ignore[assignment]
+        by_labels = _changes_by_convention(action, capabilities, plain)
+        requires_approval = bool(findings) or by_labels or reading.approval >= APPROVAL_THRESHOLD
         if requires_approval:
             risk = "critical" if any(f.critical for f in findings) else "high"
         else:
@@ -66,6 +69,22 @@ class IntentClassifier:
     def texts_to_embed(query: str) -> list[str]:
         """What the planner ranks tools with: each clause of the repaired request, quoted spans blanked."""
         return [unquoted(part) for part in clauses(repair(query))]
+
+
+# Actions that need approval whatever they touch (the convention: every deploy, every deletion of data).
+_ALWAYS_HELD_ACTIONS = frozenset({"deploy", "delete"})
+# Actions that change what they touch: on infrastructure alone that is an apply (staging too).
+_CHANGING_ACTIONS = frozenset({"create", "modify", "deploy", "delete"})
+
+
+def _changes_by_convention(action: str, capabilities: list[Capability], text: str) -> bool:
+    """Approval from the labels, not from trigger words: the model reads what a request does from phrasings
+    the approval rules never listed ("add a read replica to <any stack>", "de-dupe ..."), so a deploy or a
+    deletion, or any change to a request that touches only infrastructure, needs approval unless the
+    request only reads, previews or asks how something works."""
+    if rules.only_reads(text):
+        return False
+    return action in _ALWAYS_HELD_ACTIONS or (capabilities == ["infra"] and action in _CHANGING_ACTIONS)
 
 
 def _urgency(text: str) -> Urgency:

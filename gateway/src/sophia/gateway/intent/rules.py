@@ -469,6 +469,15 @@ _INFRA_CHANGE = _words(
     r"put\b",
     r"push\b",
     r"get [\w-]+ (?:live|onto|into|out)",
+    # Changes said with everyday verbs; they count only next to an infrastructure target (below).
+    r"add\b",
+    r"give\b(?! (?:me|us|you|them|him|her)\b)",  # "give prod another zone", not "give me three taglines"
+    r"turn (?:off|on)",
+    r"expand",
+    r"enlarge",
+    r"recreate",
+    r"switch\b",
+    r"move\b",
 )
 _INFRA_TARGET = _words(
     r"stacks?\b",
@@ -490,6 +499,23 @@ _INFRA_TARGET = _words(
     r"\bperf\b",
     r"\bdev\b",
     r"replicas?",
+    # Cloud resources: a change to one is a change to infrastructure, whatever the stack is called.
+    r"v?cpus?\b",
+    r"gpus?\b",
+    r"subnets?\b",
+    r"vpcs?\b",
+    r"availability zones?",
+    r"nat gateways?",
+    r"load balancers?",
+    r"instances?\b",
+    r"instance (?:type|tier|class|size)",
+    r"node pools?",
+    r"worker pools?",
+    r"(?:ci )?runners?\b",
+    r"dns records?",
+    r"disks?\b",
+    r"volumes?\b",
+    r"regions?\b",
 )
 _PRODUCTION = _words(r"prod\b", r"production", r"live (?:site|system|database|db|traffic)", r"customers? data")
 _CHANGE = _words(
@@ -605,7 +631,8 @@ _EMAIL_SEND = re.compile(
 )
 _NAMED_RECIPIENT = re.compile(  # "tell the Hooli folks", "send Tyrell the ...", "to the Soylent admins"
     r"\b(?:send|tell|message|ping|email|notify|inform|remind|thank|update)\s+(?:the\s+|our\s+)?[A-Z][\w&-]+"
-    r"|\bto\s+(?:the\s+)?[A-Z][\w&-]+(?:\s+[A-Z][\w&-]+)?(?:\s+[a-z]+)?\s+(?:team|folks|people|admins?|lead|leads|contact|champion|"
+    r"|\b(?:reply|respond|get back|write back|confirm)\s+to\s+(?:the\s+)?[A-Z][\w&-]+"  # "respond to Initech ..."
+    r"|\bto\s+(?:the\s+)?[A-Z][\w&-]+(?:\s+[A-Z][\w&-]+)?(?:'s)?(?:\s+[a-z]+)?\s+(?:team|folks|people|admins?|lead|leads|contact|champion|"
     r"engineers?|procurement|legal|buyer|cfo|ceo|cto|owner|stakeholders?)\b"
 )
 _OUTSIDE = _words(
@@ -692,9 +719,14 @@ class ApprovalFinding:
     critical: bool
 
 
+def only_reads(clause: str) -> bool:
+    """The clause reads, previews, drafts or asks how something works, and gives no order to change."""
+    return bool(_HARMLESS.search(clause)) and not _IMPERATIVE_CHANGE.search(clause)
+
+
 def approval_findings(clause: str) -> list[ApprovalFinding]:
     """Why a clause needs a human's yes (empty when it does not)."""
-    if _HARMLESS.search(clause) and not _IMPERATIVE_CHANGE.search(clause):
+    if only_reads(clause):
         return []
     found: list[ApprovalFinding] = []
     production = bool(_PRODUCTION.search(clause))

@@ -125,6 +125,20 @@ def repair(text: str) -> str:
 _CLAUSE = re.compile(
     r"(?:[.;!?]\s+|,?\s+(?:and\s+)?then\s+|,\s*and\s+|\s+and\s+(?=(?:also\s+)?[a-z]+\s))", re.IGNORECASE
 )
+# A list of orders joined by bare commas ("search the calls about X, find the Y screenshot and list Z"): a
+# comma is a boundary only inside a part that itself opens with an order, and before another order with
+# its object; "I shared the password, remove it" or "per the note, email it" keep their commas.
+_ORDER = (
+    r"(?:find|search|list|show|get|check|look up|read|review|summari[sz]e|compare|count|post|send|email|"
+    r"remember|recall|forget|delete|remove|deploy|preview|open|create|add|draft|write|update|merge|push|"
+    r"index|route|scale|destroy|tear down|roll back)\s+(?:the|a|an|all|every|our|my|its|their)\b"
+)
+_OPENS_WITH_ORDER = re.compile(rf"^(?:please\s+)?{_ORDER}", re.IGNORECASE)
+_COMMA_ORDER = re.compile(rf",\s+(?={_ORDER})", re.IGNORECASE)
+
+
+def _orders(part: str) -> list[str]:
+    return _COMMA_ORDER.split(part) if _OPENS_WITH_ORDER.search(part) else [part]
 
 
 # Quoted text is a name or a piece of data ("the mockup called \"delete me\""), never an instruction.
@@ -141,7 +155,9 @@ def clauses(text: str) -> list[str]:
 
     masked = _QUOTED_SPAN.sub(hide, text)
     parts = [
-        re.sub(r"\x00(\d+)\x00", lambda m: quoted[int(m.group(1))], part).strip(" ,") for part in _CLAUSE.split(masked)
+        re.sub(r"\x00(\d+)\x00", lambda m: quoted[int(m.group(1))], part).strip(" ,")
+        for clause in _CLAUSE.split(masked)
+        for part in _orders(clause)
     ]
     kept = [part for part in parts if len(part.split()) >= 2]
     return kept or [text.strip()]

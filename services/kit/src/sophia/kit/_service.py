@@ -85,6 +85,8 @@ class Service:
         self.dependencies = Dependencies()
         self._specs: dict[str, ToolSpec] = {}
         self._factories: list[Callable[..., Any]] = []
+        # Per-call approval checks and the dependencies they are given, by tool: `would_hold` runs them alone.
+        self._checks: dict[str, tuple[ApprovalCheck, dict[str, Any]]] = {}
         self._readiness: list[ReadinessCheck] = []
         self.grants = GrantVerifier(lambda: ())
         self.started = False
@@ -296,6 +298,8 @@ class Service:
             extra = inspect.Parameter(context_param, inspect.Parameter.KEYWORD_ONLY, annotation=Context)
             visible = visible.replace(parameters=[*visible.parameters.values(), extra])
         self._factories.extend(dep.factory for dep in injected.values())
+        if approval is not None:
+            self._checks[spec.name] = (approval, injected)
         is_async = inspect.iscoroutinefunction(fn)
         labels = {"service": self.name, "tool": spec.name}
         calls = self.metrics.calls.labels(**labels)
@@ -334,6 +338,28 @@ class Service:
         call.__annotations__ = {p.name: p.annotation for p in visible.parameters.values()}
         call.__annotations__["return"] = visible.return_annotation
         return call
+
+    @property
+    def checked_per_call(self) -> frozenset[str]:
+        """The tools whose calls this server may hold (a per-call approval check)."""
+        return frozenset(self._checks)
+
+    async def would_hold(self, tool: str, arguments: Mapping[str, Any]) -> str | None:
+        """Whether this server would hold one call of `tool` (its per-call approval check, run in this process
+        with the call's arguments and its dependencies, never the body): the reason, or None. What a probe
+        over MCP answers, for a process that holds the service itself (the bench's dry planner); needs
+        `start`. A tool without a per-call check is never held by its server."""
+        found = self._checks.get(tool)
+        if found is None:
+            return None
+        check, injected = found
+        kwargs = dict(arguments)
+        for param, dependency in injected.items():
+            kwargs[param] = self.dependencies.get(dependency)
+        reason = check(kwargs)
+        if inspect.isawaitable(reason):
+            reason = await reason
+        return None if reason is None else str(reason)
 
     async def _approval(
         self, spec: ToolSpec, check: ApprovalCheck, kwargs: dict[str, Any], context: Context[Any]
