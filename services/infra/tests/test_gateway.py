@@ -92,7 +92,10 @@ def test_the_gateway_lists_infra_tools_and_holds_up_for_approval(gateway: Gatewa
     ("query", "tool", "held"),
     [
         ("preview the staging stack", "infra_preview", False),
-        ("check prod for drift", "infra_refresh", True),
+        # A drift check only reports: refresh with preview_only, which no server holds, even on production.
+        ("check prod for drift", "infra_refresh", False),
+        # Rewriting production's recorded state is held.
+        ("refresh the recorded state of the prod stack", "infra_refresh", True),
         ("what are the outputs of staging", "infra_outputs", False),
     ],
 )
@@ -100,6 +103,8 @@ def test_ask_plans_infra_requests(gateway: GatewayProcess, query: str, tool: str
     body = httpx.post(f"{gateway.url}/v1/ask", json={"query": query, "dry_run": True}, timeout=60).json()
     (step,) = body["plan"]["steps"]
     assert step["tool"] == tool and step["requires_approval"] is held
+    if tool == "infra_refresh":
+        assert bool(step["arguments"].get("preview_only")) is not held
 
 
 @pytest.mark.parametrize(
