@@ -124,3 +124,14 @@ def test_a_result_says_where_it_comes_from_and_what_it_was_narrowed_to() -> None
     recall = Step(id="s1", tool="memory_recall", arguments={"query": "x" * 61, "namespace": "default"})
     found = StepOutcome(id="s1", tool="memory_recall", status="ok", result=result({"items": []}))
     assert answer([(recall, found)]).startswith("memory_recall:\n")  # a long query is not repeated back
+
+
+def test_a_step_that_had_nothing_to_act_on_says_which_step_found_nothing() -> None:
+    search = Step(id="s1", tool="visual_search", arguments={"query": "old checkout"})
+    delete = Step(id="s2", tool="visual_delete", arguments={}, depends_on=["s1"])
+    found = StepOutcome(id="s1", tool="visual_search", status="ok", result=result({"items": []}))
+    error = StepError(type="NothingFound", message="s1 found no items.0.id for ids")
+    skipped = StepOutcome(id="s2", tool="visual_delete", status="skipped", error=error)
+    text = answer([(search, found), (delete, skipped)])
+    assert "visual_delete: not run, visual_search found nothing for it to act on." in text
+    assert "did not complete" not in text

@@ -94,3 +94,20 @@ async def test_a_field_edge_passes_one_field_of_the_upstream_structured_result(r
     outcomes = await Executor(rig.pipeline, 5).run(plan, query="q")
     assert outcomes["s2"].status == "ok"
     assert rig.server.calls[-1][:2] == ("write", {"text": "p-42"})
+
+
+async def test_a_step_whose_identifier_the_earlier_step_did_not_find_is_not_run(rig: Rig) -> None:
+    """A search that found nothing gives a delete no id: the delete is skipped and says why, instead of being
+    sent without it (a schema error at best, a default target at worst)."""
+    rig.server.answers = [{"content": [], "structuredContent": {"items": []}}]
+    plan = Plan(
+        steps=[
+            step("s1", "svc_read"),
+            step("s2", "svc_write", ("s1",), arguments={"text": {STEP_REF: "s1", "field": "items.0.id"}}),
+        ]
+    )
+    outcomes = await Executor(rig.pipeline, 5).run(plan, query="q")
+    assert outcomes["s1"].status == "ok" and outcomes["s2"].status == "skipped"
+    assert outcomes["s2"].error.type == "NothingFound"  # type: ignore[union-attr]
+    assert "s1 found no items.0.id for text" in outcomes["s2"].error.message  # type: ignore[union-attr]
+    assert [call[0] for call in rig.server.calls] == ["read"]

@@ -51,6 +51,10 @@ def template_answer(intent: Intent, plan: Plan, outcomes: dict[str, StepOutcome]
         elif outcome.error is not None and outcome.error.type == "MissingArguments":
             wanted = ", ".join(step.missing) or outcome.error.message
             sections.append(f"{name}: not run, the request does not say which {wanted}.")
+        elif outcome.error is not None and outcome.error.type == "NothingFound":
+            tools = {s.id: s.tool for s in plan.steps}
+            found_by = ", ".join(tools.get(d, d) for d in step.depends_on) or "the earlier step"
+            sections.append(f"{name}: not run, {found_by} found nothing for it to act on.")
         elif outcome.status == "skipped":
             sections.append(f"{name}: not run, because an earlier step did not complete.")
         else:

@@ -95,6 +95,12 @@ class Executor:
             message = "the request does not say " + ", ".join(step.missing)
             return finish("failed", error=StepError(type="MissingArguments", message=message))
         arguments = _resolve(step.arguments, outcomes)
+        unfound = _unfound(step.arguments, arguments)
+        if unfound:
+            # An identifier a step was to take from an earlier one is not there (a search that found nothing):
+            # the step is not sent without it, where it would fail on its schema or act on a default.
+            message = "; ".join(f"{source} found no {field} for {name}" for name, source, field in unfound)
+            return finish("skipped", error=StepError(type="NothingFound", message=message))
         if emit is not None:
             await emit("step_started", {"id": step.id, "tool": step.tool, "arguments": arguments})
         loop = asyncio.get_running_loop()
@@ -124,8 +130,8 @@ def _resolve(arguments: dict[str, Any], outcomes: dict[str, StepOutcome]) -> dic
     resolved: dict[str, Any] = {}
     for name, value in arguments.items():
         if isinstance(value, dict) and STEP_REF in value and value.get("field"):
-            # One field of the upstream's structured result (an identifier): absent, the argument stays
-            # unset and the tool's schema says what is missing.
+            # One field of the upstream's structured result (an identifier); absent, the argument stays
+            # unset and the step is not run (see _unfound).
             structured = (outcomes[value[STEP_REF]].result or {}).get("structuredContent")
             field = _at(structured, str(value["field"]))
             if isinstance(field, str | int | float | bool):
@@ -137,6 +143,15 @@ def _resolve(arguments: dict[str, Any], outcomes: dict[str, StepOutcome]) -> dic
         else:
             resolved[name] = value
     return resolved
+
+
+def _unfound(planned: dict[str, Any], resolved: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(argument, step, field) for each identifier reference that resolved to nothing."""
+    return [
+        (name, str(value[STEP_REF]), str(value["field"]))
+        for name, value in planned.items()
+        if isinstance(value, dict) and STEP_REF in value and value.get("field") and name not in resolved
+    ]
 
 
 def _at(data: Any, path: str) -> Any:
