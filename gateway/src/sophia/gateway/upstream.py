@@ -135,6 +135,13 @@ class RawUpstream:
         """POST one request; the HTTP status and the JSON-RPC reply to it (from a JSON body or an event stream)."""
         raise NotImplementedError
 
+    def _from_stream(self, status: int, content: bytes, request_id: int) -> dict[str, Any]:
+        """The reply to `request_id` inside an event-stream body read whole."""
+        try:
+            return wire.reply_in_event_stream(content, request_id)
+        except ValueError as exc:
+            raise UpstreamProtocolError(self.service, f"invalid MCP response (HTTP {status})") from exc
+
     def _decoded(self, status: int, content: bytes) -> Any:
         if status == 401:
             raise UpstreamUnavailable(self.service, "refused the gateway's internal credential (HTTP 401)")
@@ -234,10 +241,7 @@ class HttpUpstream(RawUpstream):
             raise UpstreamUnavailable(self.service, "server unavailable") from exc
         status = answer.status
         if answer.content_type.startswith("text/event-stream"):
-            try:
-                return status, wire.reply_in_event_stream(answer.body, request_id)
-            except ValueError as exc:
-                raise UpstreamProtocolError(self.service, f"invalid MCP response (HTTP {status})") from exc
+            return status, self._from_stream(status, answer.body, request_id)
         return status, self._decoded(status, answer.body)
 
 
@@ -279,11 +283,7 @@ class AiohttpUpstream(RawUpstream):
         """Look at a response before its body is read (a session keeps the session id it carries)."""
 
     async def _reply_in_stream(self, response: aiohttp.ClientResponse, request_id: int) -> dict[str, Any]:
-        content = await response.read()
-        try:
-            return wire.reply_in_event_stream(content, request_id)
-        except ValueError as exc:
-            raise UpstreamProtocolError(self.service, f"invalid MCP response (HTTP {response.status})") from exc
+        return self._from_stream(response.status, await response.read(), request_id)
 
 
 class SessionUpstream:
