@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +40,8 @@ from sophia.gateway.errors import (
 from sophia.gateway.metrics import GatewayMetrics
 from sophia.gateway.pipeline import Call, Pipeline
 from sophia.gateway.pipeline.build import build_pipeline
-from sophia.gateway.security.audit import AuditLog
+from sophia.gateway.security import audit as audit_module
+from sophia.gateway.security.audit import BATCH, WRITE_CHUNK, AuditLog
 from sophia.gateway.security.guard import Guard
 from sophia.gateway.security.policy import Policy
 from sophia.gateway.security.principals import Principal, current
@@ -397,6 +399,36 @@ async def test_a_burst_larger_than_a_batch_is_audited_in_full_and_in_order(rig: 
     entries = await audit.read(limit=600)
     assert [json.loads(e["arguments"])["n"] for e in entries] == list(range(599, -1, -1))
     assert all(json.loads(e["arguments"])["password"] == "[REDACTED]" for e in entries)
+
+
+async def test_writing_a_batch_of_audit_lines_lets_calls_run_between_its_chunks(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Serialising and sending audit lines runs on the event loop: a gathered batch goes out in chunks,
+    and the loop serves other work between them, so a call never waits for a whole batch to be written."""
+    audit = rig.guard.audit
+    assert audit is not None
+    turns = 0
+    serialised_at: list[int] = []  # the loop turn in which each line was serialised
+    serialise = audit_module._entry
+    monkeypatch.setattr(audit_module, "_entry", lambda pending: serialised_at.append(turns) or serialise(pending))
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    for i in range(BATCH):
+        await audit.record("call", principal="api_key:alice", tool="svc_read", arguments={"n": i}, outcome="ok")
+    ticking = asyncio.create_task(other_work())
+    try:
+        await audit.flush()
+    finally:
+        ticking.cancel()
+    assert len(await audit.read(limit=BATCH)) == BATCH
+    assert len(serialised_at) == BATCH
+    assert max(Counter(serialised_at).values()) <= WRITE_CHUNK  # never more than a chunk in one loop turn
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ from sophia.gateway.security.origin import HostOriginGuard
 from sophia.gateway.security.setup import build_security
 from sophia.gateway.settings import GatewaySettings
 from sophia.gateway.toolsearch import ToolIndex
-from sophia.kit import Risk
+from sophia.kit import Risk, heap
 from sophia.kit.breaker import CircuitBreakers
 from sophia.kit.observability import TraceContextMiddleware
 from sophia.kit.security import InternalCredential
@@ -172,6 +172,10 @@ class Gateway:
             self.metrics.servers.labels(status=status).set(count)
         self.metrics.tools.set(len(self.catalog.routes()))
 
+    async def _warm_up(self) -> None:
+        await self.intents.warm_up()
+        heap.settle()  # the intent model and its library, loaded after startup
+
     @contextlib.asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         # One pooled client for every upstream: connections are kept alive and reused across calls.
@@ -186,7 +190,8 @@ class Gateway:
         async with session as http, pool, self.mcp.sessions.run():
             self.fleet = Fleet(self.settings, self.catalog, http, self.credential, pool)
             self.fleet.start()
-            warm_up = asyncio.create_task(self.intents.warm_up()) if self.settings.warm_up else None
+            heap.settle()  # catalogs, schemas, policy: left out of later collections
+            warm_up = asyncio.create_task(self._warm_up()) if self.settings.warm_up else None
             answers = asyncio.create_task(self.client_requests.listen())  # clients' answers to other replicas
             self.ready = True
             logger.info("gateway ready", extra={"url": self.settings.url, "servers": len(self.fleet.watches)})

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 import uvloop
 
+from sophia.kit import heap
 from sophia.kit._grpc import ControlPlane
 from sophia.kit._http import build_http_app
 from sophia.kit._logging import configure_logging
@@ -99,6 +100,7 @@ async def serve(service: Service, settings: ServiceSettings) -> None:
     await control.start()
     await control.set_serving(await service.is_ready())
     following = asyncio.create_task(_follow_readiness(service, control))
+    heap.settle()  # the service's startup heap (its model, its schemas) is left out of later collections
     config = uvicorn.Config(
         build_http_app(service, settings, credential),
         log_config=None,
