@@ -6,6 +6,7 @@ refused at once instead of leaving the call waiting."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -14,11 +15,11 @@ import pytest
 from mcp.server.mcpserver import Context, MCPServer
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from sophia.gateway.errors import UpstreamProtocolError, UpstreamRejected
-from sophia.gateway.legacy_http import LegacyHttpUpstream
+from sophia.gateway.legacy_http import GIVE_UP_AFTER, LOOK_AGAIN_EVERY, LegacyHttpUpstream, StreamEnds
 from sophia.kit.testing import serve_asgi
 
 #: What the slow tool went through (one test uses it at a time).
@@ -139,3 +140,54 @@ async def test_a_server_that_is_not_mcp_is_a_protocol_error() -> None:
     ):
         with pytest.raises(UpstreamProtocolError):
             await LegacyHttpUpstream("web", f"{url}/mcp", http).open()
+
+
+def open_streams_server(hold_s: float) -> Starlette:
+    """A 2025-11-25 server written out by hand whose event streams stay open `hold_s` after each reply (the
+    protocol allows it; the SDK's own server ends them at once)."""
+
+    async def mcp(request: Request) -> Response:
+        message = await request.json()
+        if "id" not in message:
+            return Response(status_code=202)
+        if message["method"] == "initialize":
+            result = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                      "serverInfo": {"name": "open-streams", "version": "1"}}  # fmt: skip
+            return JSONResponse(
+                {"jsonrpc": "2.0", "id": message["id"], "result": result}, headers={"mcp-session-id": "s1"}
+            )
+        reply = {"jsonrpc": "2.0", "id": message["id"], "result": {"content": [{"type": "text", "text": "ok"}]}}
+
+        async def events() -> AsyncIterator[bytes]:
+            yield f"event: message\ndata: {json.dumps(reply)}\n\n".encode()
+            await asyncio.sleep(hold_s)
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/mcp", mcp, methods=["POST"])])
+
+
+async def test_a_server_that_keeps_its_streams_open_is_not_waited_for_after_a_few_late_ends() -> None:
+    async with serve_asgi(open_streams_server(hold_s=5)) as url, aiohttp.ClientSession() as http:
+        direct = LegacyHttpUpstream("open", f"{url}/mcp", http)
+        await direct.open()
+        for _ in range(GIVE_UP_AFTER + 5):
+            result = await direct.call_tool("anything", {}, 10)
+            assert result["content"][0]["text"] == "ok"
+        assert direct._stream_ends.late == GIVE_UP_AFTER  # it stopped waiting: no later call was late
+
+
+def test_one_late_stream_end_is_load_not_a_server_that_keeps_streams_open() -> None:
+    ends = StreamEnds("svc")
+    for _ in range(GIVE_UP_AFTER - 1):
+        ends.was_late()
+    assert ends.worth_waiting()
+    ends.ended()  # the next stream ended in time: the late ones are forgotten
+    for _ in range(GIVE_UP_AFTER - 1):
+        ends.was_late()
+    assert ends.worth_waiting()
+    ends.was_late()
+    looks = [ends.worth_waiting() for _ in range(LOOK_AGAIN_EVERY * 3)]
+    assert looks.count(True) == 3  # given up, it still looks again once in LOOK_AGAIN_EVERY calls
+    ends.ended()
+    assert all(ends.worth_waiting() for _ in range(10))  # a look that saw the end: waiting again
