@@ -50,7 +50,7 @@ from sophia.kit.testing._mcp import mcp_body, mcp_headers
 from sophia.kit.wire import reply_in_event_stream
 from sophia.memory import lexical
 from sophia.memory.index import Filter, LocalIndex
-from sophia.memory.ranking import recall
+from sophia.memory.ranking import focus_text, recall
 from sophia.memory.records import Record, new_id
 from sophia.memory.settings import MemorySettings
 from sophia.memory.store import Store, open_store
@@ -131,6 +131,14 @@ class Embeddings:
         return np.stack([self._vectors[self.key(t)] for t in texts])
 
 
+def focused(texts: list[str], settings: MemorySettings, embeddings: Embeddings) -> list[Vectors | None]:
+    """Each question's name-free embedding, as the recall tool makes it (None where it has none)."""
+    focus = [focus_text(text, settings) for text in texts]
+    asked = [f for f in focus if f is not None]
+    vectors = iter(embeddings.embed(asked)) if asked else iter(())
+    return [next(vectors) if f is not None else None for f in focus]
+
+
 def load(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
 
@@ -167,8 +175,10 @@ async def paraphrase(split: str, settings: MemorySettings, embeddings: Embedding
         records[fact["key"]] = record
     key_of = {r.id: key for key, r in records.items()}
     hits1 = hits5 = answered = leaks = stale = false_recall = unanswerable = 0
-    for question, vector in zip(questions, question_vectors, strict=True):
-        answer = await recall(store, settings, question["text"], vector, Filter(question["namespace"]), 5)
+    focus = focused([q["text"] for q in questions], settings, embeddings)
+    for question, vector, name_free in zip(questions, question_vectors, focus, strict=True):
+        where = Filter(question["namespace"])
+        answer = await recall(store, settings, question["text"], vector, where, 5, name_free)
         found = [] if answer.nothing_relevant else [hit.record for hit, _ in answer.hits]
         leaks += sum(r.namespace != question["namespace"] for r in found)
         stale += sum(not r.current for r in found)
@@ -230,8 +240,10 @@ async def conversations(split: str, settings: MemorySettings, embeddings: Embedd
         for question, top in zip(answerable, bm25_top(texts, [q["text"] for q in answerable], 10), strict=True):
             got = {chat["turns"][i]["id"] for i in top}
             baseline.append(len(got & set(question["evidence"])) / len(question["evidence"]))
-        for question, vector in zip(questions, embeddings.embed([q["text"] for q in questions]), strict=True):
-            answer = await recall(store, settings, question["text"], vector, Filter(namespace), 10)
+        asked = [q["text"] for q in questions]
+        focus = focused(asked, settings, embeddings)
+        for question, vector, name_free in zip(questions, embeddings.embed(asked), focus, strict=True):
+            answer = await recall(store, settings, question["text"], vector, Filter(namespace), 10, name_free)
             got = set() if answer.nothing_relevant else {turn_of[hit.record.id] for hit, _ in answer.hits}
             if not question["evidence"]:
                 adversarial += 1
@@ -253,7 +265,7 @@ def quality() -> tuple[list[dict[str, Any]], dict[str, float]]:
     embeddings = Embeddings()
     configs = {
         "hybrid": MemorySettings(),
-        "dense only": MemorySettings(lexical_weight=0, time_weight=0, generic_penalty=0),  # plain cosine
+        "dense only": MemorySettings(lexical_weight=0, time_weight=0, generic_penalty=0, focus_weight=0),  # cosine
     }
     results: dict[tuple[str, str], dict[str, float]] = {}
     for name, settings in configs.items():
@@ -394,9 +406,11 @@ async def large() -> tuple[list[dict[str, Any]], float]:
         for n in range(LARGE_RECALLS):
             query = rng.choice(QUESTIONS).format(p=rng.choice(PEOPLE), t=rng.choice(THINGS))
             begun = time.perf_counter()
-            vector = (await asyncio.to_thread(model.embed_sync, [query]))[0]
+            focus = focus_text(query, settings)  # embedded with the question in one run, as the tool does
+            vectors = await asyncio.to_thread(model.embed_sync, [query] if focus is None else [query, focus])
             embedded = time.perf_counter()
-            answer = await recall(stores[index], settings, query, vector, Filter(namespaces[n % len(namespaces)]), 5)
+            scope = Filter(namespaces[n % len(namespaces)])
+            answer = await recall(stores[index], settings, query, vectors[0], scope, 5, vectors[1] if focus else None)
             done = time.perf_counter()
             latencies.append(done - begun)
             embedding.append(embedded - begun)

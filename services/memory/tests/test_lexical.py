@@ -51,3 +51,11 @@ def test_terms_are_stemmed_stop_words_dropped_and_ids_stable() -> None:
 
 def test_an_empty_or_stop_word_question_has_no_terms() -> None:
     assert not lexical.query("who is what?")
+
+
+def test_a_question_without_its_names_keeps_what_it_asks() -> None:
+    """Recall's second, name-free embedding of a question (ranking.focus_text): the names go, the relation
+    and the sentence-initial word stay."""
+    assert lexical.without_names("Who is Greta's boss?", "they") == "Who is they's boss?"
+    assert lexical.without_names("Did Omar hand Beacon over in May?", "they") == "Did they hand they over in May?"
+    assert lexical.without_names("Which API does the app call?", "they") == "Which API does the app call?"

@@ -59,3 +59,4 @@ class Hit:
     similarity: float  # cosine between query and memory (before the generic direction is taken out)
     lexical: float  # BM25 relative to the best candidate's, 0..1 (0: no term in common)
     specific: float = 0.0  # similarity with the namespace's average taken out (see above)
+    focus: float = 0.0  # cosine with the question with its names left out (ranking.py; `similarity` if none)

@@ -52,6 +52,7 @@ class Query:
     terms: lexical.Terms
     period: tuple[float, float] | None = None  # event times the question names: a third signal
     depth: int = 100  # how many candidates each signal brings (a Qdrant server; the local index scores all)
+    focused: Vectors | None = None  # the question with its names left out (ranking.py): each hit's `focus`
 
 
 class LocalIndex:
@@ -263,10 +264,12 @@ class _Shard:
                 dense = (self._vectors[:n] @ vector)[rows].astype(np.float64) + offset
         fused = (weights.dense * dense + weights.lexical * relative + weights.time * inside) / total
         top = _top(fused, limit)
-        similarity = self._vectors[rows[top]] @ query.vector
+        found = self._vectors[rows[top]]
+        similarity = found @ query.vector
+        focus = found @ query.focused if query.focused is not None else similarity
         return [
-            Hit(self.records[rows[i]], float(fused[i]), float(cosine), float(relative[i]), float(dense[i]))
-            for i, cosine in zip(top, similarity, strict=True)
+            Hit(self.records[rows[i]], float(fused[i]), float(cosine), float(relative[i]), float(dense[i]), float(f))
+            for i, cosine, f in zip(top, similarity, focus, strict=True)
         ]
 
     def _screen(

@@ -62,20 +62,33 @@ CALENDAR = frozenset(
 SENTENCE = re.compile(r"(?:^|[.!?]\s+)(\w+)")
 
 
-def names(text: str) -> set[str]:
-    """Stemmed words the text capitalises mid-sentence (people, systems, places): what a question is
-    about. Sentence-initial words, calendar words, "I" and acronyms (API, EU: generic more often than
-    not) are left out."""
+def _name_matches(text: str) -> list[re.Match[str]]:
+    """The words the text capitalises mid-sentence (see `names`), as matches in the text."""
     initial = {m.start(1) for m in SENTENCE.finditer(text)}
-    found = set()
+    found = []
     for match in WORD.finditer(text):
         word = match.group()
         lowered = word.lower()
         acronym = len(word) > 1 and word.isupper()
         if match.start() in initial or not word[0].isupper() or acronym or lowered in CALENDAR or lowered in STOP_WORDS:
             continue
-        found.add(_stemmer().stemWord(lowered))
+        found.append(match)
     return found
+
+
+def names(text: str) -> set[str]:
+    """Stemmed words the text capitalises mid-sentence (people, systems, places): what a question is
+    about. Sentence-initial words, calendar words, "I" and acronyms (API, EU: generic more often than
+    not) are left out."""
+    return {_stemmer().stemWord(match.group().lower()) for match in _name_matches(text)}
+
+
+def without_names(text: str, stand_in: str) -> str:
+    """The text with each of its names (see `names`) replaced by `stand_in`: what it asks about them
+    ("Who is Greta's boss?" -> "Who is they's boss?")."""
+    for match in reversed(_name_matches(text)):
+        text = text[: match.start()] + stand_in + text[match.end() :]
+    return text
 
 
 def term_id(word: str) -> int:

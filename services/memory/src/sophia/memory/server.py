@@ -298,8 +298,10 @@ async def recall(
     check_namespace(namespace)
     if not await store.has_namespace(namespace):
         return {"namespace": namespace, "items": [], "nothing_relevant": True, "note": _nothing_stored(namespace)}
-    vector = (await _embed(embedder, [query]))[0]
-    answer = await ranking.recall(store, settings, query, vector, where, k)
+    # The name-free question goes in the same model run as the question: a second run would cost more.
+    focus = ranking.focus_text(query, settings)
+    vectors = await _embed(embedder, [query] if focus is None else [query, focus])
+    answer = await ranking.recall(store, settings, query, vectors[0], where, k, vectors[1] if focus else None)
     if answer.nothing_relevant:
         if answer.unmentioned:
             best = f" (no memory there mentions {', '.join(sorted(answer.unmentioned))})"

@@ -67,6 +67,14 @@ class MemorySettings(ServiceSettings):
         "to the question before fusing (0: plain cosine): what resembles everything (small talk, boilerplate) ranks "
         "below what is specific. Chosen on the dev split of bench/data (see fusion.py).",
     )
+    focus_weight: float = Field(
+        2.0,
+        ge=0,
+        description="Among the best hits that mention a name the question uses, each is scored down by this times "
+        "how much less similar it is than the best of them to the question with its names left out (one more short "
+        "embedding per such recall): of the facts about one person, the one about what is asked ranks first. 0: off. "
+        "Chosen on the dev split of bench/data (see ranking.py).",
+    )
     time_weight: float = Field(
         0.5, ge=0, description="Weight of 'happened in the period the question names' in recall's fused score."
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -247,7 +248,7 @@ class Store:
 
     async def search(self, query: Query, where: Filter, limit: int, weights: Weights) -> list[Hit]:
         """The `limit` best memories by fused score (see fusion.py), from the local index or from Qdrant."""
-        query = Query(query.vector, query.terms, query.period, max(query.depth, limit))
+        query = dataclasses.replace(query, depth=max(query.depth, limit))
         if self.index is not None:
             return self.index.search(query, where, limit, weights)
         return await self._call(self._search_qdrant, query, where, limit, weights)
@@ -298,8 +299,10 @@ class Store:
             vector = vectors.get(key)
             similarity = float(np.dot(vector, query.vector)) if vector is not None else 0.0
             specific = float(np.dot(vector, shifted)) + offset if vector is not None else 0.0
+            focused = query.focused if query.focused is not None else query.vector
+            focus = float(np.dot(vector, focused)) if vector is not None else 0.0
             score = weights.fuse(specific, relative, inside, query.period is not None)
-            hits.append(Hit(record, score, similarity, relative, specific))
+            hits.append(Hit(record, score, similarity, relative, specific, focus))
         hits.sort(key=lambda hit: -hit.score)
         return hits[:limit]
 
