@@ -225,6 +225,15 @@ def test_clauses_split_on_conjunctions_that_start_a_new_action() -> None:
     assert len(clauses("I shared the vendor password, remove it from memory")) == 1
 
 
+def test_greetings_and_thanks_are_not_parts_of_a_request(classify: Any) -> None:
+    """A greeting or a sign-off gives no order: read alone it said "deploy, needs approval" to the model."""
+    assert clauses("Good morning! list the stacks") == ["list the stacks"]
+    assert clauses("what changed in ledger this week? Thanks a lot!") == ["what changed in ledger this week"]
+    assert clauses("Hi team. Nothing urgent. Scale out the workers on dune") == ["Scale out the workers on dune"]
+    assert classify("Good morning! list the stacks").requires_approval is False
+    assert classify("Good morning! tear down the dune stack").requires_approval is True
+
+
 def test_entities_become_targets() -> None:
     found = entities("merge feature/login-fix into main in payments-api and post in #releases; src/app.py changed")
     assert "feature/login-fix" in found.branches and "main" in found.branches
