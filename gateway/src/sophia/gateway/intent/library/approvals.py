@@ -443,6 +443,87 @@ FAMILIES: list[Family] = [
         "what's the head commit of {protected_branch}?",
         "is {protected_branch} protected in {repo}?",
     ),
+    # -- orders said as needs and wishes ("X needs more Y", "X can go"): still orders -------------------
+    F(
+        "infrastructure modify infra yes",
+        "{stack} needs {count} more {workload}",
+        "the {resource} on {stack} should be {size} from now on",
+        "we need the {resource} on {stack} bigger, make it so",
+        "the {workload} on {stack} are starved, give them more memory",
+        "let's run {count} {workload} on {stack} instead",
+        "{stack} could use more capacity for the {workload}, add it",
+        "the disk on the {resource} in {stack} is full, grow it",
+    ),
+    F(
+        "infrastructure create infra yes",
+        "we need a {cloud_thing} on {stack}, set one up",
+        "let's get a {cloud_thing} into {stack}",
+        "{company} needs its own environment, create one",
+        "{stack} should have a {cloud_thing} too, add it",
+    ),
+    F(
+        "infrastructure delete infra yes",
+        "the {nonprod_stack} environment can go, remove it",
+        "we don't need the {cloud_thing} on {stack} anymore, delete it",
+        "nobody uses {nonprod_stack}, get it out of here",
+        "{nonprod_stack} has served its purpose, destroy it",
+    ),
+    F(
+        "infrastructure query infra no",
+        "does {stack} need more {workload}?",
+        "should the {resource} on {stack} be bigger?",
+        "do we still need {nonprod_stack}?",
+        "is anyone still using the {cloud_thing} on {stack}?",
+    ),
+    F(
+        "business create business yes",
+        "{company} should hear from us that {news}, message them",
+        "make sure {company}'s {role} hear that {news}",
+        "keep {company} posted in {ext_channel} on the fix",
+        "{company} is waiting on an answer in {ext_channel}, reply that {news}",
+    ),
+    F(
+        "business create business no",
+        "make sure {int_channel} hears that {news}",
+        "keep {int_channel} posted on the fix",
+        "{person} is waiting on an answer in {int_channel}, reply that {news}",
+    ),
+    F(
+        "technical modify code yes",
+        "{protected_branch} needs the leaked key scrubbed from its history in {repo}, do it",
+        "{protected_branch} should match {feature_branch} exactly, overwrite it",
+        "the last {count} commits on {protected_branch} are wrong, reset and push",
+    ),
+    F(
+        "technical modify code no",
+        "{feature_branch} should match {protected_branch} exactly, reset it",
+        "the last {count} commits on {feature_branch} are wrong, reset them",
+    ),
+    # -- compound requests: the part that changes carries the approval -------------------------------------
+    F(
+        "business create business,code yes",
+        "email {company} the changelog of {repo} since {version}",
+        "post the {repo} release notes in {ext_channel}",
+    ),
+    F(
+        "business create business,code no",
+        "post the {repo} release notes in {int_channel}",
+        "put the {repo} changelog since {version} in a Notion page",
+    ),
+    F(
+        "business create business,memory yes",
+        "tell {company} what we agreed about {topic}, from our notes",
+        "send {company}'s {role} the decisions we noted on {topic}",
+    ),
+    F(
+        "business create business,memory no",
+        "post what we agreed about {topic} in {int_channel}",
+        "share our notes on {topic} with {person} on Slack",
+    ),
+    F(
+        "infrastructure deploy code,infra yes",
+        "force-push the fix to {protected_branch} and then roll {stack} forward",
+    ),
     # -- asking how: a question about a risky operation changes nothing ---------------------------------
     F(
         "infrastructure query infra no",
