@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sophia.gateway.intent.classifier import IntentClassifier, build_classifier
+from sophia.gateway.intent.classifier import IntentClassifier, _changes_by_convention, build_classifier
 from sophia.gateway.intent.engine import combine
 from sophia.gateway.intent.model import ARTIFACT, char_ngrams, library, word_ngrams
 from sophia.gateway.intent.rules import approval_findings
@@ -197,12 +197,24 @@ def test_risky_requests_need_approval(query: str) -> None:
         ("apply whatever is pending on osaka-dr", True),
         ("what happens if we delete a stack?", False),  # asks how it works: changes nothing
         ("preview adding nodes to tundra-staging", False),
+        # A clause that reads first does not make the whole request a read: the second part deploys.
+        ("read the runbook and bring osaka-dr up to the new version", True),
+        ("read the runbook and explain how osaka-dr is rolled out", False),
     ],
 )
 def test_the_labels_alone_can_require_approval(classify: Any, query: str, held: bool) -> None:
     """A change to infrastructure alone, a deploy or a deletion needs approval by the convention even in
     wording the approval rules never listed; a question or a preview about the same thing does not."""
     assert classify(query).requires_approval is held
+
+
+def test_the_convention_exempts_a_request_only_when_every_part_of_it_reads() -> None:
+    """A deploy reading used to be exempt whenever the request opened with a read ("check ..., then roll
+    it out" held only if a rule or the model's probability caught the second part)."""
+    text = "check the canary on osaka-dr and roll it out"
+    assert _changes_by_convention("deploy", ["infra"], text, clauses(text)) is True
+    text = "check the canary on osaka-dr and compare it with the last rollout"
+    assert _changes_by_convention("deploy", ["infra"], text, clauses(text)) is False
 
 
 def test_typos_in_keywords_are_repaired_and_other_words_left_alone() -> None:
@@ -223,6 +235,15 @@ def test_clauses_split_on_conjunctions_that_start_a_new_action() -> None:
         "list the repos",
     ]
     assert len(clauses("I shared the vendor password, remove it from memory")) == 1
+
+
+def test_greetings_and_thanks_are_not_parts_of_a_request(classify: Any) -> None:
+    """A greeting or a sign-off gives no order: read alone it said "deploy, needs approval" to the model."""
+    assert clauses("Good morning! list the stacks") == ["list the stacks"]
+    assert clauses("what changed in ledger this week? Thanks a lot!") == ["what changed in ledger this week"]
+    assert clauses("Hi team. Nothing urgent. Scale out the workers on dune") == ["Scale out the workers on dune"]
+    assert classify("Good morning! list the stacks").requires_approval is False
+    assert classify("Good morning! tear down the dune stack").requires_approval is True
 
 
 def test_entities_become_targets() -> None:

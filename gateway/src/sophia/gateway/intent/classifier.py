@@ -48,7 +48,7 @@ class IntentClassifier:
         domain = "administrative" if capabilities == ["memory"] else reading.domain  # the convention
         findings = [finding for part in dict.fromkeys([plain, *parts]) for finding in rules.approval_findings(part)]
         action: Action = reading.action  # type: ignore[assignment]
-        by_labels = _changes_by_convention(action, capabilities, plain)
+        by_labels = _changes_by_convention(action, capabilities, plain, parts)
         requires_approval = bool(findings) or by_labels or reading.approval >= APPROVAL_THRESHOLD
         if requires_approval:
             risk = "critical" if any(f.critical for f in findings) else "high"
@@ -77,12 +77,13 @@ _ALWAYS_HELD_ACTIONS = frozenset({"deploy", "delete"})
 _CHANGING_ACTIONS = frozenset({"create", "modify", "deploy", "delete"})
 
 
-def _changes_by_convention(action: str, capabilities: list[Capability], text: str) -> bool:
+def _changes_by_convention(action: str, capabilities: list[Capability], text: str, parts: list[str]) -> bool:
     """Approval from the labels, not from trigger words: the model reads what a request does from phrasings
     the approval rules never listed ("add a read replica to <any stack>", "de-dupe ..."), so a deploy or a
     deletion, or any change to a request that touches only infrastructure, needs approval unless the
-    request only reads, previews or asks how something works."""
-    if rules.only_reads(text):
+    request only reads, previews or asks how something works: the whole of it and each of its parts
+    ("check the canary and roll it out" opens with a read, and still deploys)."""
+    if rules.only_reads(text) and all(rules.only_reads(part) for part in parts):
         return False
     return action in _ALWAYS_HELD_ACTIONS or (capabilities == ["infra"] and action in _CHANGING_ACTIONS)
 

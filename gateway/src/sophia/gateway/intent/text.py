@@ -159,8 +159,21 @@ def clauses(text: str) -> list[str]:
         for clause in _CLAUSE.split(masked)
         for part in _orders(clause)
     ]
-    kept = [part for part in parts if len(part.split()) >= 2]
+    kept = [part for part in parts if len(part.split()) >= 2 and not _courtesy(part)]
     return kept or [text.strip()]
+
+
+# Greetings, thanks and asides that open or close a request ("Good morning!", "Thanks a lot!", "Nothing
+# urgent."): as parts of their own they give no order, and read alone they carried no signal but the
+# model's priors (a bare "good morning" read as a deploy that needs approval).
+_COURTESY_WORDS = frozenset({"hi", "hello", "hey", "morning", "afternoon", "evening", "good", "team", "all",
+                             "folks", "everyone", "there", "thanks", "thank", "you", "a", "lot", "so", "much",
+                             "many", "cheers", "in", "advance", "nothing", "urgent", "no", "rush", "quick",
+                             "question", "one", "ok", "okay", "great", "have", "nice", "day"})  # fmt: skip
+
+
+def _courtesy(part: str) -> bool:
+    return all(word in _COURTESY_WORDS for word in re.findall(r"[a-z']+", part.lower()))
 
 
 def unquoted(text: str) -> str:

@@ -9,8 +9,10 @@ out on every machine, so training is deterministic.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from typing import Any
+
+from sophia.gateway.intent.library import approvals
+from sophia.gateway.intent.library.family import F, Family
 
 ENTITIES: dict[str, list[str]] = {
     "repo": [
@@ -238,21 +240,6 @@ ENTITIES: dict[str, list[str]] = {
     "num": ["12", "88", "305", "1402", "57"],
     "period_words": ["this week", "last month", "yesterday", "today", "this quarter", "since Monday"],
 }
-
-
-@dataclass(frozen=True)
-class Family:
-    domain: str
-    action: str
-    capabilities: tuple[str, ...]
-    approval: bool
-    phrasings: tuple[str, ...]
-
-
-def F(labels: str, *phrasings: str) -> Family:
-    """`labels`: "domain action cap1,cap2 yes|no"."""
-    domain, action, caps, approval = labels.split()
-    return Family(domain, action, tuple(caps.split(",")), approval == "yes", phrasings)
 
 
 FAMILIES: list[Family] = [
@@ -821,17 +808,35 @@ FAMILIES: list[Family] = [
 PREFIXES = ["", "", "", "please ", "can you ", "could you ", "hey, ", "pls ", "quick one: ", "I need you to "]
 SUFFIXES = ["", "", "", "", " please", " asap", " thanks", " when you get a chance", " now"]
 EXPANSIONS = 4  # filled copies of each phrasing
+# The approval families are filled twice each: four copies of them tilted the action decision towards
+# delete and create (dev action accuracy 0.874 -> 0.851), two keep it while the approval head learns.
+APPROVAL_EXPANSIONS = 2
 
 
 def expand(seed: int = 16) -> list[dict[str, Any]]:
-    """Every family's phrasings, each filled `EXPANSIONS` times with different entities and politeness."""
+    """Every family's phrasings, each filled `EXPANSIONS` times with different entities and politeness.
+    The approval families (`approvals.py`) come after the others with their own entity lists added, so
+    the rows before them expand exactly as they did before those families existed."""
     rng = random.Random(seed)  # noqa: S311 - reproducible data, not secrets
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for family in FAMILIES:
+    _fill(FAMILIES, ENTITIES, rng, seen, rows)
+    _fill(approvals.FAMILIES, ENTITIES | approvals.ENTITIES, rng, seen, rows, APPROVAL_EXPANSIONS)
+    return rows
+
+
+def _fill(
+    families: list[Family],
+    entities: dict[str, list[str]],
+    rng: random.Random,
+    seen: set[str],
+    rows: list[dict[str, Any]],
+    expansions: int = EXPANSIONS,
+) -> None:
+    for family in families:
         for phrasing in family.phrasings:
-            for _ in range(EXPANSIONS):
-                filled = phrasing.format_map({k: rng.choice(v) for k, v in ENTITIES.items()})
+            for _ in range(expansions):
+                filled = phrasing.format_map({k: rng.choice(v) for k, v in entities.items()})
                 prefix = rng.choice(PREFIXES)
                 question = filled.rstrip().endswith("?")
                 text = prefix + filled + ("" if question else rng.choice(SUFFIXES))
@@ -843,7 +848,6 @@ def expand(seed: int = 16) -> list[dict[str, Any]]:
                 labels: dict[str, Any] = {"domain": family.domain, "action": family.action}
                 labels |= {"capabilities": list(family.capabilities), "requires_approval": family.approval}
                 rows.append({"query": text, **labels})
-    return rows
 
 
 # For "X, then Y" the action is the step that carries the outcome: the weightier of the two.
