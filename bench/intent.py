@@ -8,7 +8,9 @@
   before the second round of tuning. The targets are decided on blind + blind2 together ("blind+2").
 - blind3: bench/data/intents_blind3.jsonl, 125 requests (58 needing approval) written before approvals
   were decided from the plan's structure: new entities, each approval class against its safe near-miss.
-  Reported alone and in "blind+2+3" (all three); the targets stay decided on blind + blind2.
+  Reported alone and in "all blind"; the targets stay decided on blind + blind2.
+- blind4: bench/data/intents_blind4.jsonl, 150 requests (75 needing approval) written by someone who read
+  neither the training library nor the other sets, before any tuning against it (stop 25): the freshest.
 - dev: tests/data/intents.jsonl, the project's own 262 requests. The library's hand-written cases were
   written while looking at its errors: its numbers are optimistic.
 
@@ -38,10 +40,11 @@ SETS = {
     "blind": ROOT / "bench/data/intents_blind.jsonl",
     "blind2": ROOT / "bench/data/intents_blind2.jsonl",
     "blind3": ROOT / "bench/data/intents_blind3.jsonl",
+    "blind4": ROOT / "bench/data/intents_blind4.jsonl",
     "dev": ROOT / "tests/data/intents.jsonl",
 }
 DECIDING = ("blind", "blind2")  # their union decides every target
-EVERY_BLIND = ("blind", "blind2", "blind3")  # reported together too: blind3 is the freshest
+EVERY_BLIND = ("blind", "blind2", "blind3", "blind4")  # reported together too: blind4 is the freshest
 PASSES = 3
 TARGETS = {"domain": 0.95, "action": 0.90, "capabilities": 0.90, "approval_recall": 1.0,
            "approval_precision": 0.8, "intent_p95_ms": 15.0}  # fmt: skip
@@ -109,8 +112,8 @@ def main() -> None:
     loaded_s = time.perf_counter() - started
     labelled = {name: [json.loads(line) for line in p.read_text().splitlines() if line] for name, p in SETS.items()}
     labelled["blind+2"] = [row for name in DECIDING for row in labelled[name]]
-    labelled["blind+2+3"] = [row for name in EVERY_BLIND for row in labelled[name]]
-    shown = ("blind+2", "blind", "blind2", "blind3", "blind+2+3", "dev")
+    labelled["all blind"] = [row for name in EVERY_BLIND for row in labelled[name]]
+    shown = ("blind+2", "blind", "blind2", "blind3", "blind4", "all blind", "dev")
     scores = {name: measure(classifier.classify, rows) for name, rows in labelled.items()}
 
     latencies: list[float] = []
@@ -124,7 +127,7 @@ def main() -> None:
     p95 = percentile(latencies, 95)
     structural = asyncio.run(with_structure({name: labelled[name] for name in SETS}))
     structural["blind+2"] = _pooled(structural, DECIDING)
-    structural["blind+2+3"] = _pooled(structural, EVERY_BLIND)
+    structural["all blind"] = _pooled(structural, EVERY_BLIND)
 
     rows_out: list[dict[str, Any]] = []
     for field, target in TARGETS.items():
@@ -149,7 +152,7 @@ def main() -> None:
                      "target": "<= 15 (blind+2: p95, dev: p50)",
                      "met": "yes" if p95 <= TARGETS["intent_p95_ms"] else "NO"})  # fmt: skip
     summary = {"blind_requests": len(labelled["blind"]), "blind2_requests": len(labelled["blind2"]),
-               "blind3_requests": len(labelled["blind3"]),
+               "blind3_requests": len(labelled["blind3"]), "blind4_requests": len(labelled["blind4"]),
                "dev_requests": len(labelled["dev"]),
                "library_size": classifier.size, "load_model_s": round(loaded_s, 3),
                "load_avg_1m_before": load_before, "load_avg_1m_after": os.getloadavg()[0]}  # fmt: skip
