@@ -131,3 +131,53 @@ def test_a_noun_phrase_after_and_is_not_a_clause_of_its_own(classifier: IntentCl
         "tear down the analytics stack",
     ]
     assert classifier.classify("check router spend and the analytics stack outputs").requires_approval is False
+
+
+# Everyday wording (library/everyday.py): polite and indirect orders, wishes, slang, said by people who never
+# read the library, against near-misses that ask, weigh, list or stay on a feature branch or in our channel.
+EVERYDAY_HELD = [
+    "ok so the kestrel-uat env is dead weight, get it out of here",
+    "hey could you zap the scratch notes in the research namespace",
+    "just shove the hotfix onto master in plover-api, no PR",
+    "give the Ardent Tools people a quick answer in #shared-ardent that we patched it",
+    "please ship plover-api 2.2 to the live cluster, we're good",
+]
+EVERYDAY_NOT_HELD = [
+    "any idea why the render workers on gull-qa keep dying? don't touch them",
+    "is it a good idea to drop the kestrel-uat env? just your opinion",
+    "which notes in the research namespace are scratch ones? list only",
+    "tidy the commits on my branch feat/speedup before I open the PR",
+    "what's live on the live cluster for plover-api?",
+]
+
+
+def test_the_everyday_phrasings_here_were_never_trained_on() -> None:
+    known = {row["query"].lower() for row in library()}
+    assert not {query.lower() for query in EVERYDAY_HELD + EVERYDAY_NOT_HELD} & known
+
+
+@pytest.mark.parametrize("query", EVERYDAY_HELD)
+def test_everyday_orders_are_held(classifier: IntentClassifier, query: str) -> None:
+    assert classifier.classify(query).requires_approval is True
+
+
+@pytest.mark.parametrize("query", EVERYDAY_NOT_HELD)
+def test_everyday_questions_and_safe_changes_are_not_held(classifier: IntentClassifier, query: str) -> None:
+    assert classifier.classify(query).requires_approval is False
+
+
+def test_a_typo_library_row_keeps_the_words_recognisable() -> None:
+    """Some everyday rows carry a typo (two inner letters swapped), as people type: the first and last
+    letters stay, so "deploy" may read "depoly" but never "edploy"."""
+    import random
+
+    from sophia.gateway.intent.library.templates import _typo
+
+    rng = random.Random(3)
+    words = ["please", "deploy", "quartz", "now"]
+    for _ in range(50):
+        typo = _typo(" ".join(words), rng)
+        changed = [(a, b) for a, b in zip(words, typo.split(), strict=True) if a != b]
+        assert len(changed) == 1
+        before, after = changed[0]
+        assert sorted(before) == sorted(after) and (before[0], before[-1]) == (after[0], after[-1])
