@@ -100,12 +100,15 @@ RULE_HELD = [
     "clobber master in ledger-ui with my branch",
     "rewrite history on release/2.1 to drop the secret",
     "hard reset main to v3 in ledger-ui",
+    # An order said as a wish is still an order.
+    "would be lovely if the render workers on gull-qa got a few more gigs, bump them please",
 ]
 RULE_NOT_HELD = [
     "rebase feat/x on top of main in ledger-ui",  # the feature branch is rewritten, not main
     "drop a line in #eng that lunch is here",  # "drop" posts here, it deletes nothing
     "drop the link in #design",
     "answer Priya in #eng that the build is green",  # a teammate in an internal channel
+    "tell Ingmar in #backend that we patched it",
     "please just show the stacks, don't touch anything",
     "before we reset main in ledger-ui, what would we lose?",
     "could you list the duplicate contacts, no changes",

@@ -696,6 +696,7 @@ _SHARED_MARK = r"(?:ext|shared|external|partners?|customers?|clients?|connect|ve
 _OUTSIDE_CHANNEL = re.compile(  # "#acme-ext", "#ext-acme", "#shared-contoso", "#partner-x": a prefix or a suffix
     rf"#(?:[\w-]*-{_SHARED_MARK}|{_SHARED_MARK}-[\w-]+)\b", re.IGNORECASE
 )
+_ANY_CHANNEL = re.compile(r"(?<![\w&])#[a-z][\w-]*", re.IGNORECASE)
 _EMAIL_SEND = re.compile(
     r"\b(?:e-?mail\b(?! (?:draft|template))|send\b[^.;]*\b(?:e-?mail|by mail)|[\w.+-]+@[\w-]+\.[\w.]+)", re.IGNORECASE
 )
@@ -763,7 +764,7 @@ _NOT_DONE = (
 # A clause that only reads, previews, drafts or asks how something works changes nothing.
 _HARMLESS = re.compile(
     r"^(?:whats|hows|wheres|whos|what|how|why|which|who|where|when|is|are|does|do|can(?! you)|could(?! you)|should|"
-    r"would(?! you)|explain|"
+    r"would(?! you| be (?:great|nice|lovely|good|awesome|ideal|helpful|cool|amazing)\b)|explain|"  # a wish orders
     r"describe|tell me|show"
     r"|list|preview|summari[sz]e|review|check|compare|find|search|look|read|diff)\b"
     r"|\b(?:dry[- ]?run|preview|draft|(?:don'?t|do not) (?:actually )?" + _NOT_DONE + r"|without (?:sending|posting|"
@@ -823,7 +824,9 @@ def approval_findings(clause: str) -> list[ApprovalFinding]:
     if (_PROTECTED_PUSH.search(clause) or _PROTECTED_REWRITE.search(clause)) and not opens_pull_request:
         found.append(ApprovalFinding("pushes or merges to a protected branch", production))
     named = _NAMED_RECIPIENT.search(clause)
-    internal = named is not None and named.group(0).split()[-1] in _INTERNAL_WORDS
+    # "tell Ingrid in #backend ...": a person named next to our own channel (and no shared one) is a colleague.
+    in_our_channel = bool(_ANY_CHANNEL.search(clause)) and not _OUTSIDE_CHANNEL.search(clause)
+    internal = named is not None and (named.group(0).split()[-1] in _INTERNAL_WORDS or in_our_channel)
     outside = _OUTSIDE.search(clause) or _OUTSIDE_CHANNEL.search(clause) or (named is not None and not internal)
     if ((_MESSAGE.search(clause) and outside) or _EMAIL_SEND.search(clause)) and not _TASK_TO_MESSAGE.search(clause):
         found.append(ApprovalFinding("messages people outside the company", False))
