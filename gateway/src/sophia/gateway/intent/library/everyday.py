@@ -216,6 +216,9 @@ FAMILIES: list[Family] = [
         "pull up the Notion doc on {topic}",
         "what's been going on in {slack_int} today",
         "find the last Gong call with {org}",
+        "pull a list of doubled-up {crm_thing} in Salesforce, leave them as they are",
+        "how many {crm_thing} for {org} are duplicates? no merging",
+        "show the HubSpot {crm_thing} that look like dupes, I'll clean them up myself",
     ),
     F(
         "business analyze business no",
@@ -393,6 +396,90 @@ FAMILIES: list[Family] = [
         "creative create visual no",
         "add /tmp/{image_thing}-final.png to the image index",
         "tag the new {screen} {image_thing} and add it to visual search",
+    ),
+    # -- long requests with context before the order: the order decides ------------------------------------------
+    F(
+        "infrastructure deploy business,infra yes",
+        "Hey, hope the week's going ok. Two things: check what's on {env} and if it looks stale roll {svc} {version} "
+        "out there, then let {slack_int} know",
+        "Quick favour before I log off: {svc} {version} passed QA, so please get it onto {live_env} and post a note in "
+        "{slack_int} once it's out",
+    ),
+    F(
+        "infrastructure analyze infra no",
+        "Morning! The {workload} on {live_env} are falling over again. Please look at the outputs and the recent "
+        "rollouts and tell me what you think, but don't change anything yet",
+        "So {svc} on {env} has been slow since yesterday and I'm not sure why. Could you dig into the stack and "
+        "give me your best guess? No changes please",
+    ),
+    F(
+        "infrastructure modify infra yes",
+        "Morning! The {workload} on {live_env} are falling over again, looks like memory. Go ahead and give them "
+        "double the memory",
+        "{svc} on {env} has been slow since yesterday; if it's the {resource}, just resize it to {size}",
+    ),
+    F(
+        "business create business,memory no",
+        "I'm prepping for the {org} renewal. Find the deal in HubSpot, check what we noted about their pricing, and "
+        "draft a short email I can review",
+        "{org} pinged us about {topic}; pull what we remember about them and the CRM record and write me a draft "
+        "reply, don't send it",
+    ),
+    F(
+        "business create business,memory yes",
+        "{org} pinged us about {topic}; pull what we remember about them and email their {role} our answer",
+        "I'm prepping for the {org} renewal: check what we noted about their pricing and send them the new quote",
+    ),
+    F(
+        "technical analyze code,visual no",
+        "can you look at the {screen} {image_thing} and the code that renders it in {repo} and say why it looks off",
+        "compare the {screen} {image_thing} with what {repo} actually renders and list the differences",
+    ),
+    F(
+        "infrastructure modify infra,memory yes",
+        "remember that {svc} on {live_env} needs at least {count} replicas, then scale it to that",
+        "note that the {resource} on {env} should be {size}, and resize it now",
+    ),
+    F(
+        "administrative create infra,memory no",
+        "remember that {svc} on {live_env} needs at least {count} replicas, we'll scale it next week",
+        "make a note of which version is on {live_env} right now",
+    ),
+    F(
+        "technical modify code,memory no",
+        "look up the naming rules we agreed on and apply them to {repo} on {feature_branch}",
+    ),
+    F(
+        "creative create business,visual yes",
+        "find the final {screen} {image_thing} and send it over to {org}'s {role}",
+        "grab the approved {image_thing} and post it in {slack_ext} for {org}",
+    ),
+    # -- watching and tuning, said loosely ---------------------------------------------------------------------------
+    F(
+        "infrastructure monitor infra no",
+        "ping me if {live_env} drifts from the code",
+        "keep an eye on the {svc} rollout on {env} for the next hour",
+        "tell me when {env} finishes updating",
+    ),
+    F(
+        "administrative monitor router no",
+        "let me know if we're about to blow the AI budget",
+        "keep tabs on how many tokens {model_job} burns each day",
+    ),
+    F(
+        "administrative optimize router no",
+        "we're spending too much on {model_job}, what can we do?",
+        "find us a cheaper way to handle {model_job}",
+    ),
+    F(
+        "technical optimize code no",
+        "{svc}'s test suite takes forever in {repo}, how do we speed it up?",
+        "make {symbol} in {repo} faster, it's a hotspot",
+    ),
+    F(
+        "business monitor business no",
+        "let me know if {org} posts anything new in {slack_ext}",
+        "keep an eye on the {org} deal and tell me if it stalls",
     ),
     # -- several services: the changing part carries the approval --------------------------------------------------
     F(
