@@ -16,7 +16,6 @@ from sophia.gateway.intent.text import clauses, repair
 # Held by the trained approval head alone: no approval rule fires on them and the labels' convention
 # does not apply (a reply, a message, a history rewrite, a deletion said in everyday words).
 HELD_BY_THE_MODEL = [
-    "nuke the old preview environment pelican-pr-42",
     "DM the Fennel Labs admin that their export is ready",
     "post the maintenance notice in the channel we share with Brightwater",
     "let the folks at Quillon know in our shared slack that the incident is resolved",
@@ -34,6 +33,8 @@ HELD = [
     "dedupe what we remember about Quillon",
     "purge the blurry screenshots from the image index",
     "switch gannet over to the 4.2 build",
+    # "preview" names the environment here; the order "nuke" opens the clause: a rule sees it since round 2.
+    "nuke the old preview environment pelican-pr-42",
     # History rewrites whose object is the protected branch itself: a rule sees these since round 2.
     "reset main to last week's commit in billing-svc and push",
     "do a git reset --hard on release/5.0 to the tag and push it",
@@ -100,6 +101,10 @@ RULE_HELD = [
     "clobber master in ledger-ui with my branch",
     "rewrite history on release/2.1 to drop the secret",
     "hard reset main to v3 in ledger-ui",
+    # A read, a "don't ..." or a "what would ..." next to an order does not hide it.
+    "just look at glacier-prod and scale it up",
+    "bump the workers on prod-west, don't touch staging",
+    "resize the db on prod-west so we see what would change",
     # An order said as a wish is still an order.
     "would be lovely if the render workers on gull-qa got a few more gigs, bump them please",
 ]

@@ -769,14 +769,19 @@ _HARMLESS = re.compile(
     r"|list|preview|summari[sz]e|review|check|compare|find|search|look|read|diff)\b"
     r"|\b(?:dry[- ]?run|preview|draft|(?:don'?t|do not) (?:actually )?" + _NOT_DONE + r"|without (?:sending|posting|"
     r"deploying|applying|deleting|changing|touching|running|making|merging|pushing)|but not|change nothing|no changes|"
-    r"leave (?:it|them|everything|that) (?:alone|as is)|read[- ]only|hypothetically|what (?:would|will|could)|"
-    r"what happens if)\b",
+    r"leave (?:it|them|everything|that) (?:alone|as is)|read[- ]only|hypothetically)\b"
+    # A question after a condition ("if we bumped X, what would ...?"), not "resize X so we see what would".
+    r"|(?:^|,\s*)(?:what (?:would|will|could)|what happens if)\b",
     re.IGNORECASE,
 )
 # ... unless the clause also gives the order: "what's left? deploy it", "check it and deploy".
 _IMPERATIVE_CHANGE = re.compile(
     r"(?:^|[.,;!?]\s*|\band\s+|\bthen\s+|\bplease\s+)(?:deploy|redeploy|ship|roll ?back|destroy|tear down|delete|"
-    r"remove|forget|prune|purge|wipe|merge|push|send|email|post|apply|drop)\b",
+    r"remove|forget|prune|purge|wipe|merge|push|send|email|post|apply|drop|"
+    # ... and the other orders a read can hide now that politeness and "don't X" mark reads:
+    # "just look at prod and scale it up", "bump the workers on prod, don't touch staging".
+    r"scale|resize|bump|upgrade|restart|provision|spin up|reset|nuke|zap|clobber|overwrite|force[- ]push|rebase|"
+    r"squash|blow away|torch|reply|respond|answer)\b",
     re.IGNORECASE,
 )
 _PULL_REQUEST = _words(r"pull requests?", r"PRs?\b", r"merge requests?")
