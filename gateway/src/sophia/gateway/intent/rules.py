@@ -478,6 +478,25 @@ _INFRA_CHANGE = _words(
     r"recreate",
     r"switch\b",
     r"move\b",
+    # Slang for the same changes: "crank the workers up", "beef up the db", "blow away the env".
+    r"crank",
+    r"beef (?:up|\w+ up)",
+    r"up-?size",
+    r"down-?size",
+    r"shrink",
+    r"grow\b",
+    r"double\b",
+    r"halve\b",
+    r"spin (?:up|\w+ up)",
+    r"stand (?:up|\w+ up)",
+    r"bring (?:up|\w+ up)",
+    r"nuke",
+    r"zap\b",
+    r"torch",
+    r"blow (?:away|\w+ away)",
+    r"scrap\b",
+    r"trash\b",
+    r"ditch\b",
 )
 _INFRA_TARGET = _words(
     r"stacks?\b",
@@ -574,6 +593,21 @@ _CHANGE = _words(
     r"run\b",
     r"execute",
     r"fix\b",
+    r"crank",
+    r"beef (?:up|\w+ up)",
+    r"up-?size",
+    r"down-?size",
+    r"shrink",
+    r"grow\b",
+    r"double\b",
+    r"halve\b",
+    r"spin (?:up|\w+ up|down)",
+    r"nuke",
+    r"zap\b",
+    r"torch",
+    r"blow (?:away|\w+ away)",
+    r"clobber",
+    r"overwrite",
 )
 _DELETION = _words(
     r"delete",
@@ -588,7 +622,9 @@ _DELETION = _words(
     r"unindex",
     r"wipe",
     r"erase",
-    r"drop\b",
+    # "drop a note in #x", "drop it in #y", "drop me a line" post a message, they delete nothing.
+    r"drop\b(?!\s+(?:a|an)\s+(?:quick\s+)?(?:note|line|message|comment|link|reminder|heads)|\s+(?:me|us|them|him|her)\b|"
+    r"[^.;]*\bin(?:to)?\s+(?:the\s+)?#)",
     r"destroy",
     r"get rid of",
     r"clear (?:out|all|the|every)",
@@ -599,10 +635,32 @@ _DELETION = _words(
     r"decommission",
     r"nuke",
     r"un-?index",
+    # Slang and everyday words for the same: "zap every memory", "blow away the env", "torch the old stack".
+    r"zap\b",
+    r"blow (?:away|\w+ away)",
+    r"torch",
+    r"scrap\b",
+    r"trash\b",
+    r"ditch\b",
+    r"axe\b",
+    r"kill off",
+    r"obliterate",
+    r"de-?dupe?\b",
+    r"deduplicate",
+    r"get shot of",
 )
+_PROTECTED_BRANCH = r"\b(?:main|master|trunk|release[/-]?[\w.]*|prod(?:uction)? branch|protected)\b"
 _PROTECTED_PUSH = re.compile(
     r"\b(?:(?:push|merge|force[- ]push|land|fast-forward|ff|get|put|bring|ship)\b[^.;]*?|(?:into|onto|to) )"
-    r"\b(?:main|master|trunk|release[/-]?[\w.]*|prod(?:uction)? branch|protected)\b",
+    + _PROTECTED_BRANCH,
+    re.IGNORECASE,
+)
+# A history rewrite whose object is the protected branch itself ("clobber main", "hard reset release/3.2",
+# "rewrite history on master"), not a feature branch rebased onto it ("rebase feat/x on top of main").
+_PROTECTED_REWRITE = re.compile(
+    r"\b(?:clobber|overwrite|stomp (?:on|over)|rewrite|reset|rewind|squash|amend|rebase|force|filter-repo|"
+    r"blow away|nuke|trash)\b\s+(?:(?!(?:to|onto|into|of|from|with|against|than|like)\b)[\w'-]+\s+){0,4}?"
+    + _PROTECTED_BRANCH,
     re.IGNORECASE,
 )
 _MESSAGE = _words(
@@ -617,21 +675,35 @@ _MESSAGE = _words(
     r"ping",
     r"dm\b",
     r"share",
-    r"let [\w ]{1,30} know",
+    r"let [\w#@' -]{1,40} know",  # "let #partner-x know", "let Acme's admins know"
     r"inform",
     r"update (?:them|the client|the customer)",
     r"announce",
-    r"write (?:to|back)",
+    r"write (?:to|back|in)\b",
     r"follow up with",
     r"reach out",
+    # Replies said as answers: "answer the Kestrel folks", "get back to Bramble", "circle back with them".
+    r"answer",
+    r"get back to",
+    r"circle back",
+    r"loop (?:in|\w+ in)",
+    r"drop (?:a|the|them|it|this|that)\b",
+    r"forward",
+    r"heads-?up",
+    r"cc\b",
 )
-_OUTSIDE_CHANNEL = re.compile(r"#[\w-]*(?:-ext|-shared|-external|-partners?|-customers?|-connect)\b", re.IGNORECASE)
+_SHARED_MARK = r"(?:ext|shared|external|partners?|customers?|clients?|connect|vendors?)"
+_OUTSIDE_CHANNEL = re.compile(  # "#acme-ext", "#ext-acme", "#shared-contoso", "#partner-x": a prefix or a suffix
+    rf"#(?:[\w-]*-{_SHARED_MARK}|{_SHARED_MARK}-[\w-]+)\b", re.IGNORECASE
+)
+_ANY_CHANNEL = re.compile(r"(?<![\w&])#[a-z][\w-]*", re.IGNORECASE)
 _EMAIL_SEND = re.compile(
     r"\b(?:e-?mail\b(?! (?:draft|template))|send\b[^.;]*\b(?:e-?mail|by mail)|[\w.+-]+@[\w-]+\.[\w.]+)", re.IGNORECASE
 )
 _NAMED_RECIPIENT = re.compile(  # "tell the Hooli folks", "send Tyrell the ...", "to the Soylent admins"
     r"\b(?:send|tell|message|ping|email|notify|inform|remind|thank|update)\s+(?:the\s+|our\s+)?[A-Z][\w&-]+"
-    r"|\b(?:reply|respond|get back|write back|confirm)\s+to\s+(?:the\s+)?[A-Z][\w&-]+"  # "respond to Initech ..."
+    # "respond to Initech ..."
+    r"|\b(?:reply|respond|get back|write back|confirm|circle back)\s+to\s+(?:the\s+)?[A-Z][\w&-]+"
     r"|\bto\s+(?:the\s+)?[A-Z][\w&-]+(?:\s+[A-Z][\w&-]+)?(?:'s)?(?:\s+[a-z]+)?\s+(?:team|folks|people|admins?|lead|leads|contact|champion|"
     r"engineers?|procurement|legal|buyer|cfo|ceo|cto|owner|stakeholders?)\b"
 )
@@ -684,19 +756,32 @@ _INTERNAL_WORDS = {
     "Gong",
     "HubSpot",
 }
+# Verbs that a "don't ..." turns into a promise to change nothing ("don't run it", "do not touch prod").
+_NOT_DONE = (
+    r"(?:send|post|deploy|apply|delete|push|merge|run|change|touch|execute|do\b|make|modify|remove|commit|ship|"
+    r"scale|resize|create|provision|reply|respond|message|email|tear|destroy|wipe|purge|prune|go ahead)"
+)
 # A clause that only reads, previews, drafts or asks how something works changes nothing.
 _HARMLESS = re.compile(
-    r"^(?:what|how|why|which|who|where|when|is|are|does|do|can(?! you)|could(?! you)|should|would(?! you)|explain|"
+    r"^(?:whats|hows|wheres|whos|what|how|why|which|who|where|when|is|are|does|do|can(?! you)|could(?! you)|should|"
+    r"would(?! you| be (?:great|nice|lovely|good|awesome|ideal|helpful|cool|amazing)\b)|explain|"  # a wish orders
     r"describe|tell me|show"
     r"|list|preview|summari[sz]e|review|check|compare|find|search|look|read|diff)\b"
-    r"|\b(?:dry[- ]?run|preview|draft|don'?t (?:send|post|deploy|apply|delete|push|merge)|do not "
-    r"(?:send|post|deploy|apply|delete|push|merge)|without (?:sending|posting|deploying|applying|deleting)|but not)\b",
+    r"|\b(?:dry[- ]?run|preview|draft|(?:don'?t|do not) (?:actually )?" + _NOT_DONE + r"|without (?:sending|posting|"
+    r"deploying|applying|deleting|changing|touching|running|making|merging|pushing)|but not|change nothing|no changes|"
+    r"leave (?:it|them|everything|that) (?:alone|as is)|read[- ]only|hypothetically)\b"
+    # A question after a condition ("if we bumped X, what would ...?"), not "resize X so we see what would".
+    r"|(?:^|,\s*)(?:what (?:would|will|could)|what happens if)\b",
     re.IGNORECASE,
 )
 # ... unless the clause also gives the order: "what's left? deploy it", "check it and deploy".
 _IMPERATIVE_CHANGE = re.compile(
     r"(?:^|[.,;!?]\s*|\band\s+|\bthen\s+|\bplease\s+)(?:deploy|redeploy|ship|roll ?back|destroy|tear down|delete|"
-    r"remove|forget|prune|purge|wipe|merge|push|send|email|post|apply|drop)\b",
+    r"remove|forget|prune|purge|wipe|merge|push|send|email|post|apply|drop|"
+    # ... and the other orders a read can hide now that politeness and "don't X" mark reads:
+    # "just look at prod and scale it up", "bump the workers on prod, don't touch staging".
+    r"scale|resize|bump|upgrade|restart|provision|spin up|reset|nuke|zap|clobber|overwrite|force[- ]push|rebase|"
+    r"squash|blow away|torch|reply|respond|answer)\b",
     re.IGNORECASE,
 )
 _PULL_REQUEST = _words(r"pull requests?", r"PRs?\b", r"merge requests?")
@@ -720,8 +805,11 @@ class ApprovalFinding:
 
 
 def only_reads(clause: str) -> bool:
-    """The clause reads, previews, drafts or asks how something works, and gives no order to change."""
-    return bool(_HARMLESS.search(clause)) and not _IMPERATIVE_CHANGE.search(clause)
+    """The clause reads, previews, drafts or asks how something works, and gives no order to change. Politeness
+    before the verb does not hide it: "please show ...", "just look", "could you list ..." read."""
+    head = _LEAD_IN.sub("", clause.strip()).lstrip(" ,:")
+    harmless = _HARMLESS.search(clause) or _HARMLESS.search(head)
+    return bool(harmless) and not _IMPERATIVE_CHANGE.search(clause)
 
 
 def approval_findings(clause: str) -> list[ApprovalFinding]:
@@ -738,10 +826,12 @@ def approval_findings(clause: str) -> list[ApprovalFinding]:
     if _DELETION.search(clause):
         found.append(ApprovalFinding("deletes data", production or bool(_ALL.search(clause))))
     opens_pull_request = _PULL_REQUEST.search(clause) and not re.search(r"\b(?:merge|push|land)", clause, re.I)
-    if _PROTECTED_PUSH.search(clause) and not opens_pull_request:
+    if (_PROTECTED_PUSH.search(clause) or _PROTECTED_REWRITE.search(clause)) and not opens_pull_request:
         found.append(ApprovalFinding("pushes or merges to a protected branch", production))
     named = _NAMED_RECIPIENT.search(clause)
-    internal = named is not None and named.group(0).split()[-1] in _INTERNAL_WORDS
+    # "tell Ingrid in #backend ...": a person named next to our own channel (and no shared one) is a colleague.
+    in_our_channel = bool(_ANY_CHANNEL.search(clause)) and not _OUTSIDE_CHANNEL.search(clause)
+    internal = named is not None and (named.group(0).split()[-1] in _INTERNAL_WORDS or in_our_channel)
     outside = _OUTSIDE.search(clause) or _OUTSIDE_CHANNEL.search(clause) or (named is not None and not internal)
     if ((_MESSAGE.search(clause) and outside) or _EMAIL_SEND.search(clause)) and not _TASK_TO_MESSAGE.search(clause):
         found.append(ApprovalFinding("messages people outside the company", False))
@@ -765,13 +855,14 @@ def first_action(clause: str) -> Action | None:
 
 # Politeness and framing before the verb that gives the order ("could you please roll back ...").
 _LEAD_IN = re.compile(
-    r"^(?:(?:hey|hi|ok|okay|so|now|also|then|and|pls|please|kindly|quickly|just|go ahead and|let'?s|"
+    r"^(?:(?:hey|hi|ok|okay|so|now|also|then|and|pls|please|kindly|quickly|just|only|go ahead and|let'?s|"
     r"(?:can|could|would|will) you|i (?:need|want) (?:you )?to|i'?d like (?:you )?to|help me|time to|"
     r"we need to|you should)\b[\s,]*)+",
     re.IGNORECASE,
 )
 _QUESTION = re.compile(
-    r"^(?:what|how|why|which|who|where|when|is|are|was|were|does|do|did|has|have|can we|could we|should we|"
+    r"^(?:whats|hows|wheres|whos|what|how|why|which|who|where|when|is|are|was|were|does|do|did|has|have|can we|"
+    r"could we|should we|"
     r"would it|any)\b|\?\s*$",
     re.IGNORECASE,
 )

@@ -121,9 +121,13 @@ def repair(text: str) -> str:
     return _WORD.sub(lambda m: _repair(m.group(0)), text)
 
 
-# "X and Y", "X, then Y", "X; Y", "X. Y": a clause boundary when a verb starts the next part.
+# "X and Y", "X, then Y", "X; Y", "X. Y": a clause boundary when a verb starts the next part. A word that
+# only opens a noun phrase ("the", "our", "all") starts no order: "check router spend and the analytics
+# stack" is one clause, not a read and a bare "the analytics stack" (read alone as a deletion).
+_DETERMINER = r"(?:the|a|an|our|my|your|their|its|his|her|this|that|these|those|all|every|each|any|some|both)"
 _CLAUSE = re.compile(
-    r"(?:[.;!?]\s+|,?\s+(?:and\s+)?then\s+|,\s*and\s+|\s+and\s+(?=(?:also\s+)?[a-z]+\s))", re.IGNORECASE
+    r"(?:[.;!?]\s+|,?\s+(?:and\s+)?then\s+|,\s*and\s+|\s+and\s+(?=(?:also\s+)?(?!" + _DETERMINER + r"\s)[a-z]+\s))",
+    re.IGNORECASE,
 )
 # A list of orders joined by bare commas ("search the calls about X, find the Y screenshot and list Z"): a
 # comma is a boundary only inside a part that itself opens with an order, and before another order with

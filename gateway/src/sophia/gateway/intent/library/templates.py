@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from sophia.gateway.intent.library import approvals
+from sophia.gateway.intent.library import approvals, everyday
 from sophia.gateway.intent.library.family import F, Family
 
 ENTITIES: dict[str, list[str]] = {
@@ -811,17 +811,23 @@ EXPANSIONS = 4  # filled copies of each phrasing
 # The approval families are filled twice each: four copies of them tilted the action decision towards
 # delete and create (dev action accuracy 0.874 -> 0.851), two keep it while the approval head learns.
 APPROVAL_EXPANSIONS = 2
+# The everyday families (`everyday.py`) are filled twice too, one in five with a typo.
+EVERYDAY_EXPANSIONS = 2
+EVERYDAY_TYPOS = 0.2
 
 
 def expand(seed: int = 16) -> list[dict[str, Any]]:
     """Every family's phrasings, each filled `EXPANSIONS` times with different entities and politeness.
-    The approval families (`approvals.py`) come after the others with their own entity lists added, so
-    the rows before them expand exactly as they did before those families existed."""
+    The approval families (`approvals.py`), then the everyday ones (`everyday.py`, some with a typo), come
+    after the others with their own entity lists added, so the rows before them expand exactly as they
+    did before those families existed."""
     rng = random.Random(seed)  # noqa: S311 - reproducible data, not secrets
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     _fill(FAMILIES, ENTITIES, rng, seen, rows)
     _fill(approvals.FAMILIES, ENTITIES | approvals.ENTITIES, rng, seen, rows, APPROVAL_EXPANSIONS)
+    every = ENTITIES | approvals.ENTITIES | everyday.ENTITIES
+    _fill(everyday.FAMILIES, every, rng, seen, rows, EVERYDAY_EXPANSIONS, typos=EVERYDAY_TYPOS)
     return rows
 
 
@@ -832,6 +838,7 @@ def _fill(
     seen: set[str],
     rows: list[dict[str, Any]],
     expansions: int = EXPANSIONS,
+    typos: float = 0.0,
 ) -> None:
     for family in families:
         for phrasing in family.phrasings:
@@ -842,12 +849,27 @@ def _fill(
                 text = prefix + filled + ("" if question else rng.choice(SUFFIXES))
                 if rng.random() < 0.3:
                     text = text.lower()
+                if typos and rng.random() < typos:
+                    text = _typo(text, rng)
                 if text in seen:
                     continue
                 seen.add(text)
                 labels: dict[str, Any] = {"domain": family.domain, "action": family.action}
                 labels |= {"capabilities": list(family.capabilities), "requires_approval": family.approval}
                 rows.append({"query": text, **labels})
+
+
+def _typo(text: str, rng: random.Random) -> str:
+    """Two neighbouring letters of one longer word swapped ("deploy" -> "depoly"), as people type."""
+    words = text.split(" ")
+    long = [i for i, word in enumerate(words) if len(word) >= 5 and word.isalpha()]
+    if not long:
+        return text
+    i = rng.choice(long)
+    j = rng.randrange(1, len(words[i]) - 2)  # first and last letters stay: the word stays recognisable
+    word = words[i]
+    words[i] = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
+    return " ".join(words)
 
 
 # For "X, then Y" the action is the step that carries the outcome: the weightier of the two.
