@@ -429,6 +429,17 @@ URGENCY_CUES: dict[Urgency, re.Pattern[str]] = {
 
 # -- approval --------------------------------------------------------------------------------
 
+# Slang for changing the size of something: "crank the workers up", "beef up the db", "double the disk".
+_SLANG_CHANGES = (
+    r"crank",
+    r"beef (?:up|\w+ up)",
+    r"up-?size",
+    r"down-?size",
+    r"shrink",
+    r"grow\b",
+    r"double\b",
+    r"halve\b",
+)
 _INFRA_CHANGE = _words(
     r"deploy",
     r"redeploy",
@@ -478,15 +489,7 @@ _INFRA_CHANGE = _words(
     r"recreate",
     r"switch\b",
     r"move\b",
-    # Slang for the same changes: "crank the workers up", "beef up the db", "blow away the env".
-    r"crank",
-    r"beef (?:up|\w+ up)",
-    r"up-?size",
-    r"down-?size",
-    r"shrink",
-    r"grow\b",
-    r"double\b",
-    r"halve\b",
+    *_SLANG_CHANGES,
     r"spin (?:up|\w+ up)",
     r"stand (?:up|\w+ up)",
     r"bring (?:up|\w+ up)",
@@ -593,14 +596,7 @@ _CHANGE = _words(
     r"run\b",
     r"execute",
     r"fix\b",
-    r"crank",
-    r"beef (?:up|\w+ up)",
-    r"up-?size",
-    r"down-?size",
-    r"shrink",
-    r"grow\b",
-    r"double\b",
-    r"halve\b",
+    *_SLANG_CHANGES,
     r"spin (?:up|\w+ up|down)",
     r"nuke",
     r"zap\b",
