@@ -9,6 +9,7 @@ the dev set scores today: a drop means a regression, not noise.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,32 @@ def test_clauses_split_on_conjunctions_that_start_a_new_action() -> None:
         "list the repos",
     ]
     assert len(clauses("I shared the vendor password, remove it from memory")) == 1
+
+
+def test_a_long_run_of_spaces_is_split_in_linear_time() -> None:
+    """An attacker's request of nothing but whitespace: the clause split was quadratic in the run's length
+    (8,000 spaces, the longest request, took 1.4 s of the event loop; 40,000 would take ~35 s). The bound is
+    loose on purpose: it tells linear from quadratic, not fast from slow."""
+    started = time.perf_counter()
+    assert clauses(" " * 40_000 + "deploy it") == ["deploy it"]
+    assert clauses("list the repos" + " \t" * 20_000 + "and delete the old ones") == [
+        "list the repos",
+        "delete the old ones",
+    ]
+    assert time.perf_counter() - started < 2.0
+
+
+def test_names_and_approvals_in_a_hostile_request_are_read_in_linear_time() -> None:
+    """Long runs an attacker can send ("a-a-a-…", "-----"): the path, stack and environment patterns repeated
+    without a bound from every position of the run, quadratic in its length (8,000 characters: 0.4-0.7 s
+    each). Read in 128-character pieces now; the bound tells linear from quadratic, loosely."""
+    started = time.perf_counter()
+    for hostile in ("a-" * 20_000, "-" * 40_000, "a" * 40_000 + " stack"):
+        found = entities(hostile)
+        assert found.paths == [] or all(len(p) <= 40_000 for p in found.paths)
+        approval_findings(hostile)
+    assert entities("deploy " + "a-" * 20_000 + "x stack").stacks  # a name that long is still read, in part
+    assert time.perf_counter() - started < 2.0
 
 
 def test_greetings_and_thanks_are_not_parts_of_a_request(classify: Any) -> None:

@@ -3,13 +3,15 @@ approver, when its server says this call would wait (asked with a probe), or whe
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from sophia.gateway.catalog import Catalog, Route
-from sophia.gateway.planner import STEP_REF, Planner, Step
+from sophia.gateway.intent.text import entities
+from sophia.gateway.planner import _ONE_NAMESPACE, _PROJECT, STEP_REF, Planner, Step, _budget, _value_for
 from sophia.kit import Risk, ToolSpec
 
 from .test_pipeline import Server, tool
@@ -71,3 +73,19 @@ async def test_a_probe_that_cannot_reach_the_server_errs_toward_holding(catalog:
     assert await probe(route, {"text": "topic"}) is None
     assert server.calls[0][2] == {PROBE: True}  # only the check ran on the server
     assert "may need approval" in (await probe(route, {"text": "main"}) or "")
+
+
+def test_reading_arguments_from_a_hostile_request_takes_linear_time() -> None:
+    """Runs of spaces, commas or digits as long as a request may be: the search query's trailing "according to
+    our notes" and a budget's amount were found by patterns that retried from every position inside a run
+    (cubic and quadratic in its length: 1,000 spaces took 1.4 s). The bound tells linear from not, loosely."""
+    started = time.perf_counter()
+    asked = "what is the renewal date for Kestrel" + " ," * 3_000 + " according to our notes?"
+    query = _value_for("query", {}, asked, asked, entities(asked), "default")
+    assert "according" not in query and "renewal date for Kestrel" in query
+    assert _value_for("query", {}, " " * 8_000, " " * 8_000, entities(""), "default") is not None
+    assert _budget("set a daily budget of " + "1" * 8_000 + " x and 5 dollars a day", "daily") == 5.0
+    assert _budget("$12.50 per day", "daily") == 12.5 and _budget("a budget of 1,200 usd a month", "monthly") == 1200
+    assert _ONE_NAMESPACE.search("forget it in the " + "a-" * 20_000 + "ops namespace") is not None
+    assert _PROJECT.search("Ab " * 13_000 + "Q3 Launch project")[1] == "Ab " * 6 + "Q3 Launch"  # 8 words at most
+    assert time.perf_counter() - started < 2.0

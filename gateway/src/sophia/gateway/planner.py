@@ -443,9 +443,11 @@ _ASK_LEAD_IN = re.compile(
     re.IGNORECASE,
 )
 # Where the asker wants the answer looked up, said after the question: not part of what to look for.
+# Runs of spaces and commas are matched whole from their first character: tried from every position inside
+# one, the nested `[\s,]*,?\s*` took time cubic in its length (1,000 spaces: 1.4 s).
 _ASK_LEAD_OUT = re.compile(
-    r"[\s,]*(?:according to|from|in|per|based on|going by|as (?:recorded|noted) in)\s+(?:our|my|the|your)\s+"
-    r"(?:notes|memory|memories|records|knowledge base)\s*\??$|[\s,]*,?\s*from memory\s*\??$",
+    r"(?<![\s,])[\s,]*+(?:according to|from|in|per|based on|going by|as (?:recorded|noted) in)\s+(?:our|my|the|your)\s+"
+    r"(?:notes|memory|memories|records|knowledge base)\s*\??$|(?<![\s,])[\s,]*+from memory\s*\??$",
     re.IGNORECASE,
 )
 # An identifier a request gives after the noun it names ("delete image img-77", "forget memory 3fa2c9e1"):
@@ -510,8 +512,12 @@ _CHANNEL_NAMED = re.compile(r"\bthe\s+([a-z0-9][a-z0-9_-]{1,79})\s+(?:slack\s+)?
 _NOT_A_CHANNEL = {"shared", "customer", "customers", "external", "internal", "same", "right", "wrong", "private",
                   "public", "new", "old", "other", "partner", "partners", "connect", "usual", "whole"}  # fmt: skip
 # "in the Renewals project", "project Orbit"
-_PROJECT = re.compile(r"\b(?:the\s+)?([A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*)\s+project\b|\bproject\s+([A-Z][\w&.-]*)")
-_ONE_NAMESPACE = re.compile(r"\b[\w-]+\s+namespace\b|\bnamespace\s+[\"'“]?[\w-]+", re.IGNORECASE)
+# Bounded repeats (words of up to 128 characters, names of up to 8 words): retried from every position of a
+# long run ("a-a-a-…", "Ab Ab Ab …"), unbounded ones took time quadratic in the run (8,000 characters: 0.6 s).
+_PROJECT = re.compile(
+    r"\b(?:the\s+)?([A-Z][\w&.-]{0,128}(?:\s+[A-Z][\w&.-]{0,128}){0,7})\s+project\b|\bproject\s+([A-Z][\w&.-]*)"
+)
+_ONE_NAMESPACE = re.compile(r"\b[\w-]{1,128}\s+namespace\b|\bnamespace\s+[\"'“]?[\w-]+", re.IGNORECASE)
 _REFERENCE = re.compile(r"\b(?:they|them|their|it|its|he|she|his|her)\b", re.IGNORECASE)
 _DETERMINER = re.compile(r"^(?:the|a|an|our|my|their|this|that)\s+", re.IGNORECASE)
 _QUOTED_SPAN = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
@@ -524,7 +530,11 @@ def _searches(route: Route) -> bool:
     return any(name.lower() in SEARCH_ARGUMENTS for name in properties)
 
 
-_AMOUNT = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s*(?:usd|us dollars?|dollars?|bucks)\b", re.I)
+# At most 32 digits and commas before the point: tried from every digit of a long run, an unbounded run made
+# the search quadratic in the run's length (no amount is that long).
+_AMOUNT = re.compile(
+    r"\$\s?(\d[\d,]{0,31}(?:\.\d+)?)|(\d[\d,]{0,31}(?:\.\d+)?)\s*(?:usd|us dollars?|dollars?|bucks)\b", re.I
+)
 _PERIOD = {"daily": re.compile(r"\b(?:daily|a day|per day|each day|every day)\b", re.I),
            "monthly": re.compile(r"\b(?:monthly|a month|per month|each month|every month)\b", re.I)}  # fmt: skip
 

@@ -515,7 +515,7 @@ _INFRA_TARGET = _words(
     r"nodes?\b",
     r"the (?:api|app|service|build|site|fleet)",
     r"to (?:qa|dev|sandbox|perf)\b",
-    r"[\w-]*env\b",
+    r"[\w-]{0,128}env\b",  # bounded: unbounded, a long "a-a-a-…" run took quadratic time
     r"\bqa\b",
     r"sandbox",
     r"\bperf\b",
@@ -693,8 +693,12 @@ _OUTSIDE_CHANNEL = re.compile(  # "#acme-ext", "#ext-acme", "#shared-contoso", "
     rf"#(?:[\w-]*-{_SHARED_MARK}|{_SHARED_MARK}-[\w-]+)\b", re.IGNORECASE
 )
 _ANY_CHANNEL = re.compile(r"(?<![\w&])#[a-z][\w-]*", re.IGNORECASE)
+# Bounded repeats: an address's local part is at most 64 characters (RFC 5321), and "by email" counts within
+# 300 characters of its "send". Unbounded, a hostile run was searched from every position: "a-a-a-…" and
+# "send send send …" took time quadratic in their length (40,000 characters: 4 s and 6 s).
 _EMAIL_SEND = re.compile(
-    r"\b(?:e-?mail\b(?! (?:draft|template))|send\b[^.;]*\b(?:e-?mail|by mail)|[\w.+-]+@[\w-]+\.[\w.]+)", re.IGNORECASE
+    r"\b(?:e-?mail\b(?! (?:draft|template))|send\b[^.;]{0,300}?\b(?:e-?mail|by mail)|[\w.+-]{1,64}@[\w-]+\.[\w.]+)",
+    re.IGNORECASE,
 )
 _NAMED_RECIPIENT = re.compile(  # "tell the Hooli folks", "send Tyrell the ...", "to the Soylent admins"
     r"\b(?:send|tell|message|ping|email|notify|inform|remind|thank|update)\s+(?:the\s+|our\s+)?[A-Z][\w&-]+"
