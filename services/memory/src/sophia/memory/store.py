@@ -293,14 +293,14 @@ class Store:
                     bm25[key] = float(point.score)
         top_bm25 = max(bm25.values(), default=0.0) or 1.0
         hits = []
+        focused = query.focused  # the question without its names (ranking.py), when it names something
         for key, record in records.items():
             inside = query.period is not None and query.period[0] <= record.event_at < query.period[1]
             relative = bm25.get(key, 0.0) / top_bm25
             vector = vectors.get(key)
             similarity = float(np.dot(vector, query.vector)) if vector is not None else 0.0
             specific = float(np.dot(vector, shifted)) + offset if vector is not None else 0.0
-            focused = query.focused if query.focused is not None else query.vector
-            focus = float(np.dot(vector, focused)) if vector is not None else 0.0
+            focus = float(np.dot(vector, focused)) if vector is not None and focused is not None else similarity
             score = weights.fuse(specific, relative, inside, query.period is not None)
             hits.append(Hit(record, score, similarity, relative, specific, focus))
         hits.sort(key=lambda hit: -hit.score)
