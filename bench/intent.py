@@ -10,7 +10,9 @@
   were decided from the plan's structure: new entities, each approval class against its safe near-miss.
   Reported alone and in "all blind"; the targets stay decided on blind + blind2.
 - blind4: bench/data/intents_blind4.jsonl, 150 requests (75 needing approval) written by someone who read
-  neither the training library nor the other sets, before any tuning against it (stop 25): the freshest.
+  neither the training library nor the other sets, before any tuning against it (stop 25).
+- blind5: bench/data/intents_blind5.jsonl, 160 requests (71 needing approval), written the same way at the
+  start of stop 26, before that stop's tuning: the freshest.
 - dev: tests/data/intents.jsonl, the project's own 262 requests. The library's hand-written cases were
   written while looking at its errors: its numbers are optimistic.
 
@@ -41,10 +43,11 @@ SETS = {
     "blind2": ROOT / "bench/data/intents_blind2.jsonl",
     "blind3": ROOT / "bench/data/intents_blind3.jsonl",
     "blind4": ROOT / "bench/data/intents_blind4.jsonl",
+    "blind5": ROOT / "bench/data/intents_blind5.jsonl",
     "dev": ROOT / "tests/data/intents.jsonl",
 }
 DECIDING = ("blind", "blind2")  # their union decides every target
-EVERY_BLIND = ("blind", "blind2", "blind3", "blind4")  # reported together too: blind4 is the freshest
+EVERY_BLIND = ("blind", "blind2", "blind3", "blind4", "blind5")  # reported together too: blind5 is the freshest
 PASSES = 3
 TARGETS = {"domain": 0.95, "action": 0.90, "capabilities": 0.90, "approval_recall": 1.0,
            "approval_precision": 0.8, "intent_p95_ms": 15.0}  # fmt: skip
@@ -113,7 +116,7 @@ def main() -> None:
     labelled = {name: [json.loads(line) for line in p.read_text().splitlines() if line] for name, p in SETS.items()}
     labelled["blind+2"] = [row for name in DECIDING for row in labelled[name]]
     labelled["all blind"] = [row for name in EVERY_BLIND for row in labelled[name]]
-    shown = ("blind+2", "blind", "blind2", "blind3", "blind4", "all blind", "dev")
+    shown = ("blind+2", "blind", "blind2", "blind3", "blind4", "blind5", "all blind", "dev")
     scores = {name: measure(classifier.classify, rows) for name, rows in labelled.items()}
 
     latencies: list[float] = []
@@ -153,6 +156,7 @@ def main() -> None:
                      "met": "yes" if p95 <= TARGETS["intent_p95_ms"] else "NO"})  # fmt: skip
     summary = {"blind_requests": len(labelled["blind"]), "blind2_requests": len(labelled["blind2"]),
                "blind3_requests": len(labelled["blind3"]), "blind4_requests": len(labelled["blind4"]),
+               "blind5_requests": len(labelled["blind5"]),
                "dev_requests": len(labelled["dev"]),
                "library_size": classifier.size, "load_model_s": round(loaded_s, 3),
                "load_avg_1m_before": load_before, "load_avg_1m_after": os.getloadavg()[0]}  # fmt: skip

@@ -29,6 +29,7 @@ BLIND = EVALUATION.parents[2] / "bench" / "data" / "intents_blind.jsonl"
 BLIND2 = BLIND.with_name("intents_blind2.jsonl")
 BLIND3 = BLIND.with_name("intents_blind3.jsonl")
 BLIND4 = BLIND.with_name("intents_blind4.jsonl")
+BLIND5 = BLIND.with_name("intents_blind5.jsonl")
 FLOORS = {"domain": 0.84, "action": 0.83, "capabilities": 0.85, "requires_approval": 0.92, "risk_level": 0.82,
           "urgency": 0.88}  # fmt: skip
 
@@ -104,7 +105,9 @@ def test_training_is_deterministic_and_never_sees_a_blind_request() -> None:
     assert len(blind3) >= 120
     blind4 = {json.loads(line)["query"].lower() for line in BLIND4.read_text().splitlines() if line.strip()}
     assert len(blind4) >= 150
-    assert not (blind | blind2 | blind3 | blind4) & {r["query"].lower() for r in rows}
+    blind5 = {json.loads(line)["query"].lower() for line in BLIND5.read_text().splitlines() if line.strip()}
+    assert len(blind5) >= 150
+    assert not (blind | blind2 | blind3 | blind4 | blind5) & {r["query"].lower() for r in rows}
 
 
 @pytest.mark.timeout(300)  # importing scikit-learn takes seconds, many on a loaded machine
