@@ -18,10 +18,11 @@ import pytest
 
 from sophia.gateway.intent.classifier import IntentClassifier, _changes_by_convention, build_classifier
 from sophia.gateway.intent.engine import combine
-from sophia.gateway.intent.model import ARTIFACT, char_ngrams, library, word_ngrams
+from sophia.gateway.intent.model import ARTIFACT, IntentModel, char_ngrams, library, word_ngrams
 from sophia.gateway.intent.rules import approval_findings
 from sophia.gateway.intent.schema import CAPABILITIES, Intent
 from sophia.gateway.intent.text import clauses, entities, repair
+from sophia.kit.embeddings import local_model
 
 EVALUATION = Path(__file__).resolve().parents[2] / "tests" / "data" / "intents.jsonl"
 FIELDS = ("domain", "action", "capabilities", "requires_approval", "risk_level", "urgency")
@@ -103,9 +104,11 @@ def test_training_is_deterministic_and_never_sees_a_blind_request() -> None:
 
 
 @pytest.mark.timeout(300)  # importing scikit-learn takes seconds, many on a loaded machine
-def test_the_shipped_model_is_what_the_library_trains_today() -> None:
-    """The artifact is never stale: retraining from the library gives the same vocabularies and weights
-    (an edit to the library without `python -m sophia.gateway.intent.train` fails here)."""
+def test_the_shipped_model_is_what_the_library_trains_today(labelled: list[dict[str, Any]]) -> None:
+    """The artifact is never stale: retraining from the library gives the same vocabularies, about the same
+    weights and the same decisions on the dev set (an edit to the library without `python -m
+    sophia.gateway.intent.train` fails here). About: the sentence vectors come from onnxruntime, whose float
+    sums may differ in the last bits on another CPU, and the solvers stop at a tolerance."""
     from sophia.gateway.intent.train import fit
 
     fresh = fit(library())
@@ -113,9 +116,14 @@ def test_the_shipped_model_is_what_the_library_trains_today() -> None:
         assert sorted(shipped.files) == sorted(fresh)
         for name, array in fresh.items():
             if array.dtype.kind in "fc":
-                assert np.allclose(shipped[name], array, atol=1e-5), name
+                assert np.allclose(shipped[name], array, atol=2e-3), name
             else:
                 assert np.array_equal(shipped[name], array), name
+    retrained, ours = IntentModel(fresh), IntentModel.load(ARTIFACT)
+    vectors = local_model().embed_sync([row["query"] for row in labelled])
+    for row, vector in zip(labelled, vectors, strict=True):
+        a, b = retrained.predict(row["query"], vector[None]), ours.predict(row["query"], vector[None])
+        assert (a.domain, a.action, a.capabilities) == (b.domain, b.action, b.capabilities), row["query"]
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ import numpy as np
 
 from sophia.gateway.catalog import Route
 from sophia.gateway.intent import rules
-from sophia.gateway.intent.classifier import split_vectors
 from sophia.gateway.intent.engine import IntentEngine
+from sophia.gateway.intent.model import split_vectors
 from sophia.kit.embeddings import Vectors
 
 NAME_BOOST = 0.08

@@ -16,40 +16,65 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from sophia.gateway.intent import rules
-from sophia.gateway.intent.model import ARTIFACT, IntentModel
+from sophia.gateway.intent.model import ARTIFACT, IntentModel, Prediction, request_texts
 from sophia.gateway.intent.schema import Action, Capability, Intent, Urgency
 from sophia.gateway.intent.text import clauses, entities, repair, unquoted
-from sophia.kit.embeddings import Vectors
+from sophia.kit.embeddings import Vectors, local_model
 
-APPROVAL_THRESHOLD = 0.4  # below even odds: a missed approval is the dangerous error (dev precision stays >= 0.8)
+# Below even odds: a missed approval is the dangerous error. 0.3 on the written sets left out of training in
+# turn (intent README): recall 0.967 -> 0.977, precision 0.840 -> 0.816; 0.2 gave 0.990 / 0.773 (under 0.8).
+APPROVAL_THRESHOLD = 0.3
+# ... but a request whose every part only reads, previews or asks ("what's live on the live cluster?") keeps
+# the threshold it had before (0.4): the words say it changes nothing. Written sets left out: recall 0.987 at
+# 0.3 (5 missed), 0.985 at 0.4 before "could we ..." counted as an order and 0.987 after, 0.982 at 0.5.
+READ_APPROVAL_THRESHOLD = 0.4
+
+
+def approval_threshold(reads: bool) -> float:
+    return READ_APPROVAL_THRESHOLD if reads else APPROVAL_THRESHOLD
 
 
 class IntentClassifier:
-    def __init__(self, model: IntentModel) -> None:
+    """`embed` makes sentence vectors when `classify` is given none (the local model by default); the gateway
+    passes the vectors it embedded for planning, so a request is embedded once."""
+
+    def __init__(self, model: IntentModel, embed: Callable[[list[str]], Vectors] | None = None) -> None:
         self.model = model
+        self._embed = embed
 
     @property
     def size(self) -> int:
         """How many labelled requests the model learnt from."""
         return self.model.size
 
-    def classify(self, query: str) -> Intent:
-        fixed = repair(query)
+    def reading(self, query: str, vectors: Vectors | None = None) -> Prediction:
+        """The trained model's reading alone. `vectors`: the sentence vectors of `request_texts(query)`,
+        embedded here when not given."""
+        if vectors is None:
+            if self._embed is None:
+                self._embed = local_model().embed_sync
+            vectors = self._embed(request_texts(query))
         # Quoted spans name things or carry data ("route \"delete everything\""): they never decide.
+        plain = unquoted(repair(query))
+        return self.model.predict(plain, vectors, acts=lambda part: not rules.only_reads(part))
+
+    def classify(self, query: str, vectors: Vectors | None = None) -> Intent:
+        """The intent: the model's reading, the approval rules, the convention (`vectors` as in `reading`)."""
+        reading = self.reading(query, vectors)
+        fixed = repair(query)
         plain = unquoted(fixed)
         parts = [unquoted(part) for part in clauses(fixed)]
-        reading = self.model.predict(plain)
         capabilities: list[Capability] = reading.capabilities  # type: ignore[assignment]
         domain = "administrative" if capabilities == ["memory"] else reading.domain  # the convention
         findings = [finding for part in dict.fromkeys([plain, *parts]) for finding in rules.approval_findings(part)]
         action: Action = reading.action  # type: ignore[assignment]
         by_labels = _changes_by_convention(action, capabilities, plain, parts)
-        requires_approval = bool(findings) or by_labels or reading.approval >= APPROVAL_THRESHOLD
+        reads = rules.only_reads(plain) and all(rules.only_reads(part) for part in parts)
+        requires_approval = bool(findings) or by_labels or reading.approval >= approval_threshold(reads)
         if requires_approval:
             risk = "critical" if any(f.critical for f in findings) else "high"
         else:
@@ -67,8 +92,8 @@ class IntentClassifier:
 
     @staticmethod
     def texts_to_embed(query: str) -> list[str]:
-        """What the planner ranks tools with: each clause of the repaired request, quoted spans blanked."""
-        return [unquoted(part) for part in clauses(repair(query))]
+        """What the planner ranks tools with and the model reads as sentence vectors (`request_texts`)."""
+        return request_texts(query)
 
 
 # Actions that need approval whatever they touch (the convention: every deploy, every deletion of data).
@@ -122,15 +147,6 @@ def _targets(request: str, text: str) -> list[str]:
     found += [name for name in _PROPER_NAME.findall(unquoted(request)) if name not in _NOT_A_NAME]
     found += [phrase.strip() for phrase in _OBJECT_PHRASE.findall(text)]
     return list(dict.fromkeys(found))[:6]
-
-
-def split_vectors(vectors: Vectors) -> tuple[Vectors, Vectors]:
-    """(the whole request's vector, its clauses' vectors). A compound request is the mean of its clauses:
-    as accurate as embedding it whole on the labelled set, and one model run fewer."""
-    if len(vectors) == 1:
-        return vectors[0], vectors
-    mean = vectors.mean(axis=0)
-    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32), vectors
 
 
 def build_classifier(path: Path = ARTIFACT) -> IntentClassifier:

@@ -98,16 +98,18 @@ class IntentEngine:
         """The request's intent from its words alone; `offline` skips the LLM even when one is configured.
         (`Asker.classify` adds what the plan's structure says about approval.)"""
         classifier = await self._load()
-        return await self._with_llm(query, classifier.classify(query), offline)
+        assert self._embedder is not None
+        vectors = await self._embedder.embed(IntentClassifier.texts_to_embed(query))
+        return await self._with_llm(query, classifier.classify(query, vectors), offline)
 
     async def read(self, query: str, *, offline: bool = False) -> Reading:
         """The intent, and the clause vectors the planner ranks tools with."""
         classifier = await self._load()
         assert self._embedder is not None
         parts = IntentClassifier.texts_to_embed(query)
-        vectors, intent = await asyncio.gather(
-            self._embedder.embed(parts), self._with_llm(query, classifier.classify(query), offline)
-        )
+        # The model reads the same vectors the planner ranks tools with: one model run per request.
+        vectors = await self._embedder.embed(parts)
+        intent = await self._with_llm(query, classifier.classify(query, vectors), offline)
         return Reading(intent=intent, clauses=parts, clause_vectors=vectors)
 
     async def _with_llm(self, query: str, offline_intent: Intent, offline: bool) -> Intent:

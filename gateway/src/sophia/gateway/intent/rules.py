@@ -687,6 +687,7 @@ _MESSAGE = _words(
     r"forward",
     r"heads-?up",
     r"cc\b",
+    r"fire (?:it |this |that |them )?off",  # a draft sent: "fire it off"
 )
 _SHARED_MARK = r"(?:ext|shared|external|partners?|customers?|clients?|connect|vendors?)"
 _OUTSIDE_CHANNEL = re.compile(  # "#acme-ext", "#ext-acme", "#shared-contoso", "#partner-x": a prefix or a suffix
@@ -721,6 +722,11 @@ _OUTSIDE = _words(
     r"procurement",
     r"champion",
     r"the \w+ (?:folks|people|team) (?:at|from|in our shared)",
+    # People who sell for or supply us, at another company: "the reseller at Brisa".
+    r"resellers?",
+    r"distributors?",
+    r"suppliers?",
+    r"(?:rep|contact|admins?|buyer) (?:at|from) [A-Z]\w+",
     r"(?:at|from) [A-Z]\w+ (?:corp|inc|ltd)",
     r"outside the company",
     r"public(?:ly)?",
@@ -763,8 +769,12 @@ _NOT_DONE = (
 )
 # A clause that only reads, previews, drafts or asks how something works changes nothing.
 _HARMLESS = re.compile(
-    r"^(?:whats|hows|wheres|whos|what|how|why|which|who|where|when|is|are|does|do|can(?! you)|could(?! you)|should|"
-    r"would(?! you| be (?:great|nice|lovely|good|awesome|ideal|helpful|cool|amazing)\b)|explain|"  # a wish orders
+    # "can you ..." asks for an order to be done, in any spelling ("can u", "could ya"), and so does a polite
+    # "could we ..." ("could we get the config out to prod?"); "should we ..." weighs one.
+    r"^(?:whats|hows|wheres|whos|what|how|why|which|who|where|when|is|are|does|do|can(?! (?:you|u|ya|we)\b)|"
+    r"could(?! (?:you|u|ya|we)\b)|should|"
+    # A wish orders too: "would be great if ...".
+    r"would(?! (?:you|u|ya)\b| be (?:great|nice|lovely|good|awesome|ideal|helpful|cool|amazing)\b)|explain|"
     r"describe|tell me|show"
     r"|list|preview|summari[sz]e|review|check|compare|find|search|look|read|diff)\b"
     r"|\b(?:dry[- ]?run|preview|draft|(?:don'?t|do not) (?:actually )?" + _NOT_DONE + r"|without (?:sending|posting|"
@@ -825,7 +835,9 @@ def approval_findings(clause: str) -> list[ApprovalFinding]:
         found.append(ApprovalFinding("changes production", True))
     if _DELETION.search(clause):
         found.append(ApprovalFinding("deletes data", production or bool(_ALL.search(clause))))
-    opens_pull_request = _PULL_REQUEST.search(clause) and not re.search(r"\b(?:merge|push|land)", clause, re.I)
+    # A pull request named is opened, not merged, unless the clause merges it ("pull it in to trunk" merges).
+    merges = re.search(r"\b(?:merge|push|land|pull (?:it|this|that|them|\w+ \d+) in)", clause, re.I)
+    opens_pull_request = _PULL_REQUEST.search(clause) and not merges
     if (_PROTECTED_PUSH.search(clause) or _PROTECTED_REWRITE.search(clause)) and not opens_pull_request:
         found.append(ApprovalFinding("pushes or merges to a protected branch", production))
     named = _NAMED_RECIPIENT.search(clause)

@@ -95,6 +95,15 @@ KEYWORDS = [
     "modify",
     "change",
     "revert",
+    # Verbs that make a change needing approval, misspelt as often as the rest ("aplly the changes").
+    "apply",
+    "reply",
+    "send",
+    "message",
+    "resize",
+    "scale",
+    "upgrade",
+    "restart",
 ]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")

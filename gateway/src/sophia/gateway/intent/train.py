@@ -4,13 +4,16 @@
 
 Linear SVMs for domain, action and each capability, a logistic regression for approval (its
 probability is thresholded below even odds: a missed approval is the dangerous error), all over TF-IDF
-word 1-2-grams and character 3-5-grams. Seeded solvers and a seeded library: the same artifact comes out
-on every machine, and a test (gateway/tests/test_intent.py) retrains and compares, so the shipped
-file is never stale. scikit-learn is a development dependency only: the gateway scores with numpy.
+word 1-2-grams and character 3-5-grams and the request's MiniLM sentence vector (the local model, as the
+gateway embeds requests for planning; about 30 s for the library on 2 cores). Seeded solvers, a seeded
+library and one embedding thread: the same artifact comes out on one machine, and about the same on another
+(a test (gateway/tests/test_intent.py) retrains and compares, so the shipped file is never stale).
+scikit-learn is a development dependency only: the gateway scores with numpy.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,16 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-from sophia.gateway.intent.model import ARTIFACT, CHAR_NGRAMS, TOKEN_PATTERN, library, normalise
+from sophia.gateway.intent.model import (
+    ARTIFACT,
+    CHAR_NGRAMS,
+    DENSE_WEIGHT,
+    TOKEN_PATTERN,
+    library,
+    normalise,
+    request_texts,
+    split_vectors,
+)
 from sophia.gateway.intent.schema import CAPABILITIES
 
 SVM_C = 1.0  # scikit-learn's default; the library is varied enough that it needs no tuning
@@ -34,13 +46,35 @@ def vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
     return words, chars
 
 
-def fit(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """The artifact's arrays: vocabularies, idf, one weight column per decision, biases, label names."""
-    from scipy.sparse import hstack
+def sentence_vectors(queries: list[str], batch: int = 64) -> np.ndarray:
+    """Each request's sentence vector as the gateway makes it: its clauses embedded by the local model
+    (similar lengths together: a batch pads to its longest), then their normalised mean. One thread: with two,
+    the order of onnxruntime's sums varied from run to run, and so did the trained weights (by ~1e-4)."""
+    from sophia.kit.embeddings import local_model
+
+    model = local_model(1)
+    texts = [request_texts(query) for query in queries]
+    flat = [text for parts in texts for text in parts]
+    vectors = np.zeros((len(flat), model.dimensions), dtype=np.float32)
+    order = sorted(range(len(flat)), key=lambda i: len(flat[i]))
+    for start in range(0, len(order), batch):
+        chosen = order[start : start + batch]
+        vectors[chosen] = model.embed_sync([flat[i] for i in chosen])
+    bounds = np.cumsum([0, *(len(parts) for parts in texts)])
+    return np.stack([split_vectors(vectors[a:b])[0] for a, b in itertools.pairwise(bounds)])
+
+
+def fit(rows: list[dict[str, Any]], vectors: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The artifact's arrays: vocabularies, idf, one weight column per decision over the n-grams and one
+    over the sentence vector (`vectors`, made here when not given), biases, label names."""
+    from scipy.sparse import csr_matrix, hstack
 
     texts = [normalise(row["query"]) for row in rows]
+    if vectors is None:
+        vectors = sentence_vectors([row["query"] for row in rows])
     words, chars = vectorizers()
-    x = hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()
+    x = hstack([words.fit_transform(texts), chars.fit_transform(texts), csr_matrix(DENSE_WEIGHT * vectors)]).tocsr()
+    sparse = x.shape[1] - vectors.shape[1]
 
     def svm(labels: list[Any]) -> LinearSVC:
         return LinearSVC(C=SVM_C, class_weight="balanced", random_state=SEED).fit(x, labels)
@@ -56,7 +90,8 @@ def fit(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
         "chars": _terms(chars),
         "idf_words": words.idf_.astype(np.float32),
         "idf_chars": chars.idf_.astype(np.float32),
-        "weights": np.vstack([m.coef_ for m in models]).T.astype(np.float32),
+        "weights": np.vstack([m.coef_[:, :sparse] for m in models]).T.astype(np.float32),
+        "dense": np.vstack([m.coef_[:, sparse:] for m in models]).T.astype(np.float32),
         "bias": np.concatenate([m.intercept_ for m in models]).astype(np.float32),
         "domains": np.array([str(c) for c in domain.classes_]),
         "actions": np.array([str(c) for c in action.classes_]),
