@@ -73,7 +73,8 @@ class IntentClassifier:
         findings = [finding for part in dict.fromkeys([plain, *parts]) for finding in rules.approval_findings(part)]
         action: Action = reading.action  # type: ignore[assignment]
         by_labels = _changes_by_convention(action, capabilities, plain, parts)
-        reads = rules.only_reads(plain) and all(rules.only_reads(part) for part in parts)
+        # Every clause reads (the whole request may open with a greeting, which is no clause of its own).
+        reads = all(rules.only_reads(part) for part in parts)
         requires_approval = bool(findings) or by_labels or reading.approval >= approval_threshold(reads)
         if requires_approval:
             risk = "critical" if any(f.critical for f in findings) else "high"
