@@ -113,6 +113,15 @@ RULE_HELD = [
     "the checks on PR 31 passed, pull it in to main",
     "the note to the buyer at Lindqvist Tiles reads fine, fire it off",
     "message the reseller at Onyx Freight that prices change in May",
+    # An everyday deletion verb orders even when the object's name sounds harmless ("draft"); "pin" and
+    # "reconcile" change production; a phrasal "tear X down"; a commit "directly on main"; a named person at
+    # a named company is outside.
+    "scrap the Notion page with the first draft of the FAQ",
+    "pin the prod classifier to the large model",
+    "reconcile drift on kestrel-prod",
+    "tear osier-review back down after the demo",
+    "fix the typo in the changelog directly on main",
+    "send Halla Berg at Norrvik a short thank-you note",
 ]
 RULE_NOT_HELD = [
     "rebase feat/x on top of main in ledger-ui",  # the feature branch is rewritten, not main
@@ -126,6 +135,9 @@ RULE_NOT_HELD = [
     "can u list the stacks on osier-prod",
     "should we move the queue limits on osier-prod? just asking",
     "message the platform team that the buyer call moved to 3pm",
+    "what would reconciling the drift on kestrel-prod change?",
+    "draft a note to Halla Berg at Norrvik, don't send it",
+    "ask Priya at lunch about the roadmap",
 ]
 
 

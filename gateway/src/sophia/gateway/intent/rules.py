@@ -443,6 +443,8 @@ _SLANG_CHANGES = (
 _INFRA_CHANGE = _words(
     r"deploy",
     r"redeploy",
+    r"reconcile",  # "reconcile the drift on X-prod": make the stack match its code, an apply
+    r"tear [\w-]+(?: back)? down",
     r"ship\b",
     r"roll\b",
     r"roll ?back",
@@ -547,6 +549,9 @@ _CHANGE = _words(
     r"set\b",
     r"restart",
     r"migrate",
+    r"pin\b",  # "pin the prod summariser to the premium tier"
+    r"switch",
+    r"reconcile",
     r"patch",
     r"bump",
     r"edit",
@@ -644,11 +649,12 @@ _DELETION = _words(
     r"de-?dupe?\b",
     r"deduplicate",
     r"get shot of",
+    r"tear [\w-]+(?: back)? down",  # "tear nightjar-preview back down"
 )
 _PROTECTED_BRANCH = r"\b(?:main|master|trunk|release[/-]?[\w.]*|prod(?:uction)? branch|protected)\b"
 _PROTECTED_PUSH = re.compile(
-    r"\b(?:(?:push|merge|force[- ]push|land|fast-forward|ff|get|put|bring|ship)\b[^.;]*?|(?:into|onto|to) )"
-    + _PROTECTED_BRANCH,
+    r"\b(?:(?:push|merge|force[- ]push|land|fast-forward|ff|get|put|bring|ship)\b[^.;]*?|(?:into|onto|to) |"
+    r"directly (?:on|to|in|into) )" + _PROTECTED_BRANCH,  # "edit the README directly on main": a commit to it
     re.IGNORECASE,
 )
 # A history rewrite whose object is the protected branch itself ("clobber main", "hard reset release/3.2",
@@ -727,6 +733,7 @@ _OUTSIDE = _words(
     r"distributors?",
     r"suppliers?",
     r"(?:rep|contact|admins?|buyer) (?:at|from) [A-Z]\w+",
+    r"(?-i:[A-Z][a-z]+(?: [A-Z][a-z]+)? at [A-Z][\w&-]+)",  # "Imogen Sallow at Greyfriar": someone elsewhere
     r"(?:at|from) [A-Z]\w+ (?:corp|inc|ltd)",
     r"outside the company",
     r"public(?:ly)?",
@@ -791,7 +798,10 @@ _IMPERATIVE_CHANGE = re.compile(
     # ... and the other orders a read can hide now that politeness and "don't X" mark reads:
     # "just look at prod and scale it up", "bump the workers on prod, don't touch staging".
     r"scale|resize|bump|upgrade|restart|provision|spin up|reset|nuke|zap|clobber|overwrite|force[- ]push|rebase|"
-    r"squash|blow away|torch|reply|respond|answer)\b",
+    r"squash|blow away|torch|reply|respond|answer|"
+    # ... and the everyday words for a deletion: "trash the page with the old pricing draft" orders one, whatever
+    # its object's name says ("draft").
+    r"trash|scrap|ditch|axe|erase|unindex|decommission|get rid of|clear out|clean up|tear down|take down)\b",
     re.IGNORECASE,
 )
 _PULL_REQUEST = _words(r"pull requests?", r"PRs?\b", r"merge requests?")
