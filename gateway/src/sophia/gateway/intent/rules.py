@@ -650,6 +650,8 @@ _DELETION = _words(
     r"deduplicate",
     r"get shot of",
     r"tear [\w-]+(?: back)? down",  # "tear nightjar-preview back down"
+    # Archiving is an edit, unless it is for good: "archive the onboarding space for good" removes it.
+    r"archive\b[^.;]{0,80}?\b(?:for good|permanently|forever)",
 )
 _PROTECTED_BRANCH = r"\b(?:main|master|trunk|release[/-]?[\w.]*|prod(?:uction)? branch|protected)\b"
 _PROTECTED_PUSH = re.compile(
