@@ -109,9 +109,10 @@ def test_the_shipped_model_is_what_the_library_trains_today(labelled: list[dict[
     weights and the same decisions on the dev set (an edit to the library without `python -m
     sophia.gateway.intent.train` fails here). About: the sentence vectors come from onnxruntime, whose float
     sums may differ in the last bits on another CPU, and the solvers stop at a tolerance."""
-    from sophia.gateway.intent.train import fit
+    from sophia.gateway.intent.train import fit, sentence_vectors
 
-    fresh = fit(library())
+    rows = library()
+    fresh = fit(rows, sentence_vectors([row["query"] for row in rows], threads=2))
     with np.load(ARTIFACT, allow_pickle=False) as shipped:
         assert sorted(shipped.files) == sorted(fresh)
         for name, array in fresh.items():

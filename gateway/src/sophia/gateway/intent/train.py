@@ -46,13 +46,14 @@ def vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
     return words, chars
 
 
-def sentence_vectors(queries: list[str], batch: int = 64) -> np.ndarray:
+def sentence_vectors(queries: list[str], batch: int = 64, threads: int = 1) -> np.ndarray:
     """Each request's sentence vector as the gateway makes it: its clauses embedded by the local model
     (similar lengths together: a batch pads to its longest), then their normalised mean. One thread: with two,
-    the order of onnxruntime's sums varied from run to run, and so did the trained weights (by ~1e-4)."""
+    the order of onnxruntime's sums varied from run to run, and so did the trained weights (by ~1e-4); a
+    check that allows for that may take two (`threads`), and half the time."""
     from sophia.kit.embeddings import local_model
 
-    model = local_model(1)
+    model = local_model(threads)
     texts = [request_texts(query) for query in queries]
     flat = [text for parts in texts for text in parts]
     vectors = np.zeros((len(flat), model.dimensions), dtype=np.float32)
