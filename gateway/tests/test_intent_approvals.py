@@ -122,6 +122,12 @@ RULE_HELD = [
     "tear osier-review back down after the demo",
     "fix the typo in the changelog directly on main",
     "send Halla Berg at Norrvik a short thank-you note",
+    # The default or stable branch is protected like main; "shoot a note" sends; auditors, lawyers or an
+    # agency at a named firm are outside.
+    "fast-forward the default branch of quarry-web to match develop",
+    "merge my fix into the stable branch of quarry-web",
+    "shoot a note to our auditors at Penmarric & Vale that the review is done",
+    "tell our lawyers at Greaves Hollin the contract is signed",
 ]
 RULE_NOT_HELD = [
     "rebase feat/x on top of main in ledger-ui",  # the feature branch is rewritten, not main
@@ -138,6 +144,8 @@ RULE_NOT_HELD = [
     "what would reconciling the drift on kestrel-prod change?",
     "draft a note to Halla Berg at Norrvik, don't send it",
     "ask Priya at lunch about the roadmap",
+    "which PRs target the default branch of quarry-web?",
+    "shoot me a message in #eng when the build is green",
 ]
 
 

@@ -653,7 +653,9 @@ _DELETION = _words(
     # Archiving is an edit, unless it is for good: "archive the onboarding space for good" removes it.
     r"archive\b[^.;]{0,80}?\b(?:for good|permanently|forever)",
 )
-_PROTECTED_BRANCH = r"\b(?:main|master|trunk|release[/-]?[\w.]*|prod(?:uction)? branch|protected)\b"
+_PROTECTED_BRANCH = (
+    r"\b(?:main|master|trunk|release[/-]?[\w.]*|prod(?:uction)? branch|protected|default branch|stable branch)\b"
+)
 _PROTECTED_PUSH = re.compile(
     r"\b(?:(?:push|merge|force[- ]push|land|fast-forward|ff|get|put|bring|ship)\b[^.;]*?|(?:into|onto|to) |"
     r"directly (?:on|to|in|into) )" + _PROTECTED_BRANCH,  # "edit the README directly on main": a commit to it
@@ -696,6 +698,7 @@ _MESSAGE = _words(
     r"heads-?up",
     r"cc\b",
     r"fire (?:it |this |that |them )?off",  # a draft sent: "fire it off"
+    r"shoot (?:a |an |them a |him a |her a )?(?:note|message|line|email|mail)",
 )
 _SHARED_MARK = r"(?:ext|shared|external|partners?|customers?|clients?|connect|vendors?)"
 _OUTSIDE_CHANNEL = re.compile(  # "#acme-ext", "#ext-acme", "#shared-contoso", "#partner-x": a prefix or a suffix
@@ -736,6 +739,7 @@ _OUTSIDE = _words(
     r"suppliers?",
     r"(?:rep|contact|admins?|buyer) (?:at|from) [A-Z]\w+",
     r"(?-i:[A-Z][a-z]+(?: [A-Z][a-z]+)? at [A-Z][\w&-]+)",  # "Imogen Sallow at Greyfriar": someone elsewhere
+    r"(?:auditors?|lawyers?|counsel|accountants?|agency|consultants?) (?:at|from) (?-i:[A-Z])",
     r"(?:at|from) [A-Z]\w+ (?:corp|inc|ltd)",
     r"outside the company",
     r"public(?:ly)?",
