@@ -47,7 +47,8 @@ import aiohttp
 from bench._fleet import cpu_seconds, rss_mib
 from bench._report import percentile, table, targets, write
 from sophia.gateway.app import Gateway
-from sophia.gateway.intent.classifier import IntentClassifier, build_classifier
+from sophia.gateway.intent.classifier import build_classifier
+from sophia.gateway.intent.model import request_texts
 from sophia.gateway.settings import GatewaySettings
 from sophia.kit.embeddings import local_model
 from sophia.kit.testing import free_port, mcp_body, mcp_headers, redis_server
@@ -174,7 +175,7 @@ async def in_process(servers: list[str]) -> tuple[list[dict[str, Any]], list[dic
     for _ in range(IN_PROCESS_PASSES):
         for query in QUERIES:
             started = time.perf_counter()
-            to_embed = IntentClassifier.texts_to_embed(query)
+            to_embed = request_texts(query)
             vectors = model.embed_sync(to_embed)
             embedded_at = time.perf_counter()
             classifier.classify(query, vectors)

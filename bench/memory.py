@@ -119,13 +119,10 @@ class Embeddings:
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def embed(self, texts: list[str]) -> Vectors:
-        missing = sorted({t for t in texts if self.key(t) not in self._vectors}, key=len)
+        missing = list(dict.fromkeys(t for t in texts if self.key(t) not in self._vectors))
         if missing:
-            model = local_model(2)
-            for i in range(0, len(missing), 64):
-                batch = missing[i : i + 64]
-                for text, vector in zip(batch, model.embed_sync(batch), strict=True):
-                    self._vectors[self.key(text)] = vector
+            for text, vector in zip(missing, local_model(2).embed_many(missing), strict=True):
+                self._vectors[self.key(text)] = vector
             RESULTS.mkdir(exist_ok=True)
             np.savez(CACHE, **self._vectors)
         return np.stack([self._vectors[self.key(t)] for t in texts])

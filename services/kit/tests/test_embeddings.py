@@ -51,6 +51,27 @@ class CountingEmbedder:
         return None
 
 
+def test_embed_many_runs_similar_lengths_together_and_answers_in_the_order_given(local: LocalEmbedder) -> None:
+    texts = ["a long sentence about the quarterly renewal of the Hooli contract and its terms", "hi", "deploy it"] * 30
+    runs: list[list[str]] = []
+    embed_sync = local.embed_sync
+
+    def counted(batch: list[str]) -> Any:
+        runs.append(batch)
+        return embed_sync(batch)
+
+    local.embed_sync = counted  # type: ignore[method-assign]
+    try:
+        vectors = local.embed_many(texts, batch=32)
+    finally:
+        del local.embed_sync
+    assert [len(run) for run in runs] == [32, 32, 26]
+    assert runs[0] == ["hi"] * 30 + ["deploy it"] * 2  # the shortest together
+    one_by_one = np.stack([embed_sync([text])[0] for text in texts[:3]])
+    assert np.allclose(vectors[:3], one_by_one, atol=1e-5)
+    assert np.allclose(vectors[3:6], vectors[:3], atol=1e-5)
+
+
 async def test_concurrent_calls_share_model_runs() -> None:
     inner = CountingEmbedder()
     batcher = Batcher(inner, batch_size=8)

@@ -54,20 +54,22 @@ class IntentClassifier:
     def reading(self, query: str, vectors: Vectors | None = None) -> Prediction:
         """The trained model's reading alone. `vectors`: the sentence vectors of `request_texts(query)`,
         embedded here when not given."""
+        return self._read(query, unquoted(repair(query)), vectors)
+
+    def _read(self, query: str, plain: str, vectors: Vectors | None) -> Prediction:
         if vectors is None:
             if self._embed is None:
                 self._embed = local_model().embed_sync
             vectors = self._embed(request_texts(query))
-        # Quoted spans name things or carry data ("route \"delete everything\""): they never decide.
-        plain = unquoted(repair(query))
         return self.model.predict(plain, vectors, acts=lambda part: not rules.only_reads(part))
 
     def classify(self, query: str, vectors: Vectors | None = None) -> Intent:
         """The intent: the model's reading, the approval rules, the convention (`vectors` as in `reading`)."""
-        reading = self.reading(query, vectors)
         fixed = repair(query)
+        # Quoted spans name things or carry data ("route \"delete everything\""): they never decide.
         plain = unquoted(fixed)
         parts = [unquoted(part) for part in clauses(fixed)]
+        reading = self._read(query, plain, vectors)
         capabilities: list[Capability] = reading.capabilities  # type: ignore[assignment]
         domain = "administrative" if capabilities == ["memory"] else reading.domain  # the convention
         findings = [finding for part in dict.fromkeys([plain, *parts]) for finding in rules.approval_findings(part)]
@@ -90,11 +92,6 @@ class IntentClassifier:
             confidence=round(1.0 - math.exp(-reading.margin), 3),
             urgency=_urgency(plain),
         )
-
-    @staticmethod
-    def texts_to_embed(query: str) -> list[str]:
-        """What the planner ranks tools with and the model reads as sentence vectors (`request_texts`)."""
-        return request_texts(query)
 
 
 # Actions that need approval whatever they touch (the convention: every deploy, every deletion of data).

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sophia.gateway.intent.classifier import IntentClassifier, build_classifier
+from sophia.gateway.intent.model import request_texts
 from sophia.gateway.intent.schema import CAPABILITIES, RISK_LEVELS, Action, Capability, Domain, Intent, Urgency
 from sophia.gateway.llm import RouterLLM
 from sophia.kit.embeddings import Batcher, Vectors, local_model
@@ -99,14 +100,14 @@ class IntentEngine:
         (`Asker.classify` adds what the plan's structure says about approval.)"""
         classifier = await self._load()
         assert self._embedder is not None
-        vectors = await self._embedder.embed(IntentClassifier.texts_to_embed(query))
+        vectors = await self._embedder.embed(request_texts(query))
         return await self._with_llm(query, classifier.classify(query, vectors), offline)
 
     async def read(self, query: str, *, offline: bool = False) -> Reading:
         """The intent, and the clause vectors the planner ranks tools with."""
         classifier = await self._load()
         assert self._embedder is not None
-        parts = IntentClassifier.texts_to_embed(query)
+        parts = request_texts(query)
         # The model reads the same vectors the planner ranks tools with: one model run per request.
         vectors = await self._embedder.embed(parts)
         intent = await self._with_llm(query, classifier.classify(query, vectors), offline)

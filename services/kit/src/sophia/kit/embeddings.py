@@ -88,6 +88,16 @@ class LocalEmbedder:
         summed = (tokens * mask[..., None]).sum(axis=1)
         return _normalise(summed / np.maximum(mask.sum(axis=1, keepdims=True), 1))
 
+    def embed_many(self, texts: list[str], batch: int = 64) -> Vectors:
+        """Any number of texts (a library, a benchmark's corpus), in runs of `batch` texts of similar length,
+        since a run pads every text to its longest; the vectors come back in the order given."""
+        vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch):
+            chosen = order[start : start + batch]
+            vectors[chosen] = self.embed_sync([texts[i] for i in chosen])
+        return vectors
+
     async def embed(self, texts: list[str]) -> Vectors:
         # onnxruntime releases the GIL: the event loop keeps serving while the model runs.
         return await asyncio.to_thread(self.embed_sync, texts)
