@@ -307,3 +307,32 @@ def test_quoted_words_name_things_and_give_no_orders(classify: Any) -> None:
     assert "infra" not in intent.capabilities
     assert intent.requires_approval is False
     assert entities(query).stacks == []  # a quoted "prod stack" is a name, not a target
+
+
+def test_the_leave_one_out_measure_never_trains_on_the_set_it_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`train.py --leave-out` (the development measure): each written set is read by a model trained without
+    it, and the pooled row adds the sets up. A small library keeps it to seconds."""
+    import sophia.gateway.intent.model as model_module
+    import sophia.gateway.intent.train as train
+    from sophia.gateway.intent.library.templates import expand
+
+    generated = expand()[::10]  # every family's labels, none of the written requests
+    sets = [(name, held[:20]) for name, held in model_module.written_sets()[:2]]
+    monkeypatch.setattr(train, "library", lambda: generated + [row for _, held in sets for row in held])
+    monkeypatch.setattr(model_module, "written_sets", lambda: sets)
+    trained_on: list[set[str]] = []
+    real_fit = train.fit
+
+    def fit(rows: list[dict[str, Any]], vectors: Any = None) -> Any:
+        trained_on.append({row["query"] for row in rows})
+        return real_fit(rows, vectors)
+
+    monkeypatch.setattr(train, "fit", fit)
+    lines = train.leave_one_out()
+    assert [line["set"] for line in lines] == [sets[0][0], sets[1][0], "all"]
+    assert [line["requests"] for line in lines] == [20, 20, 40]
+    for (_, held), queries in zip(sets, trained_on, strict=True):
+        assert not {row["query"] for row in held} & queries
+        assert len(queries) == len({row["query"] for row in generated}) + 20  # the rest: generated and the other set
+    for line in lines:
+        assert all(0.0 <= line[key] <= 1.0 for key in ("domain", "action", "capabilities", "approval_recall"))

@@ -68,10 +68,22 @@ def library() -> list[dict[str, Any]]:
     for package, name in ((LIBRARY, "hard_cases.jsonl"), ("sophia.gateway.intent", "examples.jsonl")):
         rows += _jsonl(resources.files(package).joinpath(name).read_text(encoding="utf-8"))
     for folder in WRITTEN:
-        files = sorted(resources.files(LIBRARY).joinpath(folder).iterdir(), key=lambda f: f.name)
-        for file in (f for f in files if f.name.endswith(".jsonl")):
-            rows += [{label: row[label] for label in LABELS} for row in _jsonl(file.read_text(encoding="utf-8"))]
+        rows += [row for _, held in _labelled_sets(folder) for row in held]
     return rows
+
+
+def written_sets() -> list[tuple[str, list[dict[str, Any]]]]:
+    """The sets written for training (`library/written/`), by name: what `train.py --leave-out` measures with."""
+    return _labelled_sets("written")
+
+
+def _labelled_sets(folder: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    files = sorted(resources.files(LIBRARY).joinpath(folder).iterdir(), key=lambda f: f.name)
+    return [
+        (file.name, [{label: row[label] for label in LABELS} for row in _jsonl(file.read_text(encoding="utf-8"))])
+        for file in files
+        if file.name.endswith(".jsonl")
+    ]
 
 
 def _jsonl(text: str) -> list[dict[str, Any]]:

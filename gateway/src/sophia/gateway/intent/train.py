@@ -1,6 +1,7 @@
 """Train the intent model from the library and write the shipped artifact (`library/model.npz`).
 
-    uv run python -m sophia.gateway.intent.train
+    uv run python -m sophia.gateway.intent.train               # writes the artifact
+    uv run python -m sophia.gateway.intent.train --leave-out   # the development measure (minutes)
 
 Linear SVMs for domain, action and each capability, a logistic regression for approval (its
 probability is thresholded below even odds: a missed approval is the dangerous error), all over TF-IDF
@@ -46,21 +47,15 @@ def vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
     return words, chars
 
 
-def sentence_vectors(queries: list[str], batch: int = 64, threads: int = 1) -> np.ndarray:
+def sentence_vectors(queries: list[str], threads: int = 1) -> np.ndarray:
     """Each request's sentence vector as the gateway makes it: its clauses embedded by the local model
-    (similar lengths together: a batch pads to its longest), then their normalised mean. One thread: with two,
+    (similar lengths together), then their normalised mean. One thread: with two,
     the order of onnxruntime's sums varied from run to run, and so did the trained weights (by ~1e-4); a
     check that allows for that may take two (`threads`), and half the time."""
     from sophia.kit.embeddings import local_model
 
-    model = local_model(threads)
     texts = [request_texts(query) for query in queries]
-    flat = [text for parts in texts for text in parts]
-    vectors = np.zeros((len(flat), model.dimensions), dtype=np.float32)
-    order = sorted(range(len(flat)), key=lambda i: len(flat[i]))
-    for start in range(0, len(order), batch):
-        chosen = order[start : start + batch]
-        vectors[chosen] = model.embed_sync([flat[i] for i in chosen])
+    vectors = local_model(threads).embed_many([text for parts in texts for text in parts])
     bounds = np.cumsum([0, *(len(parts) for parts in texts)])
     return np.stack([split_vectors(vectors[a:b])[0] for a, b in itertools.pairwise(bounds)])
 
@@ -110,5 +105,51 @@ def write(path: Path = ARTIFACT) -> Path:
     return path
 
 
+def leave_one_out() -> list[dict[str, Any]]:
+    """The development measure that spends no blind set: each `library/written/` set in turn is left out of
+    training, the rest trains a model, and the whole classifier (model, rules, convention; words only, no plan)
+    reads the set left out, as a new writer's requests. One row per set, then the pooled counts ("all")."""
+    from sophia.gateway.intent.classifier import IntentClassifier
+    from sophia.gateway.intent.model import IntentModel, written_sets
+
+    rows = library()
+    vectors = sentence_vectors([row["query"] for row in rows])
+    counts: dict[str, dict[str, int]] = {}
+    for name, held in written_sets():
+        left_out = {row["query"] for row in held}
+        kept = [i for i, row in enumerate(rows) if row["query"] not in left_out]
+        classifier = IntentClassifier(IntentModel(fit([rows[i] for i in kept], vectors[kept])))
+        tally = counts[name] = dict.fromkeys(("n", "domain", "action", "capabilities", "needed", "held", "caught"), 0)
+        for row in held:
+            intent = classifier.classify(row["query"])
+            tally["n"] += 1
+            tally["domain"] += intent.domain == row["domain"]
+            tally["action"] += intent.action == row["action"]
+            tally["capabilities"] += set(intent.capabilities) == set(row["capabilities"])
+            tally["needed"] += row["requires_approval"]
+            tally["held"] += intent.requires_approval
+            tally["caught"] += intent.requires_approval and row["requires_approval"]
+    counts["all"] = {key: sum(tally[key] for tally in counts.values()) for key in counts[next(iter(counts))]}
+    return [
+        {"set": name, "requests": t["n"], "domain": t["domain"] / t["n"], "action": t["action"] / t["n"],
+         "capabilities": t["capabilities"] / t["n"], "approval_recall": t["caught"] / max(t["needed"], 1),
+         "missed": t["needed"] - t["caught"], "approval_precision": t["caught"] / max(t["held"], 1)}
+        for name, t in counts.items()
+    ]  # fmt: skip
+
+
+def _shown(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 if __name__ == "__main__":
-    print(f"wrote {write(Path(sys.argv[1]) if len(sys.argv) > 1 else ARTIFACT)}")
+    if sys.argv[1:] == ["--leave-out"]:
+        for line in leave_one_out():
+            print(
+                "  ".join(
+                    f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
+                    for key, value in line.items()
+                )
+            )
+    else:
+        print(f"wrote {write(Path(sys.argv[1]) if len(sys.argv) > 1 else ARTIFACT)}")
