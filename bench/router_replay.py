@@ -43,13 +43,17 @@ import numpy as np
 from bench._report import table, targets, write
 from sophia.router import features, gain
 from sophia.router.catalog import TIERS, Tier
+from sophia.router.gain import strong_share_needed
 from sophia.router.tiers import Estimator, load_examples
 
 REPO = Path(__file__).resolve().parents[1]
 BLIND = REPO / "bench" / "data" / "router_blind.jsonl"
 DEV = REPO / "services" / "router" / "tests" / "data" / "tiers.jsonl"
 REPLAY = REPO / "bench" / "data" / "router_replay.jsonl"
-BLIND_REPLAY = REPO / "bench" / "data" / "router_replay_blind.jsonl"
+BLIND_REPLAYS = (
+    REPO / "bench" / "data" / "router_replay_blind.jsonl",
+    REPO / "bench" / "data" / "router_replay_blind2.jsonl",
+)
 GAIN_FILE = REPO / "services" / "router" / "src" / "sophia" / "router" / "gain.jsonl"
 DEFAULT = "gain model (default)"
 TIER_ONLY = "tier model only"
@@ -79,22 +83,18 @@ def tier_quality(estimator: Estimator, path: Path) -> dict[str, Any]:
     }
 
 
-def load_replay(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    for i, row in enumerate(rows):
-        missing = {"prompt", "strong_correct", "weak_correct"} - set(row)
-        if missing:
-            raise SystemExit(f"{path}:{i + 1}: missing {sorted(missing)}")
+def load_replay(*paths: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    rows = []
+    for path in paths:
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for i, row in enumerate(lines):
+            missing = {"prompt", "strong_correct", "weak_correct"} - set(row)
+            if missing:
+                raise SystemExit(f"{path}:{i + 1}: missing {sorted(missing)}")
+        rows += lines
     strong = np.array([bool(r["strong_correct"]) for r in rows], dtype=float)
     weak = np.array([bool(r["weak_correct"]) for r in rows], dtype=float)
     return [str(r["prompt"]) for r in rows], strong, weak
-
-
-def share_needed(order: np.ndarray, strong: np.ndarray, weak: np.ndarray, keep: float) -> float:
-    """Smallest share of strong calls, taking prompts in `order`, whose quality reaches `keep` x the strong one's."""
-    gains = np.concatenate([[0.0], np.cumsum((strong - weak)[order])])
-    reached = np.nonzero(weak.sum() + gains >= keep * strong.sum() - 1e-9)[0]
-    return float(reached[0] / len(strong)) if len(reached) else 1.0
 
 
 def calibration_error(p: np.ndarray, outcome: np.ndarray, bins: int = 10) -> float:
@@ -104,9 +104,10 @@ def calibration_error(p: np.ndarray, outcome: np.ndarray, bins: int = 10) -> flo
                      for b in range(bins) if (which == b).any()))  # fmt: skip
 
 
-def replay(estimator: Estimator, path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The curve of one router (its premium probability: the tier model's, or the expected gain with a gain model)."""
-    prompts, strong, weak = load_replay(path)
+def replay(estimator: Estimator, *paths: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The curve of one router (its premium probability: the tier model's, or the expected gain with a gain model)
+    on one replay file, or several pooled."""
+    prompts, strong, weak = load_replay(*paths)
     premium = np.array([estimator.assess(p).probabilities[Tier.PREMIUM] for p in prompts])
     s_quality, w_quality = strong.mean(), weak.mean()
     rows = []
@@ -127,13 +128,13 @@ def replay(estimator: Estimator, path: Path) -> tuple[list[dict[str, Any]], dict
     gain = strong - weak
     random_share = max(0.0, (goal - w_quality) / (s_quality - w_quality)) if s_quality > w_quality else 0.0
     summary = {
-        "file": path.name,
+        "file": " + ".join(path.name for path in paths),
         "prompts": len(prompts),
         "strong_quality": s_quality,
         "weak_quality": w_quality,
-        "router_share_at_95pct": share_needed(np.argsort(-premium, kind="stable"), strong, weak, KEEP),
+        "router_share_at_95pct": strong_share_needed(np.argsort(-premium, kind="stable"), strong, weak, KEEP),
         "random_share_at_95pct": min(1.0, random_share),
-        "oracle_share_at_95pct": share_needed(np.argsort(-gain, kind="stable"), strong, weak, KEEP),
+        "oracle_share_at_95pct": strong_share_needed(np.argsort(-gain, kind="stable"), strong, weak, KEEP),
         # how well the premium probability reads as P(strong right and weak wrong) on this file
         "gain_calibration_error": calibration_error(premium, (strong > weak).astype(float)),
     }
@@ -159,17 +160,19 @@ def gain_cross_validation(estimator: Estimator) -> dict[str, Any]:
     return {
         "file": GAIN_FILE.name,
         "prompts": len(questions),
-        "gain_model_cv_share_at_95pct": share_needed(np.argsort(-predicted, kind="stable"), strong, weak, KEEP),
-        "tier_model_share_at_95pct": share_needed(np.argsort(-tier, kind="stable"), strong, weak, KEEP),
+        "gain_model_cv_share_at_95pct": strong_share_needed(np.argsort(-predicted, kind="stable"), strong, weak, KEEP),
+        "tier_model_share_at_95pct": strong_share_needed(np.argsort(-tier, kind="stable"), strong, weak, KEEP),
         "random_share_at_95pct": (KEEP * s_quality - w_quality) / (s_quality - w_quality),
-        "oracle_share_at_95pct": share_needed(np.argsort(-(strong - weak), kind="stable"), strong, weak, KEEP),
+        "oracle_share_at_95pct": strong_share_needed(np.argsort(-(strong - weak), kind="stable"), strong, weak, KEEP),
         "gain_model_cv_calibration_error": calibration_error(predicted, (strong > weak).astype(float)),
     }
 
 
 def main(paths: list[str] | None = None) -> None:
     named = paths or [p for p in os.environ.get("ROUTER_REPLAY_FILES", "").split(",") if p.strip()]
-    files = [Path(p.strip()) for p in named] or [REPLAY, BLIND_REPLAY]
+    files = [Path(p.strip()) for p in named] or [REPLAY, *BLIND_REPLAYS]
+    # Unless files are named, the target is decided on the blind replays pooled (the last replay below).
+    replays: list[tuple[Path, ...]] = [(path,) for path in files] + ([] if named else [BLIND_REPLAYS])
     started = time.perf_counter()
     estimator = Estimator.from_library()
     trained = time.perf_counter() - started
@@ -185,18 +188,20 @@ def main(paths: list[str] | None = None) -> None:
     result_rows: list[dict[str, Any]] = [{"operation": "tier accuracy", **q} for q in gain_quality]
     result_rows += [{"operation": "tier accuracy, gain model off", **q} for q in quality]
     shares: dict[tuple[str, str], float] = {}
-    for path in files:
+    for replayed in replays:
         for who, router in ((DEFAULT, with_gain), (TIER_ONLY, estimator)):
-            curve, summary = replay(router, path)
-            print(f"replay {path.name}, {who}: {summary['prompts']} prompts, strong {summary['strong_quality']:.3f}, "
+            curve, summary = replay(router, *replayed)
+            name = summary["file"]
+            print(f"replay {name}, {who}: {summary['prompts']} prompts, strong {summary['strong_quality']:.3f}, "
                   f"weak {summary['weak_quality']:.3f}")  # fmt: skip
             print(table(curve))
             said = ", ".join(f"{w} {summary[f'{w}_share_at_95pct']:.3f}" for w in ("router", "random", "oracle"))
             print(f"strong calls to keep {KEEP:.0%} of strong quality: {said}; premium probability as P(gain): "
               f"calibration error {summary['gain_calibration_error']:.3f}\n")  # fmt: skip
-            result_rows += [{"operation": f"replay {path.name}, {who}", **r} for r in curve]
-            result_rows.append({"operation": f"replay {path.name}, {who}, at 95%", **summary})
-            shares[(path.name, who)] = summary["router_share_at_95pct"]
+            result_rows += [{"operation": f"replay {name}, {who}", **r} for r in curve]
+            result_rows.append({"operation": f"replay {name}, {who}, at 95%", **summary})
+            shares[(name, who)] = summary["router_share_at_95pct"]
+            decided = name
     print("strong calls to keep 95% of strong quality, side by side (random and oracle: the same for both routers):")
     print(table([{"router": who, **{name: share for (f, w), share in shares.items() if w == who for name in [f]}}
                  for who in dict.fromkeys(w for _, w in shares)]), end="\n\n")  # fmt: skip
@@ -210,8 +215,8 @@ def main(paths: list[str] | None = None) -> None:
         "blind_accuracy": blind["accuracy"],
         "premium_under_routing_max": blind["premium_under"],
         "simple_to_premium_max": blind["simple_to_premium"],
-        # the default router on the last file (the blind replay unless files were named)
-        "strong_share_at_95pct_quality_max": shares[(files[-1].name, DEFAULT)],
+        # the default router on the last replay (the blind replays pooled unless files were named)
+        "strong_share_at_95pct_quality_max": shares[(decided, DEFAULT)],
     }
     result_rows += targets("router_replay", measured, TARGETS, at_least=frozenset({"blind_accuracy"}))
     print(f"wrote {write('router_replay', result_rows, TARGETS)}")

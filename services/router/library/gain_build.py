@@ -25,7 +25,11 @@ one fare on it, from what public evaluations of small and large models report:
 - two well-known facts chained (the sea the river through Budapest empties into): strong right, weak wrong;
 - a standard definition in a specialist-sounding field (music theory, geology, sailing, optics), and "which is
   NOT" over a well-known category: both right - technical words or a negation do not mean hard.
-So the gain model learns which KINDS of question a strong model pays off on. The replay files
+So the gain model learns which KINDS of question a strong model pays off on. It also trains on the graded
+questions of `src/sophia/router/gain_written/` (five writers' judgement, question by question; see its README).
+
+`python services/router/library/gain_build.py --leave-out` is the development measure: each written set left out
+of training in turn, then the dev replay, as strong-call shares at 95 % of strong quality. The replay files
 (`bench/data/router_replay.jsonl`, the dev replay, written by another session; `router_replay_blind.jsonl`, the
 blind one, committed before the word-problem, code and puzzle kinds here were added, with other scenarios) have
 their own questions, entities and wording; nothing here was written while looking at them, and this script reads
@@ -37,6 +41,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 from collections.abc import Callable, Iterator
 from math import comb
 from pathlib import Path
@@ -45,7 +50,9 @@ HERE = Path(__file__).parent
 OUT = HERE.parent / "src" / "sophia" / "router" / "gain.jsonl"
 WEIGHTS = OUT.with_name("gain_weights.json")
 REPLAY = HERE.parents[2] / "bench" / "data" / "router_replay.jsonl"
-BLIND_REPLAY = HERE.parents[2] / "bench" / "data" / "router_replay_blind.jsonl"
+BLIND_REPLAYS = sorted((HERE.parents[2] / "bench" / "data").glob("router_replay_blind*.jsonl"))
+WRITTEN = OUT.with_name("gain_written")
+KEEP = 0.95  # the replay's figure: strong calls needed to keep this share of the strong model's quality
 PER_KIND = 8  # generated questions per calculation kind
 rng = random.Random(2718)  # noqa: S311 - reproducible sampling, not security
 
@@ -997,19 +1004,61 @@ def rows() -> Iterator[dict[str, object]]:
     yield from recall(MULTI_HOP, "multi_hop", True, False)
 
 
+def prompts(path: Path) -> set[str]:
+    return {json.loads(line)["prompt"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
+def leave_out() -> None:
+    """The development measure, which spends no evaluation set: each written set in turn is left out of training
+    and replayed against the model trained on the rest, then the dev replay against the model trained on all.
+    Prints the strong-call share needed to keep 95 % of the strong model's quality, with random and oracle."""
+    import numpy as np
+
+    from sophia.router import features
+    from sophia.router import gain as gain_model
+
+    def replayed(model: gain_model.GainModel, rows: list[dict[str, object]]) -> dict[str, float]:
+        strong = np.array([bool(r["strong_correct"]) for r in rows], dtype=float)
+        weak = np.array([bool(r["weak_correct"]) for r in rows], dtype=float)
+        expected = np.array([model.assess(str(r["prompt"]), None, features.extract(str(r["prompt"]))) for r in rows])
+        s, w = strong.mean(), weak.mean()
+        return {
+            "router": gain_model.strong_share_needed(np.argsort(-expected, kind="stable"), strong, weak, KEEP),
+            "random": min(1.0, max(0.0, (KEEP * s - w) / (s - w))) if s > w else 0.0,
+            "oracle": gain_model.strong_share_needed(np.argsort(-(strong - weak), kind="stable"), strong, weak, KEEP),
+        }
+
+    def read(path: Path) -> list[dict[str, object]]:
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    results: dict[str, dict[str, float]] = {}
+    for path in sorted(WRITTEN.glob("*.jsonl")):
+        model = gain_model.GainModel.train(gain_model.shipped_rows(leave_out=path.stem))
+        results[path.stem] = replayed(model, read(path))
+    results[REPLAY.stem] = replayed(gain_model.train_shipped(), read(REPLAY))
+    print(f"strong calls to keep {KEEP:.0%} of strong quality (the set left out of training; the dev replay last):")
+    for name, r in results.items():
+        print(f"  {name:32} router {r['router']:.3f}  random {r['random']:.3f}  oracle {r['oracle']:.3f}")
+    written = [r for name, r in results.items() if name != REPLAY.stem]
+    if written:
+        gap = sum(r["router"] - r["oracle"] for r in written) / len(written)
+        print(f"  written sets: mean router {sum(r['router'] for r in written) / len(written):.3f}, "
+              f"mean gap to the oracle {gap:.3f}")  # fmt: skip
+
+
 def main() -> None:
+    if "--leave-out" in sys.argv[1:]:
+        leave_out()
+        return
     unique: dict[str, dict[str, object]] = {}
     for r in rows():
         unique.setdefault(str(r["prompt"]), r)
-    replay = {
-        json.loads(line)["prompt"]
-        for path in (REPLAY, BLIND_REPLAY)
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    }
-    clash = sorted(set(unique) & replay)
+    # No training question may be in a replay file (the dev replay or a blind one).
+    replay = set().union(*(prompts(path) for path in (REPLAY, *BLIND_REPLAYS)))
+    written = set().union(*(prompts(path) for path in WRITTEN.glob("*.jsonl")))
+    clash = sorted((set(unique) | written) & replay)
     if clash:
-        raise SystemExit(f"{len(clash)} question(s) are in a replay file: {clash[:3]}")
+        raise SystemExit(f"{len(clash)} training question(s) are in a replay file: {clash[:3]}")
     OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in unique.values()), encoding="utf-8")
     kinds: dict[str, int] = {}
     for r in unique.values():

@@ -26,6 +26,7 @@ from sophia.router.gain import (
     shipped_gain_model,
     split_question,
     train_shipped,
+    written_sets,
     zipf,
 )
 from sophia.router.tiers import Estimator, shipped_model
@@ -91,6 +92,27 @@ def test_the_saved_weights_are_what_training_on_the_shipped_files_gives() -> Non
     ):
         signals = features.extract(prompt)
         assert saved.assess(prompt, None, signals) == pytest.approx(trained.assess(prompt, None, signals), abs=1e-4)
+
+
+def test_no_training_question_is_in_a_replay_file() -> None:
+    """The replay files measure the router; a question trained on would measure nothing."""
+    replays = {
+        json.loads(line)["prompt"]
+        for path in REPLAY.parent.glob("router_replay*.jsonl")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
+    written = written_sets()
+    assert len(written) >= 5 and all(len(rows) >= 150 for rows in written.values())
+    training = {row.prompt for row in load_questions()} | {row.prompt for rows in written.values() for row in rows}
+    assert len(replays) >= 300 and not training & replays
+
+
+def test_written_questions_keep_their_writer_in_the_group_so_calibration_holds_out_a_writers_kind() -> None:
+    written = written_sets()
+    for name, rows in written.items():
+        assert all(row.group.startswith(f"w:{name}:") for row in rows)
+    assert sum(row.gain for rows in written.values() for row in rows) > 0
 
 
 def test_saved_weights_for_other_signals_are_refused() -> None:
