@@ -460,6 +460,7 @@ def shipped_rows(leave_out: str | None = None) -> list[Labelled]:
     written = [row for name, rows in written_sets().items() if name != leave_out for row in rows]
     return load_questions() + written + from_tiers(load_examples())
 
+
 def train_shipped() -> GainModel:
     """Trained on the shipped closed questions and the tier library (deterministic; ~5 s of one core)."""
     return GainModel.train(shipped_rows())
