@@ -26,7 +26,7 @@ from sophia.kit.embeddings import local_model
 
 EVALUATION = Path(__file__).resolve().parents[2] / "tests" / "data" / "intents.jsonl"
 FIELDS = ("domain", "action", "capabilities", "requires_approval", "risk_level", "urgency")
-BLIND_SETS = [EVALUATION.parents[2] / "bench" / "data" / f"intents_blind{n}.jsonl" for n in (5, 6, 7, 8, 9)]
+BLIND_SETS = [EVALUATION.parents[2] / "bench" / "data" / f"intents_blind{n}.jsonl" for n in (5, 6, 7, 8, 9, 10)]
 FLOORS = {"domain": 0.84, "action": 0.83, "capabilities": 0.85, "requires_approval": 0.92, "risk_level": 0.82,
           "urgency": 0.88}  # fmt: skip
 
