@@ -22,8 +22,10 @@ The files shipped are OUR OWN, with strong/weak correctness labelled from our ju
 small model gets wrong (multi-step calculation, less-known results, code tracing, chained logic) - not measured
 model outputs and not MMLU, which cannot be downloaded here (nor does any package we can install ship two
 models' graded answers): `bench/data/router_replay.jsonl` (130 exam-style multiple-choice questions, the dev
-replay, written by another session) and `bench/data/router_replay_blind.jsonl` (170 questions in several layouts
-and subjects, written before the gain model was retrained; it decides the target). Point the harness at a real
+replay, written by another session), `bench/data/router_replay_blind.jsonl` (170 questions in several layouts
+and subjects, written in stop 25 before the gain model was retrained) and `router_replay_blind2.jsonl` (200
+MMLU-like questions written in stop 27 by someone who read nothing of ours, before the gain model trained on
+written questions); the two blind replays pooled decide the target. Point the harness at a real
 file (for instance MMLU with two models' graded answers) to get measured numbers.
 """
 
