@@ -40,9 +40,11 @@ SETS = {
     "blind8": ROOT / "bench/data/intents_blind8.jsonl",
     "blind9": ROOT / "bench/data/intents_blind9.jsonl",
     "blind10": ROOT / "bench/data/intents_blind10.jsonl",
+    "blind11": ROOT / "bench/data/intents_blind11.jsonl",
+    "blind12": ROOT / "bench/data/intents_blind12.jsonl",
     "dev": ROOT / "tests/data/intents.jsonl",
 }
-DECIDING = ("blind5", "blind6", "blind7", "blind8", "blind9", "blind10")  # their union ("blind") decides every target
+DECIDING = ("blind9", "blind10", "blind11", "blind12")  # their union ("blind") decides every target
 PASSES = 3
 TARGETS = {"domain": 0.95, "action": 0.90, "capabilities": 0.90, "approval_recall": 1.0,
            "approval_precision": 0.8, "intent_p95_ms": 15.0}  # fmt: skip
@@ -110,7 +112,7 @@ def main() -> None:
     loaded_s = time.perf_counter() - started
     labelled = {name: [json.loads(line) for line in p.read_text().splitlines() if line] for name, p in SETS.items()}
     labelled["blind"] = [row for name in DECIDING for row in labelled[name]]
-    shown = ("blind", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "dev")
+    shown = ("blind", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11", "blind12", "dev")
     scores = {name: measure(classifier.classify, rows) for name, rows in labelled.items()}
 
     latencies: list[float] = []
@@ -150,6 +152,7 @@ def main() -> None:
     summary = {"blind5_requests": len(labelled["blind5"]), "blind6_requests": len(labelled["blind6"]),
                "blind7_requests": len(labelled["blind7"]), "blind8_requests": len(labelled["blind8"]),
                "blind9_requests": len(labelled["blind9"]), "blind10_requests": len(labelled["blind10"]),
+               "blind11_requests": len(labelled["blind11"]), "blind12_requests": len(labelled["blind12"]),
                "dev_requests": len(labelled["dev"]),
                "library_size": classifier.size, "load_model_s": round(loaded_s, 3),
                "load_avg_1m_before": load_before, "load_avg_1m_after": os.getloadavg()[0]}  # fmt: skip
