@@ -106,11 +106,20 @@ async def test_a_clause_that_only_drafts_or_previews_plans_nothing_that_could_be
     assert not publishing & {step.tool for step in plan.steps}
 
 
-async def test_a_drift_check_is_planned_as_a_report_that_leaves_the_recorded_state_alone(tmp_path: Path) -> None:
-    """A refresh rewrites recorded state (the infra server holds it on production); a check only reads, so
-    its refresh is planned with `preview_only`, which the server's own check runs without an approver."""
+@pytest.mark.parametrize(
+    "text",
+    [
+        "check the drift on the production stack",
+        "watch the production stack for drift this week",
+        "did anything drift on the production stack overnight?",
+    ],
+)
+async def test_a_drift_check_is_planned_as_a_report_that_leaves_the_recorded_state_alone(
+    text: str, tmp_path: Path
+) -> None:
+    """A refresh rewrites recorded state (the infra server holds it on production); a check or a watch only
+    reads, so its refresh is planned with `preview_only`, which the server's own check runs without an approver."""
     _, planner, intents, _ = await six_services(ask_servers=tmp_path)
-    text = "check the drift on the production stack"
     reading = await intents.read(text)
     plan = await planner.plan(text, reading.intent, "default", reading.clause_vectors)
     refreshes = [step for step in plan.steps if step.tool == "infra_refresh"]

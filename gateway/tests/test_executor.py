@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sophia.gateway.executor import Executor
-from sophia.gateway.planner import STEP_REF, Plan, Step
+from sophia.gateway.planner import STEP_REF, UNASKED, Plan, Step
 
 from .test_pipeline import Rig, build_rig
 
@@ -69,6 +69,32 @@ async def test_a_flagged_or_risky_step_is_held_and_its_dependents_wait(rig: Rig)
     assert outcomes["s2"].approval["reason"].startswith("step s2 of a plan for: clean up")  # type: ignore[index]
     assert "waiting for approval" in outcomes["s3"].error.message  # type: ignore[union-attr]
     assert rig.server.calls == []
+
+
+async def test_a_step_held_only_because_it_could_not_be_asked_is_decided_by_its_server_as_it_runs(rig: Rig) -> None:
+    """ "Find X, then post it in #team": the post could not be asked at planning (its text was to come from the
+    search), so the plan marked it held; once its arguments are known its server's own check decides. An
+    internal channel runs at once; where the server says the call needs approval, exactly that call is held."""
+    from sophia.kit.approvals import approval_required_result
+
+    plan = Plan(
+        steps=[
+            step("s1", "svc_read"),
+            step("s2", "svc_push", ("s1",), arguments={"text": {STEP_REF: "s1"}}, requires_approval=True,
+                 approval_reason=UNASKED),
+        ]
+    )  # fmt: skip
+    outcomes = await Executor(rig.pipeline, 5).run(plan, query="find it, then post it")
+    assert [o.status for o in outcomes.values()] == ["ok", "ok"]
+    assert rig.server.calls[-1][:2] == ("push", {"text": "ok"})
+
+    rig.server.answers = [
+        {"content": [{"type": "text", "text": "found"}], "isError": False},
+        approval_required_result("#ext-acme is shared with another organisation").model_dump(by_alias=True),
+    ]
+    outcomes = await Executor(rig.pipeline, 5).run(plan, query="find it, then post it")
+    assert outcomes["s2"].status == "held"
+    assert outcomes["s2"].approval["reason"] == "#ext-acme is shared with another organisation"  # type: ignore[index]
 
 
 async def test_a_step_that_outlasts_its_deadline_is_a_step_timeout(rig: Rig) -> None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from sophia.gateway.errors import GatewayError, UpstreamTimeout
 from sophia.gateway.pipeline import Call, Pipeline
-from sophia.gateway.planner import STEP_REF, Plan, Step
+from sophia.gateway.planner import STEP_REF, UNASKED, Plan, Step
 from sophia.gateway.results import text_of
 
 StepStatus = Literal["ok", "tool_error", "failed", "held", "skipped"]
@@ -104,12 +104,17 @@ class Executor:
         if emit is not None:
             await emit("step_started", {"id": step.id, "tool": step.tool, "arguments": arguments})
         loop = asyncio.get_running_loop()
+        # A step planned as held only because its server could not be asked then (an argument was to come from
+        # an earlier step: "find X, then post it in #team") is not held by the plan now that its arguments
+        # are known: its server's per-call check runs with the call, and the pipeline holds exactly that call
+        # if the check says so (a shared channel), never runs it unchecked.
+        held_by_plan = step.requires_approval and step.approval_reason != UNASKED
         call = Call(
             step.tool,
             arguments,
             "ask",
             deadline=loop.time() + self.step_timeout_s,
-            hold_reason=f"step {step.id} of a plan for: {query[:200]}" if step.requires_approval else None,
+            hold_reason=f"step {step.id} of a plan for: {query[:200]}" if held_by_plan else None,
             query=query,
         )
         try:

@@ -171,8 +171,10 @@ class Planner:
             part = parts[index]
             arguments = _arguments(route, part, query, named, namespace)
             switch = _preview_switch(route)
-            if switch is not None and rules.only_reads(part):
-                arguments[switch] = True  # "check the drift on X": report, leave the recorded state alone
+            if switch is not None and (rules.only_reads(part) or rules.first_action(part) == "monitor"):
+                # "check the drift on X", "watch X for drift this week": report, leave the recorded state alone
+                # (a preview is the safe side of a misreading: it changes nothing, and says what it would do)
+                arguments[switch] = True
             depends_on = []
             for earlier, (earlier_index, earlier_route) in zip(steps, chosen, strict=False):
                 link = self.graph.link(earlier_route, route)
