@@ -138,3 +138,15 @@ async def test_the_servers_own_checks_hold_a_push_to_main_and_let_a_feature_bran
     await planner.probe_declared(steps)
     assert [step.requires_approval for step in steps] == [True, False]
     assert "protected branch 'main'" in (steps[0].approval_reason or "")
+
+
+async def test_a_post_whose_text_comes_from_an_earlier_step_is_asked_about_its_channel_at_once(tmp_path: Path) -> None:
+    """The business service declares that its post check reads only the channel: "find X and post it in #team"
+    is asked while planning (the text stands in), so `/v1/intent` does not call it a held action."""
+    _, planner, intents, _ = await six_services(ask_servers=tmp_path)
+    text = "find the Gong calls where renewal pricing came up with Larkspur and post the highlights in #renewals-team"
+    reading = await intents.read(text)
+    plan = await planner.plan(text, reading.intent, "default", reading.clause_vectors)
+    (post,) = [step for step in plan.steps if step.tool == "business_slack_post"]
+    assert post.depends_on and post.arguments["channel"] == "#renewals-team"
+    assert post.requires_approval is False and post.approval_reason is None

@@ -11,7 +11,17 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from sophia.gateway.catalog import Catalog, Route
 from sophia.gateway.intent.text import entities
-from sophia.gateway.planner import _ONE_NAMESPACE, _PROJECT, STEP_REF, Planner, Step, _budget, _value_for
+from sophia.gateway.planner import (
+    _ONE_NAMESPACE,
+    _PROJECT,
+    EARLY_STAND_IN,
+    STEP_REF,
+    UNASKED,
+    Planner,
+    Step,
+    _budget,
+    _value_for,
+)
 from sophia.kit import Risk, ToolSpec
 
 from .test_pipeline import Server, tool
@@ -58,6 +68,32 @@ async def test_a_step_whose_arguments_come_from_an_earlier_step_is_planned_as_he
     steps = [Step(id="s2", tool="code_push", arguments={"text": {STEP_REF: "s1"}}, depends_on=["s1"])]
     await planner(catalog, {}, asked)._probe_declared(steps)
     assert steps[0].requires_approval and asked == []  # cannot be asked yet: the safe side is to hold
+
+
+async def test_a_check_that_reads_only_known_arguments_is_asked_before_the_rest_arrive() -> None:
+    """ "Find X, then post it in #team": the post's text comes from the search, but its server's check reads
+    only where it goes (declared): it is asked now, the text standing in; a step whose read argument is still
+    to come cannot be asked and stays held."""
+    catalog = Catalog(InMemorySubscriptionBus())
+    catalog.register("chat", "kit", "in-process")
+    reads = {"sophia/approval": "per-call", "sophia/approval-reads": ["k"]}
+    await catalog.serving(
+        "chat",
+        version="1",
+        endpoint="in-process",
+        upstream=Server("chat"),
+        tools=[tool("post", **reads)],
+        specs={"post": ToolSpec("post", "post", risk=Risk.MEDIUM)},
+    )
+    asked: list[dict[str, Any]] = []
+    steps = [
+        Step(id="s2", tool="chat_post", arguments={"text": {STEP_REF: "s1"}, "k": 3}, depends_on=["s1"]),
+        Step(id="s3", tool="chat_post", arguments={"text": "hello", "k": {STEP_REF: "s1"}}, depends_on=["s1"]),
+    ]
+    await planner(catalog, {}, asked)._probe_declared(steps)
+    assert asked == [{"text": EARLY_STAND_IN, "k": 3}]
+    assert steps[0].requires_approval is False and steps[0].approval_reason is None
+    assert steps[1].requires_approval is True and steps[1].approval_reason == UNASKED
 
 
 async def test_a_probe_that_cannot_reach_the_server_errs_toward_holding(catalog: Catalog) -> None:

@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from sophia.kit import Service, ServiceSettings
-from sophia.kit.approvals import GRANT, PROBE, GrantError, GrantVerifier, required_reason, sign_grant
+from sophia.kit.approvals import APPROVAL_READS, GRANT, PROBE, GrantError, GrantVerifier, required_reason, sign_grant
 from sophia.kit.security import InternalCredential
 from sophia.kit.testing import mcp_body, mcp_headers
 
@@ -143,3 +143,30 @@ async def test_would_hold_runs_only_the_check_in_process() -> None:
     assert await service.would_hold("push", {"repo": "r", "branch": "feature/x"}) is None
     assert await service.would_hold("unchecked", {}) is None
     assert pushed == []
+
+
+async def test_a_check_may_declare_the_arguments_it_reads_and_only_parameters_of_its_tool() -> None:
+    """A post's check reads where it goes, not what it says: declared, the gateway may ask it before the text
+    (to come from an earlier step) is known. A declaration naming anything else is a mistake at start."""
+    service = Service("chatlike")
+
+    @service.tool(approval=lambda args: None, approval_reads=["channel"])
+    async def post(channel: str, text: str) -> str:
+        """Post a message."""
+        return "posted"
+
+    (listed,) = await service.mcp.list_tools()
+    assert listed.meta is not None and listed.meta[APPROVAL_READS] == ["channel"]
+    with pytest.raises(ValueError, match="only its parameters"):
+
+        @service.tool(approval=lambda args: None, approval_reads=["recipient"])
+        async def send(channel: str, text: str) -> str:
+            """Send a message."""
+            return "sent"
+
+    with pytest.raises(ValueError, match="needs an approval check"):
+
+        @service.tool(approval_reads=["channel"])
+        async def note(channel: str) -> str:
+            """Note something."""
+            return "noted"

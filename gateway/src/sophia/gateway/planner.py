@@ -29,7 +29,7 @@ from sophia.gateway.intent import rules
 from sophia.gateway.intent.schema import Intent
 from sophia.gateway.intent.text import Entities, clauses, entities, repair
 from sophia.gateway.llm import RouterLLM
-from sophia.gateway.pipeline.approval import declares_per_call
+from sophia.gateway.pipeline.approval import approval_reads, declares_per_call
 from sophia.gateway.toolsearch import READ_ACTIONS, ToolIndex, affinity
 from sophia.kit.embeddings import Vectors
 
@@ -210,7 +210,8 @@ class Planner:
 
     async def _probe_declared(self, steps: list[Step]) -> None:
         """Steps whose server decides approval per call: ask it (in parallel) whether this call would wait.
-        A step whose arguments come from an earlier step cannot be asked yet: it is planned as held."""
+        A step whose arguments come from an earlier step cannot be asked yet (it is planned as held), unless
+        its check reads only arguments already known (`_asked_early`)."""
         if self.probe is None:
             return
         probe = self.probe
@@ -224,10 +225,11 @@ class Planner:
             route = self.catalog.find(step.tool)
             if route is None or step.requires_approval or not declares_per_call(route):
                 continue
-            if unasked:
+            asked = _asked_early(route, step) if unasked else step.arguments
+            if asked is None:
                 step.requires_approval, step.approval_reason = True, UNASKED
                 continue
-            pending.append((step, probe(route, step.arguments)))
+            pending.append((step, probe(route, asked)))
         for step, reason in zip(
             [step for step, _ in pending], await asyncio.gather(*(p for _, p in pending)), strict=True
         ):
@@ -351,6 +353,29 @@ def _with_upstream(current: Any, step_id: str, field: str | None = None, listed:
 
 # Boolean arguments that turn a call into a report of what it would do.
 PREVIEW_SWITCHES = ("preview_only", "dry_run")
+
+
+# What stands in, when the server is asked early, for a text argument still to come from an earlier step.
+EARLY_STAND_IN = "(text from an earlier step)"
+
+
+def _asked_early(route: Route, step: Step) -> dict[str, Any] | None:
+    """The arguments to ask a step's server with before the step is complete, or None when it cannot be asked
+    yet: its server declares which arguments its check reads (a post's channel), all of them are known, and
+    every argument still to come from an earlier step is text the check does not read (the post's text)."""
+    reads = approval_reads(route)
+    if reads is None or step.missing:
+        return None
+    properties = route.input_schema.get("properties", {})
+    asked: dict[str, Any] = {}
+    for name, value in step.arguments.items():
+        if not _is_ref(value):
+            asked[name] = value
+        elif name in reads or not _accepts(properties.get(name, {}), "string"):
+            return None
+        else:
+            asked[name] = EARLY_STAND_IN
+    return asked if reads <= asked.keys() else None
 
 
 def _preview_switch(route: Route) -> str | None:

@@ -24,7 +24,7 @@ from sophia.gateway.pipeline.call import Call, Next, Outcome, Stage
 from sophia.gateway.results import ok_result
 from sophia.gateway.security.guard import Guard
 from sophia.kit import Risk
-from sophia.kit.approvals import DECLARES, GRANT, PROBE, required_reason, sign_grant
+from sophia.kit.approvals import APPROVAL_READS, DECLARES, GRANT, PROBE, required_reason, sign_grant
 from sophia.kit.security import InternalCredential
 
 logger = logging.getLogger("sophia.gateway.approval")
@@ -47,6 +47,16 @@ def declares_per_call(route: Route) -> bool:
     """Whether the tool's server decides per call (and may hold some calls)."""
     meta = route.definition.get("_meta")
     return route.kind == "kit" and isinstance(meta, dict) and meta.get(DECLARES) == "per-call"
+
+
+def approval_reads(route: Route) -> frozenset[str] | None:
+    """The arguments the per-call check of this tool reads, when its server declares them; None when it does
+    not say (then the check may read any argument)."""
+    meta = route.definition.get("_meta")
+    reads = meta.get(APPROVAL_READS) if declares_per_call(route) and isinstance(meta, dict) else None
+    if not isinstance(reads, list) or not reads or not all(isinstance(name, str) for name in reads):
+        return None
+    return frozenset(reads)
 
 
 PROBE_TIMEOUT_S = 2.0

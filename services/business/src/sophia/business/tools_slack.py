@@ -50,6 +50,7 @@ async def slack_history(
     consumes=["text"],
     produces=["message"],
     approval=slack_post_needs_approval,
+    approval_reads=["channel"],  # the check asks only where the post goes, never what it says
 )
 @answers
 async def slack_post(

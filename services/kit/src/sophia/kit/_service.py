@@ -23,6 +23,7 @@ from sophia.kit._metrics import ToolMetrics
 from sophia.kit._settings import ServiceSettings
 from sophia.kit._tools import Dependencies, Risk, ToolSpec, split_dependencies
 from sophia.kit.approvals import (
+    APPROVAL_READS,
     DECLARES,
     GRANT,
     PROBE,
@@ -117,6 +118,7 @@ class Service:
         consumes: Iterable[str] = (),
         produces: Iterable[str] = (),
         approval: ApprovalCheck | None = None,
+        approval_reads: Iterable[str] = (),
     ) -> Callable[[F], F]: ...
     def tool(
         self,
@@ -132,6 +134,7 @@ class Service:
         consumes: Iterable[str] = (),
         produces: Iterable[str] = (),
         approval: ApprovalCheck | None = None,
+        approval_reads: Iterable[str] = (),
     ) -> F | Callable[[F], F]:
         """Register a tool (`@service.tool` or `@service.tool(risk=...)`).
 
@@ -139,6 +142,8 @@ class Service:
         injected and hidden from the schema. `approval`: a check that gets the call's keyword
         arguments (injected ones included) and returns a reason when this call must wait for an
         approver, None to run now (see `sophia.kit.approvals`); it must have no side effects.
+        `approval_reads`: the arguments that check reads, when it reads only those (a Slack post's
+        channel, not its text): the gateway may then ask before the others are known.
         """
 
         def register(fn: F) -> F:
@@ -168,6 +173,15 @@ class Service:
             meta: dict[str, Any] = {"sophia/risk": spec.risk.value, "sophia/tags": sorted(spec.tags)}
             if approval is not None:
                 meta[DECLARES] = "per-call"
+            reads = sorted(set(approval_reads))
+            if reads:
+                unknown = set(reads) - set(inspect.signature(fn).parameters)
+                if approval is None or unknown:
+                    raise ValueError(
+                        f"tool {tool_name!r}: approval_reads needs an approval check and names only its parameters"
+                        + (f" (not {sorted(unknown)})" if unknown else "")
+                    )
+                meta[APPROVAL_READS] = reads
             self.mcp.add_tool(
                 self._instrument(fn, spec, approval),
                 name=tool_name,

@@ -42,6 +42,9 @@ GRANT = "sophia/grant"
 PROBE = "sophia/approval-probe"
 #: `_meta` key on a listed tool that declares per-call approval (`"per-call"`).
 DECLARES = "sophia/approval"
+#: `_meta` key on such a tool: the arguments its check reads (a list), when it declares them. The gateway may then
+#: ask about a call whose other arguments are still to come from an earlier step ("find X, post it in #team").
+APPROVAL_READS = "sophia/approval-reads"
 
 ApprovalCheck = Callable[[dict[str, Any]], "str | Awaitable[str | None] | None"]
 
