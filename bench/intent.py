@@ -30,6 +30,7 @@ from typing import Any
 from bench._catalog import six_services
 from bench._report import percentile, table, targets, write
 from sophia.gateway.intent.classifier import build_classifier
+from sophia.gateway.intent.evaluation import ratios, tally
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = {
@@ -43,25 +44,6 @@ DECIDING = ("blind9", "blind10", "blind11", "blind12")  # their union ("blind") 
 PASSES = 3
 TARGETS = {"domain": 0.95, "action": 0.90, "capabilities": 0.90, "approval_recall": 1.0,
            "approval_precision": 0.8, "intent_p95_ms": 15.0}  # fmt: skip
-
-
-def measure(classify: Any, rows: list[dict[str, Any]]) -> dict[str, float]:
-    right = {"domain": 0, "action": 0, "capabilities": 0}
-    needed = flagged = caught = 0
-    for row in rows:
-        intent = classify(row["query"])
-        right["domain"] += intent.domain == row["domain"]
-        right["action"] += intent.action == row["action"]
-        right["capabilities"] += set(intent.capabilities) == set(row["capabilities"])
-        needed += row["requires_approval"]
-        flagged += intent.requires_approval
-        caught += intent.requires_approval and row["requires_approval"]
-    n = len(rows)
-    return {
-        **{field: right[field] / n for field in right},
-        "approval_recall": caught / max(needed, 1),
-        "approval_precision": caught / max(flagged, 1),
-    }
 
 
 async def with_structure(sets: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -108,7 +90,7 @@ def main() -> None:
     labelled = {name: [json.loads(line) for line in p.read_text().splitlines() if line] for name, p in SETS.items()}
     labelled["blind"] = [row for name in DECIDING for row in labelled[name]]
     shown = ("blind", "blind9", "blind10", "blind11", "blind12", "dev")
-    scores = {name: measure(classifier.classify, rows) for name, rows in labelled.items()}
+    scores = {name: ratios(tally(classifier.classify, rows)) for name, rows in labelled.items()}
 
     latencies: list[float] = []
     for _ in range(PASSES):

@@ -45,7 +45,7 @@ import numpy as np
 from bench._report import table, targets, write
 from sophia.router import features, gain
 from sophia.router.catalog import TIERS, Tier
-from sophia.router.gain import strong_share_needed
+from sophia.router.gain import replay_shares
 from sophia.router.tiers import Estimator, load_examples
 
 REPO = Path(__file__).resolve().parents[1]
@@ -126,17 +126,13 @@ def replay(estimator: Estimator, *paths: Path) -> tuple[list[dict[str, Any]], di
                 "random_quality": w_quality + share * (s_quality - w_quality),
             }
         )
-    goal = KEEP * s_quality
-    gain = strong - weak
-    random_share = max(0.0, (goal - w_quality) / (s_quality - w_quality)) if s_quality > w_quality else 0.0
+    shares = replay_shares(premium, strong, weak, KEEP)
     summary = {
         "file": " + ".join(path.name for path in paths),
         "prompts": len(prompts),
         "strong_quality": s_quality,
         "weak_quality": w_quality,
-        "router_share_at_95pct": strong_share_needed(np.argsort(-premium, kind="stable"), strong, weak, KEEP),
-        "random_share_at_95pct": min(1.0, random_share),
-        "oracle_share_at_95pct": strong_share_needed(np.argsort(-gain, kind="stable"), strong, weak, KEEP),
+        **{f"{who}_share_at_95pct": share for who, share in shares.items()},
         # how well the premium probability reads as P(strong right and weak wrong) on this file
         "gain_calibration_error": calibration_error(premium, (strong > weak).astype(float)),
     }
@@ -158,14 +154,14 @@ def gain_cross_validation(estimator: Estimator) -> dict[str, Any]:
         for i in np.nonzero(fold == k)[0]:
             predicted[i] = model.assess(questions[i].prompt, None, features.extract(questions[i].prompt))
     tier = np.array([estimator.assess(q.prompt).probabilities[Tier.PREMIUM] for q in questions])
-    s_quality, w_quality = strong.mean(), weak.mean()
+    shares = replay_shares(predicted, strong, weak, KEEP)
     return {
         "file": GAIN_FILE.name,
         "prompts": len(questions),
-        "gain_model_cv_share_at_95pct": strong_share_needed(np.argsort(-predicted, kind="stable"), strong, weak, KEEP),
-        "tier_model_share_at_95pct": strong_share_needed(np.argsort(-tier, kind="stable"), strong, weak, KEEP),
-        "random_share_at_95pct": (KEEP * s_quality - w_quality) / (s_quality - w_quality),
-        "oracle_share_at_95pct": strong_share_needed(np.argsort(-(strong - weak), kind="stable"), strong, weak, KEEP),
+        "gain_model_cv_share_at_95pct": shares["router"],
+        "tier_model_share_at_95pct": replay_shares(tier, strong, weak, KEEP)["router"],
+        "random_share_at_95pct": shares["random"],
+        "oracle_share_at_95pct": shares["oracle"],
         "gain_model_cv_calibration_error": calibration_error(predicted, (strong > weak).astype(float)),
     }
 

@@ -337,3 +337,46 @@ def test_the_leave_one_out_measure_never_trains_on_the_set_it_reads(monkeypatch:
         assert len(queries) == len({row["query"] for row in generated}) + 20  # the rest: generated and the other set
     for line in lines:
         assert all(0.0 <= line[key] <= 1.0 for key in ("domain", "action", "capabilities", "approval_recall"))
+
+
+def test_a_tally_counts_each_decision_and_pools_by_adding() -> None:
+    """The counts `bench intent` and `train --leave-out` score with: pooled sets add counts, so a pooled recall
+    is over every approval, not a mean of the sets' recalls."""
+    from collections import Counter
+
+    from sophia.gateway.intent.evaluation import ratios, tally
+    from sophia.gateway.intent.schema import Intent
+
+    said = {
+        "apply prod": Intent(
+            domain="infrastructure",
+            action="deploy",
+            capabilities=["infra"],
+            requires_approval=True,
+            targets=[],
+            risk_level="high",
+            confidence=0.9,
+            urgency="planned",
+        ),
+        "list repos": Intent(
+            domain="technical",
+            action="query",
+            capabilities=["code"],
+            requires_approval=True,
+            targets=[],
+            risk_level="high",
+            confidence=0.9,
+            urgency="planned",
+        ),
+    }
+    rows = [
+        {"query": "apply prod", "domain": "infrastructure", "action": "deploy", "capabilities": ["infra"],
+         "requires_approval": True},
+        {"query": "list repos", "domain": "technical", "action": "analyze", "capabilities": ["code", "memory"],
+         "requires_approval": False},
+    ]  # fmt: skip
+    counts = tally(said.__getitem__, rows)
+    assert ratios(counts) == {"domain": 1.0, "action": 0.5, "capabilities": 0.5, "approval_recall": 1.0,
+                              "approval_precision": 0.5}  # fmt: skip
+    pooled = sum([counts, tally(said.__getitem__, rows[:1])], Counter())
+    assert ratios(pooled)["approval_precision"] == 2 / 3 and pooled["requests"] == 3

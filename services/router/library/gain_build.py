@@ -1021,12 +1021,7 @@ def leave_out() -> None:
         strong = np.array([bool(r["strong_correct"]) for r in rows], dtype=float)
         weak = np.array([bool(r["weak_correct"]) for r in rows], dtype=float)
         expected = np.array([model.assess(str(r["prompt"]), None, features.extract(str(r["prompt"]))) for r in rows])
-        s, w = strong.mean(), weak.mean()
-        return {
-            "router": gain_model.strong_share_needed(np.argsort(-expected, kind="stable"), strong, weak, KEEP),
-            "random": min(1.0, max(0.0, (KEEP * s - w) / (s - w))) if s > w else 0.0,
-            "oracle": gain_model.strong_share_needed(np.argsort(-(strong - weak), kind="stable"), strong, weak, KEEP),
-        }
+        return gain_model.replay_shares(expected, strong, weak, KEEP)
 
     def read(path: Path) -> list[dict[str, object]]:
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

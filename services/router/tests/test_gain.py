@@ -231,3 +231,14 @@ def test_the_shipped_gain_model_prefers_the_strong_model_where_it_pays(tmp_path:
         "A) 947.51\nB) 1,000.00\nC) 1,054.46\nD) 900.00"
     )
     assert estimator.assess(steps).gain > estimator.assess(famous).gain  # type: ignore[operator]
+
+
+def test_the_replay_figure_counts_the_strong_calls_a_ranking_needs_against_random_and_the_oracle() -> None:
+    """Four prompts the strong model answers, two of which only it does (1 and 2): keeping 95 % of its quality
+    needs both. The oracle sends just those (half the calls); a ranking that puts one of them last needs all."""
+    from sophia.router.gain import replay_shares
+
+    strong, weak = np.array([1.0, 1.0, 1.0, 1.0]), np.array([1.0, 0.0, 0.0, 1.0])
+    shares = replay_shares(np.array([0.9, 0.1, 0.8, 0.2]), strong, weak, 0.95)
+    assert shares == {"router": 1.0, "random": pytest.approx(0.9), "oracle": 0.5}
+    assert replay_shares(np.array([0.1, 0.9, 0.8, 0.2]), strong, weak, 0.95)["router"] == 0.5

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -110,32 +111,22 @@ def leave_one_out() -> list[dict[str, Any]]:
     training, the rest trains a model, and the whole classifier (model, rules, convention; words only, no plan)
     reads the set left out, as a new writer's requests. One row per set, then the pooled counts ("all")."""
     from sophia.gateway.intent.classifier import IntentClassifier
+    from sophia.gateway.intent.evaluation import ratios, tally
     from sophia.gateway.intent.model import IntentModel, written_sets
 
     rows = library()
     vectors = sentence_vectors([row["query"] for row in rows])
-    counts: dict[str, dict[str, int]] = {}
+    counts: dict[str, Counter[str]] = {}
     for name, held in written_sets():
         left_out = {row["query"] for row in held}
         kept = [i for i, row in enumerate(rows) if row["query"] not in left_out]
         classifier = IntentClassifier(IntentModel(fit([rows[i] for i in kept], vectors[kept])))
-        tally = counts[name] = dict.fromkeys(("n", "domain", "action", "capabilities", "needed", "held", "caught"), 0)
-        for row in held:
-            intent = classifier.classify(row["query"])
-            tally["n"] += 1
-            tally["domain"] += intent.domain == row["domain"]
-            tally["action"] += intent.action == row["action"]
-            tally["capabilities"] += set(intent.capabilities) == set(row["capabilities"])
-            tally["needed"] += row["requires_approval"]
-            tally["held"] += intent.requires_approval
-            tally["caught"] += intent.requires_approval and row["requires_approval"]
-    counts["all"] = {key: sum(tally[key] for tally in counts.values()) for key in counts[next(iter(counts))]}
+        counts[name] = tally(classifier.classify, held)
+    counts["all"] = sum(counts.values(), Counter())
     return [
-        {"set": name, "requests": t["n"], "domain": t["domain"] / t["n"], "action": t["action"] / t["n"],
-         "capabilities": t["capabilities"] / t["n"], "approval_recall": t["caught"] / max(t["needed"], 1),
-         "missed": t["needed"] - t["caught"], "approval_precision": t["caught"] / max(t["held"], 1)}
+        {"set": name, "requests": t["requests"], **ratios(t), "missed": t["needed"] - t["caught"]}
         for name, t in counts.items()
-    ]  # fmt: skip
+    ]
 
 
 def _shown(value: object) -> str:
@@ -145,11 +136,6 @@ def _shown(value: object) -> str:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--leave-out"]:
         for line in leave_one_out():
-            print(
-                "  ".join(
-                    f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
-                    for key, value in line.items()
-                )
-            )
+            print("  ".join(f"{key} {_shown(value)}" for key, value in line.items()))
     else:
         print(f"wrote {write(Path(sys.argv[1]) if len(sys.argv) > 1 else ARTIFACT)}")

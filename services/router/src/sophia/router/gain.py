@@ -490,3 +490,17 @@ def strong_share_needed(
     gains = np.concatenate([[0.0], np.cumsum((strong - weak)[order])])
     reached = np.nonzero(weak.sum() + gains >= keep * strong.sum() - 1e-9)[0]
     return float(reached[0] / len(strong)) if len(reached) else 1.0
+
+
+def replay_shares(
+    expected: npt.NDArray[np.float64], strong: npt.NDArray[np.float64], weak: npt.NDArray[np.float64], keep: float
+) -> dict[str, float]:
+    """Strong-call shares needed to keep `keep` x the strong model's quality on a replay: sending prompts to the
+    strong model by `expected` (highest first), at random (expected value), and as the oracle would (only where
+    the strong model alone is right)."""
+    s, w = float(strong.mean()), float(weak.mean())
+    return {
+        "router": strong_share_needed(np.argsort(-expected, kind="stable"), strong, weak, keep),
+        "random": min(1.0, max(0.0, (keep * s - w) / (s - w))) if s > w else 0.0,
+        "oracle": strong_share_needed(np.argsort(-(strong - weak), kind="stable"), strong, weak, keep),
+    }
