@@ -347,27 +347,13 @@ def test_a_tally_counts_each_decision_and_pools_by_adding() -> None:
     from sophia.gateway.intent.evaluation import ratios, tally
     from sophia.gateway.intent.schema import Intent
 
-    said = {
-        "apply prod": Intent(
-            domain="infrastructure",
-            action="deploy",
-            capabilities=["infra"],
-            requires_approval=True,
-            targets=[],
-            risk_level="high",
-            confidence=0.9,
-            urgency="planned",
-        ),
-        "list repos": Intent(
-            domain="technical",
-            action="query",
-            capabilities=["code"],
-            requires_approval=True,
-            targets=[],
-            risk_level="high",
-            confidence=0.9,
-            urgency="planned",
-        ),
+    def said(domain: str, action: str, capability: str) -> Intent:
+        return Intent(domain=domain, action=action, capabilities=[capability], requires_approval=True, targets=[],
+                      risk_level="high", confidence=0.9, urgency="planned")  # fmt: skip
+
+    readings = {
+        "apply prod": said("infrastructure", "deploy", "infra"),
+        "list repos": said("technical", "query", "code"),
     }
     rows = [
         {"query": "apply prod", "domain": "infrastructure", "action": "deploy", "capabilities": ["infra"],
@@ -375,8 +361,8 @@ def test_a_tally_counts_each_decision_and_pools_by_adding() -> None:
         {"query": "list repos", "domain": "technical", "action": "analyze", "capabilities": ["code", "memory"],
          "requires_approval": False},
     ]  # fmt: skip
-    counts = tally(said.__getitem__, rows)
+    counts = tally(readings.__getitem__, rows)
     assert ratios(counts) == {"domain": 1.0, "action": 0.5, "capabilities": 0.5, "approval_recall": 1.0,
                               "approval_precision": 0.5}  # fmt: skip
-    pooled = sum([counts, tally(said.__getitem__, rows[:1])], Counter())
+    pooled = sum([counts, tally(readings.__getitem__, rows[:1])], Counter())
     assert ratios(pooled)["approval_precision"] == 2 / 3 and pooled["requests"] == 3
