@@ -57,6 +57,7 @@ from sophia.memory.store import Store, open_store
 
 DATA = Path(__file__).resolve().parent / "data"
 CACHE = RESULTS / "memory-embedding-cache.npz"
+ARITHMETIC = MemorySettings(_env_prefix="SOPHIA_MEMORY_").embedding_arithmetic  # as the service multiplies
 SPLITS = ("dev", "blind")
 BULK_CALLS = 2
 BULK_SIZE = 1000
@@ -106,7 +107,8 @@ def memory_text(rng: random.Random, i: int) -> str:
 
 
 class Embeddings:
-    """The local model with a cache on disk (bench/results, ignored by git): a rerun embeds only new texts."""
+    """The local model, multiplying as the service does (`embedding_arithmetic`), with a cache on disk
+    (bench/results, ignored by git): a rerun embeds only new texts."""
 
     def __init__(self) -> None:
         self._vectors: dict[str, Vectors] = {}
@@ -116,12 +118,12 @@ class Embeddings:
 
     @staticmethod
     def key(text: str) -> str:
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        return hashlib.sha256(f"{ARITHMETIC}\0{text}".encode()).hexdigest()[:32]
 
     def embed(self, texts: list[str]) -> Vectors:
         missing = list(dict.fromkeys(t for t in texts if self.key(t) not in self._vectors))
         if missing:
-            for text, vector in zip(missing, local_model(2).embed_many(missing), strict=True):
+            for text, vector in zip(missing, local_model(2, ARITHMETIC).embed_many(missing), strict=True):
                 self._vectors[self.key(text)] = vector
             RESULTS.mkdir(exist_ok=True)
             np.savez(CACHE, **self._vectors)
@@ -361,7 +363,7 @@ def model_only() -> dict[str, Any]:
     sorted by length (as _write_many batches them), CPU time beside wall time (the machine is shared)."""
     rng = random.Random(5)
     texts = sorted((memory_text(rng, i) for i in range(STORE_ONLY)), key=len)
-    model = local_model(2)
+    model = local_model(2, ARITHMETIC)
     model.embed_sync(texts[:8])
     started, cpu = time.perf_counter(), time.process_time()
     for i in range(0, len(texts), 64):
@@ -378,7 +380,7 @@ def model_only() -> dict[str, Any]:
 async def large() -> tuple[list[dict[str, Any]], float]:
     rng = random.Random(7)
     settings = MemorySettings()
-    model = local_model(2)
+    model = local_model(2, ARITHMETIC)
     distinct = [memory_text(rng, i) for i in range(LARGE_DISTINCT)]
     base = Embeddings().embed(distinct)
     noise = np.random.default_rng(7)

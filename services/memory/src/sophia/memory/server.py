@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, Field
 
@@ -209,6 +209,19 @@ def _check_batch(size: int, settings: MemorySettings) -> None:
 WRITE_CHUNK = 256  # memories embedded and upserted together; progress is reported after each
 
 
+def _embed_chunk(embedder: Batcher, records: list[tuple[int, Record]], start: int) -> asyncio.Task[Any]:
+    """The vectors of records[start : start + WRITE_CHUNK], in their order, as a task that runs meanwhile."""
+    texts = [record.text for _, record in records[start : start + WRITE_CHUNK]]
+    # Similar lengths together: the local model pads each run to its longest text.
+    order = sorted(range(len(texts)), key=lambda j: len(texts[j]))
+
+    async def vectors() -> Any:
+        embedded = await _embed(embedder, [texts[j] for j in order])
+        return embedded[sorted(range(len(order)), key=order.__getitem__)]
+
+    return asyncio.create_task(vectors())
+
+
 async def _write_many(
     prepared: list[Record | str],
     namespace: str,
@@ -229,31 +242,40 @@ async def _write_many(
         {"index": i, "error": item} if isinstance(item, str) else {"index": i} for i, item in enumerate(prepared)
     ]
     written: list[Record] = []
-    for start in range(0, len(records), WRITE_CHUNK):
-        chunk = [record for _, record in records[start : start + WRITE_CHUNK]]
-        try:
-            # Similar lengths together: the local model pads each batch to its longest text.
-            order = sorted(range(len(chunk)), key=lambda j: len(chunk[j].text))
-            vectors = await _embed(embedder, [chunk[j].text for j in order])
-            by_position = vectors[sorted(range(len(order)), key=order.__getitem__)]
-            async with store.writes:
-                await store.add_many(chunk, by_position)
-        except Exception as exc:
-            reason = str(exc) if isinstance(exc, ToolError) else f"storage failed: {type(exc).__name__}"
-            if all_or_nothing:
-                if written:
-                    async with store.writes:
-                        await store.remove(written, [])
-                raise ToolError(f"{reason}; nothing was stored") from exc
-            for i, _ in records[start : start + WRITE_CHUNK]:
-                results[i]["error"] = f"not stored: {reason}"
-            continue
-        written.extend(chunk)
-        for i, record in records[start : start + WRITE_CHUNK]:
-            results[i]["id"] = record.id
-        if ctx is not None:
-            done = min(start + WRITE_CHUNK, len(records))
-            await ctx.report_progress(done, len(records), f"stored {len(written)} of {len(records)}")
+    embedding = _embed_chunk(embedder, records, 0) if records else None
+    try:
+        for start in range(0, len(records), WRITE_CHUNK):
+            chunk = [record for _, record in records[start : start + WRITE_CHUNK]]
+            following = start + WRITE_CHUNK
+            try:
+                try:
+                    vectors = await cast("asyncio.Task[Any]", embedding)
+                finally:
+                    # The model embeds the next chunk while this one is written: it runs outside the GIL on
+                    # its own threads, the write mostly in Python. One chunk ahead only, so a recall arriving
+                    # meanwhile waits behind one chunk's texts, not the whole call's.
+                    embedding = _embed_chunk(embedder, records, following) if following < len(records) else None
+                async with store.writes:
+                    await store.add_many(chunk, vectors)
+            except Exception as exc:
+                reason = str(exc) if isinstance(exc, ToolError) else f"storage failed: {type(exc).__name__}"
+                if all_or_nothing:
+                    if written:
+                        async with store.writes:
+                            await store.remove(written, [])
+                    raise ToolError(f"{reason}; nothing was stored") from exc
+                for i, _ in records[start : start + WRITE_CHUNK]:
+                    results[i]["error"] = f"not stored: {reason}"
+                continue
+            written.extend(chunk)
+            for i, record in records[start : start + WRITE_CHUNK]:
+                results[i]["id"] = record.id
+            if ctx is not None:
+                done = min(start + WRITE_CHUNK, len(records))
+                await ctx.report_progress(done, len(records), f"stored {len(written)} of {len(records)}")
+    finally:
+        if embedding is not None and not embedding.done():
+            embedding.cancel()  # the call failed or was cancelled: nobody waits for the chunk ahead
     return {
         "namespace": namespace,
         "stored": len(written),
