@@ -112,6 +112,7 @@ async def test_a_clause_that_only_drafts_or_previews_plans_nothing_that_could_be
         "check the drift on the production stack",
         "watch the production stack for drift this week",
         "did anything drift on the production stack overnight?",
+        "any drift on quillmoor-eu since Friday?",  # a question; the stack named only by its name
     ],
 )
 async def test_a_drift_check_is_planned_as_a_report_that_leaves_the_recorded_state_alone(
@@ -138,6 +139,19 @@ async def test_the_servers_own_checks_hold_a_push_to_main_and_let_a_feature_bran
     await planner.probe_declared(steps)
     assert [step.requires_approval for step in steps] == [True, False]
     assert "protected branch 'main'" in (steps[0].approval_reason or "")
+
+
+async def test_a_push_without_its_repository_is_still_judged_by_its_branch(tmp_path: Path) -> None:
+    """The code service declares that its push check reads only the branch: a request that names a feature
+    branch but not the repository is asked about the branch while planning (the repository will be asked of
+    the person), so `/v1/intent` does not call it a held action (a push to `main` is: tests/test_planner)."""
+    _, planner, intents, _ = await six_services(ask_servers=tmp_path)
+    text = "publish feature/ledger-rounding to origin"
+    reading = await intents.read(text)
+    plan = await planner.plan(text, reading.intent, "default", reading.clause_vectors)
+    (push,) = [step for step in plan.steps if step.tool == "code_push"]
+    assert push.arguments == {"branch": "feature/ledger-rounding"} and push.missing == ["repo"]
+    assert push.requires_approval is False and push.approval_reason is None
 
 
 async def test_a_post_whose_text_comes_from_an_earlier_step_is_asked_about_its_channel_at_once(tmp_path: Path) -> None:

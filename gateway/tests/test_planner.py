@@ -96,6 +96,73 @@ async def test_a_check_that_reads_only_known_arguments_is_asked_before_the_rest_
     assert steps[1].requires_approval is True and steps[1].approval_reason == UNASKED
 
 
+PUSH_SCHEMA = {
+    "type": "object",
+    "properties": {"repo": {"type": "string"}, "branch": {"type": "string"}},
+    "required": ["repo", "branch"],
+}
+
+
+async def test_a_check_is_asked_when_only_arguments_it_does_not_read_are_missing() -> None:
+    """ "push feature/gauge-fix" names the branch but not the repository: the step will ask the person for the
+    repository, but whether it would wait depends on the branch alone (declared), so the server is asked now;
+    a step missing the argument its check reads stays held."""
+    catalog = Catalog(InMemorySubscriptionBus())
+    catalog.register("code", "kit", "in-process")
+    reads = {"sophia/approval": "per-call", "sophia/approval-reads": ["branch"]}
+    await catalog.serving(
+        "code",
+        version="1",
+        endpoint="in-process",
+        upstream=Server("code"),
+        tools=[{**tool("push", **reads), "inputSchema": PUSH_SCHEMA}],
+        specs={"push": ToolSpec("push", "push", risk=Risk.MEDIUM)},
+    )
+    asked: list[dict[str, Any]] = []
+
+    async def probe(route: Route, arguments: dict[str, Any]) -> str | None:
+        asked.append(arguments)
+        return "push to protected branch" if arguments["branch"] == "main" else None
+
+    planned = Planner(catalog, graph=None, tools=None, risky=lambda route: False, probe=probe)  # type: ignore[arg-type]
+    steps = [
+        Step(id="s1", tool="code_push", arguments={"branch": "feature/gauge-fix"}, missing=["repo"]),
+        Step(id="s2", tool="code_push", arguments={"branch": "main"}, missing=["repo"]),
+        Step(id="s3", tool="code_push", arguments={"repo": "gauge"}, missing=["branch"]),
+    ]
+    await planned._probe_declared(steps)
+    assert asked == [{"branch": branch, "repo": EARLY_STAND_IN} for branch in ("feature/gauge-fix", "main")]
+    assert [s.requires_approval for s in steps] == [False, True, True]
+    assert steps[1].approval_reason == "push to protected branch" and steps[2].approval_reason == UNASKED
+
+
+@pytest.mark.parametrize(
+    ("request_text", "branch", "repo"),
+    [
+        ("push fix/gauge-rounding please", "fix/gauge-rounding", None),
+        ("publish my commits on feat/tally-export", "feat/tally-export", None),
+        ("push my spike-csv-reader branch to origin", "spike-csv-reader", None),
+        ("push the quarterly cleanup branch of abacus-web", None, "abacus-web"),  # no name-like word before it
+    ],
+)
+def test_branch_names_are_read_with_their_usual_prefixes_or_before_the_word_branch(
+    request_text: str, branch: str | None, repo: str | None
+) -> None:
+    found = entities(request_text)
+    assert _value_for("branch", {}, request_text, request_text, found, "default") == branch
+    assert _value_for("repo", {}, request_text, request_text, found, "default") == repo
+
+
+def test_a_stack_is_the_clauses_hyphenated_name_when_none_is_named_as_a_stack() -> None:
+    for asked, stack in [
+        ("anything drifted on ledgerline-apac?", "ledgerline-apac"),
+        ("refresh the ledgerline-apac stack", "ledgerline-apac"),
+        ("preview prod", "production"),
+        ("preview the billing changes", None),
+    ]:
+        assert _value_for("stack", {}, asked, asked, entities(asked), "default") == stack
+
+
 async def test_a_probe_that_cannot_reach_the_server_errs_toward_holding(catalog: Catalog) -> None:
     from sophia.gateway.errors import UpstreamUnavailable
     from sophia.gateway.pipeline.approval import probe

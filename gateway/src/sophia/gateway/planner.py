@@ -171,9 +171,10 @@ class Planner:
             part = parts[index]
             arguments = _arguments(route, part, query, named, namespace)
             switch = _preview_switch(route)
-            if switch is not None and (rules.only_reads(part) or rules.first_action(part) == "monitor"):
-                # "check the drift on X", "watch X for drift this week": report, leave the recorded state alone
-                # (a preview is the safe side of a misreading: it changes nothing, and says what it would do)
+            if switch is not None and (rules.only_reads(part) or rules.first_action(part) in READ_ACTIONS):
+                # "check the drift on X", "watch X for drift this week", "any drift on X?": report, leave the
+                # recorded state alone (a preview is the safe side of a misreading: it changes nothing, and
+                # says what it would do); "refresh X" is governed by a change verb and runs as asked.
                 arguments[switch] = True
             depends_on = []
             for earlier, (earlier_index, earlier_route) in zip(steps, chosen, strict=False):
@@ -361,15 +362,16 @@ EARLY_STAND_IN = "(text from an earlier step)"
 
 def _asked_early(route: Route, step: Step) -> dict[str, Any] | None:
     """The arguments to ask a step's server with before the step is complete, or None when it cannot be asked
-    yet: its server declares which arguments its check reads (a post's channel), all of them are known, and
-    every argument still to come from an earlier step is text the check does not read (the post's text)."""
+    yet: its server declares which arguments its check reads (a post's channel, a push's branch), all of them
+    are known, and every argument still to come (from an earlier step, or from the person: "push
+    feature/x" without the repository) is text the check does not read."""
     reads = approval_reads(route)
-    if reads is None or step.missing:
+    if reads is None:
         return None
     properties = route.input_schema.get("properties", {})
     asked: dict[str, Any] = {}
-    for name, value in step.arguments.items():
-        if not _is_ref(value):
+    for name, value in [*step.arguments.items(), *((name, None) for name in step.missing)]:
+        if value is not None and not _is_ref(value):
             asked[name] = value
         elif name in reads or not _accepts(properties.get(name, {}), "string"):
             return None
@@ -435,7 +437,10 @@ def _value_for(name: str, spec: dict[str, Any], part: str, query: str, named: En
         project = _PROJECT.search(part)
         return project.group(1) or project.group(2) if project else None
     if name == "stack":
-        return _first(named.stacks)
+        # A stack named as one ("the X stack", "prod"); else the clause's one hyphenated name that is no
+        # branch ("any drift on matchmaker-eu?"): a name the request gives is what the server checks (a
+        # production stack still waits), where a missing one would leave the step unaskable.
+        return _first(named.stacks) or _first([r for r in named.repos if "-" in r and r in part])
     if name == "repo":
         return _first(named.repos)
     if name in ("path", "file", "paths"):

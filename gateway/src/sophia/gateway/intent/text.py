@@ -232,7 +232,12 @@ _BRANCH = re.compile(
     r"(?:release|feature|hotfix|fix|bugfix|chore)[/-][\w./-]+|[\w-]+/[\w./-]+)",
     re.IGNORECASE,
 )
-_NAMED_BRANCH = re.compile(r"\b((?:release|feature|hotfix|bugfix)/[\w.-]+|main|master)\b")
+# The usual prefixes of a branch's name: "push fix/lmod-cache", "my commits on feat/ward-log".
+BRANCH_PREFIXES = ("release/", "feature/", "feat/", "hotfix/", "fix/", "bugfix/", "chore/")
+_NAMED_BRANCH = re.compile(r"\b((?:release|feature|feat|hotfix|fix|bugfix|chore)/[\w.-]+|main|master)\b")
+# "push my fix-flaky-login branch": a name before the word counts when it looks like one (a hyphen or a
+# slash), so "the duckdb spike branch" does not make "spike" a branch.
+_BRANCH_BEFORE = re.compile(r"(?<![\w/-])([A-Za-z0-9][\w.]*(?:[-/][\w.]+)+)\s+branch\b")
 _STACK = re.compile(
     r"\b(?:([\w-]{1,128})\s+stack|stack\s+(?!for\b|of\b|to\b)([\w-]+)|(prod(?:uction)?|staging|stage|dev|qa|sandbox|perf)\b)",
     re.IGNORECASE,
@@ -260,8 +265,12 @@ def entities(request: str) -> Entities:
     found.quoted = _unique(_QUOTED.findall(request))
     text = unquoted(request)
     found.channels = _unique(_CHANNEL.findall(text))
-    found.paths = _unique(p for p in _PATH.findall(text) if not p.startswith(("release/", "feature/", "hotfix/")))
-    found.branches = _unique([m.group(1).rstrip(".,") for m in _BRANCH.finditer(text)] + _NAMED_BRANCH.findall(text))
+    found.paths = _unique(p for p in _PATH.findall(text) if not p.startswith(BRANCH_PREFIXES))
+    found.branches = _unique(
+        [m.group(1).rstrip(".,") for m in _BRANCH.finditer(text)]
+        + _NAMED_BRANCH.findall(text)
+        + _BRANCH_BEFORE.findall(text)
+    )
     stacks = []
     for match in _STACK.finditer(text):
         name = next(group for group in match.groups() if group)

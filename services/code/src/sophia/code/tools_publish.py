@@ -143,7 +143,8 @@ def push_to_protected_branch(args: dict[str, Any]) -> str | None:
 
 
 @service.tool(risk=Risk.MEDIUM, idempotent=True, tags={"code", "git", "github"}, consumes=["commit"],
-              produces=["remote_branch"], approval=push_to_protected_branch)  # fmt: skip
+              produces=["remote_branch"], approval=push_to_protected_branch,
+              approval_reads=["branch"])  # the check asks only which branch, never which repository  # fmt: skip
 def push(repo: Repo, branch: Branch, ws: Workspace = Work, settings: CodeSettings = Settings) -> PushResult:
     """Push a local branch to the repository's origin remote (GitHub or any git server), publishing its commits.
     Never forces: a remote branch with commits the local one lacks is left alone and the push fails. A push to a
