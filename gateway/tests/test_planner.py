@@ -70,21 +70,28 @@ async def test_a_step_whose_arguments_come_from_an_earlier_step_is_planned_as_he
     assert steps[0].requires_approval and asked == []  # cannot be asked yet: the safe side is to hold
 
 
+async def one_tool_reading(service: str, definition: dict[str, Any], reads: list[str]) -> Catalog:
+    """A catalog of one server with one tool whose per-call approval check reads only `reads`."""
+    catalog = Catalog(InMemorySubscriptionBus())
+    catalog.register(service, "kit", "in-process")
+    name = definition["name"]
+    meta = {"sophia/approval": "per-call", "sophia/approval-reads": reads}
+    await catalog.serving(
+        service,
+        version="1",
+        endpoint="in-process",
+        upstream=Server(service),
+        tools=[{**definition, "_meta": meta}],
+        specs={name: ToolSpec(name, name, risk=Risk.MEDIUM)},
+    )
+    return catalog
+
+
 async def test_a_check_that_reads_only_known_arguments_is_asked_before_the_rest_arrive() -> None:
     """ "Find X, then post it in #team": the post's text comes from the search, but its server's check reads
     only where it goes (declared): it is asked now, the text standing in; a step whose read argument is still
     to come cannot be asked and stays held."""
-    catalog = Catalog(InMemorySubscriptionBus())
-    catalog.register("chat", "kit", "in-process")
-    reads = {"sophia/approval": "per-call", "sophia/approval-reads": ["k"]}
-    await catalog.serving(
-        "chat",
-        version="1",
-        endpoint="in-process",
-        upstream=Server("chat"),
-        tools=[tool("post", **reads)],
-        specs={"post": ToolSpec("post", "post", risk=Risk.MEDIUM)},
-    )
+    catalog = await one_tool_reading("chat", tool("post"), ["k"])
     asked: list[dict[str, Any]] = []
     steps = [
         Step(id="s2", tool="chat_post", arguments={"text": {STEP_REF: "s1"}, "k": 3}, depends_on=["s1"]),
@@ -107,17 +114,7 @@ async def test_a_check_is_asked_when_only_arguments_it_does_not_read_are_missing
     """ "push feature/gauge-fix" names the branch but not the repository: the step will ask the person for the
     repository, but whether it would wait depends on the branch alone (declared), so the server is asked now;
     a step missing the argument its check reads stays held."""
-    catalog = Catalog(InMemorySubscriptionBus())
-    catalog.register("code", "kit", "in-process")
-    reads = {"sophia/approval": "per-call", "sophia/approval-reads": ["branch"]}
-    await catalog.serving(
-        "code",
-        version="1",
-        endpoint="in-process",
-        upstream=Server("code"),
-        tools=[{**tool("push", **reads), "inputSchema": PUSH_SCHEMA}],
-        specs={"push": ToolSpec("push", "push", risk=Risk.MEDIUM)},
-    )
+    catalog = await one_tool_reading("code", {**tool("push"), "inputSchema": PUSH_SCHEMA}, ["branch"])
     asked: list[dict[str, Any]] = []
 
     async def probe(route: Route, arguments: dict[str, Any]) -> str | None:
