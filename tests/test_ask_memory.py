@@ -67,6 +67,33 @@ def test_remember_then_recall_then_a_held_forget(gateway: GatewayProcess) -> Non
     assert f"sophia approve {approval['id']}" in forgotten["answer"]
 
 
+def test_updating_a_note_writes_a_new_version_of_the_recalled_memory(gateway: GatewayProcess) -> None:
+    """ "correct the note on X, Y" is a new version of what is stored about X (memory keeps the old one in
+    its history): recall X, then remember "X: Y" superseding the best match. Nothing is deleted, so nothing
+    waits for an approver; a plain "recall ... and remember ..." supersedes nothing."""
+    namespace = "updates"
+    stored = ask(gateway, "remember that the Umbra vendor freeze ends on the 5th", namespace=namespace)
+    old_id = stored["steps"]["s1"]["result"]["structuredContent"]["id"]
+    updated = ask(gateway, "correct the note on the Umbra vendor freeze, it ends on the 12th", namespace=namespace)
+    assert tools(updated) == ["memory_recall", "memory_remember"]
+    write = updated["plan"]["steps"][1]
+    assert write["arguments"]["text"] == "the Umbra vendor freeze: it ends on the 12th"
+    assert write["depends_on"] == ["s1"] and write["requires_approval"] is False
+    assert updated["steps"]["s2"]["status"] == "ok"
+    new_id = updated["steps"]["s2"]["result"]["structuredContent"]["id"]
+    history = httpx.post(
+        f"{gateway.url}/v1/tools/memory_history", json={"id": new_id, "namespace": namespace}, timeout=30
+    )
+    assert history.status_code == 200, history.text
+    versions = history.json()["structuredContent"]["versions"]
+    assert [v["id"] for v in versions] == [new_id, old_id]
+    recalled = ask(gateway, "what do we know about the Umbra vendor freeze?", namespace=namespace)
+    assert "it ends on the 12th" in recalled["answer"] and "ends on the 5th" not in recalled["answer"]
+
+    both = ask(gateway, "recall the Umbra vendor freeze and remember that Ines owns it", namespace=namespace)
+    assert "supersedes" not in both["plan"]["steps"][-1]["arguments"]
+
+
 def test_intent_needs_approval_when_the_plan_would_hold_a_step(gateway: GatewayProcess) -> None:
     response = httpx.post(
         f"{gateway.url}/v1/intent", json={"query": "drop the note about the Acme renewal"}, timeout=60

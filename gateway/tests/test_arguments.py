@@ -3,6 +3,7 @@ and the executor's path into an upstream result (the recall's best match feeds t
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -47,6 +48,29 @@ def test_remember_stores_the_content_not_the_command(request_text: str, stored: 
 )
 def test_a_memory_question_searches_for_its_topic(request_text: str, query: str) -> None:
     assert arguments(RECALL, request_text)["query"] == query
+
+
+@pytest.mark.parametrize(
+    ("request_text", "subject", "stored"),
+    [
+        ("update the memory about the kiosk rollout: it slipped to June", "the kiosk rollout", "it slipped to June"),
+        ("please correct my note on Bo's parental leave, she is back on the 9th", "Bo's parental leave",
+         "she is back on the 9th"),
+        ("fix the kiosk rollout note - it slipped to June", "kiosk rollout", "it slipped to June"),
+    ],
+)  # fmt: skip
+def test_an_update_recalls_its_subject_and_stores_the_new_version_with_it(
+    request_text: str, subject: str, stored: str
+) -> None:
+    assert arguments(RECALL, request_text)["query"] == subject
+    assert arguments(REMEMBER, request_text)["text"] == f"{subject}: {stored}"
+
+
+def test_an_update_is_read_in_linear_time_from_a_hostile_request() -> None:
+    started = time.perf_counter()
+    for hostile in ("update the note about " + "x " * 20_000, "fix the " + "a" * 40_000 + " note", "edit " * 8_000):
+        assert "query" in arguments(RECALL, hostile)
+    assert time.perf_counter() - started < 1.0
 
 
 POST = {"properties": {"channel": {"type": "string"}, "text": {"type": "string"}}, "required": ["channel", "text"]}

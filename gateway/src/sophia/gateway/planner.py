@@ -132,6 +132,9 @@ class Planner:
                 counting = bool(_COUNTING.search(part))
                 topical = _has_topic(part)  # once per clause: it reads the clause, not the tool
                 asked = [route for route in candidates if _asked_for(route, part)] or candidates
+                if _UPDATE_MEMORY.match(part):
+                    # "update the note about X: Y" writes a new version of that memory, never deletes it
+                    asked = [route for route in asked if _takes(route, SUPERSEDES)] or asked
                 if rules.only_reads(part):
                     # A clause that only reads, previews or drafts ("draft a reply, don't send it") plans no
                     # call that publishes, applies or deletes: the words ruled that out. A tool with a
@@ -181,6 +184,8 @@ class Planner:
                 link = self.graph.link(earlier_route, route)
                 if link is None or earlier_index > index:
                     continue
+                if link.argument == SUPERSEDES and not _UPDATE_MEMORY.match(part):
+                    continue  # "recall X and remember Y" keeps both: only an update replaces what was recalled
                 depends_on.append(earlier.id)
                 properties = route.input_schema.get("properties", {})
                 if link.argument and link.argument in properties:
@@ -289,11 +294,14 @@ class Planner:
         self, chosen: list[tuple[int, Route]], parts: list[str], query: str, named: Entities, namespace: str
     ) -> list[tuple[int, Route]]:
         """Put before each chosen tool the tool that produces an identifier it needs and the request cannot
-        name: "deploy staging" plans a preview, whose saved plan the (held) `up` then applies."""
+        name: "deploy staging" plans a preview, whose saved plan the (held) `up` then applies; "update the note
+        about X: Y" plans the recall of X, whose best match the new version then supersedes."""
         planned: list[tuple[int, Route]] = []
         names = {route.name for _, route in chosen}
         for index, route in chosen:
             missing = self._check(route, _arguments(route, parts[index], query, named, namespace))
+            if _takes(route, SUPERSEDES) and _UPDATE_MEMORY.match(parts[index]):
+                missing.append(SUPERSEDES)  # optional in general; an update needs the id of what it replaces
             for argument in missing:
                 for producer in self.graph.producers(route, argument)[:1]:
                     if producer.name not in names:
@@ -416,6 +424,12 @@ def _arguments(route: Route, part: str, query: str, named: Entities, namespace: 
 def _value_for(name: str, spec: dict[str, Any], part: str, query: str, named: Entities, namespace: str) -> Any:
     if name == "namespace":
         return namespace
+    update = _UPDATE_MEMORY.match(part)
+    if update and name in ("text", "query"):
+        # "update the note about the vendor freeze: it ends on the 12th" looks up the vendor freeze and stores
+        # the new version with its subject, so it is found by the same question as the old one.
+        subject = (update["subject"] or update["named"]).strip()
+        return subject if name == "query" else f"{subject}: {update['new'].strip()}"
     if name == "text":  # "remember that X" stores X; "post in #eng that X" posts X
         return _without_lead_in(_without_lead_in(part, _REMEMBER_LEAD_IN), _SAY_LEAD_IN) or part
     if name == "query":  # "what do we know about X" searches for X; "..., according to our notes" is not X
@@ -456,6 +470,23 @@ def _value_for(name: str, spec: dict[str, Any], part: str, query: str, named: En
     if name == "to":
         return _first([word.strip(".,;") for word in query.split() if "@" in word and "." in word])
     return None
+
+
+SUPERSEDES = "supersedes"  # the argument of a memory write that makes it the new version of an older one
+# "update the memory about X: Y", "correct the note on X, Y", "fix the X note - Y": a new version of what is
+# stored about X. Bounded subject, one separator: linear time on any input.
+_UPDATE_MEMORY = re.compile(
+    r"^(?:(?:please|pls|hey|ok|okay|can you|could you|would you)[\s,]+)*"
+    r"(?:update|correct|fix|change|amend|revise|edit)\s+(?:(?:the|my|our|that)\s+)?"
+    r"(?:(?:memory|memories|note|notes)\s+(?:about|on|regarding|for|of)\s+(?P<subject>[^:;,\n]{1,200}?)"
+    r"|(?P<named>[^:;,\s][^:;,\n]{0,199}?)\s+(?:memory|note))"
+    r"\s*(?:[:;,]|\s[-\u2013\u2014]\s)\s*(?P<new>\S[^\n]*)$",
+    re.IGNORECASE,
+)
+
+
+def _takes(route: Route, argument: str) -> bool:
+    return argument in route.input_schema.get("properties", {})
 
 
 # The command that opens a request, not its content: "remember that the API freezes on Fridays".
