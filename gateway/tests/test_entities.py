@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sophia.gateway.ask import Asker
-from sophia.gateway.entities import MAX_NAME_CHARS, LiveNames, clean_name, mentioned
+from sophia.gateway.entities import MAX_NAME_CHARS, LiveNames, clean_name, described, mentioned
 from sophia.gateway.intent.engine import Reading
 from sophia.gateway.intent.schema import Intent
 from sophia.gateway.planner import UNASKED, Plan, Step
@@ -244,6 +244,21 @@ async def test_a_channel_counts_only_where_the_request_names_a_channel(business:
     both = post("copy what was said in sales to general")
     await names.fill(both, "copy what was said in sales to general")
     assert both.steps[0].missing == ["channel"]  # two channels: the answer asks which
+
+
+async def test_a_channel_said_by_all_its_words_and_the_word_channel_is_found(business: Gateway) -> None:
+    """ "tell Acme on our shared channel" names acme-shared without spelling it: every word of the name and
+    the noun are there, and no other channel fits, so the post is filled, asked about and held."""
+    names = LiveNames(business.executor, business.planner)
+    said = "tell Acme on our shared channel that the fix shipped"
+    shared = post(said, channel="shared")  # the reading's guess, no channel of that name
+    await names.fill(shared, said)
+    assert shared.steps[0].arguments["channel"] == "acme-shared" and shared.steps[0].requires_approval is True
+    unsaid = post("tell Acme the fix shipped")  # no channel said: nothing is filled
+    await names.fill(unsaid, "tell Acme the fix shipped")
+    assert unsaid.steps[0].missing == ["channel"]
+    assert described(["acme-shared", "sales", "acme-eng"], "post in the acme eng channel", "channel") == ["acme-eng"]
+    assert described(["acme-shared"], "tell Acme it is shared", "channel") == []  # the noun is missing
 
 
 async def test_a_project_is_found_without_its_qualifier_unless_two_share_it(business: Gateway) -> None:

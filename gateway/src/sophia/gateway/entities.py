@@ -129,6 +129,23 @@ def mentioned(names: list[str], request: str, cue: tuple[re.Pattern[str], re.Pat
     return list(dict.fromkeys(found))
 
 
+_NAME_PARTS = re.compile(r"[-_.\s]+")
+
+
+def described(names: list[str], request: str, noun: str) -> list[str]:
+    """The names of two or more words (split at -, _, . or spaces) whose every word the request says, when it
+    also says the noun ("the Acme shared channel" for acme-shared); a one-word name must be said as it is."""
+    said = set(re.findall(r"[a-z0-9]+", request.lower()))
+    if noun not in said:
+        return []
+    found = []
+    for name in names:
+        parts = [part for part in _NAME_PARTS.split(name.lower().lstrip("#")) if part]
+        if len(parts) >= 2 and all(len(part) >= 2 and part in said for part in parts):
+            found.append(name)
+    return found
+
+
 @functools.lru_cache(maxsize=64)
 def _pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     """One pattern for a list (longest names first, so the longer of two overlapping names wins)."""
@@ -237,6 +254,17 @@ class LiveNames:
                 return current_value if now in spelled else _one(values[now])
             if meant:
                 return _one(meant)  # two different things named: ambiguous, the answer asks
+        if source.cue is not None and (now is None or now not in values):
+            # Not said by its name, but by all its words and its noun: "tell Acme on our shared channel" is
+            # acme-shared when that is the one channel whose words are all there.
+            for text in texts:
+                meant = {
+                    value
+                    for name in described([n for n, _ in entries], text, source.noun)
+                    for value in values[name.lower()]
+                }
+                if meant:
+                    return _one(meant)
         return None
 
 
