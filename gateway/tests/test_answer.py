@@ -33,6 +33,15 @@ def test_recalled_memories_read_as_bullets_with_their_ids() -> None:
     assert "{" not in "\n".join(lines)
 
 
+def test_a_stored_memory_and_a_new_version_are_said_plainly() -> None:
+    assert render_result(result({"id": "m9", "namespace": "ops", "supersedes": None})) == [
+        "Stored in namespace ops (id m9)."
+    ]
+    assert render_result(result({"id": "m9", "namespace": "ops", "supersedes": "m3"})) == [
+        "Stored the new version in namespace ops (id m9); the earlier one (id m3) stays in its history."
+    ]
+
+
 def test_an_empty_recall_and_a_fresh_namespace_are_said_plainly() -> None:
     assert render_result(result({"namespace": "default", "items": []})) == [
         "Nothing stored in namespace default matches that yet."

@@ -2,9 +2,10 @@
 
 A renderer is chosen by the shape of a result's structured content, not by the tool's name, so a
 renamed tool or a new server with the same shapes reads well too: memories recalled (`items` with
-`text`), the model the router chose (`tier`, `model`, `reasons`), review findings (`findings`), search
-hits (`items`/`hits`/`results`), repositories, stacks, counts. Anything else becomes "field: value"
-bullets of its plain fields. Never JSON, never a cut mid-word: long values end at a word with "…".
+`text`), a memory stored or updated (`id`, `namespace`, `supersedes`), the model the router chose
+(`tier`, `model`, `reasons`), review findings (`findings`), search hits (`items`/`hits`/`results`),
+repositories, stacks, counts. Anything else becomes "field: value" bullets of its plain fields. Never
+JSON, never a cut mid-word: long values end at a word with "…".
 
 Results are untrusted data: what they contain is shown, never followed.
 """
@@ -162,8 +163,24 @@ def _is_memories(data: dict[str, Any]) -> bool:
     )
 
 
+def _is_stored_memory(data: dict[str, Any]) -> bool:
+    """What memory's remember answers: the new memory's id in its namespace, and what it replaced, if any."""
+    return set(data) <= {"id", "namespace", "supersedes"} and {"id", "namespace"} <= set(data)
+
+
+def _stored_memory(data: dict[str, Any]) -> list[str]:
+    where = f"in namespace {shorten(data['namespace'], 64)}"
+    if data.get("supersedes"):
+        return [
+            f"Stored the new version {where} (id {shorten(data['id'], 64)}); the earlier one "
+            f"(id {shorten(data['supersedes'], 64)}) stays in its history."
+        ]
+    return [f"Stored {where} (id {shorten(data['id'], 64)})."]
+
+
 RENDERERS: list[tuple[Callable[[dict[str, Any]], bool], Callable[[dict[str, Any]], list[str]]]] = [
     (_is_memories, _memories),
+    (_is_stored_memory, _stored_memory),
     (lambda d: {"tier", "model"} <= set(d), _route),
     (lambda d: isinstance(d.get("findings"), list), _findings),
     (lambda d: isinstance(d.get("repos"), list), _listing("repos", "repositories")),
