@@ -181,3 +181,50 @@ async def test_without_a_cache_size_every_call_reaches_the_model() -> None:
     await batcher.embed(["aa"])
     await batcher.embed(["aa"])
     assert inner.batches == [["aa"], ["aa"]]
+
+
+@pytest.mark.parametrize("opset", [17, 18])  # ReduceMax/Min take their axes as an attribute, then as an input
+def test_int8_arithmetic_matches_the_float_product_on_any_graph_of_that_shape(opset: int) -> None:
+    """A small graph of the packaged model's shape, y = x @ (float(Wq) * s), rewritten: its int8 product is
+    within the quantization error of the float one for any batch and sequence length, and a MatMul whose
+    weight is not such a cast (an activation times an activation) is left alone."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from sophia.kit.int8_arithmetic import int8_graph
+
+    rng = np.random.default_rng(7)
+    weight_q = rng.integers(-127, 128, size=(16, 8), dtype=np.int8)
+    scale = (rng.random((1, 8)) * 0.02 + 0.01).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Cast", ["wq"], ["wf"], to=TensorProto.FLOAT),
+            helper.make_node("Mul", ["wf", "ws"], ["w"]),
+            helper.make_node("MatMul", ["x", "w"], ["y"]),
+            helper.make_node("MatMul", ["x", "xt"], ["gram"]),  # no int8 weight: stays float
+        ],
+        "tiny",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "s", 16]),
+            helper.make_tensor_value_info("xt", TensorProto.FLOAT, ["b", 16, "s"]),
+        ],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", "s", 8]),
+            helper.make_tensor_value_info("gram", TensorProto.FLOAT, ["b", "s", "s"]),
+        ],
+        [numpy_helper.from_array(weight_q, "wq"), numpy_helper.from_array(scale, "ws")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    rewritten, count = int8_graph(model.SerializeToString())
+    assert count == 1
+    assert [n.op_type for n in onnx.load_from_string(rewritten).graph.node].count("MatMul") == 1  # the gram
+    session = ort.InferenceSession(rewritten, providers=["CPUExecutionProvider"])
+    for batch, length in [(1, 1), (3, 5)]:
+        x = rng.normal(size=(batch, length, 16)).astype(np.float32)
+        y, gram = session.run(None, {"x": x, "xt": np.swapaxes(x, 1, 2).copy()})
+        exact = x @ (weight_q.astype(np.float32) * scale)
+        tolerance = np.abs(x).max() / 255 * np.abs(weight_q.astype(np.float32) * scale).sum(axis=0).max()
+        assert y.shape == exact.shape and np.abs(y - exact).max() <= tolerance
+        np.testing.assert_allclose(gram, x @ np.swapaxes(x, 1, 2), rtol=1e-5, atol=1e-5)
