@@ -34,7 +34,7 @@ import time
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import bm25s
@@ -48,7 +48,7 @@ from sophia.kit.embeddings import Vectors, local_model
 from sophia.kit.testing import KitServer, redis_server
 from sophia.kit.testing._mcp import mcp_body, mcp_headers
 from sophia.kit.wire import reply_in_event_stream
-from sophia.memory import lexical
+from sophia.memory import lexical, service
 from sophia.memory.index import Filter, LocalIndex
 from sophia.memory.ranking import focus_text, recall
 from sophia.memory.records import Record, new_id
@@ -57,7 +57,8 @@ from sophia.memory.store import Store, open_store
 
 DATA = Path(__file__).resolve().parent / "data"
 CACHE = RESULTS / "memory-embedding-cache.npz"
-ARITHMETIC = MemorySettings(_env_prefix="SOPHIA_MEMORY_").embedding_arithmetic  # as the service multiplies
+# As the service multiplies: its settings, read from the environment with its prefix, as it reads them.
+ARITHMETIC = cast(MemorySettings, service.load_settings()).embedding_arithmetic
 SPLITS = ("dev", "blind")
 BULK_CALLS = 2
 BULK_SIZE = 1000

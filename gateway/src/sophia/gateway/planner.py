@@ -184,8 +184,10 @@ class Planner:
                 link = self.graph.link(earlier_route, route)
                 if link is None or earlier_index > index:
                     continue
-                if link.argument == SUPERSEDES and not _UPDATE_MEMORY.match(part):
-                    continue  # "recall X and remember Y" keeps both: only an update replaces what was recalled
+                if link.field is not None and link.argument not in _required(route) | _wanted(route, part):
+                    # An identifier for an optional argument flows only where the clause asks for it: "recall X
+                    # and remember Y" keeps both; "update the note about X: Y" replaces what was recalled.
+                    continue
                 depends_on.append(earlier.id)
                 properties = route.input_schema.get("properties", {})
                 if link.argument and link.argument in properties:
@@ -300,9 +302,7 @@ class Planner:
         names = {route.name for _, route in chosen}
         for index, route in chosen:
             missing = self._check(route, _arguments(route, parts[index], query, named, namespace))
-            if _takes(route, SUPERSEDES) and _UPDATE_MEMORY.match(parts[index]):
-                missing.append(SUPERSEDES)  # optional in general; an update needs the id of what it replaces
-            for argument in missing:
+            for argument in [*missing, *_wanted(route, parts[index])]:
                 for producer in self.graph.producers(route, argument)[:1]:
                     if producer.name not in names:
                         planned.append((index, producer))
@@ -424,8 +424,7 @@ def _arguments(route: Route, part: str, query: str, named: Entities, namespace: 
 def _value_for(name: str, spec: dict[str, Any], part: str, query: str, named: Entities, namespace: str) -> Any:
     if name == "namespace":
         return namespace
-    update = _UPDATE_MEMORY.match(part)
-    if update and name in ("text", "query"):
+    if name in ("text", "query") and (update := _UPDATE_MEMORY.match(part)):
         # "update the note about the vendor freeze: it ends on the 12th" looks up the vendor freeze and stores
         # the new version with its subject, so it is found by the same question as the old one.
         subject = (update["subject"] or update["named"]).strip()
@@ -487,6 +486,16 @@ _UPDATE_MEMORY = re.compile(
 
 def _takes(route: Route, argument: str) -> bool:
     return argument in route.input_schema.get("properties", {})
+
+
+def _required(route: Route) -> set[str]:
+    return set(route.input_schema.get("required", []))
+
+
+def _wanted(route: Route, part: str) -> set[str]:
+    """Optional arguments that this clause needs from an earlier step's result: an update ("update the note
+    about X: Y") needs the id of the memory it replaces."""
+    return {SUPERSEDES} if _takes(route, SUPERSEDES) and _UPDATE_MEMORY.match(part) else set()
 
 
 # The command that opens a request, not its content: "remember that the API freezes on Fridays".

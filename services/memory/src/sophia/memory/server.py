@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -209,17 +211,37 @@ def _check_batch(size: int, settings: MemorySettings) -> None:
 WRITE_CHUNK = 256  # memories embedded and upserted together; progress is reported after each
 
 
-def _embed_chunk(embedder: Batcher, records: list[tuple[int, Record]], start: int) -> asyncio.Task[Any]:
-    """The vectors of records[start : start + WRITE_CHUNK], in their order, as a task that runs meanwhile."""
-    texts = [record.text for _, record in records[start : start + WRITE_CHUNK]]
-    # Similar lengths together: the local model pads each run to its longest text.
-    order = sorted(range(len(texts)), key=lambda j: len(texts[j]))
+async def _embedded_chunks(
+    embedder: Batcher, records: list[tuple[int, Record]]
+) -> AsyncGenerator[tuple[int, Any | Exception]]:
+    """(start, vectors) for each chunk records[start : start + WRITE_CHUNK], vectors in the records' order or
+    the exception embedding them raised. The next chunk is embedded while the caller writes this one: the
+    model runs outside the GIL on its own threads, the write mostly in Python. One chunk ahead only, so a
+    recall arriving meanwhile waits behind one chunk's texts, not the whole call's."""
 
-    async def vectors() -> Any:
-        embedded = await _embed(embedder, [texts[j] for j in order])
-        return embedded[sorted(range(len(order)), key=order.__getitem__)]
+    def embed(start: int) -> asyncio.Task[Any]:
+        texts = [record.text for _, record in records[start : start + WRITE_CHUNK]]
+        order = sorted(range(len(texts)), key=lambda j: len(texts[j]))  # the model pads a run to its longest
 
-    return asyncio.create_task(vectors())
+        async def vectors() -> Any:
+            embedded = await _embed(embedder, [texts[j] for j in order])
+            return embedded[sorted(range(len(order)), key=order.__getitem__)]
+
+        return asyncio.create_task(vectors())
+
+    ahead: asyncio.Task[Any] | None = None
+    try:
+        for start in range(0, len(records), WRITE_CHUNK):
+            current = ahead or embed(start)
+            try:
+                vectors: Any | Exception = await current
+            except Exception as exc:
+                vectors = exc
+            ahead = embed(start + WRITE_CHUNK) if start + WRITE_CHUNK < len(records) else None
+            yield start, vectors
+    finally:
+        if ahead is not None:
+            ahead.cancel()  # the caller stopped (a failed all-or-nothing write, a cancelled call)
 
 
 async def _write_many(
@@ -242,19 +264,12 @@ async def _write_many(
         {"index": i, "error": item} if isinstance(item, str) else {"index": i} for i, item in enumerate(prepared)
     ]
     written: list[Record] = []
-    embedding = _embed_chunk(embedder, records, 0) if records else None
-    try:
-        for start in range(0, len(records), WRITE_CHUNK):
+    async with contextlib.aclosing(_embedded_chunks(embedder, records)) as chunks:
+        async for start, vectors in chunks:
             chunk = [record for _, record in records[start : start + WRITE_CHUNK]]
-            following = start + WRITE_CHUNK
             try:
-                try:
-                    vectors = await cast("asyncio.Task[Any]", embedding)
-                finally:
-                    # The model embeds the next chunk while this one is written: it runs outside the GIL on
-                    # its own threads, the write mostly in Python. One chunk ahead only, so a recall arriving
-                    # meanwhile waits behind one chunk's texts, not the whole call's.
-                    embedding = _embed_chunk(embedder, records, following) if following < len(records) else None
+                if isinstance(vectors, Exception):
+                    raise vectors
                 async with store.writes:
                     await store.add_many(chunk, vectors)
             except Exception as exc:
@@ -273,9 +288,6 @@ async def _write_many(
             if ctx is not None:
                 done = min(start + WRITE_CHUNK, len(records))
                 await ctx.report_progress(done, len(records), f"stored {len(written)} of {len(records)}")
-    finally:
-        if embedding is not None and not embedding.done():
-            embedding.cancel()  # the call failed or was cancelled: nobody waits for the chunk ahead
     return {
         "namespace": namespace,
         "stored": len(written),
