@@ -169,7 +169,7 @@ async def in_process(servers: list[str]) -> tuple[list[dict[str, Any]], list[dic
 
     # The two pieces of `IntentEngine.read`, synchronously (no thread hop, no batcher): embedding the
     # clauses (the planner ranks tools with them, and the classifier reads them) and the trained classifier.
-    model = local_model()
+    model = local_model(GatewaySettings().embedding_threads)  # as the gateway runs it
     classifier = build_classifier()
     embed, vote, texts = [], [], []
     for _ in range(IN_PROCESS_PASSES):

@@ -62,3 +62,25 @@ def test_invalid_external_server_is_rejected(config: dict[str, object]) -> None:
 def test_shared_secret_and_unsigned_jwts_are_refused(algorithm: str) -> None:
     with pytest.raises(ValidationError, match="public-key"):
         GatewaySettings(jwt_algorithms=[algorithm])
+
+
+async def test_embedding_threads_reach_the_local_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`EMBEDDING_THREADS` is the thread count the gateway's sentence model runs with (one by default: on a small
+    machine a second thread only waits for the core the event loop needs); out-of-range values are refused."""
+    from sophia.gateway import app
+    from sophia.gateway.intent import engine
+
+    loaded: list[int] = []
+
+    def model(threads: int = 2) -> object:
+        loaded.append(threads)
+        raise RuntimeError("stop here: only the load's arguments matter")
+
+    monkeypatch.setattr(engine, "local_model", model)
+    monkeypatch.delenv("SOPHIA_GATEWAY_EMBEDDING_THREADS", raising=False)
+    for settings in (GatewaySettings(auth="off"), GatewaySettings(auth="off", embedding_threads=4)):
+        with pytest.raises(RuntimeError, match="stop here"):
+            await app.Gateway(settings).intents.embedder()
+    assert loaded == [1, 4]
+    with pytest.raises(ValidationError, match="embedding_threads"):
+        GatewaySettings(embedding_threads=0)

@@ -109,7 +109,7 @@ class Gateway:
         )
         self.decisions = Decisions(self.pipeline, self.guard, self.approvals)
         self.llm = RouterLLM(self.pipeline, self.catalog, settings.llm, settings.llm_timeout_s)
-        self.intents = IntentEngine(self.llm)
+        self.intents = IntentEngine(self.llm, threads=settings.embedding_threads)
         self.tools = ToolIndex(self.intents)
         approval_risk = Risk(settings.approval_risk)
         self.planner = Planner(

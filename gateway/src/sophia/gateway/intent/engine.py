@@ -67,9 +67,10 @@ class Reading:
 
 
 class IntentEngine:
-    def __init__(self, llm: RouterLLM, batch_size: int = 32) -> None:
+    def __init__(self, llm: RouterLLM, batch_size: int = 32, threads: int = 1) -> None:
         self._llm = llm
         self._batch_size = batch_size
+        self._threads = threads
         self._lock = asyncio.Lock()
         self._classifier: IntentClassifier | None = None
         self._embedder: Batcher | None = None
@@ -89,7 +90,7 @@ class IntentEngine:
         if self._classifier is None:
             async with self._lock:
                 if self._classifier is None:
-                    model = await asyncio.to_thread(local_model)
+                    model = await asyncio.to_thread(local_model, self._threads)
                     self._embedder = Batcher(model, self._batch_size, CLAUSE_CACHE)
                     self._classifier = await asyncio.to_thread(build_classifier)
                     logger.info("intent classifier trained", extra={"examples": self._classifier.size})
