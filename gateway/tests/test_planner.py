@@ -189,3 +189,35 @@ def test_reading_arguments_from_a_hostile_request_takes_linear_time() -> None:
     assert _ONE_NAMESPACE.search("forget it in the " + "a-" * 20_000 + "ops namespace") is not None
     assert _PROJECT.search("Ab " * 13_000 + "Q3 Launch project")[1] == "Ab " * 6 + "Q3 Launch"  # 8 words at most
     assert time.perf_counter() - started < 2.0
+
+
+async def test_the_best_fit_skips_checks_that_cannot_change_the_choice(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The argument check only takes from a shortlisted tool's score or adds the named-place bonus, so a tool
+    whose score plus that bonus cannot pass the best found is never checked; the choice is the one checking
+    every tool would make (the first of equals), on shortlists with any penalties."""
+    import random
+
+    from sophia.gateway.planner import MISSING_ARGUMENT_PENALTY, NAMED_PLACE_BONUS
+
+    routes = catalog.routes()
+    chosen = planner(catalog, {}, [])
+    rng = random.Random(7)
+    checked_in_all = 0
+    for _ in range(500):
+        shortlist = sorted(((round(rng.uniform(0, 1), 2), rng.choice(routes)) for _ in range(6)), key=lambda i: -i[0])
+        penalties = [rng.choice([-NAMED_PLACE_BONUS, 0.0, MISSING_ARGUMENT_PENALTY]) for _ in shortlist]
+        checked: list[int] = []
+
+        def unfillable(route: Route, *_: Any, _penalties: list[float] = penalties, _seen: list[int] = checked) -> float:
+            _seen.append(len(_seen))
+            return _penalties[len(_seen) - 1]
+
+        monkeypatch.setattr(chosen, "_unfillable", unfillable)
+        fit = chosen._best_fit(shortlist, "part", "query", entities("query"), "default")
+        every = max(((s - p, i) for i, ((s, _), p) in enumerate(zip(shortlist, penalties, strict=True))),
+                    key=lambda item: item[0])  # fmt: skip
+        assert fit == (every[0], shortlist[every[1]][1])
+        checked_in_all += len(checked)
+    assert checked_in_all < 500 * 6  # some checks were skipped
