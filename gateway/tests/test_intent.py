@@ -147,7 +147,8 @@ def test_the_n_grams_are_scikit_learns(text: str) -> None:
         ("what did we decide about the deploy policy?", ["memory"], "query"),
         ("set a daily budget of 5 dollars", ["router"], "modify"),
         ("which model should I use for a legal summary?", ["router"], "query"),
-        ("check drift on the kestrel-prod stack and post the result in #ops", ["business", "infra"], "create"),
+        # A compound request's action is its whole reading: the drift check is what the post reports.
+        ("check drift on the kestrel-prod stack and post the result in #ops", ["business", "infra"], "monitor"),
     ],
 )
 def test_requests_the_issue_named_are_read_right(
@@ -366,3 +367,30 @@ def test_a_tally_counts_each_decision_and_pools_by_adding() -> None:
                               "approval_precision": 0.5}  # fmt: skip
     pooled = sum([counts, tally(readings.__getitem__, rows[:1])], Counter())
     assert ratios(pooled)["approval_precision"] == 2 / 3 and pooled["requests"] == 3
+
+
+def test_a_compound_request_is_labelled_as_a_whole_and_held_by_its_weightiest_clause() -> None:
+    """The action label is the whole request's reading (the library's compound requests taught the model which
+    step carries the outcome), while approval by convention goes by the weightiest outcome of any acting clause:
+    a request the whole reads as a summary still waits when one of its clauses destroys a stack."""
+    from sophia.gateway.intent.model import Prediction
+
+    said = {"summarise the costs of loom-dev and then destroy it": "analyze",
+            "summarise the costs of loom-dev": "analyze", "destroy it": "delete"}  # fmt: skip
+
+    class Readings(IntentModel):
+        def __init__(self) -> None:
+            pass
+
+        def _predict_one(self, query: str, vector: Any) -> Prediction:
+            action = said[query]
+            return Prediction(domain="infrastructure", action=action, capabilities=["infra"], approval=0.0,
+                              margin=1.0, sure_capabilities=["infra"], cautious_action=action)  # fmt: skip
+
+    query = "summarise the costs of loom-dev and then destroy it"
+    assert clauses(repair(query)) == ["summarise the costs of loom-dev", "destroy it"]
+    reading = Readings().predict(query, np.ones((2, 384), dtype=np.float32))
+    assert (reading.action, reading.cautious_action) == ("analyze", "delete")
+    classifier = IntentClassifier(Readings())
+    intent = classifier.classify(query, np.ones((2, 384), dtype=np.float32))
+    assert intent.action == "analyze" and intent.requires_approval

@@ -74,7 +74,7 @@ class IntentClassifier:
         domain = "administrative" if capabilities == ["memory"] else reading.domain  # the convention
         findings = [finding for part in dict.fromkeys([plain, *parts]) for finding in rules.approval_findings(part)]
         action: Action = reading.action  # type: ignore[assignment]
-        by_labels = _changes_by_convention(action, capabilities, plain, parts)
+        by_labels = _changes_by_convention(reading.cautious_action, capabilities, plain, parts)
         # Every clause reads (the whole request may open with a greeting, which is no clause of its own).
         reads = all(rules.only_reads(part) for part in parts)
         requires_approval = bool(findings) or by_labels or reading.approval >= approval_threshold(reads)

@@ -121,6 +121,9 @@ class Prediction:
     approval: float  # the approval model's probability that the request needs approval
     margin: float  # the narrowest of its decisions, in units of the separating margin (0 = a coin toss)
     sure_capabilities: list[str]  # those past CLAUSE_CAPABILITY_MARGIN: what a clause may add to the whole
+    # The weightiest outcome any acting clause reads as: what approval by convention goes by (the action label
+    # is the whole request's reading, which names the outcome better).
+    cautious_action: str
 
 
 def request_texts(query: str) -> list[str]:
@@ -164,9 +167,11 @@ class IntentModel:
 
     def predict(self, query: str, vectors: Vectors, acts: Callable[[str], bool] = lambda _: True) -> Prediction:
         """One request, with the sentence vectors of its clauses (`request_texts`); "X, then Y" is also read
-        clause by clause: the capabilities add up, the clause with the weightiest outcome among those that
-        `acts` (not "don't touch them", not "just list them") gives the action, and approval is the most
-        cautious reading."""
+        clause by clause: the capabilities add up, and approval is the most cautious reading: its probability
+        the highest, and `cautious_action` the weightiest outcome among the clauses that `acts` (not "don't
+        touch them", not "just list them"). The action itself is the whole request's reading: the model learnt
+        which step carries the outcome from the library's compound requests (written sets left out in turn,
+        compound requests only: 0.859 against 0.741 for the weightiest clause's)."""
         parts = clauses(repair(query))
         whole_vector, clause_vectors = split_vectors(vectors)
         whole = self._predict_one(query, whole_vector)
@@ -180,11 +185,12 @@ class IntentModel:
         capabilities = sorted({*whole.capabilities, *(c for r in readings for c in r.sure_capabilities)})
         return Prediction(
             domain=whole.domain,
-            action=lead.action,
+            action=whole.action,
             capabilities=capabilities,
             approval=max(r.approval for r in [whole, *readings]),
             margin=min(r.margin for r in [whole, *readings]),
             sure_capabilities=whole.sure_capabilities,
+            cautious_action=lead.action,
         )
 
     def scores(self, query: str, vector: Vectors) -> npt.NDArray[np.float64]:
@@ -211,13 +217,15 @@ class IntentModel:
         chosen = chosen or [max(capability_s, key=capability_s.__getitem__)]
         approval = 1.0 / (1.0 + math.exp(-float(scores[-1])))
         margins = [_gap(domain_s), _gap(action_s), min(abs(s) for s in capability_s.values())]
+        action = self.actions[int(np.argmax(action_s))]
         return Prediction(
             domain=self.domains[int(np.argmax(domain_s))],
-            action=self.actions[int(np.argmax(action_s))],
+            action=action,
             capabilities=chosen,
             approval=approval,
             margin=float(min(margins)),
             sure_capabilities=[c for c in CAPABILITIES if capability_s[c] > CLAUSE_CAPABILITY_MARGIN],
+            cautious_action=action,
         )
 
 
