@@ -394,3 +394,28 @@ def test_a_compound_request_is_labelled_as_a_whole_and_held_by_its_weightiest_cl
     classifier = IntentClassifier(Readings())
     intent = classifier.classify(query, np.ones((2, 384), dtype=np.float32))
     assert intent.action == "analyze" and intent.requires_approval
+
+
+@pytest.mark.parametrize(("whole", "clause", "held"), [(0.1, 0.75, True), (0.1, 0.6, False), (0.25, 0.0, True)])
+def test_approval_reads_the_whole_request_and_any_clause_that_is_sure(whole: float, clause: float, held: bool) -> None:
+    """The whole request's approval probability counts from `APPROVAL_THRESHOLD`; one clause's alone only from
+    `CLAUSE_APPROVAL_THRESHOLD` (read alone, a clause has fewer words to go by)."""
+    from sophia.gateway.intent.classifier import APPROVAL_THRESHOLD, CLAUSE_APPROVAL_THRESHOLD
+    from sophia.gateway.intent.model import Prediction
+
+    assert APPROVAL_THRESHOLD < 0.25 and 0.6 < CLAUSE_APPROVAL_THRESHOLD <= 0.75
+    query = "collect the notes from the offsite and then sort them for the team"
+    parts = clauses(repair(query))
+    assert len(parts) == 2 and approval_findings(repair(query)) == []
+
+    class Readings(IntentModel):
+        def __init__(self) -> None:
+            pass
+
+        def _predict_one(self, text: str, vector: Any) -> Prediction:
+            approval = whole if text == query else (clause if text == parts[1] else 0.0)
+            return Prediction(domain="business", action="modify", capabilities=["business"], approval=approval,
+                              margin=1.0, sure_capabilities=["business"], cautious_action="modify")  # fmt: skip
+
+    intent = IntentClassifier(Readings()).classify(query, np.ones((2, 384), dtype=np.float32))
+    assert intent.requires_approval is held

@@ -25,11 +25,15 @@ from sophia.gateway.intent.schema import Action, Capability, Intent, Urgency
 from sophia.gateway.intent.text import clauses, entities, repair, unquoted
 from sophia.kit.embeddings import Vectors, local_model
 
-# Below even odds: a missed approval is the dangerous error. 0.3 on the written sets left out of training in
-# turn (intent README): recall 0.967 -> 0.977, precision 0.840 -> 0.816; 0.2 gave 0.990 / 0.773 (under 0.8).
-APPROVAL_THRESHOLD = 0.3
+# Below even odds: a missed approval is the dangerous error. The whole request's probability at 0.2, or any
+# one clause's at 0.7 (a clause read alone has fewer words to go by: at the whole's threshold it held what
+# the whole read as safe). Written sets left out of training in turn (intent README, stop 29): recall 0.9906
+# -> 0.9934 (20 -> 14 missed, no set missing more), precision 0.793 -> 0.803, against the highest of the whole
+# and every clause at 0.3; the whole alone at 0.25 kept 20 missed for 0.818.
+APPROVAL_THRESHOLD = 0.2
+CLAUSE_APPROVAL_THRESHOLD = 0.7
 # ... but a request whose every part only reads, previews or asks ("what's live on the live cluster?") keeps
-# the threshold it had before (0.4): the words say it changes nothing. Written sets left out: recall 0.987 at
+# a higher threshold (0.4): the words say it changes nothing. Written sets left out: recall 0.987 at
 # 0.3 (5 missed), 0.985 at 0.4 before "could we ..." counted as an order and 0.987 after, 0.982 at 0.5.
 READ_APPROVAL_THRESHOLD = 0.4
 
@@ -77,7 +81,12 @@ class IntentClassifier:
         by_labels = _changes_by_convention(reading.cautious_action, capabilities, plain, parts)
         # Every clause reads (the whole request may open with a greeting, which is no clause of its own).
         reads = all(rules.only_reads(part) for part in parts)
-        requires_approval = bool(findings) or by_labels or reading.approval >= approval_threshold(reads)
+        requires_approval = (
+            bool(findings)
+            or by_labels
+            or reading.approval >= approval_threshold(reads)
+            or reading.clause_approval >= CLAUSE_APPROVAL_THRESHOLD
+        )
         if requires_approval:
             risk = "critical" if any(f.critical for f in findings) else "high"
         else:

@@ -118,12 +118,15 @@ class Prediction:
     domain: str
     action: str
     capabilities: list[str]
-    approval: float  # the approval model's probability that the request needs approval
+    approval: float  # the approval model's probability that the request needs approval, read whole
     margin: float  # the narrowest of its decisions, in units of the separating margin (0 = a coin toss)
     sure_capabilities: list[str]  # those past CLAUSE_CAPABILITY_MARGIN: what a clause may add to the whole
     # The weightiest outcome any acting clause reads as: what approval by convention goes by (the action label
     # is the whole request's reading, which names the outcome better).
     cautious_action: str
+    # The highest such probability of any one clause of a compound request (0 for a single clause): a clause
+    # read alone has fewer words to go by, so the classifier trusts it only when it is sure.
+    clause_approval: float = 0.0
 
 
 def request_texts(query: str) -> list[str]:
@@ -167,11 +170,12 @@ class IntentModel:
 
     def predict(self, query: str, vectors: Vectors, acts: Callable[[str], bool] = lambda _: True) -> Prediction:
         """One request, with the sentence vectors of its clauses (`request_texts`); "X, then Y" is also read
-        clause by clause: the capabilities add up, and approval is the most cautious reading: its probability
-        the highest, and `cautious_action` the weightiest outcome among the clauses that `acts` (not "don't
-        touch them", not "just list them"). The action itself is the whole request's reading: the model learnt
-        which step carries the outcome from the library's compound requests (written sets left out in turn,
-        compound requests only: 0.859 against 0.741 for the weightiest clause's)."""
+        clause by clause: the capabilities add up, each clause's approval probability is kept beside the whole
+        request's (`clause_approval`, the highest), and `cautious_action` is the weightiest outcome among the
+        clauses that `acts` (not "don't touch them", not "just list them"). The action itself is the whole
+        request's reading: the model learnt which step carries the outcome from the library's compound requests
+        (written sets left out in turn, compound requests only: 0.859 against 0.741 for the weightiest
+        clause's)."""
         parts = clauses(repair(query))
         whole_vector, clause_vectors = split_vectors(vectors)
         whole = self._predict_one(query, whole_vector)
@@ -187,7 +191,8 @@ class IntentModel:
             domain=whole.domain,
             action=whole.action,
             capabilities=capabilities,
-            approval=max(r.approval for r in [whole, *readings]),
+            approval=whole.approval,
+            clause_approval=max(r.approval for r in readings),
             margin=min(r.margin for r in [whole, *readings]),
             sure_capabilities=whole.sure_capabilities,
             cautious_action=lead.action,
