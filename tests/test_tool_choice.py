@@ -30,6 +30,8 @@ from sophia.gateway.planner import Step
         # The new list tools answer listings of channels and projects.
         ("list the slack channels", "business_slack_channels"),
         ("which asana projects do we have?", "business_asana_projects"),
+        # A PR is a pull request: opening one is not a push (which would wait, unasked, for its branch).
+        ("open a PR in lanternfish-api raising the upload limit to 50 MB", "code_open_pull_request"),
     ],
 )
 async def test_each_clause_gets_the_tool_of_its_kind(request_text: str, tool: str) -> None:

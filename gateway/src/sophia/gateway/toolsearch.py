@@ -25,10 +25,11 @@ NAME_BOOST = 0.08
 CAPABILITY_BOOST = 0.12
 READ_ACTIONS = {"query", "analyze", "monitor"}
 _SPLIT = re.compile(r"[_\W]+")
-# Words people use for what tool names call otherwise ("find the mockup" is a search).
+# Words people use for what tool names call otherwise ("find the mockup" is a search; a PR is a pull request).
 SYNONYMS = {"find": "search", "look": "search", "locate": "search", "where": "search", "grep": "search",
             "forget": "forget", "erase": "forget", "remember": "remember", "note": "remember", "ship": "up",
-            "deploy": "up", "drift": "refresh", "tasks": "tasks", "deals": "deals"}  # fmt: skip
+            "deploy": "up", "drift": "refresh", "tasks": "tasks", "deals": "deals", "pr": "pull request",
+            "prs": "pull request"}  # fmt: skip
 
 
 def tool_text(route: Route) -> str:
@@ -70,7 +71,7 @@ class ToolIndex:
         vector = query_vector if query_vector is not None else await self.embed(query)
         scores = np.stack(await self.vectors(candidates)) @ vector
         words = set(_SPLIT.split(query.lower()))
-        words |= {SYNONYMS[w] for w in words if w in SYNONYMS}
+        words |= {named for w in words if w in SYNONYMS for named in SYNONYMS[w].split()}
         ranked = []
         for route, score in zip(candidates, scores.tolist(), strict=True):
             name_words = set(_SPLIT.split(route.name.lower())) - {route.service}
