@@ -302,6 +302,7 @@ class Planner:
         lists_namespaces = _filters(properties.get("namespace") or {"default": 0}) and "namespace" not in arguments
         if lists_namespaces and _ONE_NAMESPACE.search(part):
             unfillable += MISSING_ARGUMENT_PENALTY
+        # Never below -NAMED_PLACE_BONUS: `_best_fit` skips the tools this bound says cannot win.
         return unfillable - NAMED_PLACE_BONUS * any(name.lower() in _PLACES for name in arguments)
 
     def _with_producers(
