@@ -81,6 +81,6 @@ async def test_embedding_threads_reach_the_local_model(monkeypatch: pytest.Monke
     for settings in (GatewaySettings(auth="off"), GatewaySettings(auth="off", embedding_threads=4)):
         with pytest.raises(RuntimeError, match="stop here"):
             await app.Gateway(settings).intents.embedder()
-    assert loaded == [1, 4]
+    assert loaded == [engine.EMBEDDING_THREADS, 4] == [1, 4]
     with pytest.raises(ValidationError, match="embedding_threads"):
         GatewaySettings(embedding_threads=0)

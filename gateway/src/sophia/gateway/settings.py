@@ -155,8 +155,8 @@ class GatewaySettings(BaseSettings):
         1,
         ge=1,
         le=16,
-        description="Threads the local model embeds a request with. One on small machines: a second thread waits "
-        "for a core the event loop needs, and the tail grows (fan-out p95 114-116 against 117-121 ms on 2 cores).",
+        description="Threads the local model embeds a request with (the intent package's EMBEDDING_THREADS by "
+        "default). More pays only where the gateway has cores to itself.",
     )
     ask_rounds: int = Field(
         3,

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sophia.gateway.intent.classifier import IntentClassifier, build_classifier
-from sophia.gateway.intent.model import request_texts
+from sophia.gateway.intent.model import EMBEDDING_THREADS, request_texts
 from sophia.gateway.intent.schema import CAPABILITIES, RISK_LEVELS, Action, Capability, Domain, Intent, Urgency
 from sophia.gateway.llm import RouterLLM
 from sophia.kit.embeddings import Batcher, Vectors, local_model
@@ -67,7 +67,7 @@ class Reading:
 
 
 class IntentEngine:
-    def __init__(self, llm: RouterLLM, batch_size: int = 32, threads: int = 1) -> None:
+    def __init__(self, llm: RouterLLM, batch_size: int = 32, threads: int = EMBEDDING_THREADS) -> None:
         self._llm = llm
         self._batch_size = batch_size
         self._threads = threads

@@ -29,6 +29,7 @@ from sophia.gateway.intent.model import (
     ARTIFACT,
     CHAR_NGRAMS,
     DENSE_WEIGHT,
+    EMBEDDING_THREADS,
     TOKEN_PATTERN,
     library,
     normalise,
@@ -48,7 +49,7 @@ def vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
     return words, chars
 
 
-def sentence_vectors(queries: list[str], threads: int = 1) -> np.ndarray:
+def sentence_vectors(queries: list[str], threads: int = EMBEDDING_THREADS) -> np.ndarray:
     """Each request's sentence vector as the gateway makes it: its clauses embedded by the local model
     (similar lengths together), then their normalised mean. One thread: with two,
     the order of onnxruntime's sums varied from run to run, and so did the trained weights (by ~1e-4); a
