@@ -155,7 +155,7 @@ async def test_the_next_chunk_is_embedded_while_this_one_is_written(monkeypatch:
     monkeypatch.setattr(server, "WRITE_CHUNK", 2)
     log: list[str] = []
     store = ChunkStore(log)
-    records = chunks("a1 short", "a2 a longer text", "b1", "b2", "c1")
+    records = chunks("a1 a longer text", "a2 short", "b1", "b2", "c1")  # a is run shortest first
     result = await write(records, store, log, all_or_nothing=False)
     assert result["stored"] == 5
     # Each chunk's vectors belong to its own records, in the order given (the model ran them sorted by length).

@@ -46,6 +46,13 @@ class Embedder(Protocol):
     async def aclose(self) -> None: ...
 
 
+def shortest_first(texts: list[str]) -> list[int]:
+    """The texts' positions, shortest text first: runs of similar lengths, since the local model pads every
+    text of a run to the run's longest. Embed `[texts[i] for i in order]`, then put each vector back with
+    `vectors[order] = embedded`."""
+    return sorted(range(len(texts)), key=lambda i: len(texts[i]))
+
+
 def _normalise(vectors: Vectors) -> Vectors:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -100,7 +107,7 @@ class LocalEmbedder:
         """Any number of texts (a library, a benchmark's corpus), in runs of `batch` texts of similar length,
         since a run pads every text to its longest; the vectors come back in the order given."""
         vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        order = shortest_first(texts)
         for start in range(0, len(order), batch):
             chosen = order[start : start + batch]
             vectors[chosen] = self.embed_sync([texts[i] for i in chosen])

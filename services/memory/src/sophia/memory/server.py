@@ -9,9 +9,11 @@ from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from sophia.kit import Context, Depends, Risk, Service, ToolError
+from sophia.kit.embeddings import shortest_first
 from sophia.memory import pruning, ranking
 from sophia.memory.embeddings import Batcher, EmbeddingError, open_embedder
 from sophia.memory.index import Filter
@@ -221,11 +223,13 @@ async def _embedded_chunks(
 
     def embed(start: int) -> asyncio.Task[Any]:
         texts = [record.text for _, record in records[start : start + WRITE_CHUNK]]
-        order = sorted(range(len(texts)), key=lambda j: len(texts[j]))  # the model pads a run to its longest
+        order = shortest_first(texts)
 
         async def vectors() -> Any:
             embedded = await _embed(embedder, [texts[j] for j in order])
-            return embedded[sorted(range(len(order)), key=order.__getitem__)]
+            in_order = np.empty_like(embedded)
+            in_order[order] = embedded
+            return in_order
 
         return asyncio.create_task(vectors())
 
