@@ -64,16 +64,17 @@ def test_shared_secret_and_unsigned_jwts_are_refused(algorithm: str) -> None:
         GatewaySettings(jwt_algorithms=[algorithm])
 
 
-async def test_embedding_threads_reach_the_local_model(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_embedding_threads_and_arithmetic_reach_the_local_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """`EMBEDDING_THREADS` is the thread count the gateway's sentence model runs with (one by default: on a small
-    machine a second thread only waits for the core the event loop needs); out-of-range values are refused."""
+    machine a second thread only waits for the core the event loop needs), and it always multiplies in int8, the
+    vectors the intent model was trained on; out-of-range thread counts are refused."""
     from sophia.gateway import app
     from sophia.gateway.intent import engine
 
-    loaded: list[int] = []
+    loaded: list[tuple[int, str]] = []
 
-    def model(threads: int = 2) -> object:
-        loaded.append(threads)
+    def model(threads: int = 2, arithmetic: str = "float") -> object:
+        loaded.append((threads, arithmetic))
         raise RuntimeError("stop here: only the load's arguments matter")
 
     monkeypatch.setattr(engine, "local_model", model)
@@ -81,6 +82,7 @@ async def test_embedding_threads_reach_the_local_model(monkeypatch: pytest.Monke
     for settings in (GatewaySettings(auth="off"), GatewaySettings(auth="off", embedding_threads=4)):
         with pytest.raises(RuntimeError, match="stop here"):
             await app.Gateway(settings).intents.embedder()
-    assert loaded == [engine.EMBEDDING_THREADS, 4] == [1, 4]
+    assert loaded == [(engine.EMBEDDING_THREADS, "int8"), (4, "int8")]
+    assert engine.EMBEDDING_THREADS == 1
     with pytest.raises(ValidationError, match="embedding_threads"):
         GatewaySettings(embedding_threads=0)

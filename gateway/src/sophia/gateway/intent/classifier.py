@@ -20,7 +20,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sophia.gateway.intent import rules
-from sophia.gateway.intent.model import ARTIFACT, EMBEDDING_THREADS, IntentModel, Prediction, request_texts
+from sophia.gateway.intent.model import (
+    ARTIFACT,
+    EMBEDDING_ARITHMETIC,
+    EMBEDDING_THREADS,
+    IntentModel,
+    Prediction,
+    request_texts,
+)
 from sophia.gateway.intent.schema import Action, Capability, Intent, Urgency
 from sophia.gateway.intent.text import clauses, entities, repair, unquoted
 from sophia.kit.embeddings import Vectors, local_model
@@ -63,7 +70,7 @@ class IntentClassifier:
     def _read(self, query: str, plain: str, vectors: Vectors | None) -> Prediction:
         if vectors is None:
             if self._embed is None:
-                self._embed = local_model(EMBEDDING_THREADS).embed_sync
+                self._embed = local_model(EMBEDDING_THREADS, EMBEDDING_ARITHMETIC).embed_sync
             vectors = self._embed(request_texts(query))
         return self.model.predict(plain, vectors, acts=lambda part: not rules.only_reads(part))
 

@@ -29,6 +29,7 @@ from sophia.gateway.intent.model import (
     ARTIFACT,
     CHAR_NGRAMS,
     DENSE_WEIGHT,
+    EMBEDDING_ARITHMETIC,
     EMBEDDING_THREADS,
     TOKEN_PATTERN,
     library,
@@ -57,7 +58,7 @@ def sentence_vectors(queries: list[str], threads: int = EMBEDDING_THREADS) -> np
     from sophia.kit.embeddings import local_model
 
     texts = [request_texts(query) for query in queries]
-    vectors = local_model(threads).embed_many([text for parts in texts for text in parts])
+    vectors = local_model(threads, EMBEDDING_ARITHMETIC).embed_many([text for parts in texts for text in parts])
     bounds = np.cumsum([0, *(len(parts) for parts in texts)])
     return np.stack([split_vectors(vectors[a:b])[0] for a, b in itertools.pairwise(bounds)])
 
