@@ -12,6 +12,7 @@ Scenarios were written from the services' tool lists and the demo data, before t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -158,11 +159,17 @@ def main() -> None:
             KitServer(Path(business_entry_point.__file__), "business", root / "logs", env={**env, **demo.env}),
             KitServer(Path(visual_entry_point.__file__), "visual", root / "logs", env=env),
         ]
-        started = [server.start(timeout=120) for server in servers]
-        gateway = GatewayProcess([s.grpc_address for s in started], root / "gateway",
-                                 extra_env={"SOPHIA_GATEWAY_REDIS_URL": redis_url}).start()  # fmt: skip
         results: list[dict[str, Any]] = []
-        try:
+        # Whatever started is stopped, also when a later server fails to start (else its process outlives us).
+        with contextlib.ExitStack() as running:
+            running.callback(demo.stop)
+            for server in servers:
+                running.callback(server.stop)
+                server.start(timeout=120)
+            gateway = GatewayProcess([s.grpc_address for s in servers], root / "gateway",
+                                     extra_env={"SOPHIA_GATEWAY_REDIS_URL": redis_url})  # fmt: skip
+            running.callback(gateway.stop)
+            gateway.start()
             gateway.wait_for_tools({"memory_recall", "business_query", "visual_search"}, timeout=60)
             with httpx.Client(base_url=gateway.url, timeout=120) as http:
                 for scenario in SCENARIOS:
@@ -175,11 +182,6 @@ def main() -> None:
                     )
                     results.append({"query": scenario.query, "ok": not problems, "ms": elapsed, "problems": problems,
                                     "answer": body.get("answer", "")})  # fmt: skip
-        finally:
-            gateway.stop()
-            for server in started:
-                server.stop()
-            demo.stop()
     passed = sum(r["ok"] for r in results)
     latencies = sorted(r["ms"] for r in results)
     rows = [{"measure": "end-to-end ask scenarios passed", "value": f"{passed}/{len(results)}",
