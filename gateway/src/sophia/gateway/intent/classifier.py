@@ -36,8 +36,11 @@ from sophia.kit.embeddings import Vectors, local_model
 # one clause's at 0.7 (a clause read alone has fewer words to go by: at the whole's threshold it held what
 # the whole read as safe). Written sets left out of training in turn (intent README, stop 29): recall 0.9906
 # -> 0.9934 (20 -> 14 missed, no set missing more), precision 0.793 -> 0.803, against the highest of the whole
-# and every clause at 0.3; the whole alone at 0.25 kept 20 missed for 0.818.
-APPROVAL_THRESHOLD = 0.2
+# and every clause at 0.3; the whole alone at 0.25 kept 20 missed for 0.818. Stop 30 added four written sets,
+# whose writers hold fewer things than written7's (budgets, CRM updates); the whole's threshold is the lowest
+# with precision still >= 0.80 on the twenty sets left out: 0.18 (recall 0.9941, 16 of 2,719 missed, precision
+# 0.805; 0.2: 18 missed, 0.811; 0.16: 14 missed, 0.797).
+APPROVAL_THRESHOLD = 0.18
 CLAUSE_APPROVAL_THRESHOLD = 0.7
 # ... but a request whose every part only reads, previews or asks ("what's live on the live cluster?") keeps
 # a higher threshold (0.4): the words say it changes nothing. Written sets left out: recall 0.987 at
