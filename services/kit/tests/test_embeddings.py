@@ -36,6 +36,32 @@ def test_local_vectors_are_unit_length_and_batch_independent(local: LocalEmbedde
     np.testing.assert_allclose(local.embed_sync(["short"])[0], batch[0], atol=1e-4)
 
 
+def test_a_run_is_split_across_threads_and_answers_in_the_order_given(local: LocalEmbedder) -> None:
+    """With two threads a run of several texts is cut into two contiguous parts computed side by side on one
+    session; the vectors come back in the order given, as each text alone would have them. One text, or one
+    thread, is one part."""
+    texts = ["deploy it", "hi", "the quarterly renewal of the Hooli contract and its terms", "why", "roll back prod"]
+    parts: list[tuple[str, ...]] = []
+    run = local._run
+
+    def counted(part: list[str]) -> Any:
+        parts.append(tuple(part))
+        return run(part)
+
+    local._run = counted  # type: ignore[method-assign]
+    try:
+        vectors = local.embed_sync(texts)
+        local.embed_sync(["alone"])
+    finally:
+        del local._run
+    assert sorted(parts) == sorted([tuple(texts[:3]), tuple(texts[3:]), ("alone",)])
+    one_by_one = np.stack([run([text])[0] for text in texts])
+    np.testing.assert_allclose(vectors, one_by_one, atol=1e-5)
+    single = LocalEmbedder(threads=1)
+    assert single._helpers is None
+    np.testing.assert_allclose(single.embed_sync(texts), vectors, atol=1e-5)
+
+
 class CountingEmbedder:
     dimensions = 3
 
