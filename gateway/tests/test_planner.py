@@ -216,3 +216,36 @@ async def test_the_best_fit_skips_checks_that_cannot_change_the_choice(
         assert fit == (fits[best], shortlist[best][1])
         checks += len(penalties) - len(list(asked))
     assert checks < 500 * 6  # some checks were skipped
+
+
+async def test_of_two_tools_that_fit_about_as_well_the_one_that_can_run_as_asked_is_planned() -> None:
+    """A missing name (an Asana project) costs a tool only enough to break a near-tie: "search our customer
+    notes for the renewal date" ranked a project's task listing 0.002 above the search of every system; the
+    search is planned. A listing that fits clearly better is still planned, its project asked for."""
+    query_only = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
+    with_project = {
+        "type": "object",
+        "properties": {"project": {"type": "string"}, "query": {"type": "string"}},
+        "required": ["project"],
+    }
+    catalog = Catalog(InMemorySubscriptionBus())
+    catalog.register("business", "kit", "in-process")
+    await catalog.serving(
+        "business",
+        version="1",
+        endpoint="in-process",
+        upstream=Server("business"),
+        tools=[
+            {"name": "search", "description": "search", "inputSchema": query_only},
+            {"name": "asana_tasks", "description": "tasks", "inputSchema": with_project},
+        ],
+        specs={name: ToolSpec(name, name, read_only=True) for name in ("search", "asana_tasks")},
+    )
+    routes = {route.name: route for route in catalog.routes()}
+    tasks, search = routes["business_asana_tasks"], routes["business_search"]
+    part = "search our customer notes for the Acme renewal date"
+    chosen = planner(catalog, {}, [])
+    near_tie = [(0.494, tasks), (0.492, search)]
+    assert chosen._best_fit(near_tie, part, part, entities(part), "default")[1] is search
+    clearly_better = [(0.60, tasks), (0.492, search)]
+    assert chosen._best_fit(clearly_better, part, part, entities(part), "default")[1] is tasks

@@ -47,6 +47,10 @@ SHORTLIST = 6  # tools per capability whose arguments are tried before choosing
 # A by-id tool must lose to the listing that shares its words when the request names no id: the name
 # match alone ("Salesforce opportunities" and `salesforce_opportunity`) outweighed 0.15.
 MISSING_ARGUMENT_PENALTY = 0.25
+# A missing name (a project, a channel) is not a worse fit in itself, but of two tools that fit about as well
+# the one that can run with what the request says is the better step: "search our customer notes for the
+# renewal date" ranked a project's task listing (project unnamed) 0.002 above the search of every system.
+MISSING_NAME_PENALTY = 0.03
 NAMED_PLACE_BONUS = 0.1
 DIRECTORY_TAG = "directory"
 # Why a step whose server decides approval per call is held before its arguments are known.
@@ -285,16 +289,14 @@ class Planner:
         """A tool that needs an opaque identifier the request does not hold is a worse fit ("what do we
         know about X?" is a recall, not a get-by-id), unless another tool produces it (a preview's plan id
         for `up`: see `_with_producers`). So is one that needs structured records no sentence holds (a batch
-        of memories, a transcript). A missing name (a stack, a repo) is not penalised: the router's LLM may
-        fill it, or the step says what to add."""
+        of memories, a transcript). A missing name (a stack, a repo) costs only enough to break a near-tie
+        (`MISSING_NAME_PENALTY`): the router's LLM may fill it, or the step says what to add."""
         arguments = _arguments(route, part, query, named, namespace)
-        missing = self._check(route, arguments)
         properties = route.input_schema.get("properties") or {}
-        unfillable = MISSING_ARGUMENT_PENALTY * sum(
-            1
-            for name in missing
-            if (_IDENTIFIER.search(name) or _structured(properties.get(name))) and not self.graph.producers(route, name)
-        )
+        missing = [name for name in self._check(route, arguments) if name in properties]
+        opaque = [name for name in missing if _IDENTIFIER.search(name) or _structured(properties.get(name))]
+        unfillable = MISSING_ARGUMENT_PENALTY * sum(1 for name in opaque if not self.graph.producers(route, name))
+        unfillable += MISSING_NAME_PENALTY * (len(missing) - len(opaque))
         # A tool that takes the place the request names (a channel, a stack, a repository, a path) fits it
         # better than one that would ignore it: "what was said in #sales" reads #sales.
         # A clause that names one namespace ("what does the ops namespace hold") is about that namespace;
