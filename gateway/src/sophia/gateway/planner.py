@@ -50,6 +50,7 @@ MISSING_ARGUMENT_PENALTY = 0.25
 # A missing name (a project, a channel) is not a worse fit in itself, but of two tools that fit about as well
 # the one that can run with what the request says is the better step: "search our customer notes for the
 # renewal date" ranked a project's task listing (project unnamed) 0.002 above the search of every system.
+# Counted once per tool, not per name.
 MISSING_NAME_PENALTY = 0.03
 NAMED_PLACE_BONUS = 0.1
 DIRECTORY_TAG = "directory"
@@ -296,7 +297,8 @@ class Planner:
         missing = [name for name in self._check(route, arguments) if name in properties]
         opaque = [name for name in missing if _IDENTIFIER.search(name) or _structured(properties.get(name))]
         unfillable = MISSING_ARGUMENT_PENALTY * sum(1 for name in opaque if not self.graph.producers(route, name))
-        unfillable += MISSING_NAME_PENALTY * (len(missing) - len(opaque))
+        # Once, however many names are missing: a pull request (head, base, title) must not lose to a push (branch).
+        unfillable += MISSING_NAME_PENALTY * (len(missing) > len(opaque))
         # A tool that takes the place the request names (a channel, a stack, a repository, a path) fits it
         # better than one that would ignore it: "what was said in #sales" reads #sales.
         # A clause that names one namespace ("what does the ops namespace hold") is about that namespace;
