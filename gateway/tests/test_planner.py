@@ -27,19 +27,23 @@ from sophia.kit import Risk, ToolSpec
 from .test_pipeline import Server, tool
 
 
-@pytest.fixture
-async def catalog() -> Catalog:
+async def serving(service: str, tools: list[dict[str, Any]], specs: dict[str, ToolSpec]) -> Catalog:
+    """A catalog with one in-process server of these tools."""
     catalog = Catalog(InMemorySubscriptionBus())
-    catalog.register("code", "kit", "in-process")
+    catalog.register(service, "kit", "in-process")
     await catalog.serving(
-        "code",
-        version="1",
-        endpoint="in-process",
-        upstream=Server("code"),
-        tools=[tool("push", **{"sophia/approval": "per-call"}), tool("log")],
-        specs={"push": ToolSpec("push", "push", risk=Risk.MEDIUM), "log": ToolSpec("log", "log", read_only=True)},
+        service, version="1", endpoint="in-process", upstream=Server(service), tools=tools, specs=specs
     )
     return catalog
+
+
+@pytest.fixture
+async def catalog() -> Catalog:
+    return await serving(
+        "code",
+        [tool("push", **{"sophia/approval": "per-call"}), tool("log")],
+        {"push": ToolSpec("push", "push", risk=Risk.MEDIUM), "log": ToolSpec("log", "log", read_only=True)},
+    )
 
 
 def planner(catalog: Catalog, verdicts: dict[str, str | None], asked: list[dict[str, Any]]) -> Planner:
@@ -228,18 +232,13 @@ async def test_of_two_tools_that_fit_about_as_well_the_one_that_can_run_as_asked
         "properties": {"project": {"type": "string"}, "query": {"type": "string"}},
         "required": ["project"],
     }
-    catalog = Catalog(InMemorySubscriptionBus())
-    catalog.register("business", "kit", "in-process")
-    await catalog.serving(
+    catalog = await serving(
         "business",
-        version="1",
-        endpoint="in-process",
-        upstream=Server("business"),
-        tools=[
+        [
             {"name": "search", "description": "search", "inputSchema": query_only},
             {"name": "asana_tasks", "description": "tasks", "inputSchema": with_project},
         ],
-        specs={name: ToolSpec(name, name, read_only=True) for name in ("search", "asana_tasks")},
+        {name: ToolSpec(name, name, read_only=True) for name in ("search", "asana_tasks")},
     )
     routes = {route.name: route for route in catalog.routes()}
     tasks, search = routes["business_asana_tasks"], routes["business_search"]
