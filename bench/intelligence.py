@@ -48,9 +48,8 @@ from bench._fleet import cpu_seconds, rss_mib
 from bench._report import percentile, table, targets, write
 from sophia.gateway.app import Gateway
 from sophia.gateway.intent.classifier import build_classifier
-from sophia.gateway.intent.model import EMBEDDING_ARITHMETIC, request_texts
+from sophia.gateway.intent.model import request_texts, sentence_model
 from sophia.gateway.settings import GatewaySettings
-from sophia.kit.embeddings import local_model
 from sophia.kit.testing import free_port, mcp_body, mcp_headers, redis_server
 from tests.support.fleet import ROOT, GatewayProcess
 from tests.support.standins import running_standins
@@ -169,7 +168,7 @@ async def in_process(servers: list[str]) -> tuple[list[dict[str, Any]], list[dic
 
     # The two pieces of `IntentEngine.read`, synchronously (no thread hop, no batcher): embedding the
     # clauses (the planner ranks tools with them, and the classifier reads them) and the trained classifier.
-    model = local_model(GatewaySettings().embedding_threads, EMBEDDING_ARITHMETIC)  # as the gateway runs it
+    model = sentence_model(GatewaySettings().embedding_threads)  # as the gateway runs it
     classifier = build_classifier()
     embed, vote, texts = [], [], []
     for _ in range(IN_PROCESS_PASSES):

@@ -18,11 +18,10 @@ import pytest
 
 from sophia.gateway.intent.classifier import IntentClassifier, _changes_by_convention, build_classifier
 from sophia.gateway.intent.engine import combine
-from sophia.gateway.intent.model import ARTIFACT, IntentModel, char_ngrams, library, word_ngrams
+from sophia.gateway.intent.model import ARTIFACT, IntentModel, char_ngrams, library, sentence_model, word_ngrams
 from sophia.gateway.intent.rules import approval_findings
 from sophia.gateway.intent.schema import CAPABILITIES, Intent
 from sophia.gateway.intent.text import clauses, entities, repair
-from sophia.kit.embeddings import local_model
 
 EVALUATION = Path(__file__).resolve().parents[2] / "tests" / "data" / "intents.jsonl"
 FIELDS = ("domain", "action", "capabilities", "requires_approval", "risk_level", "urgency")
@@ -122,7 +121,7 @@ def test_the_shipped_model_is_what_the_library_trains_today(labelled: list[dict[
             else:
                 assert np.array_equal(shipped[name], array), name
     retrained, ours = IntentModel(fresh), IntentModel.load(ARTIFACT)
-    vectors = local_model().embed_sync([row["query"] for row in labelled])
+    vectors = sentence_model().embed_sync([row["query"] for row in labelled])
     for row, vector in zip(labelled, vectors, strict=True):
         a, b = retrained.predict(row["query"], vector[None]), ours.predict(row["query"], vector[None])
         assert (a.domain, a.action, a.capabilities) == (b.domain, b.action, b.capabilities), row["query"]

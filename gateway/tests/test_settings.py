@@ -70,6 +70,7 @@ async def test_embedding_threads_and_arithmetic_reach_the_local_model(monkeypatc
     vectors the intent model was trained on; out-of-range thread counts are refused."""
     from sophia.gateway import app
     from sophia.gateway.intent import engine
+    from sophia.gateway.intent import model as intent_model
 
     loaded: list[tuple[int, str]] = []
 
@@ -77,7 +78,7 @@ async def test_embedding_threads_and_arithmetic_reach_the_local_model(monkeypatc
         loaded.append((threads, arithmetic))
         raise RuntimeError("stop here: only the load's arguments matter")
 
-    monkeypatch.setattr(engine, "local_model", model)
+    monkeypatch.setattr(intent_model, "local_model", model)
     monkeypatch.delenv("SOPHIA_GATEWAY_EMBEDDING_THREADS", raising=False)
     for settings in (GatewaySettings(auth="off"), GatewaySettings(auth="off", embedding_threads=4)):
         with pytest.raises(RuntimeError, match="stop here"):

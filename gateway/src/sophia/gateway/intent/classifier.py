@@ -22,15 +22,14 @@ from pathlib import Path
 from sophia.gateway.intent import rules
 from sophia.gateway.intent.model import (
     ARTIFACT,
-    EMBEDDING_ARITHMETIC,
-    EMBEDDING_THREADS,
     IntentModel,
     Prediction,
     request_texts,
+    sentence_model,
 )
 from sophia.gateway.intent.schema import Action, Capability, Intent, Urgency
 from sophia.gateway.intent.text import clauses, entities, repair, unquoted
-from sophia.kit.embeddings import Vectors, local_model
+from sophia.kit.embeddings import Vectors
 
 # Below even odds: a missed approval is the dangerous error. The whole request's probability at 0.2, or any
 # one clause's at 0.7 (a clause read alone has fewer words to go by: at the whole's threshold it held what
@@ -73,7 +72,7 @@ class IntentClassifier:
     def _read(self, query: str, plain: str, vectors: Vectors | None) -> Prediction:
         if vectors is None:
             if self._embed is None:
-                self._embed = local_model(EMBEDDING_THREADS, EMBEDDING_ARITHMETIC).embed_sync
+                self._embed = sentence_model().embed_sync
             vectors = self._embed(request_texts(query))
         return self.model.predict(plain, vectors, acts=lambda part: not rules.only_reads(part))
 

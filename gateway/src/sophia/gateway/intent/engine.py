@@ -17,10 +17,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sophia.gateway.intent.classifier import IntentClassifier, build_classifier
-from sophia.gateway.intent.model import EMBEDDING_ARITHMETIC, EMBEDDING_THREADS, request_texts
+from sophia.gateway.intent.model import EMBEDDING_THREADS, request_texts, sentence_model
 from sophia.gateway.intent.schema import CAPABILITIES, RISK_LEVELS, Action, Capability, Domain, Intent, Urgency
 from sophia.gateway.llm import RouterLLM
-from sophia.kit.embeddings import Batcher, Vectors, local_model
+from sophia.kit.embeddings import Batcher, Vectors
 
 logger = logging.getLogger("sophia.gateway.intent")
 
@@ -90,7 +90,7 @@ class IntentEngine:
         if self._classifier is None:
             async with self._lock:
                 if self._classifier is None:
-                    model = await asyncio.to_thread(local_model, self._threads, EMBEDDING_ARITHMETIC)
+                    model = await asyncio.to_thread(sentence_model, self._threads)
                     self._embedder = Batcher(model, self._batch_size, CLAUSE_CACHE)
                     self._classifier = await asyncio.to_thread(build_classifier)
                     logger.info("intent classifier trained", extra={"examples": self._classifier.size})

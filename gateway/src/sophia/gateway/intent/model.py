@@ -34,7 +34,7 @@ import numpy.typing as npt
 from sophia.gateway.intent.library.templates import OUTCOME_ORDER, expand
 from sophia.gateway.intent.schema import CAPABILITIES
 from sophia.gateway.intent.text import clauses, repair, unquoted
-from sophia.kit.embeddings import Arithmetic, Vectors
+from sophia.kit.embeddings import Arithmetic, LocalEmbedder, Vectors, local_model
 
 LIBRARY = "sophia.gateway.intent.library"
 ARTIFACT = Path(__file__).resolve().parent / "library" / "model.npz"
@@ -131,14 +131,21 @@ class Prediction:
 
 # Threads the local model embeds requests with, wherever this package embeds them (the gateway's engine, a
 # classifier given no vectors, training): one. A request is a few short texts; on a small machine a second
-# thread waits for the core the event loop needs (fan-out p95 114-116 against 117-121 ms on 2 cores), and
-# with one the sums come out in the same order every run (training is reproducible).
+# thread waited for the core the event loop needs (fan-out p95 114-116 against 117-121 ms on 2 cores, stop 29,
+# with onnxruntime's intra-op threads; the kit now splits a run across threads instead, not re-measured here).
+# The vectors do not depend on it: one thread and two give the same bits (int8, the library's 1,500 first).
 EMBEDDING_THREADS = 1
 # How that model multiplies, wherever this package embeds: in int8 over the weights as the package stores them
 # (`sophia.kit.int8_arithmetic`), 1.6x less CPU per request than the packaged float graph (p95 4.2 against 6.8 ms
 # for a request's texts on one thread here), vectors within cosine 0.996 of float. The shipped model is trained
 # on these vectors, so this is a constant, not a setting: the classifier reads the vectors it learnt from.
 EMBEDDING_ARITHMETIC: Arithmetic = "int8"
+
+
+def sentence_model(threads: int = EMBEDDING_THREADS) -> LocalEmbedder:
+    """The local model as this package embeds requests: the gateway's engine, a classifier given no vectors,
+    training and the benchmarks all take it from here, so none reads vectors the intent model did not learn."""
+    return local_model(threads, EMBEDDING_ARITHMETIC)
 
 
 def request_texts(query: str) -> list[str]:

@@ -7,8 +7,9 @@ Linear SVMs for domain, action and each capability, a logistic regression for ap
 probability is thresholded below even odds: a missed approval is the dangerous error), all over TF-IDF
 word 1-2-grams and character 3-5-grams and the request's MiniLM sentence vector (the local model, as the
 gateway embeds requests for planning; about 30 s for the library on 2 cores). Seeded solvers, a seeded
-library and one embedding thread: the same artifact comes out on one machine, and about the same on another
-(a test (gateway/tests/test_intent.py) retrains and compares, so the shipped file is never stale).
+library and vectors that do not depend on the thread count: the same artifact comes out on one machine, and
+about the same on another (a test (gateway/tests/test_intent.py) retrains and compares, so the shipped file
+is never stale).
 scikit-learn is a development dependency only: the gateway scores with numpy.
 """
 
@@ -29,12 +30,12 @@ from sophia.gateway.intent.model import (
     ARTIFACT,
     CHAR_NGRAMS,
     DENSE_WEIGHT,
-    EMBEDDING_ARITHMETIC,
     EMBEDDING_THREADS,
     TOKEN_PATTERN,
     library,
     normalise,
     request_texts,
+    sentence_model,
     split_vectors,
 )
 from sophia.gateway.intent.schema import CAPABILITIES
@@ -52,13 +53,10 @@ def vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
 
 def sentence_vectors(queries: list[str], threads: int = EMBEDDING_THREADS) -> np.ndarray:
     """Each request's sentence vector as the gateway makes it: its clauses embedded by the local model
-    (similar lengths together), then their normalised mean. One thread: with two,
-    the order of onnxruntime's sums varied from run to run, and so did the trained weights (by ~1e-4); a
-    check that allows for that may take two (`threads`), and half the time."""
-    from sophia.kit.embeddings import local_model
-
+    (similar lengths together), then their normalised mean. `threads` only changes how long it takes: the
+    kit splits the texts across threads, each computed on one, so the vectors are the same bits either way."""
     texts = [request_texts(query) for query in queries]
-    vectors = local_model(threads, EMBEDDING_ARITHMETIC).embed_many([text for parts in texts for text in parts])
+    vectors = sentence_model(threads).embed_many([text for parts in texts for text in parts])
     bounds = np.cumsum([0, *(len(parts) for parts in texts)])
     return np.stack([split_vectors(vectors[a:b])[0] for a, b in itertools.pairwise(bounds)])
 
