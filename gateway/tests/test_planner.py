@@ -225,20 +225,24 @@ async def test_the_best_fit_skips_checks_that_cannot_change_the_choice(
 async def test_of_two_tools_that_fit_about_as_well_the_one_that_can_run_as_asked_is_planned() -> None:
     """A missing name (an Asana project) costs a tool only enough to break a near-tie: "search our customer
     notes for the renewal date" ranked a project's task listing 0.002 above the search of every system; the
-    search is planned. A listing that fits clearly better is still planned, its project asked for."""
+    search is planned. A listing that fits clearly better is still planned, its project asked for. The cost is
+    counted once per tool."""
     query_only = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
     with_project = {
         "type": "object",
         "properties": {"project": {"type": "string"}, "query": {"type": "string"}},
         "required": ["project"],
     }
+    names = ("head", "base", "title")
+    three_names = {"type": "object", "properties": {n: {"type": "string"} for n in names}, "required": list(names)}
     catalog = await serving(
         "business",
         [
             {"name": "search", "description": "search", "inputSchema": query_only},
             {"name": "asana_tasks", "description": "tasks", "inputSchema": with_project},
+            {"name": "pull_request", "description": "pull request", "inputSchema": three_names},
         ],
-        {name: ToolSpec(name, name, read_only=True) for name in ("search", "asana_tasks")},
+        {name: ToolSpec(name, name, read_only=True) for name in ("search", "asana_tasks", "pull_request")},
     )
     routes = {route.name: route for route in catalog.routes()}
     tasks, search = routes["business_asana_tasks"], routes["business_search"]
@@ -248,3 +252,8 @@ async def test_of_two_tools_that_fit_about_as_well_the_one_that_can_run_as_asked
     assert chosen._best_fit(near_tie, part, part, entities(part), "default")[1] is search
     clearly_better = [(0.60, tasks), (0.492, search)]
     assert chosen._best_fit(clearly_better, part, part, entities(part), "default")[1] is tasks
+    # Once per tool, however many names are missing: a pull request (head, base, title) is not worse than a task
+    # listing (project) for lacking more of them.
+    unfillable = [chosen._unfillable(routes[name], part, part, entities(part), "default") for name in
+                  ("business_pull_request", "business_asana_tasks", "business_search")]  # fmt: skip
+    assert unfillable[0] == unfillable[1] > unfillable[2] == 0
