@@ -8,7 +8,7 @@ per call (the steadier figure on a shared machine) and this bench process's own 
 
 An MCP SDK client makes the sequential calls, for the added latency (the gateway's percentile minus the
 direct one), then 32 in flight. But the SDK client costs about as much CPU per call as the gateway and the
-server together (1.2-1.5 ms on a 2-core machine; see `client_cpu_ms_per_call`) and shares the cores with
+server together (1.1-1.5 ms on a 2-core machine; see `client_cpu_ms_per_call`) and shares the cores with
 them: its 32-in-flight row measures the client as much as the gateway, so it stays in the table as
 information only. A load generator must not be the bottleneck, so throughput is measured with a lean one
 instead (about a tenth of the SDK client's CPU per call): raw JSON-RPC `tools/call` POSTs over the gateway's
