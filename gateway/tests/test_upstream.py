@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import aiohttp
 import orjson
 import pytest
 from starlette.applications import Starlette
@@ -25,7 +26,7 @@ from sophia.gateway.errors import (
     UpstreamUnavailable,
 )
 from sophia.gateway.keepalive import KeepAlivePool
-from sophia.gateway.upstream import HttpUpstream
+from sophia.gateway.upstream import AiohttpUpstream, HttpUpstream
 from sophia.kit.testing import free_port, serve_asgi
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -178,3 +179,28 @@ async def test_a_timed_out_call_leaves_the_pool_usable(stand_in) -> None:
     with pytest.raises(UpstreamTimeout):
         await upstream.call_tool("slow", {}, timeout=0.2)
     assert (await upstream.call_tool("x", {}, timeout=5))["isError"] is False
+
+
+async def test_a_redirected_endpoint_is_followed_on_the_full_client_for_this_and_every_later_call() -> None:
+    """An external server mounted at `/mcp/` answers `/mcp` with a 307 (the request not acted on): the lean pool
+    follows no redirect, so the call is sent again on aiohttp's client, which follows it, and so is every later
+    call. A kit server's upstream (no full client given) reads the same 307 as an invalid answer."""
+    seen: list[str] = []
+
+    async def moved(request: Request) -> Response:
+        seen.append(request.url.path)
+        return Response(status_code=307, headers={"location": "/mcp/"})
+
+    async def mcp(request: Request) -> Response:
+        seen.append(request.url.path)
+        message = orjson.loads(await request.body())
+        return JSONResponse({"jsonrpc": "2.0", "id": message["id"], "result": {"content": [], "isError": False}})
+
+    app = Starlette(routes=[Route("/mcp", moved, methods=["POST"]), Route("/mcp/", mcp, methods=["POST"])])
+    async with serve_asgi(app, lifespan=False) as url, KeepAlivePool() as pool, aiohttp.ClientSession() as http:
+        upstream = HttpUpstream("moved", f"{url}/mcp", pool, redirected=AiohttpUpstream("moved", f"{url}/mcp", http))
+        for _ in range(2):
+            assert (await upstream.call_tool("echo", {}, timeout=5))["isError"] is False
+        assert seen == ["/mcp", "/mcp", "/mcp/", "/mcp", "/mcp/"]  # the pool once; aiohttp twice, following
+        with pytest.raises(UpstreamProtocolError, match="invalid MCP response"):
+            await HttpUpstream("kit", f"{url}/mcp", pool).call_tool("echo", {}, timeout=5)

@@ -185,7 +185,7 @@ class Gateway:
         )
         # No cookie jar: servers set none, and the jar costs time on every response.
         session = aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar())
-        # Kit servers are reached on the lean keep-alive pool (as many exchanges at once); external ones on aiohttp.
+        # Kit servers and 2026-07-28 external ones on the lean keep-alive pool; older external ones on aiohttp.
         pool = KeepAlivePool(limit=256, idle_s=60)
         async with session as http, pool, self.mcp.sessions.run():
             self.fleet = Fleet(self.settings, self.catalog, http, self.credential, pool)

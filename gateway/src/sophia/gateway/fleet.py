@@ -164,9 +164,11 @@ class ExternalServerWatch:
         catalog: Catalog,
         settings: GatewaySettings,
         http: aiohttp.ClientSession | None = None,
+        pool: KeepAlivePool | None = None,
     ) -> None:
         self.config = config
         self.http = http
+        self.pool = pool
         self.catalog = catalog
         self.settings = settings
         kind: Kind = "url" if config.url else "stdio"
@@ -214,7 +216,10 @@ class ExternalServerWatch:
         """The pooled raw path for calls nobody listens in on: stateless at 2026-07-28; at 2025-11-25 a session
         of its own (without one, every call takes the SDK session)."""
         if upstream.modern:
-            return AiohttpUpstream(self.config.name, url, http)
+            full = AiohttpUpstream(self.config.name, url, http)
+            # Read whole on the lean pool (a call nobody listens in on gets one answer); aiohttp's client for a
+            # server that redirects (see `HttpUpstream`).
+            return full if self.pool is None else HttpUpstream(self.config.name, url, self.pool, redirected=full)
         direct = LegacyHttpUpstream(self.config.name, url, http)
         try:
             await direct.open()
@@ -356,7 +361,7 @@ class Fleet:
         # Only our kit servers get the internal credential; external servers are not ours.
         self.watches: list[KitServerWatch | ExternalServerWatch] = [
             KitServerWatch(address, catalog, self.pool, settings, credential) for address in settings.servers
-        ] + [ExternalServerWatch(config, catalog, settings, http) for config in settings.external]
+        ] + [ExternalServerWatch(config, catalog, settings, http, self.pool) for config in settings.external]
         self._tasks: list[asyncio.Task[None]] = []
         self.catalog, self.http, self.settings, self.credential = catalog, http, settings, credential
         self._discovered: dict[str, tuple[KitServerWatch | ExternalServerWatch, asyncio.Task[None]]] = {}
@@ -378,7 +383,7 @@ class Fleet:
             if server.kit_address is not None:
                 watch = KitServerWatch(server.kit_address, self.catalog, self.pool, self.settings, self.credential)
             elif server.external is not None:
-                watch = ExternalServerWatch(server.external, self.catalog, self.settings, self.http)
+                watch = ExternalServerWatch(server.external, self.catalog, self.settings, self.http, self.pool)
             else:
                 return
         except ValueError as exc:  # a name another server already has

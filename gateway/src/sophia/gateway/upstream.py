@@ -6,8 +6,9 @@ connection. (Not httpx, nor aiohttp's client: measured on this hot path, httpx c
 per request than aiohttp, and aiohttp's client about a fifth of the gateway's Python time per call.)
 External servers that may only speak older revisions, or stdio, go through `SessionUpstream`, which
 keeps one SDK client session open for the server's lifetime; a URL server's calls that nobody listens
-in on take a pooled raw path beside it on aiohttp's client (`AiohttpUpstream` at 2026-07-28,
-`legacy_http.LegacyHttpUpstream` before), which follows whatever a server that is not ours answers.
+in on take a pooled raw path beside it: at 2026-07-28 the same lean pool (one answer, read whole; a
+server that redirects goes to aiohttp's client, `AiohttpUpstream`), before it aiohttp's client
+(`legacy_http.LegacyHttpUpstream`: a 2025-11-25 answer is a stream to read as it comes).
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ class Upstream(Protocol):
 
 class RawUpstream:
     """A server reached with raw JSON-RPC POSTs on pooled connections; how one POST is exchanged is the
-    subclass's (`HttpUpstream` for kit servers, `AiohttpUpstream` for external ones at 2026-07-28,
-    `legacy_http.LegacyHttpUpstream` before).
+    subclass's (`HttpUpstream` for kit servers and external ones at 2026-07-28, `AiohttpUpstream` for an
+    external one that redirects, `legacy_http.LegacyHttpUpstream` before 2026-07-28).
 
     Each request carries exactly the headers built here: the internal credential when one is given,
     never anything of the caller's (their own Authorization header stays at the gateway).
@@ -212,8 +213,13 @@ class RawUpstream:
 
 
 class HttpUpstream(RawUpstream):
-    """A kit server reached over the gateway's lean keep-alive pool (see `keepalive`): one POST per call,
-    its answer read whole. (Our servers answer one POST with one JSON body or one short event stream.)"""
+    """A server reached over the gateway's lean keep-alive pool (see `keepalive`): one POST per call, its
+    answer read whole. Kit servers answer one POST with one JSON body or one short event stream; so does an
+    external server at 2026-07-28 on a call nobody listens in on (it sends nothing else unless asked to).
+
+    The pool follows no redirect. Given `redirected` (an external server's aiohttp path), a 307 or 308, which
+    says the request was not acted on, sends it again there, and every later call goes there too (a server
+    mounted at `/mcp/` that redirects `/mcp`); without it a redirect is an invalid answer."""
 
     def __init__(
         self,
@@ -222,13 +228,18 @@ class HttpUpstream(RawUpstream):
         client: KeepAlivePool,
         credential: InternalCredential | None = None,
         features: frozenset[str] = frozenset(),
+        redirected: AiohttpUpstream | None = None,
     ) -> None:
         super().__init__(service, endpoint, credential, features)
         self._endpoint = client.endpoint(endpoint)  # parsed once, not on every call
+        self._redirected = redirected
+        self._follows_redirect = False
 
     async def _exchange(
         self, body: bytes, headers: dict[str, str], request_id: int, timeout: float
     ) -> tuple[int, dict[str, Any]]:
+        if self._follows_redirect and self._redirected is not None:
+            return await self._redirected._exchange(body, headers, request_id, timeout)
         try:
             head = self._endpoint.head(headers, len(body))
         except ValueError as exc:  # a name or URI with a line break: never sent as a header
@@ -240,14 +251,18 @@ class HttpUpstream(RawUpstream):
         except (OSError, keepalive.BodyTooLarge) as exc:
             raise UpstreamUnavailable(self.service, "server unavailable") from exc
         status = answer.status
+        if status in (307, 308) and self._redirected is not None:
+            logger.info("%s redirects its MCP endpoint: its calls go through the client that follows", self.service)
+            self._follows_redirect = True
+            return await self._redirected._exchange(body, headers, request_id, timeout)
         if answer.content_type.startswith("text/event-stream"):
             return status, self._from_stream(status, answer.body, request_id)
         return status, self._decoded(status, answer.body)
 
 
 class AiohttpUpstream(RawUpstream):
-    """An external server's raw path (2026-07-28; `legacy_http` extends it before) on aiohttp's client, not the
-    lean pool: a server that is not ours may redirect, or answer in ways only a full client follows."""
+    """An external server's raw path on aiohttp's client, which follows redirects: at 2026-07-28 for a server
+    that redirects (see `HttpUpstream`); `legacy_http` extends it before, for streams read as they come."""
 
     def __init__(
         self,
